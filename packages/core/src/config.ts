@@ -1,0 +1,247 @@
+/**
+ * The configuration accepted by `initChronos`: the seed's shape exactly.
+ * Validation reports every problem with its path and never echoes a value
+ * (a secret can never leak through an error message).
+ */
+import { z } from 'zod';
+import { ConfigError, type ConfigIssue } from './errors.js';
+import { compileFilter } from './filter.js';
+
+const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const KEY_RE = /^[A-Za-z0-9_-]{1,128}$/;
+const NAME_RE = /^[A-Za-z0-9_-]{1,63}$/;
+
+const nonEmpty = z.string().min(1, 'must be a non-empty string');
+const bucket = z
+  .string()
+  .regex(BUCKET_RE, 'is not a valid bucket name (3-63 lowercase letters, digits, dots, hyphens)')
+  .refine((b) => !b.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(b), 'is not a valid bucket name');
+
+const mongoUri = z
+  .string()
+  .min(1, 'must be a non-empty string')
+  .refine((u) => /^mongodb(\+srv)?:\/\/[^\s]+$/.test(u), 'must be a mongodb:// or mongodb+srv:// URI');
+
+const connection = z
+  .object({
+    key: z.string().regex(KEY_RE, "must be 1-128 letters, digits, '_' or '-'"),
+    mongoUri,
+    dbName: z.string().regex(NAME_RE, "must be 1-63 letters, digits, '_' or '-'"),
+    extIdentifier: z.string().regex(KEY_RE, "must be 1-128 letters, digits, '_' or '-'").optional(),
+    /** Index of the spacesConns entry (or its jsonBucket name) this backend stores payloads in. */
+    spacesConn: z.union([z.number().int().nonnegative(), z.string().min(1)]).optional(),
+  })
+  .strict();
+
+const tiers = z
+  .object({
+    generic: connection.optional(),
+    domains: z.array(connection).optional(),
+    tenants: z.array(connection).optional(),
+  })
+  .strict();
+
+const spacesConn = z
+  .object({
+    endpoint: z
+      .string()
+      .min(1, 'must be a non-empty string')
+      .refine((e) => {
+        try {
+          const u = new URL(e);
+          return (u.protocol === 'https:' || u.protocol === 'http:') && !!u.hostname && !u.username && !u.password;
+        } catch {
+          return false;
+        }
+      }, 'must be an http(s) URL without credentials, e.g. https://fra1.digitaloceanspaces.com'),
+    region: nonEmpty,
+    accessKey: z.string({ required_error: 'is required (set it, e.g. from DO_SPACES_ACCESS_KEY)', invalid_type_error: 'is required (set it, e.g. from DO_SPACES_ACCESS_KEY)' }).min(1, 'is required'),
+    secretKey: z.string({ required_error: 'is required (set it, e.g. from DO_SPACES_SECRET_KEY)', invalid_type_error: 'is required (set it, e.g. from DO_SPACES_SECRET_KEY)' }).min(1, 'is required'),
+    jsonBucket: bucket,
+    contentBucket: bucket,
+    backupsBucket: bucket,
+    forcePathStyle: z.boolean().optional(),
+    /** Concurrent HTTP connections per space (DigitalOcean allows up to 100). */
+    maxConnections: z.number().int().min(1).max(100).optional(),
+    /** Per-request deadline in ms. */
+    requestTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+    maxAttempts: z.number().int().min(1).max(10).optional(),
+  })
+  .strict();
+
+const base64Prop = z
+  .object({
+    contentType: nonEmpty,
+    preferredText: z.boolean().optional(),
+    textCharset: z.enum(['utf-8', 'utf8', 'latin1', 'ascii', 'utf16le']).optional(),
+  })
+  .strict();
+
+const filterSchema = z.record(z.unknown()).superRefine((f, ctx) => {
+  try {
+    compileFilter(f);
+  } catch (e) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+  }
+});
+
+export const configSchema = z
+  .object({
+    databases: z
+      .object({ metadata: tiers.optional(), knowledge: tiers.optional(), runtime: tiers.optional() })
+      .strict()
+      .optional(),
+    spacesConns: z.array(spacesConn).optional(),
+    localStorage: z.object({ enabled: z.boolean(), basePath: nonEmpty }).strict().optional(),
+    counters: z.object({ mongoUri, dbName: z.string().regex(NAME_RE, "must be 1-63 letters, digits, '_' or '-'") }).strict().optional(),
+    routing: z
+      .object({ hashAlgo: z.enum(['rendezvous', 'jump']), chooseKey: z.string().min(1).optional() })
+      .strict()
+      .optional(),
+    retention: z
+      .object({
+        ver: z.object({ days: z.number().int().nonnegative().optional(), maxPerItem: z.number().int().positive().optional() }).strict().optional(),
+        counters: z
+          .object({ days: z.number().int().nonnegative().optional(), weeks: z.number().int().nonnegative().optional(), months: z.number().int().nonnegative().optional() })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    rollup: z.object({ enabled: z.boolean().optional(), manifestPeriod: z.enum(['daily', 'weekly', 'monthly']).optional() }).strict().optional(),
+    collectionMaps: z
+      .record(
+        z
+          .object({
+            indexedProps: z.array(z.string().min(1)),
+            base64Props: z.record(base64Prop).optional(),
+            validation: z.object({ requiredIndexed: z.array(z.string().min(1)).optional() }).strict().optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+    counterRules: z
+      .object({
+        rules: z.array(
+          z
+            .object({
+              name: z.string().regex(KEY_RE, "must be 1-128 letters, digits, '_' or '-'"),
+              on: z.array(z.enum(['CREATE', 'UPDATE', 'DELETE'])).optional(),
+              scope: z.enum(['meta', 'payload']).optional(),
+              when: filterSchema,
+            })
+            .strict(),
+        ),
+      })
+      .strict()
+      .optional(),
+    devShadow: z
+      .object({ enabled: z.boolean(), ttlHours: z.number().positive(), maxBytesPerDoc: z.number().int().positive().optional() })
+      .strict()
+      .optional(),
+    hardDeleteEnabled: z.boolean().optional(),
+    fallback: z
+      .object({
+        enabled: z.boolean(),
+        maxAttempts: z.number().int().positive(),
+        baseDelayMs: z.number().int().nonnegative(),
+        maxDelayMs: z.number().int().nonnegative(),
+        deadLetterCollection: z.string().min(1),
+      })
+      .strict()
+      .optional(),
+    transactions: z.object({ enabled: z.boolean().optional(), autoDetect: z.boolean().optional() }).strict().optional(),
+    logging: z
+      .object({
+        level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
+        logger: z.any().optional(),
+      })
+      .strict()
+      .optional(),
+    /** Largest accepted JSON payload in bytes (default 16 MiB). */
+    maxPayloadBytes: z.number().int().positive().optional(),
+    /** Deadline for one storage operation, ms (default 30 s). */
+    operationTimeoutMs: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export type ChronosConfig = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type DbConnection = z.output<typeof connection>;
+export type SpacesConnConfig = z.output<typeof spacesConn>;
+export type CollectionMap = NonNullable<ParsedConfig['collectionMaps']>[string];
+export type CounterRule = NonNullable<ParsedConfig['counterRules']>['rules'][number];
+export type DevShadowConfig = NonNullable<ParsedConfig['devShadow']>;
+export type DatabaseType = 'metadata' | 'knowledge' | 'runtime';
+
+function pathOf(p: (string | number)[]): string {
+  return p.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+}
+
+/** Validates a config object. Throws ConfigError listing every problem; never echoes a value. */
+export function parseConfig(input: unknown): ParsedConfig {
+  const r = configSchema.safeParse(input);
+  const issues: ConfigIssue[] = [];
+  if (!r.success) {
+    for (const i of r.error.issues) {
+      let message = i.message;
+      if (i.code === 'unrecognized_keys') message = `unknown key(s): ${i.keys.map((k) => `'${k.slice(0, 40)}'`).join(', ')}`;
+      else if (i.code === 'invalid_type') message = i.received === 'undefined' ? (message.startsWith('is required') ? message : 'is required') : `expected ${i.expected}, got ${i.received}`;
+      else if (i.code === 'invalid_enum_value') message = `must be one of ${i.options.map((o) => `'${String(o)}'`).join(', ')}`;
+      issues.push({ path: pathOf(i.path), message: message.replace(/^String /, '') });
+    }
+    throw new ConfigError(issues);
+  }
+  const cfg = r.data;
+  const hasDbs = !!cfg.databases && Object.values(cfg.databases).some((t) => t && (t.generic || t.domains?.length || t.tenants?.length));
+  if (!hasDbs && !cfg.localStorage?.enabled) {
+    issues.push({ path: 'databases', message: 'configure at least one Mongo backend in databases, or localStorage: { enabled: true, basePath } for the embedded default' });
+  }
+  if (hasDbs && !cfg.spacesConns?.length && !cfg.localStorage?.enabled) {
+    issues.push({ path: 'spacesConns', message: 'Mongo backends need payload storage: give spacesConns, or localStorage: { enabled: true, basePath }' });
+  }
+  for (const [name, map] of Object.entries(cfg.collectionMaps ?? {})) {
+    if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(name)) issues.push({ path: `collectionMaps.${name.slice(0, 64)}`, message: 'is not a valid collection name' });
+    for (const p of Object.keys(map.base64Props ?? {})) {
+      if (!/^[A-Za-z_][A-Za-z0-9_-]{0,63}(\.[A-Za-z_][A-Za-z0-9_-]{0,63}){0,7}$/.test(p)) issues.push({ path: `collectionMaps.${name}.base64Props.${p.slice(0, 64)}`, message: 'is not a valid property path' });
+    }
+  }
+  const ruleNames = new Set<string>();
+  cfg.counterRules?.rules.forEach((rule, i) => {
+    if (ruleNames.has(rule.name)) issues.push({ path: `counterRules.rules[${i}].name`, message: `duplicate rule name '${rule.name}'` });
+    ruleNames.add(rule.name);
+  });
+  if (issues.length) throw new ConfigError(issues);
+  return cfg;
+}
+
+/** Replaces the password of a URI (and any secret-looking query parameter) with '***'. */
+export function redactUri(uri: string): string {
+  return uri
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)([^:@/]*):([^@/]*)@/i, (_m, s: string, u: string) => `${s}${u}:***@`)
+    .replace(/([?&](?:password|secret|secretKey|sig|signature|X-Amz-Signature|X-Amz-Credential|token)=)[^&]*/gi, '$1***');
+}
+
+/** Removes every secret a string may contain, given the secrets known to the config. */
+export function redactSecrets(text: string, secrets: Iterable<string>): string {
+  let out = redactUri(text);
+  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('***');
+  return out;
+}
+
+/** Every secret value in a parsed config, for redaction of messages from drivers. */
+export function configSecrets(cfg: ParsedConfig): string[] {
+  const out: string[] = [];
+  for (const c of cfg.spacesConns ?? []) out.push(c.secretKey);
+  const uris: string[] = [];
+  for (const t of Object.values(cfg.databases ?? {})) {
+    if (!t) continue;
+    for (const c of [t.generic, ...(t.domains ?? []), ...(t.tenants ?? [])]) if (c) uris.push(c.mongoUri);
+  }
+  if (cfg.counters) uris.push(cfg.counters.mongoUri);
+  for (const u of uris) {
+    const m = /^[a-z+]+:\/\/[^:@/]*:([^@/]*)@/i.exec(u);
+    if (m?.[1]) out.push(m[1], decodeURIComponent(m[1]));
+  }
+  return out;
+}

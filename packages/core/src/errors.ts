@@ -1,0 +1,101 @@
+/** Every error chronos-db throws on purpose. One module, one base class. */
+
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+export class ChronosError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+  readonly details?: Record<string, unknown>;
+
+  constructor(message: string, code: string, statusCode: number, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.name = new.target.name;
+    this.code = code;
+    this.statusCode = statusCode;
+    if (details) this.details = details;
+  }
+}
+
+/** Bad input from the caller: nothing was written to either store. */
+export class ValidationError extends ChronosError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message, 'VALIDATION', 400, details);
+  }
+}
+
+/** The record, version or object does not exist (or is not visible from this context). */
+export class NotFoundError extends ChronosError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message, 'NOT_FOUND', 404, details);
+  }
+}
+
+/** A concurrent writer won, or `expectedOv` did not match. Found before or at commit alike. */
+export class OptimisticLockError extends ChronosError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message, 'OPTIMISTIC_LOCK', 409, details);
+  }
+}
+
+/** The configuration given to `initChronos` is invalid. Lists every problem with its path. */
+export class ConfigError extends ChronosError {
+  readonly issues: ConfigIssue[];
+  constructor(issues: ConfigIssue[]) {
+    super(
+      `Invalid chronos-db config:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`,
+      'CONFIG',
+      400,
+    );
+    this.issues = issues;
+  }
+}
+
+/** A context could not be resolved to a backend (unknown key, extIdentifier, tier...). */
+export class RouteError extends ChronosError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message, 'ROUTE', 400, details);
+  }
+}
+
+/** A storage backend (S3, Mongo, filesystem) failed or answered unexpectedly. */
+export class StorageError extends ChronosError {
+  constructor(message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, 'STORAGE', 502, details, options);
+  }
+}
+
+/** A transaction could not be committed; the outcome is known to be "not applied". */
+export class TxnError extends ChronosError {
+  constructor(message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, 'TXN', 503, details, options);
+  }
+}
+
+/** A base64 property could not be externalized (bad base64, bad charset...). */
+export class ExternalizationError extends ChronosError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message, 'EXTERNALIZATION', 400, details);
+  }
+}
+
+/** The payload exceeds the configured size limit; rejected before any write. */
+export class PayloadTooLargeError extends ChronosError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message, 'PAYLOAD_TOO_LARGE', 413, details);
+  }
+}
+
+/** Stored bytes do not match their recorded checksum (I7). */
+export class IntegrityError extends StorageError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message, details);
+    (this as { code: string }).code = 'INTEGRITY';
+  }
+}
+
+export function isChronosError(e: unknown): e is ChronosError {
+  return e instanceof ChronosError;
+}

@@ -1,0 +1,95 @@
+/** Validation of names and ids, and the keys built from them. Every key is built here. */
+import { ValidationError } from './errors.js';
+import type { Namespace } from './ports.js';
+
+const COLLECTION_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const DBNAME_RE = /^[A-Za-z0-9_-]{1,63}$/;
+const TENANT_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
+const PROP_RE = /^[A-Za-z_][A-Za-z0-9_-]{0,63}(\.[A-Za-z_][A-Za-z0-9_-]{0,63}){0,7}$/;
+
+const show = (v: unknown) => JSON.stringify(typeof v === 'string' ? v.slice(0, 64) : v);
+
+export function assertCollection(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !COLLECTION_RE.test(name) || name.toLowerCase().startsWith('system')) {
+    throw new ValidationError(`Invalid collection name ${show(name)}: use 1-64 letters, digits, '_' or '-', starting with a letter, not 'system*'`);
+  }
+}
+
+export function assertDbName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !DBNAME_RE.test(name) || name === 'admin' || name === 'local' || name === 'config') {
+    throw new ValidationError(`Invalid dbName ${show(name)}: use 1-63 letters, digits, '_' or '-'`);
+  }
+}
+
+export function assertTenant(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !TENANT_RE.test(name)) {
+    throw new ValidationError(`Invalid tenant ${show(name)}: use 1-64 letters, digits, '_' or '-'`);
+  }
+}
+
+export function assertNamespace(ns: Namespace): void {
+  assertDbName(ns.dbName);
+  assertCollection(ns.collection);
+  if (ns.tenant !== undefined) assertTenant(ns.tenant);
+}
+
+export function assertId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || !ID_RE.test(id)) {
+    throw new ValidationError(`Invalid record id ${show(id)}: use 1-128 letters, digits, '_' or '-'`);
+  }
+}
+
+export function assertPropPath(p: unknown): asserts p is string {
+  if (typeof p !== 'string' || !PROP_RE.test(p) || p.split('.').some((s) => s === '__proto__' || s === 'constructor' || s === 'prototype')) {
+    throw new ValidationError(`Invalid property path ${show(p)}`);
+  }
+}
+
+export function assertOv(ov: unknown, name = 'expectedOv'): asserts ov is number {
+  if (typeof ov !== 'number' || !Number.isSafeInteger(ov) || ov < 0) {
+    throw new ValidationError(`${name} must be a non-negative integer, got ${show(ov)}`);
+  }
+}
+
+/** Physical name of a namespace inside its database: `<tenant>__<collection>` or `<collection>`. */
+export function physicalName(ns: Namespace): string {
+  return ns.tenant ? `${ns.tenant}__${ns.collection}` : ns.collection;
+}
+
+/** Prefix of every object key of a namespace: `<dbName>/[t.<tenant>/]<collection>/`. */
+export function keyPrefix(ns: Namespace): string {
+  return `${ns.dbName}/${ns.tenant ? `t.${ns.tenant}/` : ''}${ns.collection}/`;
+}
+
+/**
+ * Key of a version payload. The attempt suffix makes every write attempt use
+ * a fresh key, so a losing writer can never overwrite a winner's payload.
+ */
+export function jsonKey(ns: Namespace, id: string, ov: number, attempt: string): string {
+  return `${keyPrefix(ns)}${id}/v${ov}/${attempt}/item.json`;
+}
+
+export function blobKey(ns: Namespace, prop: string, id: string, ov: number, attempt: string, kind: 'blob.bin' | 'text.txt' = 'blob.bin'): string {
+  return `${keyPrefix(ns)}${prop}/${id}/v${ov}/${attempt}/${kind}`;
+}
+
+/** Parses a json-bucket key back to (id, ov) for garbage collection. */
+export function parseJsonKey(ns: Namespace, key: string): { id: string; ov: number } | null {
+  const prefix = keyPrefix(ns);
+  if (!key.startsWith(prefix)) return null;
+  const m = /^([A-Za-z0-9_-]{1,128})\/v(\d+)\/[A-Za-z0-9_-]+\/item\.json$/.exec(key.slice(prefix.length));
+  return m ? { id: m[1]!, ov: Number(m[2]) } : null;
+}
+
+/** Time-ordered, URL- and path-safe id: 12 hex of ms time + 16 hex of randomness. */
+export function newId(): string {
+  const t = Date.now().toString(16).padStart(12, '0');
+  const r = globalThis.crypto.getRandomValues(new Uint8Array(8));
+  return t + Array.from(r, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export function newAttempt(): string {
+  const r = globalThis.crypto.getRandomValues(new Uint8Array(6));
+  return Array.from(r, (b) => b.toString(16).padStart(2, '0')).join('');
+}

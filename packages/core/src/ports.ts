@@ -1,0 +1,232 @@
+/**
+ * The two ports every storage adapter implements. Core never imports an SDK:
+ * it talks to a MetadataStore (heads, version index, metadata queries,
+ * counters) and a BlobStore (the three logical buckets).
+ *
+ * The testkit conformance suites (`@chronos-db/testkit`) are the executable
+ * form of the contracts below; an adapter that passes them can be swapped in.
+ */
+import type { FilterNode } from './filter.js';
+
+// ---------------------------------------------------------------------------
+// Shared types
+// ---------------------------------------------------------------------------
+
+/** Where a record lives: one logical collection of one database, optionally one tenant. */
+export interface Namespace {
+  dbName: string;
+  collection: string;
+  /** Partitions data inside the same database (hashed routing with tenantId). */
+  tenant?: string;
+}
+
+export type Op = 'CREATE' | 'UPDATE' | 'DELETE' | 'ENRICH' | 'RESTORE';
+export type ItemState = 'new-not-synched' | 'new' | 'processed';
+
+/** A property externalized to the content bucket. */
+export interface BlobRef {
+  key: string;
+  size: number;
+  sha256: string;
+  contentType: string;
+  /** Key of the text rendition, when `preferredText` is set. */
+  textKey?: string;
+}
+
+/** One immutable version of one record. Never modified once committed (I9). */
+export interface VersionDoc {
+  itemId: string;
+  /** Per-record version, 0..n, gapless (I3). */
+  ov: number;
+  /** Per-collection counter at commit; assigned by the store. */
+  cv: number;
+  op: Op;
+  /** Commit time, epoch ms. Non-decreasing along a record's chain (I8). */
+  at: number;
+  actor?: string;
+  reason?: string;
+  /** Key of the JSON payload in the json bucket. */
+  jsonKey: string;
+  size: number;
+  sha256: string;
+  blobs?: Record<string, BlobRef>;
+  metaIndexed: Record<string, unknown>;
+  deleted: boolean;
+  functionIds?: string[];
+  requestId?: string;
+  /** Hash of the request that produced this version (detects a requestId reused with another payload). */
+  requestHash?: string;
+}
+
+/** The head of one record: its newest committed version plus record-level fields. */
+export interface HeadDoc extends VersionDoc {
+  createdAt: number;
+  state: ItemState;
+  /** devShadow: the latest full payload kept on the head for GET-free reads. */
+  shadow?: { json: string; expiresAt: number };
+}
+
+export type VersionSelector = { ov: number } | { at: number } | { cv: number };
+
+// ---------------------------------------------------------------------------
+// MetadataStore
+// ---------------------------------------------------------------------------
+
+export interface MetadataCapabilities {
+  /** Multi-document transactions are used for commits. */
+  transactions: boolean;
+  /** Unique indexes are enforced by the server. */
+  uniqueIndexes: boolean;
+  changeStream: boolean;
+}
+
+export interface CommitInput {
+  ns: Namespace;
+  /** The new version, without `cv` (the store assigns it). `ov` is expectedOv + 1, or 0 for a create. */
+  version: Omit<VersionDoc, 'cv'>;
+  /** `null`: the record must not exist yet. A number: the head must be at exactly this ov. */
+  expectedOv: number | null;
+  /** Head-only fields. `createdAt` is required for a create and ignored otherwise. */
+  head: { createdAt?: number; state?: ItemState; shadow?: { json: string; expiresAt: number } | null };
+}
+
+export interface CommitResult {
+  cv: number;
+}
+
+export interface QueryInput {
+  filter?: FilterNode;
+  /** Keyset pagination: only heads with itemId > afterId, in itemId order. */
+  afterId?: string;
+  limit: number;
+  /** Order of itemId. Default 1 (ascending). */
+  dir?: 1 | -1;
+  includeDeleted?: boolean;
+}
+
+export interface CounterScope {
+  dbName: string;
+  collection: string;
+  tenant?: string;
+}
+
+export interface CounterTriple {
+  created?: number;
+  updated?: number;
+  deleted?: number;
+}
+
+export interface CounterTotals {
+  created: number;
+  updated: number;
+  deleted: number;
+  rules: Record<string, CounterTriple>;
+}
+
+export interface CounterIncrement {
+  /** Which total to bump. */
+  field: 'created' | 'updated' | 'deleted';
+  /** Names of counter rules whose `when` matched. */
+  rules: string[];
+}
+
+/** Counter totals (the `counters` database). Implemented by metadata adapters. */
+export interface CounterStore {
+  incrementCounters(scope: CounterScope, inc: CounterIncrement): Promise<void>;
+  getCounters(scope: CounterScope): Promise<CounterTotals>;
+  resetCounters(scope: CounterScope): Promise<void>;
+}
+
+/**
+ * Heads, the version index and metadata queries.
+ *
+ * Contract (checked by the testkit):
+ * - `commit` is all-or-nothing as seen by readers: either the version and the
+ *   head move are both visible, or neither (I5). With `expectedOv` not
+ *   matching the head (or `null` and a head existing) it throws
+ *   `OptimisticLockError` and leaves no visible trace (I4).
+ * - (itemId, ov) is unique per namespace (I3).
+ * - Reads never return an uncommitted version.
+ * - `getVersion` with `{ at }` returns the newest version with at <= T and
+ *   with `{ cv }` the newest with cv <= C, of that record only (I8); both are
+ *   index seeks.
+ * - Namespaces are isolated: nothing of one is visible from another (I10).
+ */
+export interface MetadataStore {
+  readonly capabilities: MetadataCapabilities;
+  /** Creates indexes/tables for a namespace. Idempotent; adapters cache it per process. */
+  ensureNamespace(ns: Namespace): Promise<void>;
+  commit(input: CommitInput): Promise<CommitResult>;
+  getHead(ns: Namespace, itemId: string): Promise<HeadDoc | null>;
+  getVersion(ns: Namespace, itemId: string, sel: VersionSelector): Promise<VersionDoc | null>;
+  /** Versions of one record in ov order, from `afterOv` (exclusive). */
+  listVersions(ns: Namespace, itemId: string, opts?: { afterOv?: number; limit?: number }): Promise<VersionDoc[]>;
+  /** The committed version written with this requestId, if any. */
+  findByRequestId(ns: Namespace, requestId: string): Promise<VersionDoc | null>;
+  /** Heads matching a filter on `metaIndexed`, keyset-paginated by itemId. */
+  queryHeads(ns: Namespace, q: QueryInput): Promise<HeadDoc[]>;
+  /** The highest cv committed so far in the namespace (0 when none). */
+  currentCv(ns: Namespace): Promise<number>;
+  /** Sets the head's processing state without adding a version. Returns false when missing. */
+  setState(ns: Namespace, itemId: string, state: ItemState): Promise<boolean>;
+  /** Removes every version and the head of one record (admin hardDelete only). Returns the versions removed. */
+  hardDelete(ns: Namespace, itemId: string): Promise<VersionDoc[]>;
+  /** Cheap liveness probe. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------
+// BlobStore
+// ---------------------------------------------------------------------------
+
+export type BucketRole = 'json' | 'content' | 'backups';
+
+export interface BlobCapabilities {
+  /** put with `ifNoneMatch` is enforced atomically. */
+  conditionalWrite: boolean;
+  presign: boolean;
+  versioning: boolean;
+  multipart: boolean;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  /** Fail with OptimisticLockError when the key already exists (where `conditionalWrite`). */
+  ifNoneMatch?: boolean;
+}
+
+export interface BlobHead {
+  size: number;
+  contentType?: string;
+  lastModified?: Date;
+}
+
+export interface BlobListEntry {
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+/**
+ * Three logical buckets: json (version payloads), content (externalized
+ * binaries), backups (manifests).
+ *
+ * Contract (checked by the testkit): `put` is durable when it resolves and
+ * atomic (a reader sees all the bytes or none); `get` of a missing key throws
+ * `NotFoundError`; `head` of a missing key returns null; `delete` is
+ * idempotent; keys are opaque strings of [A-Za-z0-9._/-] and can never escape
+ * the store; every failure of the backend is a `StorageError`.
+ */
+export interface BlobStore {
+  readonly capabilities: BlobCapabilities;
+  put(bucket: BucketRole, key: string, body: Uint8Array, opts?: PutOptions): Promise<void>;
+  get(bucket: BucketRole, key: string): Promise<Uint8Array>;
+  head(bucket: BucketRole, key: string): Promise<BlobHead | null>;
+  delete(bucket: BucketRole, key: string): Promise<void>;
+  /** Keys under a prefix, in key order. */
+  list(bucket: BucketRole, prefix: string): AsyncIterable<BlobListEntry>;
+  /** A URL that GETs the object until it expires. Only where `capabilities.presign`. */
+  presign?(bucket: BucketRole, key: string, ttlSeconds: number): Promise<string>;
+  close(): Promise<void>;
+}
