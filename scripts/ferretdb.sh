@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Starts / stops the FerretDB test server (tools/ferretdb, SQLite backend).
+#
+#   scripts/ferretdb.sh start   # build if needed, start on 127.0.0.1:$FERRETDB_PORT (default 37017)
+#   scripts/ferretdb.sh stop    # stop it and remove its data directory
+#   scripts/ferretdb.sh status
+#
+# start writes `export CHRONOS_TEST_MONGO_URL=mongodb://127.0.0.1:PORT/` to
+# .tmp/test-servers.env (other lines are kept). Idempotent and quiet.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SRC="$ROOT/tools/ferretdb"
+BIN="$SRC/ferretdb-bin"
+PORT="${FERRETDB_PORT:-37017}"
+HOST=127.0.0.1
+STATE="$ROOT/.tmp/ferretdb"
+DATA="$STATE/data"
+PIDFILE="$STATE/ferretdb.pid"
+LOG="$STATE/ferretdb.log"
+ENVFILE="$ROOT/.tmp/test-servers.env"
+URL="mongodb://$HOST:$PORT/"
+
+die() { echo "ferretdb.sh: $*" >&2; exit 1; }
+
+find_go() {
+  if command -v go >/dev/null 2>&1; then command -v go
+  elif [ -x /usr/local/go/bin/go ]; then echo /usr/local/go/bin/go
+  else die "Go toolchain not found (install Go >= 1.24 or put it on PATH)"; fi
+}
+
+needs_build() {
+  [ -x "$BIN" ] || return 0
+  [ -n "$(find "$SRC" -maxdepth 1 \( -name '*.go' -o -name go.mod -o -name go.sum \) -newer "$BIN" -print -quit)" ]
+}
+
+build() {
+  local go; go="$(find_go)"
+  mkdir -p "$STATE"
+  if ! (cd "$SRC" && "$go" build -o "$BIN.tmp" . >"$STATE/build.log" 2>&1); then
+    tail -n 30 "$STATE/build.log" >&2
+    die "go build of tools/ferretdb failed (full log: $STATE/build.log)"
+  fi
+  mv -f "$BIN.tmp" "$BIN"
+}
+
+running_pid() {
+  [ -f "$PIDFILE" ] || return 1
+  local pid; pid="$(cat "$PIDFILE" 2>/dev/null || true)"
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+port_open() { (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null; }
+
+# Rewrites the env file under a lock: drops our line, then appends $1 (if given).
+set_env_line() {
+  mkdir -p "$(dirname "$ENVFILE")"
+  (
+    flock 9
+    local tmp="$ENVFILE.$$"
+    { [ -f "$ENVFILE" ] && grep -v '^export CHRONOS_TEST_MONGO_URL=' "$ENVFILE" || true; } >"$tmp"
+    [ -n "${1:-}" ] && echo "$1" >>"$tmp"
+    mv -f "$tmp" "$ENVFILE"
+  ) 9>"$ENVFILE.lock"
+}
+
+start() {
+  if pid="$(running_pid)" && port_open; then
+    set_env_line "export CHRONOS_TEST_MONGO_URL=$URL"
+    return 0
+  fi
+  [ -n "${pid:-}" ] && stop_pid "$pid"
+  port_open && die "port $HOST:$PORT is already in use by another process (set FERRETDB_PORT)"
+  if needs_build; then build; fi
+  rm -rf "$DATA"; mkdir -p "$DATA"
+  : >"$LOG"
+  nohup "$BIN" -listen "$HOST:$PORT" -data "$DATA" -log-level warn >>"$LOG" 2>&1 </dev/null &
+  local pid=$!
+  echo "$pid" >"$PIDFILE"
+  for _ in $(seq 1 300); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      rm -f "$PIDFILE"
+      tail -n 30 "$LOG" >&2
+      die "FerretDB exited during startup (log: $LOG)"
+    fi
+    if port_open; then
+      set_env_line "export CHRONOS_TEST_MONGO_URL=$URL"
+      return 0
+    fi
+    sleep 0.1
+  done
+  tail -n 30 "$LOG" >&2
+  stop_pid "$pid"
+  die "FerretDB did not accept connections on $HOST:$PORT within 30 s (log: $LOG)"
+}
+
+stop_pid() {
+  local pid="$1"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$PIDFILE"
+}
+
+stop() {
+  if pid="$(running_pid)"; then stop_pid "$pid"; fi
+  rm -f "$PIDFILE"
+  rm -rf "$DATA"
+  set_env_line ""
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) if pid="$(running_pid)"; then echo "running (pid $pid) on $URL"; else echo "stopped"; exit 1; fi ;;
+  build) build ;;
+  *) echo "usage: $0 start|stop|status|build" >&2; exit 2 ;;
+esac
