@@ -4,3 +4,4 @@ export * from './filter.js';
 export * from './names.js';
 export * from './config.js';
 export * from './logger.js';
+export * from './engine/index.js';
