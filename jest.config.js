@@ -4,7 +4,7 @@ const moduleNameMapper = {
   '^chronos-db$': '<rootDir>/../chronos-db/src/index.ts',
   '^@chronos-db/(.*)$': '<rootDir>/../$1/src/index.ts',
   // ESM-style relative imports ('./x.js') resolve to the .ts source.
-  '^(\.{1,2}/.*)\.js$': '$1',
+  '^(\\.{1,2}/.*)\\.js$': '$1',
 };
 const pkgs = ['core', 'storage-local', 'storage-mongo', 'storage-s3', 'router', 'admin', 'cli', 'chronos-db', 'testkit'];
 module.exports = {
