@@ -1,0 +1,182 @@
+/**
+ * `initChronos(config)`: validates the seed's config, builds the topology and
+ * wires each context to one (MetadataStore, BlobStore) pair. Synchronous;
+ * every connection is opened lazily, once per distinct endpoint, and closed
+ * by `admin.shutdown()`.
+ */
+import {
+  CollectionEngine,
+  ValidationError,
+  configSecrets,
+  makeLogger,
+  parseConfig,
+  redactSecrets,
+  type BlobStore,
+  type ChronosConfig,
+  type CounterStore,
+  type CounterTotals,
+  type Logger,
+  type MetadataStore,
+  type Namespace,
+  type ParsedConfig,
+  assertDbName,
+  assertCollection,
+  assertTenant,
+} from '@chronos-db/core';
+import { buildTopology, createClientPool, resolveContext, type Backend, type ContextInput, type StorageRef, type Topology } from '@chronos-db/router';
+import { createLocalBlobStore, createLocalMetadataStore } from '@chronos-db/storage-local';
+import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
+import { createS3BlobStore } from '@chronos-db/storage-s3';
+import { createAdmin, type ChronosAdmin } from './admin.js';
+
+export type BoundCollection = CollectionEngine;
+
+export interface ChronosCounters {
+  getTotals(scope: { dbName: string; collection: string; tenant?: string }): Promise<CounterTotals>;
+  resetTotals(scope: { dbName: string; collection: string; tenant?: string }): Promise<void>;
+}
+
+export interface Chronos {
+  /** Binds a context: `{ key, collection }`, `{ databaseType, tier, extIdentifier?, collection }` or `{ dbName, collection, tenantId? }`. */
+  with(ctx: ContextInput): BoundCollection;
+  readonly counters: ChronosCounters;
+  readonly admin: ChronosAdmin;
+  /** The validated config with every secret replaced by '***'. */
+  readonly config: ParsedConfig;
+}
+
+/** What a bound context resolved to; used by admin functions. */
+export interface Resolved {
+  backend: Backend;
+  storage: StorageRef;
+  ns: Namespace;
+  meta: MetadataStore;
+  blobs: BlobStore;
+}
+
+export interface Runtime {
+  cfg: ParsedConfig;
+  topology: Topology;
+  log: Logger;
+  redact: (s: string) => string;
+  resolve(ctx: ContextInput): Resolved;
+  metaFor(backend: Backend): MetadataStore;
+  blobsFor(storage: StorageRef): BlobStore;
+  counterStore(): CounterStore | undefined;
+  closeAll(): Promise<void>;
+}
+
+function redactConfig(cfg: ParsedConfig, redact: (s: string) => string): ParsedConfig {
+  return JSON.parse(redact(JSON.stringify(cfg, (k, v) => (k === 'logger' ? undefined : v)))) as ParsedConfig;
+}
+
+export function initChronos(config: ChronosConfig): Chronos {
+  const cfg = parseConfig(config);
+  const topology = buildTopology(cfg);
+  const secrets = configSecrets(cfg);
+  const redact = (s: string) => redactSecrets(s, secrets);
+  const log = makeLogger(cfg.logging?.level ?? 'warn', cfg.logging?.logger as Partial<Logger> | undefined, redact);
+  const basePath = cfg.localStorage?.enabled ? cfg.localStorage.basePath : undefined;
+
+  let localMeta: (MetadataStore & CounterStore) | undefined;
+  let countersMeta: (MetadataStore & CounterStore) | undefined;
+  const local = () => {
+    if (!basePath) throw new ValidationError('localStorage is not enabled');
+    return (localMeta ??= createLocalMetadataStore({ basePath }));
+  };
+  const mongoPool = createClientPool<MetadataStore & CounterStore, { uri: string }>({
+    id: (a) => a.uri,
+    open: (a) => createMongoMetadataStore({ uri: a.uri, logger: log, ...(cfg.transactions ? { transactions: cfg.transactions } : {}) }),
+    close: (s) => s.close(),
+  });
+  const blobPool = createClientPool<BlobStore, StorageRef>({
+    id: (r) => String(r),
+    open: (r) => {
+      if (r === 'local') {
+        if (!basePath) throw new ValidationError('localStorage is not enabled');
+        return createLocalBlobStore({ basePath });
+      }
+      const conn = topology.spacesConns[r];
+      if (!conn) throw new ValidationError(`No spacesConns[${r}]`);
+      return createS3BlobStore(conn);
+    },
+    close: (b) => b.close(),
+  });
+
+  const runtime: Runtime = {
+    cfg,
+    topology,
+    log,
+    redact,
+    metaFor(backend) {
+      return backend.kind === 'local' ? local() : mongoPool.get({ uri: backend.mongoUri });
+    },
+    blobsFor(storage) {
+      return blobPool.get(storage);
+    },
+    counterStore() {
+      if (cfg.counters) {
+        return (countersMeta ??= createMongoMetadataStore({ uri: cfg.counters.mongoUri, dbName: cfg.counters.dbName, logger: log }));
+      }
+      if (topology.embedded && basePath) return local();
+      return undefined;
+    },
+    resolve(ctx) {
+      const r = resolveContext(topology, ctx);
+      return { backend: r.backend, storage: r.spacesConnIndex, ns: r.ns, meta: this.metaFor(r.backend), blobs: this.blobsFor(r.spacesConnIndex) };
+    },
+    async closeAll() {
+      const results = await Promise.allSettled([mongoPool.closeAll(), blobPool.closeAll(), localMeta?.close(), countersMeta?.close()]);
+      localMeta = undefined;
+      countersMeta = undefined;
+      const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+      if (failed) throw failed.reason;
+    },
+  };
+
+  const engines = new Map<string, CollectionEngine>();
+  const counterScope = (s: { dbName: string; collection: string; tenant?: string }) => {
+    if (!s || typeof s !== 'object') throw new ValidationError('counters scope must be { dbName, collection, tenant? }');
+    assertDbName(s.dbName);
+    assertCollection(s.collection);
+    if (s.tenant !== undefined) assertTenant(s.tenant);
+    const store = runtime.counterStore();
+    if (!store) throw new ValidationError('Counters need a counters database: set config.counters = { mongoUri, dbName }');
+    return { store, scope: { dbName: s.dbName, collection: s.collection, ...(s.tenant !== undefined ? { tenant: s.tenant } : {}) } };
+  };
+
+  return {
+    config: redactConfig(cfg, redact),
+    with(ctx) {
+      const r = runtime.resolve(ctx);
+      const id = `${r.backend.key}\u0000${String(r.storage)}\u0000${r.ns.dbName}\u0000${r.ns.tenant ?? ''}\u0000${r.ns.collection}`;
+      let engine = engines.get(id);
+      if (!engine) {
+        engine = new CollectionEngine({
+          ns: r.ns,
+          meta: r.meta,
+          blobs: r.blobs,
+          counters: runtime.counterStore(),
+          map: cfg.collectionMaps?.[r.ns.collection],
+          counterRules: cfg.counterRules?.rules,
+          devShadow: cfg.devShadow,
+          maxPayloadBytes: cfg.maxPayloadBytes,
+          logger: log,
+        });
+        engines.set(id, engine);
+      }
+      return engine;
+    },
+    counters: {
+      async getTotals(scope) {
+        const { store, scope: s } = counterScope(scope);
+        return store.getCounters(s);
+      },
+      async resetTotals(scope) {
+        const { store, scope: s } = counterScope(scope);
+        await store.resetCounters(s);
+      },
+    },
+    admin: createAdmin(runtime, () => engines.clear()),
+  };
+}
