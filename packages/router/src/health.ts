@@ -3,7 +3,7 @@
  * each with its own deadline, so one unreachable backend is reported as
  * such without holding up or failing the others.
  */
-import { redactSecrets } from '@chronos-db/core';
+import { redactUri } from '@chronos-db/core';
 import { safeUri } from './describe.js';
 import type { Backend, Topology } from './topology.js';
 
@@ -42,6 +42,16 @@ export function topologySecrets(topology: Topology): string[] {
   return out;
 }
 
+/**
+ * Removes every known secret from a message (longest first, before any URI
+ * rewriting could split one), then any password left in a URI.
+ */
+export function redactWith(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of [...secrets].filter((x) => x && x.length >= 4).sort((a, b) => b.length - a.length)) out = out.split(s).join('***');
+  return redactUri(out).replace(/([a-z][a-z0-9+.-]*:\/\/)([^\s]*)/gi, (m) => safeUri(m));
+}
+
 export async function probeBackends(
   topology: Topology,
   ping: (backend: Backend) => Promise<void>,
@@ -63,7 +73,7 @@ export async function probeBackends(
         return { key: b.key, ok: true, latencyMs: Math.round(now() - t0) };
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
-        return { key: b.key, ok: false, latencyMs: Math.round(now() - t0), error: redactSecrets(msg, secrets).slice(0, 500) };
+        return { key: b.key, ok: false, latencyMs: Math.round(now() - t0), error: redactWith(msg, secrets).slice(0, 500) };
       } finally {
         if (timer) clearTimeout(timer);
       }

@@ -119,6 +119,7 @@ export function buildTopology(cfg: ParsedConfig): Topology {
     return null;
   };
 
+  const keySeen = new Map<string, string>();
   const extSeen = new Map<string, string>();
   for (const type of DATABASE_TYPES) {
     const t = cfg.databases?.[type];
@@ -129,11 +130,11 @@ export function buildTopology(cfg: ParsedConfig): Topology {
     t.tenants?.forEach((conn, i) => entries.push({ conn, tier: 'tenant', path: `databases.${type}.tenants[${i}]` }));
     for (const { conn, tier, path } of entries) {
       let ok = true;
-      const prev = byKey.get(conn.key);
+      const prev = keySeen.get(conn.key);
       if (prev) {
-        issues.push({ path: `${path}.key`, message: `duplicate key '${conn.key}' (also at ${prev.path}.key): keys must be unique across all types and tiers` });
+        issues.push({ path: `${path}.key`, message: `duplicate key '${conn.key}' (also at ${prev}.key): keys must be unique across all types and tiers` });
         ok = false;
-      }
+      } else keySeen.set(conn.key, path);
       if (RESERVED_DBNAMES.has(conn.dbName)) {
         issues.push({ path: `${path}.dbName`, message: `'${conn.dbName}' is reserved by MongoDB` });
         ok = false;
