@@ -1,0 +1,115 @@
+/**
+ * The CounterStore contract (core/src/ports.ts), executable. Every test uses
+ * scopes of its own (random dbName / collection / tenant).
+ */
+import { afterAll, beforeAll, describe, expect } from '@jest/globals';
+import type { CounterScope, CounterStore, CounterTotals, CounterTriple } from '@chronos-db/core';
+import { freshNs, makeIt, rand, type SuiteOptions } from './helpers.js';
+
+export type CounterStoreFactory = () => Promise<{ store: CounterStore; teardown?: () => Promise<void> }>;
+
+/** Totals with every rule triple filled with zeros, so adapters may omit untouched fields. */
+function norm(t: CounterTotals): { created: number; updated: number; deleted: number; rules: Record<string, Required<CounterTriple>> } {
+  const rules: Record<string, Required<CounterTriple>> = {};
+  for (const [k, v] of Object.entries(t.rules ?? {})) rules[k] = { created: v.created ?? 0, updated: v.updated ?? 0, deleted: v.deleted ?? 0 };
+  return { created: t.created, updated: t.updated, deleted: t.deleted, rules };
+}
+
+const ZERO = { created: 0, updated: 0, deleted: 0, rules: {} };
+
+export function runCounterStoreConformance(name: string, factory: CounterStoreFactory, opts: SuiteOptions = {}): void {
+  const it = makeIt(opts.skip);
+
+  describe(`CounterStore conformance: ${name}`, () => {
+    let store!: CounterStore;
+    let teardown: (() => Promise<void>) | undefined;
+    beforeAll(async () => {
+      const made = await factory();
+      store = made.store;
+      teardown = made.teardown;
+    });
+    afterAll(async () => {
+      if (teardown) await teardown();
+    });
+
+    const scope = (o: Parameters<typeof freshNs>[0] = {}): CounterScope => freshNs(o);
+
+    it('a fresh scope has zero totals and no rules', async () => {
+      expect(norm(await store.getCounters(scope()))).toEqual(ZERO);
+      expect(norm(await store.getCounters(scope({ tenant: true })))).toEqual(ZERO);
+    });
+
+    it('increments totals and rule counters', async () => {
+      const s = scope();
+      await store.incrementCounters(s, { field: 'created', rules: [] });
+      await store.incrementCounters(s, { field: 'created', rules: ['big'] });
+      await store.incrementCounters(s, { field: 'created', rules: ['big', 'vip'] });
+      await store.incrementCounters(s, { field: 'updated', rules: ['big'] });
+      await store.incrementCounters(s, { field: 'updated', rules: [] });
+      await store.incrementCounters(s, { field: 'deleted', rules: ['vip'] });
+      expect(norm(await store.getCounters(s))).toEqual({
+        created: 3,
+        updated: 2,
+        deleted: 1,
+        rules: {
+          big: { created: 2, updated: 1, deleted: 0 },
+          vip: { created: 1, updated: 0, deleted: 1 },
+        },
+      });
+    });
+
+    it('loses no increment under concurrency', async () => {
+      const s = scope();
+      await Promise.all(Array.from({ length: 24 }, (_, i) => store.incrementCounters(s, { field: i % 3 === 0 ? 'deleted' : 'created', rules: i % 2 === 0 ? ['even'] : [] })));
+      const t = norm(await store.getCounters(s));
+      expect(t.created).toBe(16);
+      expect(t.deleted).toBe(8);
+      expect(t.updated).toBe(0);
+      expect(t.rules.even).toEqual({ created: 8, updated: 0, deleted: 4 });
+    });
+
+    it('keeps scopes isolated (collection, tenant, dbName)', async () => {
+      const dbName = `ck_${rand(10)}`;
+      const collection = `c${rand(8)}`;
+      const tenant = `t${rand(8)}`;
+      const scopes: CounterScope[] = [
+        { dbName, collection },
+        { dbName, collection: `${collection}x` },
+        { dbName, collection, tenant },
+        { dbName, collection, tenant: `${tenant}2` },
+        { dbName: `ck_${rand(10)}`, collection },
+      ];
+      for (let i = 0; i < scopes.length; i++) {
+        for (let k = 0; k <= i; k++) await store.incrementCounters(scopes[i]!, { field: 'created', rules: [`r${i}`] });
+      }
+      for (let i = 0; i < scopes.length; i++) {
+        expect(norm(await store.getCounters(scopes[i]!))).toEqual({ created: i + 1, updated: 0, deleted: 0, rules: { [`r${i}`]: { created: i + 1, updated: 0, deleted: 0 } } });
+      }
+    });
+
+    it('reset clears one scope only, and counting starts again from zero', async () => {
+      const a = scope({ tenant: true });
+      const b: CounterScope = { ...a, tenant: `${a.tenant}b` };
+      for (const s of [a, b]) {
+        await store.incrementCounters(s, { field: 'created', rules: ['r'] });
+        await store.incrementCounters(s, { field: 'updated', rules: ['r'] });
+      }
+      await store.resetCounters(a);
+      expect(norm(await store.getCounters(a))).toEqual(ZERO);
+      expect(norm(await store.getCounters(b))).toEqual({ created: 1, updated: 1, deleted: 0, rules: { r: { created: 1, updated: 1, deleted: 0 } } });
+      await store.resetCounters(a); // idempotent
+      await store.resetCounters(scope()); // never-used scope
+      await store.incrementCounters(a, { field: 'deleted', rules: ['s'] });
+      expect(norm(await store.getCounters(a))).toEqual({ created: 0, updated: 0, deleted: 1, rules: { s: { created: 0, updated: 0, deleted: 1 } } });
+    });
+
+    it('accepts every valid rule name (letters, digits, _ and -)', async () => {
+      const s = scope();
+      const names = ['high-value', 'eu_only', 'V2', '_x', '-y', 'created'];
+      await store.incrementCounters(s, { field: 'created', rules: names });
+      const t = norm(await store.getCounters(s));
+      expect(Object.keys(t.rules).sort()).toEqual([...names].sort());
+      for (const n of names) expect(t.rules[n]).toEqual({ created: 1, updated: 0, deleted: 0 });
+    });
+  });
+}

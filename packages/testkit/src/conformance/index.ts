@@ -1,0 +1,4 @@
+export { runMetadataStoreConformance, type MetadataStoreFactory } from './metadata-store.js';
+export { runCounterStoreConformance, type CounterStoreFactory } from './counter-store.js';
+export { runBlobStoreConformance, type BlobStoreFactory, UNSAFE_KEYS } from './blob-store.js';
+export { freshNs, mkVersion, rand, type SuiteOptions } from './helpers.js';

@@ -1,0 +1,2 @@
+export * from './conformance/index.js';
+export * from './behaviour/index.js';
