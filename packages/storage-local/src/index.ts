@@ -1,0 +1,3 @@
+export { createLocalMetadataStore, SqliteMetadataStore, METADATA_FILE, type LocalMetadataStoreOptions } from './sqlite-metadata-store.js';
+export { createLocalBlobStore, LocalBlobStore, type LocalBlobStoreOptions } from './fs-blob-store.js';
+export { createLocalStorage, type LocalStorage, type LocalStorageOptions } from './local-storage.js';

@@ -1,0 +1,430 @@
+/**
+ * MetadataStore and CounterStore on SQLite (better-sqlite3, synchronous;
+ * results are wrapped in promises).
+ *
+ * One database file holds every namespace: rows are keyed by
+ * (db_name, tenant or '', collection). A commit is one `BEGIN IMMEDIATE`
+ * transaction that checks the head's ov, takes the next cv from the
+ * namespace's counter row, inserts the version and moves the head. WAL mode
+ * and a busy timeout make several processes on the same file safe.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  OptimisticLockError,
+  StorageError,
+  TxnError,
+  ValidationError,
+  assertId,
+  assertNamespace,
+  isChronosError,
+  type CommitInput,
+  type CommitResult,
+  type CounterIncrement,
+  type CounterScope,
+  type CounterStore,
+  type CounterTotals,
+  type CounterTriple,
+  type HeadDoc,
+  type ItemState,
+  type MetadataCapabilities,
+  type MetadataStore,
+  type Namespace,
+  type QueryInput,
+  type VersionDoc,
+  type VersionSelector,
+} from '@chronos-db/core';
+import { filterToSql, strcmp } from './sql-filter.js';
+
+export type LocalMetadataStoreOptions =
+  | { basePath: string; busyTimeoutMs?: number }
+  | { filename: string; busyTimeoutMs?: number };
+
+/** File name used under `basePath`. */
+export const METADATA_FILE = 'chronos-metadata.sqlite';
+
+const STATES: ReadonlySet<string> = new Set(['new-not-synched', 'new', 'processed']);
+const OPS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'ENRICH', 'RESTORE']);
+const FIELDS = ['created', 'updated', 'deleted'] as const;
+const MAX_LIMIT = 100_000;
+const STMT_CACHE = 200;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS chronos_heads (
+  db_name TEXT NOT NULL, tenant TEXT NOT NULL, collection TEXT NOT NULL, item_id TEXT NOT NULL,
+  ov INTEGER NOT NULL, deleted INTEGER NOT NULL, created_at INTEGER NOT NULL, state TEXT NOT NULL,
+  doc TEXT NOT NULL, shadow TEXT,
+  PRIMARY KEY (db_name, tenant, collection, item_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chronos_versions (
+  db_name TEXT NOT NULL, tenant TEXT NOT NULL, collection TEXT NOT NULL, item_id TEXT NOT NULL,
+  ov INTEGER NOT NULL, cv INTEGER NOT NULL, at INTEGER NOT NULL, request_id TEXT,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (db_name, tenant, collection, item_id, ov)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS chronos_versions_at ON chronos_versions (db_name, tenant, collection, item_id, at, ov);
+CREATE INDEX IF NOT EXISTS chronos_versions_cv ON chronos_versions (db_name, tenant, collection, item_id, cv);
+CREATE INDEX IF NOT EXISTS chronos_versions_req ON chronos_versions (db_name, tenant, collection, request_id) WHERE request_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS chronos_cv (
+  db_name TEXT NOT NULL, tenant TEXT NOT NULL, collection TEXT NOT NULL, cv INTEGER NOT NULL,
+  PRIMARY KEY (db_name, tenant, collection)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chronos_counters (
+  db_name TEXT NOT NULL, tenant TEXT NOT NULL, collection TEXT NOT NULL, rule TEXT NOT NULL,
+  created INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (db_name, tenant, collection, rule)
+) WITHOUT ROWID;
+`;
+
+const NS = 'db_name = ? AND tenant = ? AND collection = ?';
+
+type Row = { doc: string };
+type HeadRow = { doc: string; state: string; created_at: number; shadow: string | null };
+
+/** The (db_name, tenant, collection) key of a namespace, validated. */
+function nsKey(ns: Namespace): [string, string, string] {
+  if (!ns || typeof ns !== 'object') throw new ValidationError('Namespace required');
+  assertNamespace(ns);
+  return [ns.dbName, ns.tenant ?? '', ns.collection];
+}
+
+function finiteInt(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ValidationError(`${name} must be a non-negative integer`);
+  return v;
+}
+
+function checkVersion(v: CommitInput['version']): void {
+  if (!v || typeof v !== 'object') throw new ValidationError('commit needs a version');
+  assertId(v.itemId);
+  finiteInt(v.ov, 'version.ov');
+  if (typeof v.at !== 'number' || !Number.isFinite(v.at)) throw new ValidationError('version.at must be a finite number (epoch ms)');
+  if (!OPS.has(v.op)) throw new ValidationError('version.op is not a known operation');
+  if (typeof v.jsonKey !== 'string') throw new ValidationError('version.jsonKey must be a string');
+  if (typeof v.deleted !== 'boolean') throw new ValidationError('version.deleted must be a boolean');
+  if (!v.metaIndexed || typeof v.metaIndexed !== 'object' || Array.isArray(v.metaIndexed)) throw new ValidationError('version.metaIndexed must be an object');
+  if (v.requestId !== undefined && typeof v.requestId !== 'string') throw new ValidationError('version.requestId must be a string');
+}
+
+function checkState(s: unknown): asserts s is ItemState {
+  if (typeof s !== 'string' || !STATES.has(s)) throw new ValidationError(`Invalid item state ${JSON.stringify(String(s).slice(0, 40))}`);
+}
+
+function toHead(r: HeadRow): HeadDoc {
+  const h = JSON.parse(r.doc) as HeadDoc;
+  h.createdAt = r.created_at;
+  h.state = r.state as ItemState;
+  if (r.shadow !== null) h.shadow = JSON.parse(r.shadow) as HeadDoc['shadow'] & object;
+  return h;
+}
+
+const toVersion = (r: Row): VersionDoc => JSON.parse(r.doc) as VersionDoc;
+
+function mapError(e: unknown, op: string): Error {
+  if (isChronosError(e)) return e;
+  const code = (e as { code?: unknown } | undefined)?.code;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED')) {
+    return op === 'commit'
+      ? new TxnError(`SQLite was busy; the commit was not applied (${code})`, { code }, { cause: e })
+      : new StorageError(`SQLite was busy during ${op} (${code})`, { code }, { cause: e });
+  }
+  if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT') && op === 'commit') {
+    return new OptimisticLockError('A concurrent writer committed this version first', { code });
+  }
+  return new StorageError(`SQLite ${op} failed: ${msg}`, typeof code === 'string' ? { code } : undefined, { cause: e });
+}
+
+export class SqliteMetadataStore implements MetadataStore, CounterStore {
+  readonly capabilities: MetadataCapabilities = { transactions: true, uniqueIndexes: true, changeStream: false };
+  readonly filename: string;
+  private readonly db: Database.Database;
+  private readonly cache = new Map<string, Database.Statement>();
+  private readonly s: Record<string, Database.Statement>;
+  private readonly commitTx: Database.Transaction<(input: CommitInput) => number>;
+  private readonly hardDeleteTx: Database.Transaction<(key: [string, string, string], itemId: string) => VersionDoc[]>;
+  private readonly incrementTx: Database.Transaction<(key: [string, string, string], inc: CounterIncrement) => void>;
+
+  constructor(opts: LocalMetadataStoreOptions) {
+    if (!opts || typeof opts !== 'object') throw new ValidationError('createLocalMetadataStore needs { basePath } or { filename }');
+    let filename: string;
+    if ('filename' in opts && typeof opts.filename === 'string' && opts.filename.length > 0) filename = opts.filename === ':memory:' ? ':memory:' : resolve(opts.filename);
+    else if ('basePath' in opts && typeof opts.basePath === 'string' && opts.basePath.length > 0) filename = join(resolve(opts.basePath), METADATA_FILE);
+    else throw new ValidationError('createLocalMetadataStore needs { basePath } or { filename }');
+    this.filename = filename;
+    const busy = opts.busyTimeoutMs ?? 10_000;
+    try {
+      if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+      this.db = new Database(filename, { timeout: busy });
+      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busy))}`);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.function('chronos_strcmp', { deterministic: true }, strcmp);
+      this.db.transaction(() => this.db.exec(SCHEMA)).immediate();
+    } catch (e) {
+      throw mapError(e, 'open');
+    }
+    const db = this.db;
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      headOv: p(`SELECT ov FROM chronos_heads WHERE ${NS} AND item_id = ?`),
+      head: p(`SELECT doc, state, created_at, shadow FROM chronos_heads WHERE ${NS} AND item_id = ?`),
+      bumpCv: p(`INSERT INTO chronos_cv (db_name, tenant, collection, cv) VALUES (?, ?, ?, 1)
+                 ON CONFLICT (db_name, tenant, collection) DO UPDATE SET cv = cv + 1 RETURNING cv`),
+      cv: p(`SELECT cv FROM chronos_cv WHERE ${NS}`),
+      insVersion: p(`INSERT INTO chronos_versions (db_name, tenant, collection, item_id, ov, cv, at, request_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insHead: p(`INSERT INTO chronos_heads (db_name, tenant, collection, item_id, ov, deleted, created_at, state, doc, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      updHead: p(`UPDATE chronos_heads SET ov = ?, deleted = ?, doc = ?, state = COALESCE(?, state),
+                  shadow = CASE WHEN ? THEN ? ELSE shadow END WHERE ${NS} AND item_id = ?`),
+      verByOv: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND item_id = ? AND ov = ?`),
+      verByAt: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND item_id = ? AND at <= ? ORDER BY at DESC, ov DESC LIMIT 1`),
+      verByCv: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND item_id = ? AND cv <= ? ORDER BY cv DESC LIMIT 1`),
+      list: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND item_id = ? AND ov > ? ORDER BY ov ASC LIMIT ?`),
+      byReq: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND request_id = ? ORDER BY cv ASC LIMIT 1`),
+      setState: p(`UPDATE chronos_heads SET state = ? WHERE ${NS} AND item_id = ?`),
+      delVersions: p(`DELETE FROM chronos_versions WHERE ${NS} AND item_id = ?`),
+      delHead: p(`DELETE FROM chronos_heads WHERE ${NS} AND item_id = ?`),
+      counters: p(`SELECT rule, created, updated, deleted FROM chronos_counters WHERE ${NS}`),
+      resetCounters: p(`DELETE FROM chronos_counters WHERE ${NS}`),
+      ping: p('SELECT 1 AS ok'),
+    };
+    const inc: Record<string, Database.Statement> = {};
+    for (const f of FIELDS) {
+      // f is one of three constants, never input.
+      inc[f] = p(`INSERT INTO chronos_counters (db_name, tenant, collection, rule, ${f}) VALUES (?, ?, ?, ?, 1)
+                  ON CONFLICT (db_name, tenant, collection, rule) DO UPDATE SET ${f} = ${f} + 1`);
+    }
+
+    const s = this.s;
+    this.commitTx = db.transaction((input: CommitInput): number => {
+      const key = nsKey(input.ns);
+      const v = input.version;
+      const cur = s.headOv!.get(...key, v.itemId) as { ov: number } | undefined;
+      if (input.expectedOv === null) {
+        if (cur) throw new OptimisticLockError(`Record '${v.itemId}' already exists`, { id: v.itemId, actualOv: cur.ov });
+      } else if (!cur || cur.ov !== input.expectedOv) {
+        throw new OptimisticLockError(
+          cur ? `Record '${v.itemId}' is at ov ${cur.ov}, expected ${input.expectedOv}` : `Record '${v.itemId}' does not exist`,
+          { id: v.itemId, expectedOv: input.expectedOv, ...(cur ? { actualOv: cur.ov } : {}) },
+        );
+      }
+      const { cv } = s.bumpCv!.get(...key) as { cv: number };
+      const doc = JSON.stringify({ ...v, cv });
+      s.insVersion!.run(...key, v.itemId, v.ov, cv, v.at, v.requestId ?? null, doc);
+      const h = input.head ?? {};
+      const shadow = h.shadow === undefined || h.shadow === null ? null : JSON.stringify(h.shadow);
+      if (input.expectedOv === null) {
+        s.insHead!.run(...key, v.itemId, v.ov, v.deleted ? 1 : 0, h.createdAt, h.state ?? 'new-not-synched', doc, shadow);
+      } else {
+        s.updHead!.run(v.ov, v.deleted ? 1 : 0, doc, h.state ?? null, h.shadow === undefined ? 0 : 1, shadow, ...key, v.itemId);
+      }
+      return cv;
+    });
+    this.hardDeleteTx = db.transaction((key: [string, string, string], itemId: string): VersionDoc[] => {
+      const rows = s.list!.all(...key, itemId, -1, -1) as Row[];
+      s.delVersions!.run(...key, itemId);
+      s.delHead!.run(...key, itemId);
+      return rows.map(toVersion);
+    });
+    this.incrementTx = db.transaction((key: [string, string, string], i: CounterIncrement) => {
+      const stmt = inc[i.field]!;
+      stmt.run(...key, '');
+      for (const rule of new Set(i.rules)) stmt.run(...key, rule);
+    });
+  }
+
+  private run<T>(op: string, fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (e) {
+      return Promise.reject(mapError(e, op));
+    }
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let st = this.cache.get(sql);
+    if (st) {
+      this.cache.delete(sql);
+      this.cache.set(sql, st);
+      return st;
+    }
+    st = this.db.prepare(sql);
+    this.cache.set(sql, st);
+    if (this.cache.size > STMT_CACHE) this.cache.delete(this.cache.keys().next().value!);
+    return st;
+  }
+
+  ensureNamespace(ns: Namespace): Promise<void> {
+    return this.run('ensureNamespace', () => {
+      nsKey(ns); // tables are shared by every namespace and created on open
+    });
+  }
+
+  commit(input: CommitInput): Promise<CommitResult> {
+    return this.run('commit', () => {
+      if (!input || typeof input !== 'object') throw new ValidationError('commit needs an input');
+      nsKey(input.ns);
+      checkVersion(input.version);
+      const expected = input.expectedOv;
+      if (expected !== null) finiteInt(expected, 'expectedOv');
+      const wantOv = expected === null ? 0 : expected + 1;
+      if (input.version.ov !== wantOv) throw new ValidationError(`version.ov must be ${wantOv} for expectedOv ${String(expected)}, got ${input.version.ov}`);
+      const h = input.head ?? {};
+      if (expected === null && (typeof h.createdAt !== 'number' || !Number.isFinite(h.createdAt))) throw new ValidationError('head.createdAt is required for a create');
+      if (h.state !== undefined) checkState(h.state);
+      if (h.shadow !== undefined && h.shadow !== null && (typeof h.shadow.json !== 'string' || typeof h.shadow.expiresAt !== 'number')) {
+        throw new ValidationError('head.shadow must be { json: string, expiresAt: number } or null');
+      }
+      return { cv: this.commitTx.immediate(input) };
+    });
+  }
+
+  getHead(ns: Namespace, itemId: string): Promise<HeadDoc | null> {
+    return this.run('getHead', () => {
+      const key = nsKey(ns);
+      assertId(itemId);
+      const r = this.s.head!.get(...key, itemId) as HeadRow | undefined;
+      return r ? toHead(r) : null;
+    });
+  }
+
+  getVersion(ns: Namespace, itemId: string, sel: VersionSelector): Promise<VersionDoc | null> {
+    return this.run('getVersion', () => {
+      const key = nsKey(ns);
+      assertId(itemId);
+      if (!sel || typeof sel !== 'object') throw new ValidationError('getVersion needs { ov } | { at } | { cv }');
+      let r: Row | undefined;
+      if ('ov' in sel) r = this.s.verByOv!.get(...key, itemId, finiteInt(sel.ov, 'ov')) as Row | undefined;
+      else if ('at' in sel) {
+        if (typeof sel.at !== 'number' || Number.isNaN(sel.at)) throw new ValidationError('at must be a number (epoch ms)');
+        r = this.s.verByAt!.get(...key, itemId, sel.at) as Row | undefined;
+      } else if ('cv' in sel) {
+        if (typeof sel.cv !== 'number' || Number.isNaN(sel.cv)) throw new ValidationError('cv must be a number');
+        r = this.s.verByCv!.get(...key, itemId, sel.cv) as Row | undefined;
+      } else throw new ValidationError('getVersion needs { ov } | { at } | { cv }');
+      return r ? toVersion(r) : null;
+    });
+  }
+
+  listVersions(ns: Namespace, itemId: string, opts: { afterOv?: number; limit?: number } = {}): Promise<VersionDoc[]> {
+    return this.run('listVersions', () => {
+      const key = nsKey(ns);
+      assertId(itemId);
+      const after = opts.afterOv === undefined ? -1 : finiteInt(opts.afterOv, 'afterOv');
+      const limit = opts.limit === undefined ? -1 : finiteInt(opts.limit, 'limit');
+      return (this.s.list!.all(...key, itemId, after, limit) as Row[]).map(toVersion);
+    });
+  }
+
+  findByRequestId(ns: Namespace, requestId: string): Promise<VersionDoc | null> {
+    return this.run('findByRequestId', () => {
+      const key = nsKey(ns);
+      if (typeof requestId !== 'string' || requestId.length === 0) throw new ValidationError('requestId must be a non-empty string');
+      const r = this.s.byReq!.get(...key, requestId) as Row | undefined;
+      return r ? toVersion(r) : null;
+    });
+  }
+
+  queryHeads(ns: Namespace, q: QueryInput): Promise<HeadDoc[]> {
+    return this.run('queryHeads', () => {
+      const key = nsKey(ns);
+      if (!q || typeof q !== 'object') throw new ValidationError('queryHeads needs a query');
+      const limit = finiteInt(q.limit, 'limit');
+      if (limit < 1 || limit > MAX_LIMIT) throw new ValidationError(`limit must be from 1 to ${MAX_LIMIT}`);
+      const dir = q.dir ?? 1;
+      if (dir !== 1 && dir !== -1) throw new ValidationError('dir must be 1 or -1');
+      const where = [NS];
+      const params: unknown[] = [...key];
+      if (q.afterId !== undefined) {
+        if (typeof q.afterId !== 'string') throw new ValidationError('afterId must be a string');
+        where.push(dir === 1 ? 'item_id > ?' : 'item_id < ?');
+        params.push(q.afterId);
+      }
+      if (!q.includeDeleted) where.push('deleted = 0');
+      if (q.filter) {
+        const f = filterToSql(q.filter, 'doc', 'metaIndexed');
+        where.push(f.sql);
+        params.push(...f.params);
+      }
+      params.push(limit);
+      const sql = `SELECT doc, state, created_at, shadow FROM chronos_heads WHERE ${where.join(' AND ')} ORDER BY item_id ${dir === 1 ? 'ASC' : 'DESC'} LIMIT ?`;
+      return (this.stmt(sql).all(...params) as HeadRow[]).map(toHead);
+    });
+  }
+
+  currentCv(ns: Namespace): Promise<number> {
+    return this.run('currentCv', () => {
+      const r = this.s.cv!.get(...nsKey(ns)) as { cv: number } | undefined;
+      return r ? r.cv : 0;
+    });
+  }
+
+  setState(ns: Namespace, itemId: string, state: ItemState): Promise<boolean> {
+    return this.run('setState', () => {
+      const key = nsKey(ns);
+      assertId(itemId);
+      checkState(state);
+      return this.s.setState!.run(state, ...key, itemId).changes > 0;
+    });
+  }
+
+  hardDelete(ns: Namespace, itemId: string): Promise<VersionDoc[]> {
+    return this.run('hardDelete', () => {
+      const key = nsKey(ns);
+      assertId(itemId);
+      return this.hardDeleteTx.immediate(key, itemId);
+    });
+  }
+
+  incrementCounters(scope: CounterScope, inc: CounterIncrement): Promise<void> {
+    return this.run('incrementCounters', () => {
+      const key = nsKey(scope);
+      if (!inc || !FIELDS.includes(inc.field)) throw new ValidationError('counter field must be created, updated or deleted');
+      if (!Array.isArray(inc.rules) || inc.rules.some((r) => typeof r !== 'string' || r.length === 0 || r.length > 128)) {
+        throw new ValidationError('counter rules must be non-empty names');
+      }
+      this.incrementTx.immediate(key, inc);
+    });
+  }
+
+  getCounters(scope: CounterScope): Promise<CounterTotals> {
+    return this.run('getCounters', () => {
+      const rows = this.s.counters!.all(...nsKey(scope)) as Array<{ rule: string; created: number; updated: number; deleted: number }>;
+      const out: CounterTotals = { created: 0, updated: 0, deleted: 0, rules: {} };
+      for (const r of rows) {
+        if (r.rule === '') {
+          out.created = r.created;
+          out.updated = r.updated;
+          out.deleted = r.deleted;
+        } else {
+          const t: CounterTriple = {};
+          for (const f of FIELDS) if (r[f] !== 0) t[f] = r[f];
+          out.rules[r.rule] = t;
+        }
+      }
+      return out;
+    });
+  }
+
+  resetCounters(scope: CounterScope): Promise<void> {
+    return this.run('resetCounters', () => {
+      this.s.resetCounters!.run(...nsKey(scope));
+    });
+  }
+
+  ping(): Promise<void> {
+    return this.run('ping', () => {
+      this.s.ping!.get();
+    });
+  }
+
+  close(): Promise<void> {
+    return this.run('close', () => {
+      if (this.db.open) this.db.close();
+    });
+  }
+}
+
+export function createLocalMetadataStore(opts: LocalMetadataStoreOptions): SqliteMetadataStore {
+  return new SqliteMetadataStore(opts);
+}
