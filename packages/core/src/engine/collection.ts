@@ -106,7 +106,9 @@ export interface HistoryEntry {
 export type ChronosRecord = Record<string, unknown> & { id: string; _system: Record<string, unknown>; _meta?: Record<string, unknown> };
 
 const REQUEST_ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
-const MAX_UNRELEASED_RETRIES = 5;
+/** Rebuild-and-retry bound for writes without an explicit expectedOv (last writer wins). */
+const MAX_RETRIES = 50;
+const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * (attempt + 1))));
 const MAX_PRESIGN_TTL = 7 * 24 * 3600;
 
 function optString(v: unknown, name: string): string | undefined {
@@ -277,13 +279,13 @@ export class CollectionEngine {
     const compiled = this.compile(filter);
     const { actor, reason, functionId } = opts;
     const id = this.derivedId('uk', canonicalJson(filter));
-    for (let attempt = 0; attempt < MAX_UNRELEASED_RETRIES; attempt++) {
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       await this.ensure();
       const found = await this.meta.queryHeads(this.ns, { filter: compiled, limit: 1 });
       const match = found[0];
       if (match) {
         try {
-          const r = await this.enrich(match.itemId, input, { expectedOv: match.ov, ...(functionId ? { functionId } : {}), ...(actor ? { actor } : {}), ...(reason ? { reason } : {}) });
+          const r = await this.enrich(match.itemId, input, { ...(functionId ? { functionId } : {}), ...(actor ? { actor } : {}), ...(reason ? { reason } : {}) });
           return { ...r, created: false };
         } catch (e) {
           if (e instanceof OptimisticLockError || e instanceof NotFoundError) continue;
@@ -300,7 +302,10 @@ export class CollectionEngine {
         const r = await this.create(input, actor, reason, { id, ...(functionId ? { functionId } : {}) });
         return { id, ov: r.ov, cv: r.cv, created: true };
       } catch (e) {
-        if (e instanceof OptimisticLockError || e instanceof NotFoundError) continue;
+        if (e instanceof OptimisticLockError || e instanceof NotFoundError) {
+          await backoff(attempt);
+          continue;
+        }
         throw e;
       }
     }
@@ -356,7 +361,7 @@ export class CollectionEngine {
   /** Brings one record to its state at `sel`. Returns whether a version was (or would be) appended. */
   private async restoreOne(first: HeadDoc, sel: VersionSelector, dryRun: boolean, actor: string | undefined, reason: string): Promise<boolean> {
     let head: HeadDoc | null = first;
-    for (let attempt = 0; attempt < MAX_UNRELEASED_RETRIES && head; attempt++) {
+    for (let attempt = 0; attempt < MAX_RETRIES && head; attempt++) {
       const tv = await this.meta.getVersion(this.ns, head.itemId, sel);
       let built: Built | null = null;
       const at = Math.max(this.clock(), head.at);
@@ -704,9 +709,10 @@ export class CollectionEngine {
           const prior = await this.replay(requestId, requestHash!);
           if (prior) return { ov: prior.ov, cv: prior.cv, at: prior.at };
         }
-        if (expectedOv !== undefined || attempt >= MAX_UNRELEASED_RETRIES) {
+        if (expectedOv !== undefined || attempt >= MAX_RETRIES) {
           throw new OptimisticLockError(`Record '${id}' was changed by another writer`, { id, expectedOv: head.ov });
         }
+        await backoff(attempt);
       }
     }
   }

@@ -1,0 +1,79 @@
+/** T1 and T2 of RELIABILITY.md with a real SIGKILL of a child process, over any adapter pair. */
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { CollectionEngine, type BlobStore, type MetadataStore } from '@chronos-db/core';
+import { makeStores, type StoreSpec } from './stores.js';
+
+const ROOT = resolve(__dirname, '../../../..');
+
+function runChild(job: object): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'child.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, CRASH_JOB: JSON.stringify(job), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', rej);
+    child.on('exit', (code, signal) => res({ code, signal, out }));
+  });
+}
+
+async function jsonKeys(blobs: BlobStore, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of blobs.list('json', prefix)) out.push(e.key);
+  return out.sort();
+}
+
+export function runCrashScenarios(name: string, spec: () => StoreSpec | null) {
+  const s = spec();
+  const d = s ? describe : describe.skip;
+  d(`crash scenarios (SIGKILL in a child process): ${name}`, () => {
+    let meta: MetadataStore;
+    let blobs: BlobStore;
+    const ns = { dbName: `crash_${Math.random().toString(36).slice(2, 8)}`, collection: 'items' };
+    let engine: CollectionEngine;
+
+    beforeAll(async () => {
+      ({ meta, blobs } = makeStores(s!));
+      engine = new CollectionEngine({ ns, meta, blobs });
+    });
+    afterAll(async () => {
+      await meta?.close();
+      await blobs?.close();
+    });
+
+    it('T1: killed after the payload PUT, before commit: nothing moved, one orphan, GC removes exactly it', async () => {
+      const { id } = await engine.create({ v: 0 });
+      const keysBefore = await jsonKeys(blobs, `${ns.dbName}/`);
+      const r = await runChild({ mode: 't1', spec: s, ns, id, data: { v: 1 }, expectedOv: 0 });
+      expect({ signal: r.signal, out: r.out }).toEqual({ signal: 'SIGKILL', out: '' });
+      const head = await meta.getHead(ns, id);
+      expect(head!.ov).toBe(0);
+      expect((await engine.history(id)).length).toBe(1);
+      const keysAfter = await jsonKeys(blobs, `${ns.dbName}/`);
+      const orphans = keysAfter.filter((k) => !keysBefore.includes(k));
+      expect(orphans).toHaveLength(1);
+      const next = await engine.update(id, { v: 2 }, 0);
+      expect(next.ov).toBe(1);
+      const gc = await engine.collectGarbage({ graceMs: 0 });
+      expect(gc.removed).toEqual([`json:${orphans[0]}`]);
+      expect(await engine.getLatest(id)).toMatchObject({ v: 2 });
+      expect(await engine.getVersion(id, 0)).toMatchObject({ v: 0 });
+    });
+
+    it('T2: killed after commit, before the reply: the retry with the same requestId returns the same result', async () => {
+      const { id } = await engine.create({ v: 0 });
+      const r = await runChild({ mode: 't2', spec: s, ns, id, data: { v: 1 }, expectedOv: 0, requestId: `t2-${id}` });
+      expect({ signal: r.signal, out: r.out }).toEqual({ signal: 'SIGKILL', out: '' });
+      expect((await meta.getHead(ns, id))!.ov).toBe(1);
+      const retry = await engine.update(id, { v: 1 }, 0, 'crash', 'test', { requestId: `t2-${id}` });
+      expect(retry.ov).toBe(1);
+      expect(retry.id).toBe(id);
+      expect((await engine.history(id)).map((h) => h.ov)).toEqual([0, 1]);
+      expect(await engine.getLatest(id)).toMatchObject({ v: 1 });
+    });
+  });
+}
