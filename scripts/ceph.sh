@@ -24,6 +24,11 @@ DNS_NAME="s3.localhost"
 ACCESS_KEY="CHRONOSTESTACCESSKEY"
 SECRET_KEY="chronosTestSecretKey0123456789abcdefABCD"
 S3_UID="chronos-test"
+# A second user that owns nothing: tests grant it access to single buckets by bucket policy
+# (keys scoped to the configured buckets, as with DigitalOcean's per-bucket keys).
+SCOPED_UID="chronos-scoped"
+SCOPED_ACCESS_KEY="CHRONOSSCOPEDACCESS1"
+SCOPED_SECRET_KEY="chronosScopedSecret0123456789abcdefABCDE"
 
 log() { echo "[ceph.sh] $*" >&2; }
 
@@ -74,6 +79,9 @@ write_env() {
     echo "export CHRONOS_TEST_S3_ACCESS_KEY=$ACCESS_KEY"
     echo "export CHRONOS_TEST_S3_SECRET_KEY=$SECRET_KEY"
     echo "export CHRONOS_TEST_S3_DNS_NAME=$DNS_NAME"
+    echo "export CHRONOS_TEST_S3_SCOPED_USER=$SCOPED_UID"
+    echo "export CHRONOS_TEST_S3_SCOPED_ACCESS_KEY=$SCOPED_ACCESS_KEY"
+    echo "export CHRONOS_TEST_S3_SCOPED_SECRET_KEY=$SCOPED_SECRET_KEY"
   } >>"$tmpf"
   mv "$tmpf" "$ENV_FILE"
 }
@@ -222,6 +230,9 @@ EOF
   radosgw-admin -c "$CONF" user create --uid="$S3_UID" --display-name="chronos-db tests" \
     --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" --max-buckets=10000 >"$DIR/log/user-create.log" 2>&1 \
     || fail "radosgw-admin user create failed"
+  radosgw-admin -c "$CONF" user create --uid="$SCOPED_UID" --display-name="chronos-db scoped tests" \
+    --access-key="$SCOPED_ACCESS_KEY" --secret-key="$SCOPED_SECRET_KEY" >"$DIR/log/user-create-scoped.log" 2>&1 \
+    || fail "radosgw-admin user create (scoped) failed"
 
   STARTING=0
   write_env
