@@ -29,7 +29,7 @@ describe('chronos CLI on the embedded default', () => {
 
     c = capture();
     expect(await run(['buckets', '-c', cfgFile, ...ctx], c.io)).toBe(1);
-    expect(c.out.join('\n')).toContain('missing json');
+    expect(c.out.join('\n')).toContain('missing content');
     c = capture();
     expect(await run(['buckets', '-c', cfgFile, ...ctx, '--create'], c.io)).toBe(0);
     expect(c.out.join('\n')).toContain('(created)');
