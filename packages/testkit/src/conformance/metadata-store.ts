@@ -235,6 +235,40 @@ export function runMetadataStoreConformance(name: string, factory: MetadataStore
         expect(list.map((v) => v.ov)).toEqual([0, 1, 2, 3]);
       });
 
+      it('readers racing with writers only ever see committed versions', async () => {
+        const n = await ns();
+        await chain(n, 'r1', 1);
+        let done = false;
+        const problems: string[] = [];
+        const reader = (async () => {
+          while (!done) {
+            const head = await store.getHead(n, 'r1');
+            const list = await store.listVersions(n, 'r1');
+            if (!head) problems.push('head vanished');
+            else {
+              const v = await store.getVersion(n, 'r1', { ov: head.ov });
+              if (!v || v.jsonKey !== head.jsonKey || v.cv !== head.cv) problems.push(`head ov ${head.ov} has no matching committed version`);
+            }
+            // the list is gapless and ends no lower than the head seen before it
+            if (list.some((v, i) => v.ov !== i)) problems.push(`gap in ${list.map((v) => v.ov).join(',')}`);
+            if (head && list.length < head.ov + 1) problems.push(`list shorter (${list.length}) than head ov ${head.ov}`);
+            await new Promise((r) => setImmediate(r));
+          }
+        })();
+        try {
+          for (let round = 0; round < 8; round++) {
+            const versions = Array.from({ length: 8 }, (_, i) => mkVersion(n, 'r1', round + 1, { metaIndexed: { racer: i } }));
+            const results = await Promise.allSettled(versions.map((version) => store.commit({ ns: n, version, expectedOv: round, head: {} })));
+            expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+          }
+        } finally {
+          done = true;
+          await reader;
+        }
+        expect(problems).toEqual([]);
+        expect((await store.listVersions(n, 'r1')).map((v) => v.ov)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+      });
+
       it('of 16 concurrent creators of one id exactly one wins', async () => {
         const n = await ns();
         const versions = Array.from({ length: 16 }, (_, i) => mkVersion(n, 'same', 0, { metaIndexed: { racer: i } }));
