@@ -1,0 +1,1 @@
+export * from './spaces/index.js';

@@ -1,0 +1,83 @@
+/** `ensureBucketsExist`: check the configured buckets and create exactly the missing ones. */
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ValidationError } from '@chronos-db/core';
+import { isAwsEndpoint, mapS3Error, s3ErrorInfo } from '@chronos-db/storage-s3';
+import { configuredBuckets, withClient, type SpacesConnection } from './connection.js';
+import { probeBucket } from './probe.js';
+
+export interface EnsureBucketsOptions {
+  /** Required (true) unless `dryRun`: creating buckets is a change to your account. */
+  confirm?: boolean;
+  /** Create the buckets that do not exist. Default true. */
+  createIfMissing?: boolean;
+  /** Only report; create nothing. */
+  dryRun?: boolean;
+}
+
+export interface BucketStatus {
+  name: string;
+  exists: boolean;
+  accessible: boolean;
+  created?: boolean;
+  error?: string;
+}
+
+export interface EnsureBucketsResult {
+  bucketsChecked: number;
+  bucketsCreated: number;
+  bucketStatuses: BucketStatus[];
+}
+
+async function createBucket(client: S3Client, conn: SpacesConnection, bucket: string): Promise<void> {
+  // AWS wants the region as a location constraint outside us-east-1; Spaces and Ceph take it from the endpoint.
+  const needsLocation = isAwsEndpoint(conn.endpoint) && conn.region !== 'us-east-1';
+  await client.send(
+    new CreateBucketCommand({
+      Bucket: bucket,
+      ...(needsLocation ? { CreateBucketConfiguration: { LocationConstraint: conn.region as never } } : {}),
+    }),
+  );
+}
+
+export async function ensureBucketsExist(conn: SpacesConnection, opts: EnsureBucketsOptions = {}): Promise<EnsureBucketsResult> {
+  const dryRun = opts.dryRun === true;
+  if (opts.confirm !== true && !dryRun) {
+    throw new ValidationError('ensureBucketsExist changes your account: pass { confirm: true } (or { dryRun: true } to only check)');
+  }
+  const createIfMissing = opts.createIfMissing !== false;
+  return withClient(conn, async (client, redact) => {
+    const statuses: BucketStatus[] = [];
+    let created = 0;
+    for (const { name } of configuredBuckets(conn)) {
+      const probe = await probeBucket(client, name, redact);
+      if (probe.state === 'ok') {
+        statuses.push({ name, exists: true, accessible: true });
+        continue;
+      }
+      if (probe.state !== 'missing') {
+        statuses.push({ name, exists: false, accessible: false, error: probe.error });
+        continue;
+      }
+      if (dryRun || !createIfMissing) {
+        statuses.push({ name, exists: false, accessible: false, created: false, error: probe.error });
+        continue;
+      }
+      try {
+        await createBucket(client, conn, name);
+        created++;
+        statuses.push({ name, exists: true, accessible: true, created: true });
+      } catch (e) {
+        const info = s3ErrorInfo(e);
+        if (info.code === 'BucketAlreadyOwnedByYou') {
+          // Created concurrently by another process: it exists and is ours.
+          statuses.push({ name, exists: true, accessible: true, created: false });
+        } else if (info.code === 'BucketAlreadyExists') {
+          statuses.push({ name, exists: true, accessible: false, created: false, error: `Bucket name '${name}' is already taken by another account` });
+        } else {
+          statuses.push({ name, exists: false, accessible: false, created: false, error: redact(mapS3Error(e, { op: 'createBucket', bucket: name, redact }).message) });
+        }
+      }
+    }
+    return { bucketsChecked: statuses.length, bucketsCreated: created, bucketStatuses: statuses };
+  });
+}

@@ -1,0 +1,12 @@
+export { ensureBucketsExist } from './ensure-buckets.js';
+export type { EnsureBucketsOptions, EnsureBucketsResult, BucketStatus } from './ensure-buckets.js';
+export { testS3Connectivity } from './connectivity.js';
+export type { ConnectivityResult } from './connectivity.js';
+export { validateSpacesConfiguration, endpointRegion, bucketNameProblem } from './validate.js';
+export type { SpacesValidationResult, ValidateOptions } from './validate.js';
+export { s3Health } from './health.js';
+export type { S3HealthResult } from './health.js';
+export { createSpacesAdmin } from './spaces-admin.js';
+export type { SpacesAdmin } from './spaces-admin.js';
+export { configuredBuckets } from './connection.js';
+export type { SpacesConnection } from './connection.js';
