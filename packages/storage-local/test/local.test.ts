@@ -108,6 +108,21 @@ describe('SqliteMetadataStore specifics', () => {
     expect(await code(b.getHead(ns, 'r1'))).toBe('STORAGE');
   });
 
+  it('a commit failing inside its transaction leaves no trace (cv counter included)', async () => {
+    const base = tmp();
+    const s = createLocalMetadataStore({ basePath: base });
+    await s.commit({ ns, version: mkVersion(ns, 'r1', 0), expectedOv: null, head: { createdAt: 1 } });
+    const head = await s.getHead(ns, 'r1');
+    // A stray row at (r1, ov 1) makes the version insert violate the unique key mid-transaction.
+    const db = new Database(join(base, METADATA_FILE));
+    db.prepare("INSERT INTO chronos_versions (db_name, tenant, collection, item_id, ov, cv, at, request_id, doc) VALUES (?, '', ?, 'r1', 1, 99, 0, NULL, '{}')").run(ns.dbName, ns.collection);
+    db.close();
+    expect(await code(s.commit({ ns, version: mkVersion(ns, 'r1', 1), expectedOv: 0, head: { state: 'processed' } }))).toBe('OPTIMISTIC_LOCK');
+    expect(await s.getHead(ns, 'r1')).toEqual(head);
+    expect(await s.currentCv(ns)).toBe(1);
+    await s.close();
+  });
+
   it('filters bind values and refuse hostile fields', async () => {
     const s = createLocalMetadataStore({ filename: ':memory:' });
     await s.commit({ ns, version: mkVersion(ns, 'r1', 0, { metaIndexed: { name: 'x' } }), expectedOv: null, head: { createdAt: 1 } });
