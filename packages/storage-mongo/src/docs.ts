@@ -1,0 +1,78 @@
+/** The documents this adapter stores, and their conversion to core's types. */
+import type { HeadDoc, VersionDoc } from '@chronos-db/core';
+
+/**
+ * `<c>_ver`: `{ _id: '<itemId>:<ov>', ...VersionDoc, _ca }`, unique on (itemId, ov) and on cv.
+ * The version documents are the source of truth: inserting one is the commit.
+ * `_ca` carries the record's createdAt along the chain (to rebuild a head).
+ */
+export interface StoredVersion extends VersionDoc {
+  _id: string;
+  _ca?: number;
+}
+
+/** `<c>_head`: `{ _id: itemId, ...the latest VersionDoc, createdAt, state, shadow? }`, derived from `_ver`. */
+export interface StoredHead extends HeadDoc {
+  _id: string;
+}
+
+/** Optional VersionDoc fields: unset on the head when the new version lacks them. */
+export const OPTIONAL_VERSION_KEYS = ['actor', 'reason', 'blobs', 'functionIds', 'requestId', 'requestHash'] as const;
+const NOT_VERSION_KEYS = new Set(['_id', '_ca', 'createdAt', 'state', 'shadow']);
+
+export function versionId(itemId: string, ov: number): string {
+  return `${itemId}:${ov}`;
+}
+
+/** Copies an object without its undefined values (the driver would store them as null). */
+export function defined<T extends object>(o: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as T;
+}
+
+// FerretDB (and older MongoDB) refuse keys with '.' or a leading '$'. Keys are
+// escaped reversibly: '%' -> '%25', '.' -> '%2E', leading '$' -> '%24'. Keys
+// that filters can address ([A-Za-z0-9_-]) never change.
+const NEEDS_ESCAPE = /[%.]|^\$/;
+const escapeKey = (k: string) => (NEEDS_ESCAPE.test(k) ? k.replace(/%/g, '%25').replace(/\./g, '%2E').replace(/^\$/, '%24') : k);
+const unescapeKey = (k: string) => (k.includes('%') ? k.replace(/%2E/g, '.').replace(/%24/g, '$').replace(/%25/g, '%') : k);
+
+function mapKeys(v: unknown, f: (k: string) => string, depth = 0): unknown {
+  if (depth > 200 || v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x) => mapKeys(x, f, depth + 1));
+  if (Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[f(k)] = mapKeys(x, f, depth + 1);
+  return out;
+}
+
+/** The fields of a version as stored (escaped keys in metaIndexed and blobs, no undefined). */
+export function storedVersionFields(v: VersionDoc): Omit<StoredVersion, '_id'> {
+  const out = defined({ ...v }) as VersionDoc & Record<string, unknown>;
+  delete out._id;
+  delete out._ca;
+  if (v.metaIndexed !== undefined) out.metaIndexed = mapKeys(v.metaIndexed, escapeKey) as Record<string, unknown>;
+  if (v.blobs !== undefined) out.blobs = mapKeys(v.blobs, escapeKey) as VersionDoc['blobs'];
+  return out;
+}
+
+function unescapeDoc(out: Record<string, unknown>): void {
+  if (out.metaIndexed !== undefined) out.metaIndexed = mapKeys(out.metaIndexed, unescapeKey);
+  if (out.blobs !== undefined) out.blobs = mapKeys(out.blobs, unescapeKey);
+}
+
+/** The VersionDoc a version (or head) document carries. */
+export function toVersion(doc: object): VersionDoc {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) if (!NOT_VERSION_KEYS.has(k)) out[k] = v;
+  unescapeDoc(out);
+  return out as unknown as VersionDoc;
+}
+
+export function toHead(doc: object): HeadDoc {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) if (k !== '_id' && k !== '_ca') out[k] = v;
+  unescapeDoc(out);
+  return out as unknown as HeadDoc;
+}

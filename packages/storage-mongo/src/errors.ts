@@ -1,0 +1,63 @@
+/** Maps driver failures to core errors, with every secret of the URI removed. */
+import { ChronosError, OptimisticLockError, StorageError, redactUri } from '@chronos-db/core';
+
+/** Secrets a URI carries (the password, raw and decoded), for redaction of driver messages. */
+export function uriSecrets(uri: string | undefined): string[] {
+  if (!uri) return [];
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^:@/]*:([^@/]*)@/i.exec(uri);
+  if (!m?.[1]) return [];
+  const out = [m[1]];
+  try {
+    out.push(decodeURIComponent(m[1]));
+  } catch {
+    /* not percent-encoded */
+  }
+  return out.filter((s) => s.length > 0);
+}
+
+export function makeRedactor(uri: string | undefined): (s: string) => string {
+  const secrets = uriSecrets(uri);
+  return (s: string) => {
+    let out = redactUri(s);
+    for (const x of secrets) out = out.split(x).join('***');
+    // any other credentials that a driver message might echo
+    return out.replace(/(mongodb(?:\+srv)?:\/\/)([^:@/\s]*):([^@/\s]*)@/gi, '$1$2:***@');
+  };
+}
+
+export function isDuplicateKey(e: unknown): boolean {
+  const x = e as { code?: unknown; writeErrors?: { code?: unknown }[] } | null;
+  if (!x || typeof x !== 'object') return false;
+  if (x.code === 11000 || x.code === 11001) return true;
+  return Array.isArray(x.writeErrors) && x.writeErrors.length > 0 && x.writeErrors.every((w) => w.code === 11000);
+}
+
+/** A cause that carries the driver's name, code and redacted message, and nothing else. */
+function safeCause(e: unknown, redact: (s: string) => string): Error {
+  const x = e as { name?: unknown; message?: unknown; code?: unknown; codeName?: unknown } | null;
+  const err = new Error(redact(String(x?.message ?? e)));
+  err.name = typeof x?.name === 'string' ? x.name : 'Error';
+  if (x && (typeof x.code === 'number' || typeof x.code === 'string')) (err as Error & { code?: unknown }).code = x.code;
+  if (x && typeof x.codeName === 'string') (err as Error & { codeName?: unknown }).codeName = x.codeName;
+  return err;
+}
+
+/** Wraps anything thrown by the driver in a StorageError (ChronosErrors pass through). */
+export function toStorageError(e: unknown, what: string, where: string, redact: (s: string) => string): ChronosError {
+  if (e instanceof ChronosError) return e;
+  const x = e as { name?: unknown; message?: unknown; code?: unknown } | null;
+  const name = typeof x?.name === 'string' ? x.name : 'Error';
+  const msg = redact(String(x?.message ?? e)).slice(0, 500);
+  return new StorageError(
+    `MongoDB ${what} failed on ${where}: ${name}: ${msg}`,
+    { backend: where, ...(typeof x?.code === 'number' ? { code: x.code } : {}) },
+    { cause: safeCause(e, redact) },
+  );
+}
+
+export function lockError(ns: string, itemId: string, expectedOv: number | null): OptimisticLockError {
+  return new OptimisticLockError(
+    expectedOv === null ? `Record '${itemId}' already exists in ${ns}` : `Record '${itemId}' in ${ns} is not at ov ${expectedOv} (a concurrent writer won, or it does not exist)`,
+    { itemId, expectedOv },
+  );
+}

@@ -1,0 +1,520 @@
+/**
+ * The MetadataStore (and CounterStore) on the official MongoDB driver.
+ *
+ * Layout per namespace, in database `ns.dbName`:
+ *   `<physicalName(ns)>_ver`   one immutable document per version; unique on (itemId, ov) and on cv.
+ *                              THE SOURCE OF TRUTH: inserting a version document is the commit.
+ *   `<physicalName(ns)>_head`  one document per record: the latest version + createdAt, state,
+ *                              shadow. Derived from `_ver`; readers reconcile it (see below).
+ * Counter totals: `cnt_events` / `cnt_snap` in the configured `dbName` (or the scope's dbName).
+ *
+ * Why the commit point is an insert and not a compare-and-set update: FerretDB 1.24
+ * (SQLite) applies update / findAndModify as "select, compute, replace by _id" without a
+ * lock, so two concurrent `updateOne({ _id, ov: n })` can both match (we measured 4 winners
+ * of 16) and concurrent `$inc`s lose increments. A unique-index violation on insert is the
+ * one atomic conditional write that FerretDB and every MongoDB share, so the protocol rests
+ * on it:
+ *   1. update only: read version `expectedOv` (must exist, else OptimisticLockError);
+ *   2. insert version `ov` with cv = next cv (process-local hint, at least previous cv + 1).
+ *      Duplicate key: if (itemId, ov) exists a concurrent writer won -> OptimisticLockError;
+ *      otherwise the cv was taken by another process -> re-read max cv and retry.
+ *      COMMIT POINT. A loser leaves nothing; (itemId, ov) unique keeps the chain gapless.
+ *   3. write the head (upsert where head.ov < ov).
+ * Create = 2 commands, update = 3. A crash between 2 and 3 leaves a committed version whose
+ * head lags: getHead reads the newest version with the head (in parallel) and repairs a
+ * lagging head; queryHeads checks every page against `_ver` and repairs, then re-reads.
+ * Version reads (by ov, at, cv, requestId, list) read `_ver` only.
+ * With transactions (replica set / mongos), steps 1-3 run in one transaction.
+ */
+import type { ClientSession, Collection, MongoClient, Sort } from 'mongodb';
+import {
+  OptimisticLockError,
+  StorageError,
+  TxnError,
+  ValidationError,
+  assertId,
+  assertNamespace,
+  assertOv,
+  physicalName,
+  redactUri,
+  silentLogger,
+  type CommitInput,
+  type CommitResult,
+  type CounterStore,
+  type HeadDoc,
+  type ItemState,
+  type Logger,
+  type MetadataCapabilities,
+  type MetadataStore,
+  type Namespace,
+  type QueryInput,
+  type VersionDoc,
+  type VersionSelector,
+} from '@chronos-db/core';
+import { commandCount, getSharedClient, releaseClient, type SharedClientOptions } from './client-pool.js';
+import { createCounterOps } from './counters.js';
+import { OPTIONAL_VERSION_KEYS, storedVersionFields, toHead, toVersion, versionId, type StoredHead, type StoredVersion } from './docs.js';
+import { isDuplicateKey, lockError, makeRedactor, toStorageError } from './errors.js';
+import { compileMongoFilter } from './filter.js';
+
+export type CommitStep = 'checked' | 'version' | 'head';
+
+export interface MongoMetadataStoreOptions extends SharedClientOptions {
+  /** Connection string. The client is shared per URI in this process (see getSharedClient). */
+  uri?: string;
+  /** A ready client (tests, routers). Never closed by this store. Create it with `monitorCommands: true` for command counts. */
+  client?: MongoClient;
+  /** Database of the counter totals (CounterStore). Default: the scope's dbName. */
+  dbName?: string;
+  /** `enabled: false` never uses transactions; `autoDetect` (default true) asks the server's hello once per client; `enabled: true, autoDetect: false` forces them. */
+  transactions?: { enabled?: boolean; autoDetect?: boolean };
+  logger?: Logger;
+  /** Deadline of `ping()`. Default 3000 ms. */
+  pingTimeoutMS?: number;
+  /**
+   * Test-only: awaited after each step of a non-transactional commit, to
+   * simulate a crash (SIGKILL in a child process) or a slow writer between steps.
+   */
+  onCommitStep?: (step: CommitStep, info: { ns: Namespace; itemId: string; ov: number; cv: number }) => void | Promise<void>;
+}
+
+export interface MongoStoreStats {
+  /** Commands the underlying client has sent (counted per client, shared by the stores on it). */
+  commands: number;
+  /** Whether commits use transactions; undefined until detected (first commit or detectTransactions()). */
+  transactions: boolean | undefined;
+}
+
+export interface MongoMetadataStore extends MetadataStore, CounterStore {
+  readonly client: MongoClient;
+  /** Detects (once per client) whether the server offers multi-document transactions. */
+  detectTransactions(): Promise<boolean>;
+  stats(): MongoStoreStats;
+}
+
+const STATES = new Set<ItemState>(['new-not-synched', 'new', 'processed']);
+const MAX_CV_RETRIES = 50;
+const MAX_QUERY_REPAIRS = 3;
+
+// Once per client per process: transaction support, index creation, cv hints.
+const txnByClient = new WeakMap<MongoClient, Promise<boolean>>();
+const indexesByClient = new WeakMap<MongoClient, Map<string, Promise<void>>>();
+const cvHintsByClient = new WeakMap<MongoClient, Map<string, { next: number }>>();
+
+interface Cols {
+  key: string;
+  name: string;
+  head: Collection<StoredHead>;
+  ver: Collection<StoredVersion>;
+}
+
+function perClient<V>(map: WeakMap<MongoClient, Map<string, V>>, client: MongoClient): Map<string, V> {
+  let m = map.get(client);
+  if (!m) map.set(client, (m = new Map()));
+  return m;
+}
+
+export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): MongoMetadataStore {
+  if (!opts || (!opts.client && !opts.uri)) throw new ValidationError('createMongoMetadataStore needs a uri or a client');
+  if (opts.dbName !== undefined && !/^[A-Za-z0-9_-]{1,63}$/.test(opts.dbName)) throw new ValidationError('Invalid counters dbName');
+  const uri = opts.uri;
+  const ownsShared = !opts.client;
+  const client = opts.client ?? getSharedClient(uri!, opts);
+  const redact = makeRedactor(uri);
+  const where = uri ? redact(redactUri(uri)) : `mongodb://${client.options.hosts.map((h) => h.toString()).join(',')}/`;
+  const log = opts.logger ?? silentLogger;
+  const hook = opts.onCommitStep;
+  let closed = false;
+  let txnKnown: boolean | undefined;
+
+  const run = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    if (closed) throw new StorageError(`MongoDB metadata store for ${where} is closed`);
+    try {
+      return await fn();
+    } catch (e) {
+      throw toStorageError(e, what, where, redact);
+    }
+  };
+
+  const cols = (ns: Namespace): Cols => {
+    assertNamespace(ns);
+    const db = client.db(ns.dbName);
+    const name = physicalName(ns);
+    return {
+      key: `${ns.dbName}\u0000${name}`,
+      name: `${ns.dbName}.${name}`,
+      head: db.collection<StoredHead>(`${name}_head`),
+      ver: db.collection<StoredVersion>(`${name}_ver`),
+    };
+  };
+
+  const ensure = (ns: Namespace): Promise<void> => {
+    const c = cols(ns);
+    const map = perClient(indexesByClient, client);
+    let p = map.get(c.key);
+    if (!p) {
+      p = run('createIndexes', async () => {
+        await c.ver.createIndexes([
+          { key: { itemId: 1, ov: 1 }, name: 'itemId_ov_unique', unique: true },
+          { key: { cv: 1 }, name: 'cv_unique', unique: true },
+          { key: { itemId: 1, at: -1, ov: -1 }, name: 'itemId_at' },
+          { key: { itemId: 1, cv: -1 }, name: 'itemId_cv' },
+          { key: { requestId: 1 }, name: 'requestId' },
+        ]);
+        await c.head.createIndexes([{ key: { deleted: 1, _id: 1 }, name: 'deleted_id' }]);
+      });
+      map.set(c.key, p);
+      p.catch(() => map.delete(c.key));
+    }
+    return p;
+  };
+
+  const detectTransactions = (): Promise<boolean> => {
+    const t = opts.transactions;
+    if (t?.enabled === false) return Promise.resolve((txnKnown = false));
+    if (t?.enabled === true && t.autoDetect === false) return Promise.resolve((txnKnown = true));
+    let p = txnByClient.get(client);
+    if (!p) {
+      p = run('hello', async () => {
+        const hello = await client.db('admin').command({ hello: 1 });
+        // A replica set names itself (setName), a mongos answers msg 'isdbgrid'; both need sessions.
+        const topologyOk = typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
+        const sessions = typeof hello.logicalSessionTimeoutMinutes === 'number';
+        return topologyOk && sessions;
+      });
+      txnByClient.set(client, p);
+      const c = client;
+      p.catch(() => txnByClient.delete(c));
+    }
+    return p.then((v) => (txnKnown = v));
+  };
+
+  // -------------------------------------------------------------------------
+  // cv allocation: a process-local hint, checked by the unique index on cv
+  // -------------------------------------------------------------------------
+
+  const maxCv = async (c: Cols, session?: ClientSession): Promise<number> => {
+    const d = await c.ver.find({}, { projection: { cv: 1 }, ...(session ? { session } : {}) }).sort({ cv: -1 }).limit(1).next();
+    return d && typeof d.cv === 'number' ? d.cv : 0;
+  };
+
+  const nextCv = async (c: Cols, floor: number, refresh: boolean, session?: ClientSession): Promise<number> => {
+    const hints = perClient(cvHintsByClient, client);
+    let h = hints.get(c.key);
+    if (!h || refresh) {
+      const max = await maxCv(c, session);
+      h = hints.get(c.key) ?? { next: 1 };
+      h.next = Math.max(h.next, max + 1);
+      hints.set(c.key, h);
+    }
+    const cv = Math.max(h.next, floor);
+    h.next = cv + 1;
+    return cv;
+  };
+
+  // -------------------------------------------------------------------------
+  // commit
+  // -------------------------------------------------------------------------
+
+  const validateCommit = (input: CommitInput): void => {
+    if (!input || typeof input !== 'object' || !input.version || typeof input.version !== 'object') throw new ValidationError('commit needs { ns, version, expectedOv, head }');
+    const v = input.version;
+    assertNamespace(input.ns);
+    assertId(v.itemId);
+    if (input.expectedOv === null) {
+      if (v.ov !== 0) throw new ValidationError(`A create must be ov 0, got ${JSON.stringify(v.ov)}`);
+    } else {
+      assertOv(input.expectedOv);
+      if (v.ov !== input.expectedOv + 1) throw new ValidationError(`version.ov must be expectedOv + 1 (${input.expectedOv + 1}), got ${JSON.stringify(v.ov)}`);
+    }
+    if (typeof v.at !== 'number' || !Number.isFinite(v.at)) throw new ValidationError('version.at must be a finite number');
+    if (typeof v.jsonKey !== 'string' || v.jsonKey.length === 0) throw new ValidationError('version.jsonKey is required');
+    const st = input.head?.state;
+    if (st !== undefined && !STATES.has(st)) throw new ValidationError(`Invalid state ${JSON.stringify(st)}`);
+  };
+
+  /**
+   * Moves the head to `v` where it is behind (upsert; a duplicate key means a
+   * newer head is already there). `shadow`: object sets, null clears, undefined keeps.
+   */
+  const writeHead = async (c: Cols, v: VersionDoc, createdAt: number, headIn: { state?: ItemState; shadow?: { json: string; expiresAt: number } | null }, session?: ClientSession): Promise<void> => {
+    const fields = storedVersionFields(v) as Record<string, unknown>;
+    const $set: Record<string, unknown> = { ...fields, createdAt };
+    const $unset: Record<string, ''> = {};
+    for (const k of OPTIONAL_VERSION_KEYS) if (fields[k] === undefined) $unset[k] = '';
+    if (headIn.state !== undefined) $set.state = headIn.state;
+    if (headIn.shadow) $set.shadow = headIn.shadow;
+    else if (headIn.shadow === null) $unset.shadow = '';
+    const update: Record<string, unknown> = { $set };
+    if (Object.keys($unset).length) update.$unset = $unset;
+    if (headIn.state === undefined) update.$setOnInsert = { state: 'new' };
+    // In a transaction the head cannot be ahead of us; outside, never move it backwards.
+    const filter = session ? { _id: v.itemId } : { _id: v.itemId, ov: { $lt: v.ov } };
+    try {
+      await c.head.updateOne(filter, update, { upsert: true, ...(session ? { session } : {}) });
+    } catch (e) {
+      if (!isDuplicateKey(e) || session) throw e;
+      // a head at or beyond v.ov exists: nothing to do
+    }
+  };
+
+  /** After a duplicate key on the version insert: who took it? */
+  const versionExists = async (c: Cols, itemId: string, ov: number): Promise<boolean> => (await c.ver.findOne({ itemId, ov }, { projection: { _id: 1 } })) !== null;
+
+  const commitPlain = async (c: Cols, input: CommitInput): Promise<CommitResult> => {
+    const { ns, version, expectedOv } = input;
+    const itemId = version.itemId;
+    let createdAt: number;
+    let floor = 1;
+    if (expectedOv !== null) {
+      const prev = await c.ver.findOne({ itemId, ov: expectedOv }, { projection: { cv: 1, _ca: 1, at: 1 } });
+      if (!prev) throw lockError(c.name, itemId, expectedOv);
+      createdAt = typeof prev._ca === 'number' ? prev._ca : prev.at;
+      floor = prev.cv + 1;
+    } else {
+      createdAt = input.head?.createdAt ?? version.at;
+    }
+    let cv = await nextCv(c, floor, false);
+    if (hook) await hook('checked', { ns, itemId, ov: version.ov, cv });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await c.ver.insertOne({ _id: versionId(itemId, version.ov), ...storedVersionFields({ ...version, cv } as VersionDoc), _ca: createdAt });
+        break;
+      } catch (e) {
+        if (!isDuplicateKey(e)) throw e;
+        if (await versionExists(c, itemId, version.ov)) throw lockError(c.name, itemId, expectedOv);
+        if (attempt >= MAX_CV_RETRIES) throw new StorageError(`Could not allocate a collection version in ${c.name} after ${MAX_CV_RETRIES} attempts`);
+        cv = await nextCv(c, floor, true); // another process took this cv
+      }
+    }
+    if (hook) await hook('version', { ns, itemId, ov: version.ov, cv });
+    await writeHead(c, { ...version, cv } as VersionDoc, createdAt, input.head ?? {});
+    if (hook) await hook('head', { ns, itemId, ov: version.ov, cv });
+    return { cv };
+  };
+
+  const commitTxn = async (c: Cols, input: CommitInput): Promise<CommitResult> => {
+    const { version, expectedOv } = input;
+    const itemId = version.itemId;
+    let refresh = false;
+    for (let attempt = 0; attempt <= MAX_CV_RETRIES; attempt++) {
+      const session = client.startSession();
+      let cv = 0;
+      try {
+        await session.withTransaction(async () => {
+          let createdAt = input.head?.createdAt ?? version.at;
+          let floor = 1;
+          if (expectedOv !== null) {
+            const prev = await c.ver.findOne({ itemId, ov: expectedOv }, { projection: { cv: 1, _ca: 1, at: 1 }, session });
+            if (!prev) throw lockError(c.name, itemId, expectedOv);
+            createdAt = typeof prev._ca === 'number' ? prev._ca : prev.at;
+            floor = prev.cv + 1;
+          }
+          cv = await nextCv(c, floor, refresh, session);
+          await c.ver.insertOne({ _id: versionId(itemId, version.ov), ...storedVersionFields({ ...version, cv } as VersionDoc), _ca: createdAt }, { session });
+          await writeHead(c, { ...version, cv } as VersionDoc, createdAt, input.head ?? {}, session);
+        });
+        return { cv };
+      } catch (e) {
+        if (e instanceof OptimisticLockError) throw e;
+        if (isDuplicateKey(e)) {
+          if (await versionExists(c, itemId, version.ov)) throw lockError(c.name, itemId, expectedOv);
+          refresh = true;
+          continue;
+        }
+        const labels = (e as { errorLabelSet?: Set<string> }).errorLabelSet;
+        if (labels?.has('TransientTransactionError')) {
+          throw new TxnError(`Transaction for '${itemId}' in ${c.name} was not committed: ${redact(String((e as Error).message))}`);
+        }
+        throw e;
+      } finally {
+        await session.endSession().catch(() => {});
+      }
+    }
+    throw new StorageError(`Could not allocate a collection version in ${c.name}`);
+  };
+
+  // -------------------------------------------------------------------------
+  // reads
+  // -------------------------------------------------------------------------
+
+  const checkItem = (ns: Namespace, itemId: string): Cols => {
+    const c = cols(ns);
+    assertId(itemId);
+    return c;
+  };
+
+  const latestVersion = (c: Cols, itemId: string) => c.ver.find({ itemId }).sort({ ov: -1 }).limit(1).next();
+
+  /** A head rebuilt from its newest version (the stored head lags or is missing), written back. */
+  const repairHead = async (c: Cols, latest: StoredVersion, head: StoredHead | null): Promise<HeadDoc> => {
+    const v = toVersion(latest);
+    const createdAt = typeof latest._ca === 'number' ? latest._ca : (head?.createdAt ?? latest.at);
+    const state = head?.state ?? 'new';
+    log.warn('repairing a head that lags behind its newest version (interrupted commit)', { collection: c.name, itemId: v.itemId, headOv: head?.ov ?? null, ov: v.ov });
+    // the shadow belonged to an older version: drop it
+    await writeHead(c, v, createdAt, { state, shadow: null });
+    return { ...v, createdAt, state };
+  };
+
+  const store: MongoMetadataStore = {
+    client,
+    get capabilities(): MetadataCapabilities {
+      return { transactions: txnKnown ?? false, uniqueIndexes: true, changeStream: txnKnown ?? false };
+    },
+    detectTransactions,
+    stats() {
+      return { commands: commandCount(client), transactions: txnKnown };
+    },
+
+    async ensureNamespace(ns) {
+      await ensure(ns);
+    },
+
+    async commit(input) {
+      validateCommit(input);
+      const c = cols(input.ns);
+      await ensure(input.ns);
+      const txn = await detectTransactions();
+      return run('commit', () => (txn ? commitTxn(c, input) : commitPlain(c, input)));
+    },
+
+    async getHead(ns, itemId) {
+      const c = checkItem(ns, itemId);
+      return run('find head', async () => {
+        const [h, latest] = await Promise.all([c.head.findOne({ _id: itemId }), latestVersion(c, itemId)]);
+        if (!latest) return null;
+        if (h && h.ov === latest.ov) return toHead(h);
+        return repairHead(c, latest, h);
+      });
+    },
+
+    async getVersion(ns, itemId, sel: VersionSelector) {
+      const c = checkItem(ns, itemId);
+      if (!sel || typeof sel !== 'object') throw new ValidationError('version selector must be { ov } | { at } | { cv }');
+      if ('ov' in sel) {
+        assertOv(sel.ov, 'ov');
+        return run('find version', async () => {
+          const v = await c.ver.findOne({ itemId, ov: sel.ov });
+          return v ? toVersion(v) : null;
+        });
+      }
+      const field = 'at' in sel ? 'at' : 'cv' in sel ? 'cv' : null;
+      const bound = field === 'at' ? (sel as { at: unknown }).at : field === 'cv' ? (sel as { cv: unknown }).cv : undefined;
+      if (!field || typeof bound !== 'number' || Number.isNaN(bound)) throw new ValidationError('version selector must be { ov } | { at } | { cv } with a number');
+      const sort: Sort = field === 'at' ? { at: -1, ov: -1 } : { cv: -1 };
+      return run('find version', async () => {
+        const v = await c.ver.find({ itemId, [field]: { $lte: bound } }).sort(sort).limit(1).next();
+        return v ? toVersion(v) : null;
+      });
+    },
+
+    async listVersions(ns, itemId, o = {}) {
+      const c = checkItem(ns, itemId);
+      const afterOv = o.afterOv ?? -1;
+      if (afterOv !== -1) assertOv(afterOv, 'afterOv');
+      const limit = o.limit ?? 1000;
+      if (!Number.isSafeInteger(limit) || limit < 1) throw new ValidationError('limit must be a positive integer');
+      return run('list versions', async () => {
+        const vs = await c.ver.find({ itemId, ov: { $gt: afterOv } }).sort({ ov: 1 }).limit(limit).toArray();
+        return vs.map((v) => toVersion(v));
+      });
+    },
+
+    async findByRequestId(ns, requestId) {
+      const c = cols(ns);
+      if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 256) throw new ValidationError('requestId must be a non-empty string of at most 256 characters');
+      return run('find requestId', async () => {
+        const v = await c.ver.findOne({ requestId });
+        return v ? toVersion(v) : null;
+      });
+    },
+
+    async queryHeads(ns, q: QueryInput) {
+      const c = cols(ns);
+      if (!q || typeof q !== 'object') throw new ValidationError('query must be an object');
+      if (!Number.isSafeInteger(q.limit) || q.limit < 1 || q.limit > 100_000) throw new ValidationError('limit must be an integer from 1 to 100000');
+      const dir = q.dir ?? 1;
+      if (dir !== 1 && dir !== -1) throw new ValidationError('dir must be 1 or -1');
+      if (q.afterId !== undefined) assertId(q.afterId);
+      const parts: Record<string, unknown>[] = [];
+      const f = compileMongoFilter(q.filter);
+      if (Object.keys(f).length) parts.push(f);
+      if (!q.includeDeleted) parts.push({ deleted: { $ne: true } });
+      if (q.afterId !== undefined) parts.push({ _id: dir === 1 ? { $gt: q.afterId } : { $lt: q.afterId } });
+      const query = parts.length === 0 ? {} : parts.length === 1 ? parts[0]! : { $and: parts };
+      return run('query heads', async () => {
+        for (let round = 0; ; round++) {
+          const docs = await c.head.find(query).sort({ _id: dir }).limit(q.limit).toArray();
+          if (docs.length === 0) return [];
+          // Reconcile the page with the truth: a head behind its newest version (interrupted commit).
+          const newer = await c.ver
+            .find({ $or: docs.map((d) => ({ itemId: d._id, ov: { $gt: d.ov } })) }, { projection: { itemId: 1, ov: 1 } })
+            .toArray();
+          if (newer.length === 0 || round >= MAX_QUERY_REPAIRS) return docs.map((d) => toHead(d));
+          for (const id of new Set(newer.map((v) => v.itemId))) {
+            const [h, latest] = await Promise.all([c.head.findOne({ _id: id }), latestVersion(c, id)]);
+            if (latest) await repairHead(c, latest, h);
+          }
+        }
+      });
+    },
+
+    async currentCv(ns) {
+      const c = cols(ns);
+      return run('current cv', () => maxCv(c));
+    },
+
+    async setState(ns, itemId, state) {
+      const c = checkItem(ns, itemId);
+      if (!STATES.has(state)) throw new ValidationError(`Invalid state ${JSON.stringify(state)}`);
+      return run('set state', async () => {
+        if ((await c.head.updateOne({ _id: itemId }, { $set: { state } })).matchedCount === 1) return true;
+        // no head: either no record, or a create interrupted before its head write
+        const latest = await latestVersion(c, itemId);
+        if (!latest) return false;
+        await repairHead(c, latest, null);
+        return (await c.head.updateOne({ _id: itemId }, { $set: { state } })).matchedCount === 1;
+      });
+    },
+
+    async hardDelete(ns, itemId) {
+      const c = checkItem(ns, itemId);
+      return run('hard delete', async () => {
+        const vs = await c.ver.find({ itemId }).sort({ ov: 1 }).toArray();
+        // versions first (the truth), then the head: an interrupted hardDelete leaves a head
+        // without versions, which every read treats as missing and a rerun removes.
+        await c.ver.deleteMany({ itemId });
+        await c.head.deleteOne({ _id: itemId });
+        return vs.map((v) => toVersion(v));
+      });
+    },
+
+    async ping() {
+      const ms = opts.pingTimeoutMS ?? 3000;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new StorageError(`MongoDB ping to ${where} timed out after ${ms} ms`)), ms);
+        timer.unref?.();
+      });
+      try {
+        await Promise.race([run('ping', async () => void (await client.db('admin').command({ ping: 1 }))), timeout]);
+      } finally {
+        if (timer) clearTimeout(timer);
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (ownsShared && uri) await releaseClient(uri).catch((e) => log.warn('closing the MongoDB client failed', { error: redact(String((e as Error)?.message ?? e)) }));
+    },
+
+    incrementCounters: (scope, inc) => counters.increment(scope, inc),
+    getCounters: (scope) => counters.get(scope),
+    resetCounters: (scope) => counters.reset(scope),
+  };
+
+  const counters = createCounterOps((s) => client.db(opts.dbName ?? s.dbName), run);
+  return store;
+}

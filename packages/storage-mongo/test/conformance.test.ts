@@ -1,0 +1,21 @@
+import { MongoClient } from 'mongodb';
+import { runCounterStoreConformance } from '../../testkit/src/conformance/counter-store';
+import { runMetadataStoreConformance } from '../../testkit/src/conformance/metadata-store';
+import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
+import { describeMongo, MONGO_URL, rand } from './helpers/env';
+
+describeMongo('storage-mongo on FerretDB', () => {
+  runMetadataStoreConformance('mongo (shared client by uri)', async () => {
+    const store = createMongoMetadataStore({ uri: MONGO_URL! });
+    return { store, teardown: () => store.close() };
+  });
+  runCounterStoreConformance('mongo counters in the scope dbName', async () => {
+    const store = createMongoMetadataStore({ uri: MONGO_URL! });
+    return { store, teardown: () => store.close() };
+  });
+  runCounterStoreConformance('mongo counters in a configured counters dbName (injected client)', async () => {
+    const client = new MongoClient(MONGO_URL!, { monitorCommands: true });
+    const store = createMongoMetadataStore({ client, dbName: `ck_counters_${rand(8)}` });
+    return { store, teardown: async () => { await store.close(); await client.close(); } };
+  });
+});
