@@ -78,6 +78,8 @@ export function initChronos(config: ChronosConfig): Chronos {
   const log = makeLogger(cfg.logging?.level ?? 'warn', cfg.logging?.logger as Partial<Logger> | undefined, redact);
   const basePath = cfg.localStorage?.enabled ? cfg.localStorage.basePath : undefined;
 
+  const timeoutMs = cfg.operationTimeoutMs ?? 10_000;
+  const mongoTimeouts = { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, pingTimeoutMS: Math.min(timeoutMs, 3000) };
   let localMeta: (MetadataStore & CounterStore) | undefined;
   let countersMeta: (MetadataStore & CounterStore) | undefined;
   const local = () => {
@@ -86,7 +88,7 @@ export function initChronos(config: ChronosConfig): Chronos {
   };
   const mongoPool = createClientPool<MetadataStore & CounterStore, { uri: string }>({
     id: (a) => a.uri,
-    open: (a) => createMongoMetadataStore({ uri: a.uri, logger: log, ...(cfg.transactions ? { transactions: cfg.transactions } : {}) }),
+    open: (a) => createMongoMetadataStore({ uri: a.uri, logger: log, ...mongoTimeouts, ...(cfg.transactions ? { transactions: cfg.transactions } : {}) }),
     close: (s) => s.close(),
   });
   const blobPool = createClientPool<BlobStore, StorageRef>({
@@ -98,7 +100,7 @@ export function initChronos(config: ChronosConfig): Chronos {
       }
       const conn = topology.spacesConns[r];
       if (!conn) throw new ValidationError(`No spacesConns[${r}]`);
-      return createS3BlobStore(conn);
+      return createS3BlobStore({ requestTimeoutMs: timeoutMs, ...conn });
     },
     close: (b) => b.close(),
   });
@@ -116,7 +118,7 @@ export function initChronos(config: ChronosConfig): Chronos {
     },
     counterStore() {
       if (cfg.counters) {
-        return (countersMeta ??= createMongoMetadataStore({ uri: cfg.counters.mongoUri, dbName: cfg.counters.dbName, logger: log }));
+        return (countersMeta ??= createMongoMetadataStore({ uri: cfg.counters.mongoUri, dbName: cfg.counters.dbName, logger: log, ...mongoTimeouts }));
       }
       if (topology.embedded && basePath) return local();
       return undefined;
