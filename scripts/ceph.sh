@@ -56,7 +56,8 @@ fail() {
 
 ensure_installed() {
   if command -v radosgw >/dev/null && command -v ceph-mon >/dev/null && command -v ceph-osd >/dev/null \
-    && command -v radosgw-admin >/dev/null && command -v monmaptool >/dev/null && command -v ceph >/dev/null; then
+    && command -v radosgw-admin >/dev/null && command -v monmaptool >/dev/null && command -v ceph >/dev/null \
+    && command -v uuidgen >/dev/null && command -v curl >/dev/null; then
     return 0
   fi
   log "installing radosgw ceph-mon ceph-osd (apt-get)"
@@ -83,7 +84,8 @@ write_env() {
     echo "export CHRONOS_TEST_S3_SCOPED_ACCESS_KEY=$SCOPED_ACCESS_KEY"
     echo "export CHRONOS_TEST_S3_SCOPED_SECRET_KEY=$SCOPED_SECRET_KEY"
   } >>"$tmpf"
-  mv "$tmpf" "$ENV_FILE"
+  cat "$tmpf" >"$ENV_FILE" # keeps the file's inode and mode
+  rm -f "$tmpf"
 }
 
 remove_env() {
@@ -91,7 +93,8 @@ remove_env() {
   local tmpf
   tmpf="$(mktemp "$TMP/.env.XXXXXX")"
   grep -v -E '^export CHRONOS_TEST_S3_' "$ENV_FILE" >"$tmpf" || true
-  mv "$tmpf" "$ENV_FILE"
+  cat "$tmpf" >"$ENV_FILE"
+  rm -f "$tmpf"
 }
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
