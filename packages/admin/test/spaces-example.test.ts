@@ -16,7 +16,7 @@ d('examples/spaces-guide', () => {
     if (missing.length) throw new Error(`CI=true but the S3 test server is not configured: needs ${missing.join(', ')}`);
     const dir = join(__dirname, '..', '..', '..', 'examples', 'spaces-guide');
     const prefix = `chronos-ex-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-    const env = { ...process.env, SPACES_BUCKET_PREFIX: prefix, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    const env: NodeJS.ProcessEnv = { ...process.env, SPACES_BUCKET_PREFIX: prefix, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
     delete env.DO_SPACES_ENDPOINT;
     delete env.DO_SPACES_ACCESS_KEY;
     delete env.DO_SPACES_SECRET_KEY;
