@@ -30,7 +30,7 @@ describe(`T9: restoreCollection of ${N} records killed at half and resumed (embe
     const during = ids.filter((_, i) => i % 501 === 3 && i % 97 !== 1);
     const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash/restore-child.ts')], {
       cwd: ROOT,
-      env: { ...process.env, RESTORE_JOB: JSON.stringify({ spec, ns, cv }), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
+      env: { ...process.env, NODE_NO_WARNINGS: '1', RESTORE_JOB: JSON.stringify({ spec, ns, cv }), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

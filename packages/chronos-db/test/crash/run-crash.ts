@@ -10,7 +10,7 @@ function runChild(job: object): Promise<{ code: number | null; signal: NodeJS.Si
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'child.ts')], {
       cwd: ROOT,
-      env: { ...process.env, CRASH_JOB: JSON.stringify(job), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
+      env: { ...process.env, NODE_NO_WARNINGS: '1', CRASH_JOB: JSON.stringify(job), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -27,7 +27,7 @@ async function jsonKeys(blobs: BlobStore, prefix: string): Promise<string[]> {
   return out.sort();
 }
 
-export function runCrashScenarios(name: string, spec: () => StoreSpec | null) {
+export function runCrashScenarios(name: string, spec: () => StoreSpec | null, prepare?: () => Promise<void>) {
   const s = spec();
   const d = s ? describe : describe.skip;
   d(`crash scenarios (SIGKILL in a child process): ${name}`, () => {
@@ -37,6 +37,7 @@ export function runCrashScenarios(name: string, spec: () => StoreSpec | null) {
     let engine: CollectionEngine;
 
     beforeAll(async () => {
+      await prepare?.();
       ({ meta, blobs } = makeStores(s!));
       engine = new CollectionEngine({ ns, meta, blobs });
     });

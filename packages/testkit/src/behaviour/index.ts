@@ -311,8 +311,9 @@ export function runEngineBehaviour(name: string, factory: () => Promise<Behaviou
       await e.delete(a.id);
       const t = await stores.counters.getCounters({ dbName: e.ns.dbName, collection: e.ns.collection });
       expect(t).toMatchObject({ created: 2, updated: 1, deleted: 1 });
-      expect(t.rules.active).toEqual({ created: 1 });
-      expect(t.rules.gone).toEqual({ deleted: 1 });
+      const zeroFilled = (x: object | undefined) => ({ created: 0, updated: 0, deleted: 0, ...x });
+      expect(zeroFilled(t.rules.active)).toEqual({ created: 1, updated: 0, deleted: 0 });
+      expect(zeroFilled(t.rules.gone)).toEqual({ created: 0, updated: 0, deleted: 1 });
     });
 
     it('devShadow serves the latest payload from the head without a GET', async () => {
