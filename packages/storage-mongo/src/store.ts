@@ -154,14 +154,20 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     let p = map.get(c.key);
     if (!p) {
       p = run('createIndexes', async () => {
-        await c.ver.createIndexes([
+        // One createIndex per index: FerretDB 1.24 closes the connection (a server-side
+        // panic) when a multi-index createIndexes names indexes that already exist,
+        // which is the case for every process after the first.
+        for (const spec of [
           { key: { itemId: 1, ov: 1 }, name: 'itemId_ov_unique', unique: true },
           { key: { cv: 1 }, name: 'cv_unique', unique: true },
           { key: { itemId: 1, at: -1, ov: -1 }, name: 'itemId_at' },
           { key: { itemId: 1, cv: -1 }, name: 'itemId_cv' },
           { key: { requestId: 1 }, name: 'requestId' },
-        ]);
-        await c.head.createIndexes([{ key: { deleted: 1, _id: 1 }, name: 'deleted_id' }]);
+        ] as const) {
+          const { key, ...options } = spec;
+          await c.ver.createIndex(key, options);
+        }
+        await c.head.createIndex({ deleted: 1, _id: 1 }, { name: 'deleted_id' });
       });
       map.set(c.key, p);
       p.catch(() => map.delete(c.key));
