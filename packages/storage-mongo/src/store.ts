@@ -157,16 +157,14 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
         // One createIndex per index: FerretDB 1.24 closes the connection (a server-side
         // panic) when a multi-index createIndexes names indexes that already exist,
         // which is the case for every process after the first.
-        for (const spec of [
-          { key: { itemId: 1, ov: 1 }, name: 'itemId_ov_unique', unique: true },
-          { key: { cv: 1 }, name: 'cv_unique', unique: true },
-          { key: { itemId: 1, at: -1, ov: -1 }, name: 'itemId_at' },
-          { key: { itemId: 1, cv: -1 }, name: 'itemId_cv' },
-          { key: { requestId: 1 }, name: 'requestId' },
-        ] as const) {
-          const { key, ...options } = spec;
-          await c.ver.createIndex(key, options);
-        }
+        const specs: Array<[Record<string, 1 | -1>, { name: string; unique?: boolean }]> = [
+          [{ itemId: 1, ov: 1 }, { name: 'itemId_ov_unique', unique: true }],
+          [{ cv: 1 }, { name: 'cv_unique', unique: true }],
+          [{ itemId: 1, at: -1, ov: -1 }, { name: 'itemId_at' }],
+          [{ itemId: 1, cv: -1 }, { name: 'itemId_cv' }],
+          [{ requestId: 1 }, { name: 'requestId' }],
+        ];
+        for (const [key, options] of specs) await c.ver.createIndex(key, options);
         await c.head.createIndex({ deleted: 1, _id: 1 }, { name: 'deleted_id' });
       });
       map.set(c.key, p);
