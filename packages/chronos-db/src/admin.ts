@@ -71,7 +71,7 @@ export function createAdmin(rt: Runtime, onShutdown: () => void) {
           if (ref === 'local') return timed('local', async () => ({ basePath: localBase }), redact);
           const conn = topology.spacesConns[ref]!;
           return timed(`${new URL(conn.endpoint).host}/${conn.jsonBucket}`, async () => {
-            const h = await spaces.s3Health(conn, rt.blobsFor(ref));
+            const h = await spaces.s3Health(conn);
             if (!h.ok) throw new Error(h.error ?? 'unhealthy');
             return { requestsLastHour: h.requestsLastHour, hourlyLimit: h.hourlyLimit };
           }, redact);
