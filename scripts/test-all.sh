@@ -27,6 +27,8 @@ bash scripts/ceph.sh start
 source .tmp/test-servers.env
 
 echo "== tests"
+# the AWS SDK warns on every client that its 2027 releases will need Node 22
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 status=0
 pnpm exec jest --ci --maxWorkers=2 --json --outputFile=.tmp/jest-results.json "$@" || status=$?
 node -e '
