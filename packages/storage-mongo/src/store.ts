@@ -100,6 +100,10 @@ const MAX_QUERY_REPAIRS = 3;
 const txnByClient = new WeakMap<MongoClient, Promise<boolean>>();
 const indexesByClient = new WeakMap<MongoClient, Map<string, Promise<void>>>();
 const cvHintsByClient = new WeakMap<MongoClient, Map<string, { next: number }>>();
+// FerretDB (1.x) pushes down only a filter that is exactly `{ _id: value }`: every other
+// query or update scans the whole collection. On it, hot paths use `_id` seeks instead.
+const idSeeksByClient = new WeakMap<MongoClient, Promise<boolean>>();
+
 
 interface Cols {
   key: string;
@@ -237,6 +241,23 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     if (st !== undefined && !STATES.has(st)) throw new ValidationError(`Invalid state ${JSON.stringify(st)}`);
   };
 
+  /** Whether the server is FerretDB, asked once per client (buildInfo): see idSeeksByClient. */
+  const idSeeks = (): Promise<boolean> => {
+    let p = idSeeksByClient.get(client);
+    if (!p) {
+      p = client
+        .db('admin')
+        .command({ buildInfo: 1 })
+        .then((bi) => typeof bi.ferretdbVersion === 'string')
+        .catch(() => {
+          idSeeksByClient.delete(client);
+          return false;
+        });
+      idSeeksByClient.set(client, p);
+    }
+    return p;
+  };
+
   /**
    * Moves the head to `v` where it is behind (upsert; a duplicate key means a
    * newer head is already there). `shadow`: object sets, null clears, undefined keeps.
@@ -253,7 +274,10 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     if (Object.keys($unset).length) update.$unset = $unset;
     if (headIn.state === undefined) update.$setOnInsert = { state: 'new' };
     // In a transaction the head cannot be ahead of us; outside, never move it backwards.
-    const filter = session ? { _id: v.itemId } : { _id: v.itemId, ov: { $lt: v.ov } };
+    // Except on FerretDB, where `{ _id, ov: { $lt } }` scans the whole collection (and its updates
+    // are not atomic anyway): there the head is written by `_id` alone. A head that a slow writer
+    // moved backwards is a lagging head, which readers and writers repair (getHead, queryHeads).
+    const filter = session || (await idSeeks()) ? { _id: v.itemId } : { _id: v.itemId, ov: { $lt: v.ov } };
     try {
       await c.head.updateOne(filter, update, { upsert: true, ...(session ? { session } : {}) });
     } catch (e) {
@@ -263,7 +287,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
   };
 
   /** After a duplicate key on the version insert: who took it? */
-  const versionExists = async (c: Cols, itemId: string, ov: number): Promise<boolean> => (await c.ver.findOne({ itemId, ov }, { projection: { _id: 1 } })) !== null;
+  const versionExists = async (c: Cols, itemId: string, ov: number): Promise<boolean> => (await c.ver.findOne({ _id: versionId(itemId, ov) }, { projection: { _id: 1 } })) !== null;
 
   const commitPlain = async (c: Cols, input: CommitInput): Promise<CommitResult> => {
     const { ns, version, expectedOv } = input;
@@ -271,7 +295,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     let createdAt: number;
     let floor = 1;
     if (expectedOv !== null) {
-      const prev = await c.ver.findOne({ itemId, ov: expectedOv }, { projection: { cv: 1, _ca: 1, at: 1 } });
+      const prev = await c.ver.findOne({ _id: versionId(itemId, expectedOv) }, { projection: { cv: 1, _ca: 1, at: 1 } });
       if (!prev) throw lockError(c.name, itemId, expectedOv);
       createdAt = typeof prev._ca === 'number' ? prev._ca : prev.at;
       floor = prev.cv + 1;
@@ -309,7 +333,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
           let createdAt = input.head?.createdAt ?? version.at;
           let floor = 1;
           if (expectedOv !== null) {
-            const prev = await c.ver.findOne({ itemId, ov: expectedOv }, { projection: { cv: 1, _ca: 1, at: 1 }, session });
+            const prev = await c.ver.findOne({ _id: versionId(itemId, expectedOv) }, { projection: { cv: 1, _ca: 1, at: 1 }, session });
             if (!prev) throw lockError(c.name, itemId, expectedOv);
             createdAt = typeof prev._ca === 'number' ? prev._ca : prev.at;
             floor = prev.cv + 1;
@@ -349,6 +373,41 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
   };
 
   const latestVersion = (c: Cols, itemId: string) => c.ver.find({ itemId }).sort({ ov: -1 }).limit(1).next();
+  /** Whether version `ov` of a record exists (an `_id` seek). ov is gapless, so `ov = head.ov + 1` missing means the head is current. */
+  const hasVersion = async (c: Cols, itemId: string, ov: number) => (await c.ver.findOne({ _id: versionId(itemId, ov) }, { projection: { _id: 1 } })) !== null;
+
+  /**
+   * FerretDB: the newest version with `field <= bound`, by binary search over ov with `_id`
+   * seeks (`at` and `cv` never decrease along a chain), instead of a query that scans every
+   * version of the collection. `undefined` when the chain is not plain (head lagging or
+   * missing, a version pruned): the caller then asks the query.
+   */
+  const seekVersion = async (c: Cols, itemId: string, field: 'at' | 'cv', bound: number): Promise<VersionDoc | null | undefined> => {
+    const h = await c.head.findOne({ _id: itemId });
+    if (!h) return undefined;
+    // The head answers when it qualifies and is current (versions after a lagging head would qualify too).
+    if (h[field] <= bound) return (await hasVersion(c, itemId, h.ov + 1)) ? undefined : toVersion(h);
+    if (h.ov === 0) return null;
+    const get = (ov: number) => c.ver.findOne({ _id: versionId(itemId, ov) });
+    const first = await get(0);
+    if (!first) return undefined;
+    if (first[field] > bound) return null;
+    // invariant: version lo has field <= bound < version hi's
+    let lo = 0;
+    let loDoc: StoredVersion = first;
+    let hi = h.ov;
+    while (hi - lo > 1) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      const m = await get(mid);
+      if (!m) return undefined;
+      if (m[field] <= bound) {
+        lo = mid;
+        loDoc = m;
+      } else hi = mid;
+    }
+    return toVersion(loDoc);
+  };
+
 
   /** A head rebuilt from its newest version (the stored head lags or is missing), written back. */
   const repairHead = async (c: Cols, latest: StoredVersion, head: StoredHead | null): Promise<HeadDoc> => {
@@ -386,6 +445,11 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     async getHead(ns, itemId) {
       const c = checkItem(ns, itemId);
       return run('find head', async () => {
+        if (await idSeeks()) {
+          // FerretDB: two `_id` seeks (the head, then whether version head.ov + 1 exists) instead of a scan.
+          const head = await c.head.findOne({ _id: itemId });
+          if (!(await hasVersion(c, itemId, head ? head.ov + 1 : 0))) return head ? toHead(head) : null;
+        }
         const [h, latest] = await Promise.all([c.head.findOne({ _id: itemId }), latestVersion(c, itemId)]);
         if (!latest) return null;
         if (h && h.ov === latest.ov) return toHead(h);
@@ -399,8 +463,8 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
       if ('ov' in sel) {
         assertOv(sel.ov, 'ov');
         return run('find version', async () => {
-          const v = await c.ver.findOne({ itemId, ov: sel.ov });
-          return v ? toVersion(v) : null;
+          const v = await c.ver.findOne({ _id: versionId(itemId, sel.ov) });
+          return v && v.itemId === itemId ? toVersion(v) : null;
         });
       }
       const field = 'at' in sel ? 'at' : 'cv' in sel ? 'cv' : null;
@@ -408,6 +472,10 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
       if (!field || typeof bound !== 'number' || Number.isNaN(bound)) throw new ValidationError('version selector must be { ov } | { at } | { cv } with a number');
       const sort: Sort = field === 'at' ? { at: -1, ov: -1 } : { cv: -1 };
       return run('find version', async () => {
+        if (await idSeeks()) {
+          const found = await seekVersion(c, itemId, field, bound);
+          if (found !== undefined) return found;
+        }
         const v = await c.ver.find({ itemId, [field]: { $lte: bound } }).sort(sort).limit(1).next();
         return v ? toVersion(v) : null;
       });
