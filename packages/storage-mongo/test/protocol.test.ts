@@ -200,7 +200,6 @@ describeMongo('storage-mongo commit protocol (FerretDB, no transactions)', () =>
           execArgv: ['--import', 'tsx'],
           cwd: ROOT,
           stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-          env: { ...process.env, DEBUG_CHILD: '1' },
         });
         let killedAt: string | undefined;
         let outcome: unknown;
