@@ -4,11 +4,14 @@ import type { HeadDoc, VersionDoc } from '@chronos-db/core';
 /**
  * `<c>_ver`: `{ _id: '<itemId>:<ov>', ...VersionDoc, _ca }`, unique on (itemId, ov) and on cv.
  * The version documents are the source of truth: inserting one is the commit.
- * `_ca` carries the record's createdAt along the chain (to rebuild a head).
+ * `_ca` carries the record's createdAt along the chain (to rebuild a head); `_h` marks a
+ * version whose head write is not confirmed yet.
  */
 export interface StoredVersion extends VersionDoc {
   _id: string;
   _ca?: number;
+  /** Set at insert (no transaction), cleared once the head shows this version: "the head may lag". */
+  _h?: true;
 }
 
 /** `<c>_head`: `{ _id: itemId, ...the latest VersionDoc, createdAt, state, shadow? }`, derived from `_ver`. */
@@ -18,7 +21,7 @@ export interface StoredHead extends HeadDoc {
 
 /** Optional VersionDoc fields: unset on the head when the new version lacks them. */
 export const OPTIONAL_VERSION_KEYS = ['actor', 'reason', 'blobs', 'functionIds', 'requestId', 'requestHash'] as const;
-const NOT_VERSION_KEYS = new Set(['_id', '_ca', 'createdAt', 'state', 'shadow']);
+const NOT_VERSION_KEYS = new Set(['_id', '_ca', '_h', 'createdAt', 'state', 'shadow']);
 
 export function versionId(itemId: string, ov: number): string {
   return `${itemId}:${ov}`;
@@ -52,6 +55,7 @@ export function storedVersionFields(v: VersionDoc): Omit<StoredVersion, '_id'> {
   const out = defined({ ...v }) as VersionDoc & Record<string, unknown>;
   delete out._id;
   delete out._ca;
+  delete out._h;
   if (v.metaIndexed !== undefined) out.metaIndexed = mapKeys(v.metaIndexed, escapeKey) as Record<string, unknown>;
   if (v.blobs !== undefined) out.blobs = mapKeys(v.blobs, escapeKey) as VersionDoc['blobs'];
   return out;
@@ -72,7 +76,7 @@ export function toVersion(doc: object): VersionDoc {
 
 export function toHead(doc: object): HeadDoc {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(doc)) if (k !== '_id' && k !== '_ca') out[k] = v;
+  for (const [k, v] of Object.entries(doc)) if (k !== '_id' && k !== '_ca' && k !== '_h') out[k] = v;
   unescapeDoc(out);
   return out as unknown as HeadDoc;
 }

@@ -19,10 +19,13 @@
  *      Duplicate key: if (itemId, ov) exists a concurrent writer won -> OptimisticLockError;
  *      otherwise the cv was taken by another process -> re-read max cv and retry.
  *      COMMIT POINT. A loser leaves nothing; (itemId, ov) unique keeps the chain gapless.
- *   3. write the head (upsert where head.ov < ov).
- * Create = 2 commands, update = 3. A crash between 2 and 3 leaves a committed version whose
- * head lags: getHead reads the newest version with the head (in parallel) and repairs a
- * lagging head; queryHeads checks every page against `_ver` and repairs, then re-reads.
+ *      The version is inserted with `_h: true` ("its head write is not confirmed").
+ *   3. write the head (upsert where head.ov < ov);
+ *   4. clear `_h` on the version.
+ * Create = 3 commands, update = 4. A crash between 2 and 4 leaves a committed version whose
+ * head may lag: getHead reads the newest version with the head (in parallel) and repairs a
+ * lagging head; queryHeads looks for `_h` versions (in parallel with the query) and, when
+ * there are any, repairs their heads and queries again, so a filter never judges a stale head.
  * Version reads (by ov, at, cv, requestId, list) read `_ver` only.
  * With transactions (replica set / mongos), steps 1-3 run in one transaction.
  */
@@ -95,6 +98,7 @@ export interface MongoMetadataStore extends MetadataStore, CounterStore {
 const STATES = new Set<ItemState>(['new-not-synched', 'new', 'processed']);
 const MAX_CV_RETRIES = 50;
 const MAX_QUERY_REPAIRS = 3;
+const MAX_PENDING_REPAIR = 100;
 
 // Once per client per process: transaction support, index creation, cv hints.
 const txnByClient = new WeakMap<MongoClient, Promise<boolean>>();
@@ -103,7 +107,6 @@ const cvHintsByClient = new WeakMap<MongoClient, Map<string, { next: number }>>(
 // FerretDB (1.x) pushes down only a filter that is exactly `{ _id: value }`: every other
 // query or update scans the whole collection. On it, hot paths use `_id` seeks instead.
 const idSeeksByClient = new WeakMap<MongoClient, Promise<boolean>>();
-
 
 interface Cols {
   key: string;
@@ -306,7 +309,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     if (hook) await hook('checked', { ns, itemId, ov: version.ov, cv });
     for (let attempt = 0; ; attempt++) {
       try {
-        await c.ver.insertOne({ _id: versionId(itemId, version.ov), ...storedVersionFields({ ...version, cv } as VersionDoc), _ca: createdAt });
+        await c.ver.insertOne({ _id: versionId(itemId, version.ov), ...storedVersionFields({ ...version, cv } as VersionDoc), _ca: createdAt, _h: true });
         break;
       } catch (e) {
         if (!isDuplicateKey(e)) throw e;
@@ -318,6 +321,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     if (hook) await hook('version', { ns, itemId, ov: version.ov, cv });
     await writeHead(c, { ...version, cv } as VersionDoc, createdAt, input.head ?? {});
     if (hook) await hook('head', { ns, itemId, ov: version.ov, cv });
+    await c.ver.updateOne({ _id: versionId(itemId, version.ov), _h: true }, { $unset: { _h: '' } });
     return { cv };
   };
 
@@ -408,7 +412,6 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     return toVersion(loDoc);
   };
 
-
   /** A head rebuilt from its newest version (the stored head lags or is missing), written back. */
   const repairHead = async (c: Cols, latest: StoredVersion, head: StoredHead | null): Promise<HeadDoc> => {
     const v = toVersion(latest);
@@ -417,7 +420,18 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     log.warn('repairing a head that lags behind its newest version (interrupted commit)', { collection: c.name, itemId: v.itemId, headOv: head?.ov ?? null, ov: v.ov });
     // the shadow belonged to an older version: drop it
     await writeHead(c, v, createdAt, { state, shadow: null });
+    await c.ver.updateMany({ itemId: v.itemId, _h: true, ov: { $lte: v.ov } }, { $unset: { _h: '' } });
     return { ...v, createdAt, state };
+  };
+
+  /** Brings the heads of these records up to their newest versions and clears their `_h` flags. */
+  const repairPending = async (c: Cols, pending: { itemId: string }[]): Promise<void> => {
+    for (const id of new Set(pending.map((p) => p.itemId))) {
+      const [h, latest] = await Promise.all([c.head.findOne({ _id: id }), latestVersion(c, id)]);
+      if (!latest) continue;
+      if (h && h.ov === latest.ov) await c.ver.updateMany({ itemId: id, _h: true, ov: { $lte: latest.ov } }, { $unset: { _h: '' } });
+      else await repairHead(c, latest, h);
+    }
   };
 
   const store: MongoMetadataStore = {
@@ -517,17 +531,13 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
       const query = parts.length === 0 ? {} : parts.length === 1 ? parts[0]! : { $and: parts };
       return run('query heads', async () => {
         for (let round = 0; ; round++) {
-          const docs = await c.head.find(query).sort({ _id: dir }).limit(q.limit).toArray();
-          if (docs.length === 0) return [];
-          // Reconcile the page with the truth: a head behind its newest version (interrupted commit).
-          const newer = await c.ver
-            .find({ $or: docs.map((d) => ({ itemId: d._id, ov: { $gt: d.ov } })) }, { projection: { itemId: 1, ov: 1 } })
-            .toArray();
-          if (newer.length === 0 || round >= MAX_QUERY_REPAIRS) return docs.map((d) => toHead(d));
-          for (const id of new Set(newer.map((v) => v.itemId))) {
-            const [h, latest] = await Promise.all([c.head.findOne({ _id: id }), latestVersion(c, id)]);
-            if (latest) await repairHead(c, latest, h);
-          }
+          // In parallel: the page, and versions whose head write is unconfirmed (interrupted commits).
+          const [docs, pending] = await Promise.all([
+            c.head.find(query).sort({ _id: dir }).limit(q.limit).toArray(),
+            c.ver.find({ _h: true }, { projection: { itemId: 1, ov: 1 } }).limit(MAX_PENDING_REPAIR).toArray(),
+          ]);
+          if (pending.length === 0 || round >= MAX_QUERY_REPAIRS) return docs.map((d) => toHead(d));
+          await repairPending(c, pending);
         }
       });
     },
