@@ -1,6 +1,5 @@
 import { MongoClient } from 'mongodb';
-import { runCounterStoreConformance } from '../../testkit/src/conformance/counter-store';
-import { runMetadataStoreConformance } from '../../testkit/src/conformance/metadata-store';
+import { runCounterStoreConformance, runMetadataStoreConformance } from '@chronos-db/testkit';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { describeMongo, MONGO_URL, rand } from './helpers/env';
 

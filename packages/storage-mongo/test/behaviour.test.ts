@@ -1,0 +1,30 @@
+/** The engine behaviour suite over this MetadataStore (FerretDB) and filesystem blobs. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runEngineBehaviour } from '@chronos-db/testkit';
+import { createLocalBlobStore } from '@chronos-db/storage-local';
+import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
+import { describeMongo, MONGO_URL } from './helpers/env';
+
+describeMongo('storage-mongo under the engine', () => {
+  runEngineBehaviour(
+    'storage-mongo (FerretDB, no transactions) + filesystem blobs',
+    async () => {
+      const basePath = mkdtempSync(join(tmpdir(), 'chronos-mongo-behaviour-'));
+      const meta = createMongoMetadataStore({ uri: MONGO_URL! });
+      const blobs = createLocalBlobStore({ basePath });
+      return {
+        meta,
+        blobs,
+        counters: meta,
+        teardown: async () => {
+          await meta.close();
+          await blobs.close();
+          rmSync(basePath, { recursive: true, force: true });
+        },
+      };
+    },
+    { modelRuns: 40 },
+  );
+});
