@@ -6,7 +6,8 @@
 #   scripts/ferretdb.sh status
 #
 # start writes `export CHRONOS_TEST_MONGO_URL=mongodb://127.0.0.1:PORT/` to
-# .tmp/test-servers.env (other lines are kept). Idempotent and quiet.
+# .tmp/test-servers.env (other lines are kept; FERRETDB_NO_ENV=1 skips it).
+# Idempotent and quiet; on failure it prints the tail of the server's log.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,7 +15,8 @@ SRC="$ROOT/tools/ferretdb"
 BIN="$SRC/ferretdb-bin"
 PORT="${FERRETDB_PORT:-37017}"
 HOST=127.0.0.1
-STATE="$ROOT/.tmp/ferretdb"
+# the default port keeps .tmp/ferretdb; another port gets its own state (never touches the default server)
+if [ "$PORT" = 37017 ]; then STATE="$ROOT/.tmp/ferretdb"; else STATE="$ROOT/.tmp/ferretdb-$PORT"; fi
 DATA="$STATE/data"
 PIDFILE="$STATE/ferretdb.pid"
 LOG="$STATE/ferretdb.log"
@@ -53,7 +55,9 @@ running_pid() {
 port_open() { (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null; }
 
 # Rewrites the env file under a lock: drops our line, then appends $1 (if given).
+# FERRETDB_NO_ENV=1 leaves the env file alone (e.g. a second server on another port).
 set_env_line() {
+  [ -n "${FERRETDB_NO_ENV:-}" ] && return 0
   mkdir -p "$(dirname "$ENVFILE")"
   (
     flock 9
