@@ -61,9 +61,21 @@ export function storedVersionFields(v: VersionDoc): Omit<StoredVersion, '_id'> {
   return out;
 }
 
+/**
+ * Key of a marker that heads on FerretDB carry inside `metaIndexed` and `blobs` (see
+ * writeHead). Escaped user keys never look like it ('%' is stored as '%25'); filters
+ * cannot address it; readers drop it.
+ */
+export const OV_MARK = '%ov';
+
 function unescapeDoc(out: Record<string, unknown>): void {
-  if (out.metaIndexed !== undefined) out.metaIndexed = mapKeys(out.metaIndexed, unescapeKey);
-  if (out.blobs !== undefined) out.blobs = mapKeys(out.blobs, unescapeKey);
+  for (const k of ['metaIndexed', 'blobs'] as const) {
+    const v = out[k];
+    if (v === undefined) continue;
+    const m = mapKeys(v, unescapeKey) as Record<string, unknown>;
+    if (m && typeof m === 'object' && !Array.isArray(m) && OV_MARK in m) delete m[OV_MARK];
+    out[k] = m;
+  }
 }
 
 /** The VersionDoc a version (or head) document carries. */

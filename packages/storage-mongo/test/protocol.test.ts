@@ -91,6 +91,19 @@ describeMongo('storage-mongo commit protocol (FerretDB, no transactions)', () =>
     expect(head).toBeLessThanOrEqual(2);
   });
 
+  it('an update whose metadata has the old values under other keys reaches the head (FerretDB $set quirk)', async () => {
+    const ns = freshNs();
+    const blob = { key: 'k/b.bin', size: 1, sha256: 'd'.repeat(64), contentType: 'text/plain' };
+    await create(ns, 'q', { metaIndexed: { n: 0, s: 'x' }, blobs: { 'a.b': blob } });
+    await update(ns, 'q', 0, { metaIndexed: { racer: 0, t: 'x' }, blobs: { c: blob } });
+    const head = await store.getHead(ns, 'q');
+    expect(head!.metaIndexed).toEqual({ racer: 0, t: 'x' });
+    expect(head!.blobs).toEqual({ c: blob });
+    const hits = await store.queryHeads(ns, { limit: 10, filter: compileFilter({ racer: 0 })! });
+    expect(hits.map((h) => [h.itemId, h.metaIndexed])).toEqual([['q', { racer: 0, t: 'x' }]]);
+    expect(await store.queryHeads(ns, { limit: 10, filter: compileFilter({ n: 0 })! })).toEqual([]);
+  });
+
   it('T5: 16 racers x 50 rounds on one record: one winner per round, final ov 50, gapless chain, winners intact', async () => {
     const ns = freshNs();
     await store.ensureNamespace(ns);
