@@ -39,7 +39,7 @@ needs_build() {
 build() {
   local go; go="$(find_go)"
   mkdir -p "$STATE"
-  if ! (cd "$SRC" && "$go" build -o "$BIN.tmp" . >"$STATE/build.log" 2>&1); then
+  if ! (cd "$SRC" && "$go" build -buildvcs=false -trimpath -o "$BIN.tmp" . >"$STATE/build.log" 2>&1); then
     tail -n 30 "$STATE/build.log" >&2
     die "go build of tools/ferretdb failed (full log: $STATE/build.log)"
   fi
