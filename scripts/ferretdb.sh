@@ -40,6 +40,7 @@ build() {
   local go; go="$(find_go)"
   mkdir -p "$STATE"
   if ! (cd "$SRC" && "$go" build -buildvcs=false -trimpath -o "$BIN.tmp" . >"$STATE/build.log" 2>&1); then
+    rm -f "$BIN.tmp"
     tail -n 30 "$STATE/build.log" >&2
     die "go build of tools/ferretdb failed (full log: $STATE/build.log)"
   fi
