@@ -7,7 +7,7 @@ import { runLocalWorkloads } from './local.js';
 
 export const USAGE = `pnpm bench [-- options]
 
-  --quick               a couple of minutes on 2 cores (smaller N, restore of 5,600)
+  --quick               a few minutes on 2 cores (smaller N, list page 40, restore of 2,000)
   --smoke               tiny sizes, no target checks (what the test suite runs)
   --workloads a,b       only workloads whose name starts with one of these
                         (create-1k create-64k update-dD get-latest get-version-dD get-as-of-dD
@@ -81,9 +81,18 @@ export async function runBench(a: { preset: string; opts: BenchOptions; env?: Re
     servers = { mongo: redactUrl(a.env.mongoUrl), s3: redactUrl(a.env.s3Endpoint) };
     log(`remote: chronos-db vs raw drivers on ${servers.mongo} and ${servers.s3}`);
     const setup = await openRemote(a.env);
+    // Interrupted (Ctrl-C, kill): still drop the bench database and buckets.
+    const onSignal = (sig: NodeJS.Signals) => {
+      log(`  (${sig}: cleanup)`);
+      setup.close({ keep: !!a.keep }).finally(() => process.exit(130));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     try {
       results.push(...(await runRemoteWorkloads(setup, a.opts, log)));
     } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       log('  (cleanup)');
       await setup.close({ keep: !!a.keep });
     }

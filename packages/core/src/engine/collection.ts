@@ -743,10 +743,10 @@ export class CollectionEngine {
 
   private async readAt(id: string, sel: VersionSelector, opts: ReadOptions): Promise<ChronosRecord | null> {
     await this.ensure();
-    const v = await this.meta.getVersion(this.ns, id, sel);
+    // The head (createdAt, state) is read alongside the version: one round trip of latency, not two.
+    const [v, head] = await Promise.all([this.meta.getVersion(this.ns, id, sel), this.meta.getHead(this.ns, id)]);
     if (!v || v.itemId !== id) return null;
     if (v.deleted && !opts.includeDeleted) return null;
-    const head = await this.meta.getHead(this.ns, id);
     return this.render(v, head, opts);
   }
 
