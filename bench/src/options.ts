@@ -45,8 +45,8 @@ export const PRESETS: Record<'full' | 'quick' | 'smoke', BenchOptions> = {
     localOps: 2000, remote: true, local: true,
   },
   quick: {
-    workloads: [], creates: 150, updates: 60, depths: [1, 100, 1000], reads: 300, pageSize: 50, deepPage: 40, pageOps: 30,
-    restoreN: 2000, restoreRounds: 2, parallel: 8, mixedOps: 800, clients: 16, batch: 15, pool: 150, checkTargets: true,
+    workloads: [], creates: 150, updates: 60, depths: [1, 100, 1000], reads: 300, pageSize: 50, deepPage: 20, pageOps: 30,
+    restoreN: 1200, restoreRounds: 2, parallel: 8, mixedOps: 800, clients: 16, batch: 15, pool: 150, checkTargets: true,
     localOps: 500, remote: true, local: true,
   },
   smoke: {

@@ -7,7 +7,7 @@ import { runLocalWorkloads } from './local.js';
 
 export const USAGE = `pnpm bench [-- options]
 
-  --quick               a few minutes on 2 cores (smaller N, list page 40, restore of 2,000)
+  --quick               a few minutes on 2 cores (smaller N, list page 20, restore of 1,200)
   --smoke               tiny sizes, no target checks (what the test suite runs)
   --workloads a,b       only workloads whose name starts with one of these
                         (create-1k create-64k update-dD get-latest get-version-dD get-as-of-dD
