@@ -2,9 +2,9 @@
  * The BlobStore contract (core/src/ports.ts), executable. Every test writes
  * under a random key prefix of its own, in all three bucket roles.
  */
-import { afterAll, beforeAll, describe, expect } from '@jest/globals';
+import { describe, expect } from '@jest/globals';
 import type { BlobListEntry, BlobStore, BucketRole } from '@chronos-db/core';
-import { expectCode, makeIt, NOT_FOUND, OPTIMISTIC_LOCK, rand, VALIDATION, type SuiteOptions } from './helpers.js';
+import { expectCode, makeIt, NOT_FOUND, OPTIMISTIC_LOCK, rand, VALIDATION, type SuiteOptions, setUpStore } from './helpers.js';
 
 export type BlobStoreFactory = () => Promise<{ store: BlobStore; teardown?: () => Promise<void> }>;
 
@@ -76,15 +76,7 @@ export function runBlobStoreConformance(name: string, factory: BlobStoreFactory,
 
   describe(`BlobStore conformance: ${name}`, () => {
     let store!: BlobStore;
-    let teardown: (() => Promise<void>) | undefined;
-    beforeAll(async () => {
-      const made = await factory();
-      store = made.store;
-      teardown = made.teardown;
-    });
-    afterAll(async () => {
-      if (teardown) await teardown();
-    });
+    setUpStore(factory, (s) => (store = s));
 
     /** A fresh key prefix for one test: `ck-<random>/`. */
     const root = () => `ck-${rand(12)}/`;

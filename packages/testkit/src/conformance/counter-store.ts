@@ -2,9 +2,9 @@
  * The CounterStore contract (core/src/ports.ts), executable. Every test uses
  * scopes of its own (random dbName / collection / tenant).
  */
-import { afterAll, beforeAll, describe, expect } from '@jest/globals';
+import { describe, expect } from '@jest/globals';
 import type { CounterScope, CounterStore, CounterTotals, CounterTriple } from '@chronos-db/core';
-import { freshNs, makeIt, rand, type SuiteOptions } from './helpers.js';
+import { freshNs, makeIt, rand, type SuiteOptions, setUpStore } from './helpers.js';
 
 export type CounterStoreFactory = () => Promise<{ store: CounterStore; teardown?: () => Promise<void> }>;
 
@@ -22,15 +22,7 @@ export function runCounterStoreConformance(name: string, factory: CounterStoreFa
 
   describe(`CounterStore conformance: ${name}`, () => {
     let store!: CounterStore;
-    let teardown: (() => Promise<void>) | undefined;
-    beforeAll(async () => {
-      const made = await factory();
-      store = made.store;
-      teardown = made.teardown;
-    });
-    afterAll(async () => {
-      if (teardown) await teardown();
-    });
+    setUpStore(factory, (s) => (store = s));
 
     const scope = (o: Parameters<typeof freshNs>[0] = {}): CounterScope => freshNs(o);
 

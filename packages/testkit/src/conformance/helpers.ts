@@ -1,5 +1,5 @@
 /** Small helpers shared by the conformance suites. */
-import { expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { Namespace, VersionDoc } from '@chronos-db/core';
 
 /** Random lowercase hex, `n` characters. */
@@ -21,6 +21,19 @@ export interface SuiteOptions {
 }
 
 /** `it`, or `it.skip` when the title is listed in `skip`. */
+/** Creates the suite's store once (beforeAll) and tears it down after the suite (afterAll). */
+export function setUpStore<S>(factory: () => Promise<{ store: S; teardown?: () => Promise<void> }>, assign: (store: S) => void): void {
+  let teardown: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const made = await factory();
+    assign(made.store);
+    teardown = made.teardown;
+  });
+  afterAll(async () => {
+    if (teardown) await teardown();
+  });
+}
+
 export function makeIt(skip: string[] = []) {
   const set = new Set(skip);
   return (title: string, fn: () => Promise<void>, timeout?: number) => (set.has(title) ? it.skip : it)(title, fn, timeout);

@@ -7,10 +7,10 @@
  * One store is created per suite; every test works in namespaces of its own
  * (random dbName / collection / tenant), so nothing needs cleaning between tests.
  */
-import { afterAll, beforeAll, describe, expect } from '@jest/globals';
+import { describe, expect } from '@jest/globals';
 import fc from 'fast-check';
 import { compileFilter, matchFilter, type CommitInput, type HeadDoc, type MetadataStore, type Namespace, type VersionDoc } from '@chronos-db/core';
-import { clean, expectCode, freshNs, makeIt, mkVersion, OPTIMISTIC_LOCK, rand, VALIDATION, type SuiteOptions } from './helpers.js';
+import { clean, expectCode, freshNs, makeIt, mkVersion, OPTIMISTIC_LOCK, rand, VALIDATION, type SuiteOptions, setUpStore } from './helpers.js';
 
 export type MetadataStoreFactory = () => Promise<{ store: MetadataStore; teardown?: () => Promise<void> }>;
 
@@ -21,16 +21,7 @@ export function runMetadataStoreConformance(name: string, factory: MetadataStore
 
   describe(`MetadataStore conformance: ${name}`, () => {
     let store!: MetadataStore;
-    let teardown: (() => Promise<void>) | undefined;
-
-    beforeAll(async () => {
-      const made = await factory();
-      store = made.store;
-      teardown = made.teardown;
-    });
-    afterAll(async () => {
-      if (teardown) await teardown();
-    });
+    setUpStore(factory, (s) => (store = s));
 
     /** A fresh, ensured namespace. */
     const ns = async (o: Parameters<typeof freshNs>[0] = {}): Promise<Namespace> => {
