@@ -7,7 +7,7 @@
  * One store is created per suite; every test works in namespaces of its own
  * (random dbName / collection / tenant), so nothing needs cleaning between tests.
  */
-import { describe, expect } from '@jest/globals';
+import { beforeAll, describe, expect } from '@jest/globals';
 import fc from 'fast-check';
 import { compileFilter, matchFilter, type CommitInput, type HeadDoc, type MetadataStore, type Namespace, type VersionDoc } from '@chronos-db/core';
 import { clean, expectCode, freshNs, makeIt, mkVersion, OPTIMISTIC_LOCK, rand, VALIDATION, type SuiteOptions, setUpStore } from './helpers.js';
