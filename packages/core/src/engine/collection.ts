@@ -743,11 +743,11 @@ export class CollectionEngine {
 
   private async readAt(id: string, sel: VersionSelector, opts: ReadOptions): Promise<ChronosRecord | null> {
     await this.ensure();
-    // The head (createdAt, state) is read alongside the version: one round trip of latency, not two.
-    const [v, head] = await Promise.all([this.meta.getVersion(this.ns, id, sel), this.meta.getHead(this.ns, id)]);
+    // One index lookup and one GET: insertedAt and state come from the version's own payload.
+    const v = await this.meta.getVersion(this.ns, id, sel);
     if (!v || v.itemId !== id) return null;
     if (v.deleted && !opts.includeDeleted) return null;
-    return this.render(v, head, opts);
+    return this.render(v, null, opts);
   }
 
   private async loadStored(v: VersionDoc & { shadow?: HeadDoc['shadow'] }): Promise<Record<string, unknown>> {
@@ -777,7 +777,7 @@ export class CollectionEngine {
     }
     renderBlobs(doc, v.blobs, urls);
     const createdAt = head?.createdAt ?? (typeof stored.insertedAt === 'string' ? Date.parse(stored.insertedAt) : v.at);
-    const system: Record<string, unknown> = { insertedAt: iso(createdAt), updatedAt: iso(v.at), state: head?.state ?? 'new' };
+    const system: Record<string, unknown> = { insertedAt: iso(createdAt), updatedAt: iso(v.at), state: head?.state ?? (typeof stored.state === 'string' ? stored.state : 'new') };
     if (v.deleted) {
       system.deleted = true;
       system.deletedAt = iso(v.at);
