@@ -165,12 +165,14 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
         // One createIndex per index: FerretDB 1.24 closes the connection (a server-side
         // panic) when a multi-index createIndexes names indexes that already exist,
         // which is the case for every process after the first.
-        const specs: Array<[Record<string, 1 | -1>, { name: string; unique?: boolean }]> = [
+        const specs: Array<[Record<string, 1 | -1>, { name: string; unique?: boolean; sparse?: boolean }]> = [
           [{ itemId: 1, ov: 1 }, { name: 'itemId_ov_unique', unique: true }],
           [{ cv: 1 }, { name: 'cv_unique', unique: true }],
           [{ itemId: 1, at: -1, ov: -1 }, { name: 'itemId_at' }],
           [{ itemId: 1, cv: -1 }, { name: 'itemId_cv' }],
           [{ requestId: 1 }, { name: 'requestId' }],
+          // only versions whose head write is unconfirmed carry _h: queryHeads' repair check reads this index, not the collection
+          [{ _h: 1 }, { name: 'pending_h', sparse: true }],
         ];
         for (const [key, options] of specs) await c.ver.createIndex(key, options);
         await c.head.createIndex({ deleted: 1, _id: 1 }, { name: 'deleted_id' });
