@@ -8,25 +8,8 @@ import { join } from 'node:path';
 import { runEngineBehaviour } from '@chronos-db/testkit';
 import { createLocalMetadataStore } from '@chronos-db/storage-local';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
-import { createS3BlobStore } from '@chronos-db/storage-s3';
-import { bucketNames, connFor, createBuckets, describeS3, dropBuckets, oracleClient, type S3TestEnv } from './helpers/env.js';
+import { describeS3, s3Blobs } from './helpers/env.js';
 
-async function s3Blobs(env: S3TestEnv, tag: string) {
-  const names = bucketNames(tag);
-  const all = [names.jsonBucket, names.contentBucket, names.backupsBucket];
-  const oracle = oracleClient(env);
-  await createBuckets(oracle.client, all);
-  const blobs = createS3BlobStore(connFor(env, names));
-  await blobs.detectCapabilities();
-  return {
-    blobs,
-    drop: async () => {
-      await blobs.close();
-      await dropBuckets(oracle.client, all);
-      oracle.destroy();
-    },
-  };
-}
 
 describeS3('storage-s3 under the engine', (env) => {
   runEngineBehaviour(

@@ -1,24 +1,11 @@
 /** The testkit BlobStore conformance suite on the Ceph gateway, in path style and virtual-hosted style. */
 import { runBlobStoreConformance } from '@chronos-db/testkit';
-import { createS3BlobStore } from '@chronos-db/storage-s3';
-import { bucketNames, connFor, createBuckets, describeS3, dropBuckets, oracleClient } from './helpers/env.js';
+import { describeS3, s3Blobs } from './helpers/env.js';
 
 describeS3('storage-s3 conformance', (env) => {
   runBlobStoreConformance('S3 (radosgw, path style)', async () => {
-    const names = bucketNames('ck');
-    const all = [names.jsonBucket, names.contentBucket, names.backupsBucket];
-    const oracle = oracleClient(env);
-    await createBuckets(oracle.client, all);
-    const store = createS3BlobStore(connFor(env, names));
-    await store.detectCapabilities();
-    return {
-      store,
-      teardown: async () => {
-        await store.close();
-        await dropBuckets(oracle.client, all);
-        oracle.destroy();
-      },
-    };
+    const { blobs, drop } = await s3Blobs(env, 'ck');
+    return { store: blobs, teardown: drop };
   });
 
   // Virtual-hosted style (the guide's default): bucket.s3.localhost resolved by the store's agent.
@@ -26,21 +13,9 @@ describeS3('storage-s3 conformance', (env) => {
   runBlobStoreConformance(
     'S3 (radosgw, virtual-hosted style)',
     async () => {
-      const names = bucketNames('ckv');
-      const all = [names.jsonBucket, names.contentBucket, names.backupsBucket];
-      const oracle = oracleClient(env);
-      await createBuckets(oracle.client, all);
       const port = new URL(env.endpoint).port;
-      const store = createS3BlobStore(connFor(env, names, { endpoint: `http://${env.dnsName}:${port}`, forcePathStyle: false }));
-      await store.detectCapabilities();
-      return {
-        store,
-        teardown: async () => {
-          await store.close();
-          await dropBuckets(oracle.client, all);
-          oracle.destroy();
-        },
-      };
+      const { blobs, drop } = await s3Blobs(env, 'ckv', { endpoint: `http://${env.dnsName}:${port}`, forcePathStyle: false });
+      return { store: blobs, teardown: drop };
     },
     { skip: ['presigns a GET URL that fetch() can read'] },
   );

@@ -1,6 +1,6 @@
 /** Integration settings from CHRONOS_TEST_S3_* (written by scripts/ceph.sh). Missing: skip with a reason, or fail under CI. */
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { createS3Client, type S3BlobStoreOptions, type S3ConnectionOptions } from '@chronos-db/storage-s3';
+import { createS3BlobStore, createS3Client, type S3BlobStoreOptions, type S3ConnectionOptions } from '@chronos-db/storage-s3';
 
 export interface S3TestEnv {
   endpoint: string;
@@ -78,4 +78,22 @@ export async function dropBuckets(client: S3Client, names: string[]): Promise<vo
       /* already gone */
     }
   }
+}
+
+/** A BlobStore on fresh buckets (capabilities detected); `drop` closes it and removes the buckets. */
+export async function s3Blobs(env: S3TestEnv, tag: string, extra?: Partial<S3BlobStoreOptions>) {
+  const names = bucketNames(tag);
+  const all = [names.jsonBucket, names.contentBucket, names.backupsBucket];
+  const oracle = oracleClient(env);
+  await createBuckets(oracle.client, all);
+  const blobs = createS3BlobStore(connFor(env, names, extra));
+  await blobs.detectCapabilities();
+  return {
+    blobs,
+    drop: async () => {
+      await blobs.close();
+      await dropBuckets(oracle.client, all);
+      oracle.destroy();
+    },
+  };
 }
