@@ -13,7 +13,7 @@ describeServers('routing across real backends', (env) => {
   const names = buckets('route');
 
   beforeAll(async () => {
-    second = await startSecondFerret(37000 + Math.floor(Math.random() * 900) + 100);
+    second = await startSecondFerret();
     await createBuckets(env, names);
     chronos = initChronos({
       databases: {

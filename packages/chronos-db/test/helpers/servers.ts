@@ -1,7 +1,7 @@
 /** Settings of the real test servers (FerretDB and the Ceph S3 gateway) from CHRONOS_TEST_* variables. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, existsSync } from 'node:fs';
-import { connect } from 'node:net';
+import { mkdtempSync, existsSync, rmSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -59,19 +59,55 @@ export function virtualHostEndpoint(env: ServersEnv): string {
   return `${u.protocol}//${env.dnsName}:${u.port}`;
 }
 
-/** Starts a second FerretDB (a second server) on a free port; stop() kills it. */
-export async function startSecondFerret(port: number): Promise<{ url: string; stop: () => void }> {
+/** A port the OS reports free on 127.0.0.1 (bound, read, released). */
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise<boolean>((res) => {
+    const s = connect(port, '127.0.0.1', () => { s.destroy(); res(true); });
+    s.on('error', () => res(false));
+  });
+}
+
+/**
+ * Starts a second FerretDB (a second server) on a port the OS picks; stop() kills it.
+ * Waits up to 30 s per attempt; if the server exits (say, the port was taken in the
+ * meantime) it tries another port, and a final failure carries the server's stderr.
+ */
+export async function startSecondFerret(): Promise<{ url: string; stop: () => void }> {
   const bin = resolve(__dirname, '../../../../tools/ferretdb/ferretdb-bin');
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run scripts/ferretdb.sh start first`);
-  const child: ChildProcess = spawn(bin, ['-listen', `127.0.0.1:${port}`, '-data', mkdtempSync(join(tmpdir(), 'ferret2-'))], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = connect(port, '127.0.0.1', () => { s.destroy(); res(true); });
-      s.on('error', () => res(false));
-    });
-    if (ok) return { url: `mongodb://127.0.0.1:${port}/`, stop: () => child.kill('SIGKILL') };
-    await new Promise((r) => setTimeout(r, 100));
+  const failures: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const port = await freePort();
+    const data = mkdtempSync(join(tmpdir(), 'ferret2-'));
+    const child: ChildProcess = spawn(bin, ['-listen', `127.0.0.1:${port}`, '-data', data], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let exited: string | null = null;
+    child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+    child.once('exit', (code, signal) => { exited = `exit ${code ?? signal}`; });
+    child.once('error', (e) => { exited = `spawn error ${e.message}`; });
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && exited === null) {
+      if (await accepts(port)) {
+        child.stderr!.removeAllListeners('data');
+        child.stderr!.resume();
+        return { url: `mongodb://127.0.0.1:${port}/`, stop: () => { child.kill('SIGKILL'); rmSync(data, { recursive: true, force: true }); } };
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGKILL');
+    rmSync(data, { recursive: true, force: true });
+    failures.push(`attempt ${attempt} on port ${port}: ${exited ?? 'no connection within 30 s'}; stderr: ${stderr.trim() || '(empty)'}`);
   }
-  child.kill('SIGKILL');
-  throw new Error('second FerretDB did not start');
+  throw new Error(`second FerretDB did not start\n${failures.join('\n')}`);
 }
