@@ -33,13 +33,38 @@ find_go() {
 
 needs_build() {
   [ -x "$BIN" ] || return 0
-  [ -n "$(find "$SRC" -maxdepth 1 \( -name '*.go' -o -name go.mod -o -name go.sum \) -newer "$BIN" -print -quit)" ]
+  [ -n "$(find "$SRC" -maxdepth 1 \( -name '*.go' -o -name go.mod -o -name go.sum \) -newer "$BIN" -print -quit)" ] && return 0
+  [ "$ROOT/scripts/ferretdb.sh" -nt "$BIN" ]
+}
+
+# FerretDB 1.24's SQLite backend looks `_id` up as `_ferretdb_sjson->'$._id' = ?` but
+# creates its `_id_` index on `_ferretdb_sjson->"_id"`: SQLite matches index expressions
+# by their text, so every `_id` find/update/delete scans the table (a find by _id in
+# 5,000 documents took 6.6 ms, in 10 documents 1 ms). The build compiles a copy of the
+# module whose IDColumn is the index's expression (the same JSON value, so the same
+# results), which makes them index seeks. Go refuses overlays of the module cache, so
+# the copy lives in $STATE/build and a `replace` directive points at it.
+prepare_build_dir() {
+  local go="$1" dir out src
+  dir="$(cd "$SRC" && "$go" list -m -f '{{.Dir}}' github.com/FerretDB/FerretDB)"
+  out="$STATE/build"
+  rm -rf "$out"; mkdir -p "$out"
+  cp -R "$dir" "$out/FerretDB"; chmod -R u+w "$out/FerretDB"
+  src="$out/FerretDB/internal/backends/sqlite/metadata/metadata.go"
+  sed -i -e "s|IDColumn = DefaultColumn + \"->'\\\$._id'\"|IDColumn = DefaultColumn + \"->\\\\\"_id\\\\\"\"|" "$src"
+  grep -q 'IDColumn = DefaultColumn + "->\\"_id\\""' "$src" \
+    || die "could not patch IDColumn in $src (FerretDB version changed?)"
+  cp "$SRC/main.go" "$SRC/go.mod" "$SRC/go.sum" "$out/"
+  echo "replace github.com/FerretDB/FerretDB => ./FerretDB" >>"$out/go.mod"
 }
 
 build() {
   local go; go="$(find_go)"
   mkdir -p "$STATE"
-  if ! (cd "$SRC" && "$go" build -buildvcs=false -trimpath -o "$BIN.tmp" . >"$STATE/build.log" 2>&1); then
+  (cd "$SRC" && "$go" mod download github.com/FerretDB/FerretDB) >"$STATE/build.log" 2>&1 \
+    || { tail -n 30 "$STATE/build.log" >&2; die "go mod download failed (full log: $STATE/build.log)"; }
+  prepare_build_dir "$go"
+  if ! (cd "$STATE/build" && "$go" build -buildvcs=false -trimpath -o "$BIN.tmp" . >>"$STATE/build.log" 2>&1); then
     rm -f "$BIN.tmp"
     tail -n 30 "$STATE/build.log" >&2
     die "go build of tools/ferretdb failed (full log: $STATE/build.log)"
