@@ -88,6 +88,22 @@ export interface CommitInput {
   expectedOv: number | null;
   /** Head-only fields. `createdAt` is required for a create and ignored otherwise. */
   head: { createdAt?: number; state?: ItemState; shadow?: { json: string; expiresAt: number } | null };
+  /**
+   * Version `expectedOv` as the caller read it (from the head it built on): its cv and the
+   * record's createdAt. Optional: a store that would otherwise read that version to learn
+   * them may skip the read. A lagging head still cannot win: (itemId, ov) is unique.
+   */
+  prev?: { cv: number; createdAt: number };
+}
+
+export interface GetHeadOptions {
+  /**
+   * The caller is about to commit on this head (expectedOv = head.ov). A store may then
+   * skip checking a found head against the version index: if the head lags, the commit
+   * of head.ov + 1 collides with the newer version and throws OptimisticLockError, and
+   * the caller reads again without this flag. A missing head is always checked.
+   */
+  forWrite?: boolean;
 }
 
 export interface CommitResult {
@@ -157,7 +173,7 @@ export interface MetadataStore {
   /** Creates indexes/tables for a namespace. Idempotent; adapters cache it per process. */
   ensureNamespace(ns: Namespace): Promise<void>;
   commit(input: CommitInput): Promise<CommitResult>;
-  getHead(ns: Namespace, itemId: string): Promise<HeadDoc | null>;
+  getHead(ns: Namespace, itemId: string, opts?: GetHeadOptions): Promise<HeadDoc | null>;
   getVersion(ns: Namespace, itemId: string, sel: VersionSelector): Promise<VersionDoc | null>;
   /** Versions of one record in ov order, from `afterOv` (exclusive). */
   listVersions(ns: Namespace, itemId: string, opts?: { afterOv?: number; limit?: number }): Promise<VersionDoc[]>;

@@ -21,8 +21,10 @@
  *      COMMIT POINT. A loser leaves nothing; (itemId, ov) unique keeps the chain gapless.
  *      The version is inserted with `_h: true` ("its head write is not confirmed").
  *   3. write the head (upsert where head.ov < ov);
- *   4. clear `_h` on the version.
- * Create = 3 commands, update = 4. A crash between 2 and 4 leaves a committed version whose
+ *   4. clear `_h` on the version, in the background (housekeeping, not part of the commit:
+ *      a flag left by a crash only makes the next queryHeads check that head).
+ * Create = 3 commands, update = 3 when the caller passes `prev` (the engine does: it read
+ * the head it builds on), 4 otherwise; steps 2-3 are the only round trips a commit waits for. A crash between 2 and 4 leaves a committed version whose
  * head may lag: getHead reads the newest version with the head (in parallel) and repairs a
  * lagging head; queryHeads looks for `_h` versions (in parallel with the query) and, when
  * there are any, repairs their heads and queries again, so a filter never judges a stale head.
@@ -93,6 +95,8 @@ export interface MongoMetadataStore extends MetadataStore, CounterStore {
   /** Detects (once per client) whether the server offers multi-document transactions. */
   detectTransactions(): Promise<boolean>;
   stats(): MongoStoreStats;
+  /** Resolves when the background `_h` clears started so far have finished (tests, shutdown). */
+  settle(): Promise<void>;
 }
 
 const STATES = new Set<ItemState>(['new-not-synched', 'new', 'processed']);
@@ -134,6 +138,15 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
   const hook = opts.onCommitStep;
   let closed = false;
   let txnKnown: boolean | undefined;
+  // Background `_h` clears: a failed one only leaves a flag that queryHeads checks later.
+  const background = new Set<Promise<void>>();
+  const inBackground = (what: string, fn: () => Promise<unknown>): void => {
+    const p: Promise<void> = fn().then(
+      () => {},
+      (e) => log.debug(`${what} failed (housekeeping; a later read repairs)`, { error: redact(String((e as Error)?.message ?? e)) }),
+    ).finally(() => background.delete(p));
+    background.add(p);
+  };
 
   const run = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     if (closed) throw new StorageError(`MongoDB metadata store for ${where} is closed`);
@@ -337,7 +350,11 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     const itemId = version.itemId;
     let createdAt: number;
     let floor = 1;
-    if (expectedOv !== null) {
+    if (expectedOv !== null && input.prev) {
+      // the caller read version expectedOv (as the head): no need to read it again
+      createdAt = input.prev.createdAt;
+      floor = input.prev.cv + 1;
+    } else if (expectedOv !== null) {
       const prev = await c.ver.findOne({ _id: versionId(itemId, expectedOv) }, { projection: { cv: 1, _ca: 1, at: 1 } });
       if (!prev) throw lockError(c.name, itemId, expectedOv);
       createdAt = typeof prev._ca === 'number' ? prev._ca : prev.at;
@@ -362,7 +379,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     await writeHead(c, { ...version, cv } as VersionDoc, createdAt, input.head ?? {});
     if (hook) await hook('head', { ns, itemId, ov: version.ov, cv });
     // by _id alone: FerretDB scans the whole collection for any other filter ($unset of a missing field is a no-op)
-    await c.ver.updateOne({ _id: versionId(itemId, version.ov) }, { $unset: { _h: '' } });
+    inBackground('clearing the pending flag', () => c.ver.updateOne({ _id: versionId(itemId, version.ov) }, { $unset: { _h: '' } }));
     return { cv };
   };
 
@@ -502,9 +519,14 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
       return run('commit', () => (txn ? commitTxn(c, input) : commitPlain(c, input)));
     },
 
-    async getHead(ns, itemId) {
+    async getHead(ns, itemId, o) {
       const c = checkItem(ns, itemId);
       return run('find head', async () => {
+        if (o?.forWrite) {
+          // about to commit head.ov + 1: a lagging head loses that commit on the unique (itemId, ov) index
+          const head = await c.head.findOne({ _id: itemId });
+          if (head) return toHead(head);
+        }
         if (await idSeeks()) {
           // FerretDB: two `_id` seeks (the head, then whether version head.ov + 1 exists) instead of a scan.
           const head = await c.head.findOne({ _id: itemId });
@@ -632,8 +654,13 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
       }
     },
 
+    async settle() {
+      while (background.size) await Promise.allSettled([...background]);
+    },
+
     async close() {
       if (closed) return;
+      await store.settle();
       closed = true;
       if (ownsShared && uri) await releaseClient(uri).catch((e) => log.warn('closing the MongoDB client failed', { error: redact(String((e as Error)?.message ?? e)) }));
     },

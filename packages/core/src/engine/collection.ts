@@ -662,7 +662,7 @@ export class CollectionEngine {
     return { json: text, expiresAt: at + this.devShadow.ttlHours * 3600_000 };
   }
 
-  private async commitBuilt(b: Built, expectedOv: number | null, at: number): Promise<{ cv: number }> {
+  private async commitBuilt(b: Built, expectedOv: number | null, at: number, prev?: { cv: number; createdAt: number }): Promise<{ cv: number }> {
     if (b.json.length > 0) {
       await Promise.all(b.pending.flatMap((p) => [
         this.blobs.put('content', p.ref.key, p.bytes, { contentType: p.ref.contentType }),
@@ -673,6 +673,7 @@ export class CollectionEngine {
     return this.meta.commit({
       ns: this.ns, version: b.version, expectedOv,
       head: { ...(expectedOv === null ? { createdAt: at, state: 'new' as const } : {}), shadow: b.shadow },
+      ...(prev ? { prev } : {}),
     });
   }
 
@@ -692,7 +693,9 @@ export class CollectionEngine {
       if (prior) return { ov: prior.ov, cv: prior.cv, at: prior.at };
     }
     for (let attempt = 0; ; attempt++) {
-      const head = await this.meta.getHead(this.ns, id);
+      // The first attempt trusts the head (a lagging one loses the commit on the unique
+      // (itemId, ov) index); a retry reads it checked against the version index.
+      const head = await this.meta.getHead(this.ns, id, attempt === 0 ? { forWrite: true } : undefined);
       if (!head) throw new NotFoundError(`Record '${id}' not found`, { id });
       if (expectedOv !== undefined && head.ov !== expectedOv) {
         throw new OptimisticLockError(`Record '${id}' is at ov ${head.ov}, expected ${expectedOv}`, { id, expectedOv, actualOv: head.ov });
@@ -700,7 +703,7 @@ export class CollectionEngine {
       const at = Math.max(this.clock(), head.at);
       const built = await build(head, at);
       try {
-        const { cv } = await this.commitBuilt(built, head.ov, at);
+        const { cv } = await this.commitBuilt(built, head.ov, at, { cv: head.cv, createdAt: head.createdAt });
         await this.count(countAs, built, typeof payload === 'function' ? payload() : payload);
         return { ov: built.version.ov, cv, at };
       } catch (e) {

@@ -107,9 +107,9 @@ export class FaultyMetadataStore implements MetadataStore {
     return r;
   }
   ensureNamespace: MetadataStore['ensureNamespace'] = (ns) => this.inner.ensureNamespace(ns);
-  getHead: MetadataStore['getHead'] = async (ns, id) => {
+  getHead: MetadataStore['getHead'] = async (ns, id, o) => {
     if (this.plan.take('before', 'getHead')) throw new InjectedFault('getHead', false);
-    return this.inner.getHead(ns, id);
+    return this.inner.getHead(ns, id, o);
   };
   getVersion: MetadataStore['getVersion'] = async (ns, id, sel) => {
     if (this.plan.take('before', 'getVersion')) throw new InjectedFault('getVersion', false);

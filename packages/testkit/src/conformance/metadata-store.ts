@@ -115,6 +115,21 @@ export function runMetadataStoreConformance(name: string, factory: MetadataStore
         expect(clean((await store.getVersion(n, 'r1', { ov: 0 }))!)).toEqual(clean({ ...v, cv }));
       });
 
+      it('getHead forWrite answers what getHead answers; a commit with prev (the head it read) lands like one without', async () => {
+        const n = await ns();
+        expect(await store.getHead(n, 'w1', { forWrite: true })).toBeNull();
+        const c0 = await store.commit({ ns: n, version: mkVersion(n, 'w1', 0), expectedOv: null, head: { createdAt: 77 } });
+        const h0 = await store.getHead(n, 'w1', { forWrite: true });
+        expect(clean(h0!)).toEqual(clean((await store.getHead(n, 'w1'))!));
+        const c1 = await store.commit({ ns: n, version: mkVersion(n, 'w1', 1), expectedOv: 0, head: {}, prev: { cv: h0!.cv, createdAt: h0!.createdAt } });
+        expect(c1.cv).toBeGreaterThan(c0.cv);
+        const h1 = await store.getHead(n, 'w1');
+        expect(h1).toMatchObject({ ov: 1, cv: c1.cv, createdAt: 77 });
+        // prev does not excuse a stale expectedOv
+        await expectCode(store.commit({ ns: n, version: mkVersion(n, 'w1', 1), expectedOv: 0, head: {}, prev: { cv: h0!.cv, createdAt: 77 } }), OPTIMISTIC_LOCK);
+        expect((await store.listVersions(n, 'w1')).map((v) => v.ov)).toEqual([0, 1]);
+      });
+
       it('a create without a state gets a valid state', async () => {
         const n = await ns();
         await create(n, 'r1');
