@@ -112,6 +112,10 @@ const headWritesByClient = new WeakMap<MongoClient, Map<string, { ov: number; ta
 // FerretDB (1.x) pushes down only a filter that is exactly `{ _id: value }`: every other
 // query or update scans the whole collection. On it, hot paths use `_id` seeks instead.
 const idSeeksByClient = new WeakMap<MongoClient, Promise<boolean>>();
+// FerretDB getHead: the ov this process last saw for a record, so the check of `ov + 1` can go
+// out with the head read (one round trip when the guess holds; a wrong guess costs one more).
+const ovGuessesByClient = new WeakMap<MongoClient, Map<string, number>>();
+const MAX_OV_GUESSES = 50_000;
 
 interface Cols {
   key: string;
@@ -333,6 +337,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
       if (entry.ov >= ov) return;
       await write();
       entry.ov = ov;
+      rememberOv(c, itemId, ov);
     });
     entry.tail = mine.catch(() => {});
     try {
@@ -340,6 +345,28 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     } finally {
       if (--entry.users === 0 && m.get(k) === entry) m.delete(k);
     }
+  };
+
+  const rememberOv = (c: Cols, itemId: string, ov: number): void => {
+    const m = perClient(ovGuessesByClient, client);
+    const k = `${c.key}\u0000${itemId}`;
+    m.delete(k); // re-insert: the Map's order is the eviction order
+    if (m.size >= MAX_OV_GUESSES) m.delete(m.keys().next().value as string);
+    m.set(k, ov);
+  };
+
+  /** FerretDB: the head, checked by whether version head.ov + 1 exists (both `_id` seeks). */
+  const seekHead = async (c: Cols, itemId: string): Promise<StoredHead | null | undefined> => {
+    const guess = perClient(ovGuessesByClient, client).get(`${c.key}\u0000${itemId}`);
+    let head: StoredHead | null;
+    if (guess !== undefined) {
+      const [h, next] = await Promise.all([c.head.findOne({ _id: itemId }), hasVersion(c, itemId, guess + 1)]);
+      head = h;
+      if (h && h.ov === guess) return next ? undefined : h;
+    } else head = await c.head.findOne({ _id: itemId });
+    if (await hasVersion(c, itemId, head ? head.ov + 1 : 0)) return undefined;
+    if (head) rememberOv(c, itemId, head.ov);
+    return head;
   };
 
   /** After a duplicate key on the version insert: who took it? */
@@ -528,9 +555,9 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
           if (head) return toHead(head);
         }
         if (await idSeeks()) {
-          // FerretDB: two `_id` seeks (the head, then whether version head.ov + 1 exists) instead of a scan.
-          const head = await c.head.findOne({ _id: itemId });
-          if (!(await hasVersion(c, itemId, head ? head.ov + 1 : 0))) return head ? toHead(head) : null;
+          // FerretDB: two `_id` seeks (the head, and whether version head.ov + 1 exists) instead of a scan.
+          const head = await seekHead(c, itemId);
+          if (head !== undefined) return head ? toHead(head) : null;
         }
         const [h, latest] = await Promise.all([c.head.findOne({ _id: itemId }), latestVersion(c, itemId)]);
         if (!latest) return null;

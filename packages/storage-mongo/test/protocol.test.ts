@@ -147,6 +147,26 @@ describeMongo('storage-mongo commit protocol (FerretDB, no transactions)', () =>
     expect(head!.jsonKey).toBe(winners[49]!.jsonKey);
   });
 
+  it('a head read by one process is current after another process moved it, and after a commit of its own was interrupted', async () => {
+    const ns = freshNs();
+    const other = new MongoClient(MONGO_URL!);
+    const b = createMongoMetadataStore({ client: other });
+    const crashing = createMongoMetadataStore({ client: other, onCommitStep: (step) => { if (step === 'version') throw new Error('simulated crash'); } });
+    try {
+      await create(ns, 'g');
+      expect((await store.getHead(ns, 'g'))!.ov).toBe(0); // this process now expects ov 0
+      await b.commit({ ns, version: mkVersion('g', 1), expectedOv: 0, head: {} });
+      await b.commit({ ns, version: mkVersion('g', 2, { metaIndexed: { v: 2 } }), expectedOv: 1, head: {} });
+      expect(await store.getHead(ns, 'g')).toMatchObject({ ov: 2, metaIndexed: { v: 2 } });
+      await expect(crashing.commit({ ns, version: mkVersion('g', 3, { metaIndexed: { v: 3 } }), expectedOv: 2, head: {} })).rejects.toThrow('simulated crash');
+      expect(await store.getHead(ns, 'g')).toMatchObject({ ov: 3, metaIndexed: { v: 3 } });
+      expect(await b.getHead(ns, 'g')).toMatchObject({ ov: 3 });
+    } finally {
+      await b.close();
+      await other.close();
+    }
+  });
+
   it('racers on separate clients (separate cv hints, like separate processes) still get one winner and distinct increasing cvs', async () => {
     const ns = freshNs();
     const clients = await Promise.all(Array.from({ length: 4 }, async () => new MongoClient(MONGO_URL!)));

@@ -374,7 +374,7 @@ export class CollectionEngine {
       }
       if (dryRun) return true;
       try {
-        await this.commitBuilt(built, head.ov, at);
+        await this.commitBuilt(built, head.ov, at, { cv: head.cv, createdAt: head.createdAt });
         await this.count(built.version.op, built);
         return true;
       } catch (e) {
