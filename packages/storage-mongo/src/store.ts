@@ -112,9 +112,12 @@ const headWritesByClient = new WeakMap<MongoClient, Map<string, { ov: number; ta
 // FerretDB (1.x) pushes down only a filter that is exactly `{ _id: value }`: every other
 // query or update scans the whole collection. On it, hot paths use `_id` seeks instead.
 const idSeeksByClient = new WeakMap<MongoClient, Promise<boolean>>();
-// FerretDB getHead: the ov this process last saw for a record, so the check of `ov + 1` can go
-// out with the head read (one round trip when the guess holds; a wrong guess costs one more).
-const ovGuessesByClient = new WeakMap<MongoClient, Map<string, number>>();
+// FerretDB: the newest version this process saw of a record (its ov, at, cv and the record's
+// createdAt). getHead sends the check of `ov + 1` with the head read (one round trip when the
+// guess holds; a wrong guess costs one more); as-of reads start their search from it. Only a
+// hint: every answer is proven by documents read in the same call.
+interface Guess { ov: number; at: number; cv: number; createdAt: number }
+const ovGuessesByClient = new WeakMap<MongoClient, Map<string, Guess>>();
 const MAX_OV_GUESSES = 50_000;
 
 interface Cols {
@@ -318,7 +321,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
       }
     };
     if (session) await write();
-    else await serialHeadWrite(c, v.itemId, v.ov, write);
+    else await serialHeadWrite(c, v.itemId, { ov: v.ov, at: v.at, cv: v.cv, createdAt }, write);
   };
 
   /**
@@ -326,7 +329,8 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
    * already done is skipped: a slow writer (or a repair that read an older version) can never
    * move a head backwards from inside this process, whatever the server's update atomicity.
    */
-  const serialHeadWrite = async (c: Cols, itemId: string, ov: number, write: () => Promise<void>): Promise<void> => {
+  const serialHeadWrite = async (c: Cols, itemId: string, g: Guess, write: () => Promise<void>): Promise<void> => {
+    const ov = g.ov;
     const m = perClient(headWritesByClient, client);
     const k = `${c.key}\u0000${itemId}`;
     let e = m.get(k);
@@ -337,7 +341,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
       if (entry.ov >= ov) return;
       await write();
       entry.ov = ov;
-      rememberOv(c, itemId, ov);
+      remember(c, itemId, g);
     });
     entry.tail = mine.catch(() => {});
     try {
@@ -347,25 +351,31 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     }
   };
 
-  const rememberOv = (c: Cols, itemId: string, ov: number): void => {
+  const guessOf = (c: Cols, itemId: string): Guess | undefined => perClient(ovGuessesByClient, client).get(`${c.key}\u0000${itemId}`);
+  const remember = (c: Cols, itemId: string, g: Guess): void => {
     const m = perClient(ovGuessesByClient, client);
     const k = `${c.key}\u0000${itemId}`;
+    const old = m.get(k);
+    if (old && old.ov > g.ov) return;
     m.delete(k); // re-insert: the Map's order is the eviction order
     if (m.size >= MAX_OV_GUESSES) m.delete(m.keys().next().value as string);
-    m.set(k, ov);
+    m.set(k, g);
+  };
+  const rememberHead = (c: Cols, h: StoredHead): void => {
+    remember(c, h._id, { ov: h.ov, at: h.at, cv: h.cv, createdAt: typeof h.createdAt === 'number' ? h.createdAt : h.at });
   };
 
-  /** FerretDB: the head, checked by whether version head.ov + 1 exists (both `_id` seeks). */
+  /** FerretDB: the head, checked by whether version head.ov + 1 exists (both `_id` seeks); undefined when it lags. */
   const seekHead = async (c: Cols, itemId: string): Promise<StoredHead | null | undefined> => {
-    const guess = perClient(ovGuessesByClient, client).get(`${c.key}\u0000${itemId}`);
+    const guess = guessOf(c, itemId);
     let head: StoredHead | null;
     if (guess !== undefined) {
-      const [h, next] = await Promise.all([c.head.findOne({ _id: itemId }), hasVersion(c, itemId, guess + 1)]);
+      const [h, next] = await Promise.all([c.head.findOne({ _id: itemId }), hasVersion(c, itemId, guess.ov + 1)]);
       head = h;
-      if (h && h.ov === guess) return next ? undefined : h;
+      if (h && h.ov === guess.ov) return next ? undefined : h;
     } else head = await c.head.findOne({ _id: itemId });
     if (await hasVersion(c, itemId, head ? head.ov + 1 : 0)) return undefined;
-    if (head) rememberOv(c, itemId, head.ov);
+    if (head) rememberHead(c, head);
     return head;
   };
 
@@ -466,37 +476,80 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
   const hasVersion = async (c: Cols, itemId: string, ov: number) => (await c.ver.findOne({ _id: versionId(itemId, ov) }, { projection: { _id: 1 } })) !== null;
 
   /**
-   * FerretDB: the newest version with `field <= bound`, by searching ov with `_id` seeks (`at`
-   * and `cv` never decrease along a chain), instead of a query that scans every version of the
-   * collection. Interpolation first (a chain written at a steady pace answers in 2-3 seeks),
-   * then bisection, so the worst case stays logarithmic. `undefined` when the chain is not
-   * plain (head lagging or missing, a version pruned): the caller then asks the query.
+   * FerretDB: the newest version with `field <= bound`, found with `_id` seeks instead of a query
+   * that scans every version of the collection. `at` and `cv` never decrease along a chain and
+   * versions are immutable, so two neighbours m, m + 1 read in one round trip with
+   * f(m) <= bound < f(m + 1) prove the answer is m, whatever the head says now. The search is
+   * bracketed by the newest version this process knows (no head read) or else by the head, and
+   * guesses by interpolation (a chain written at a steady pace answers in one round trip), then
+   * bisects, so the worst case stays logarithmic. `undefined` when the chain is not plain (a
+   * version missing, a lagging head): the caller then asks the query.
    */
   const seekVersion = async (c: Cols, itemId: string, field: 'at' | 'cv', bound: number): Promise<VersionDoc | null | undefined> => {
-    const h = await c.head.findOne({ _id: itemId });
-    if (!h) return undefined;
-    // The head answers when it qualifies and is current (versions after a lagging head would qualify too).
-    if (h[field] <= bound) return (await hasVersion(c, itemId, h.ov + 1)) ? undefined : toVersion(h);
-    // Invariant: versions up to lo qualify (lo = -1: none known yet), version hi does not.
+    const guess = guessOf(c, itemId);
+    // Invariant: versions up to lo qualify (lo = -1: none known yet); version hi does not
+    // (hiDoc: read in this call; else a guess still to be proven).
+    let hi: number;
+    let hiF: number;
+    let hiDoc: StoredVersion | StoredHead | null = null;
+    let createdAt: number;
+    if (guess && guess[field] > bound) {
+      hi = guess.ov;
+      hiF = guess[field];
+      createdAt = guess.createdAt;
+    } else {
+      // the newest known version qualifies, or none is known: the head decides
+      const h = guess ? await seekHead(c, itemId) : await c.head.findOne({ _id: itemId });
+      if (!h) return undefined;
+      if (h[field] <= bound) {
+        // it answers if it is current (versions after a lagging head would qualify too); seekHead checked that
+        if (!guess && (await hasVersion(c, itemId, h.ov + 1))) return undefined;
+        rememberHead(c, h);
+        return toVersion(h);
+      }
+      rememberHead(c, h); // a hint only: a lagging one is proven wrong by the reads that use it
+      hi = h.ov;
+      hiF = h[field];
+      hiDoc = h;
+      createdAt = typeof h.createdAt === 'number' ? h.createdAt : h.at;
+    }
     let lo = -1;
     let loDoc: StoredVersion | null = null;
     // Estimated field of the virtual version -1, for interpolation only (never trusted as an answer).
-    let loF = field === 'at' && typeof h.createdAt === 'number' ? Math.min(h.createdAt, bound) - 1 : 0;
-    let hi = h.ov;
-    let hiF = h[field];
-    for (let step = 0; hi - lo > 1; step++) {
+    let loF = field === 'at' ? Math.min(createdAt, bound) - 1 : 0;
+    const seek = (ov: number) => c.ver.findOne({ _id: versionId(itemId, ov) });
+    for (let step = 0; hi - lo > 1 || !hiDoc; step++) {
+      if (hi - lo <= 1) {
+        // the bracket rests on the guessed hi: read it
+        const d = await seek(hi);
+        if (!d) return undefined;
+        if (d[field] <= bound) return undefined; // the guess was wrong (cannot be, unless the record was rewritten)
+        hiDoc = d;
+        break;
+      }
       let mid = lo + Math.floor((hi - lo) / 2);
       if (step < 4 && hiF > loF) mid = lo + Math.round(((bound - loF) / (hiF - loF)) * (hi - lo));
       mid = Math.min(hi - 1, Math.max(lo + 1, mid));
-      const m = await c.ver.findOne({ _id: versionId(itemId, mid) });
-      if (!m) return undefined;
-      if (m[field] <= bound) {
+      const readNext = mid + 1 < hi || !hiDoc;
+      const [m, n] = await Promise.all([seek(mid), readNext ? seek(mid + 1) : Promise.resolve(null)]);
+      if (!m || (readNext && !n)) return undefined;
+      if (m[field] > bound) {
+        hi = mid;
+        hiF = m[field];
+        hiDoc = m;
+      } else if (n && n[field] <= bound) {
+        lo = mid + 1;
+        loDoc = n;
+        loF = n[field];
+      } else {
         lo = mid;
         loDoc = m;
         loF = m[field];
-      } else {
-        hi = mid;
-        hiF = m[field];
+        if (n) {
+          hi = mid + 1;
+          hiF = n[field];
+          hiDoc = n;
+        }
       }
     }
     return loDoc ? toVersion(loDoc) : null;
