@@ -110,6 +110,9 @@ export interface CommitResult {
   cv: number;
 }
 
+/** One entry of `commitMany`: what `commit` would have returned, or thrown. */
+export type CommitManyResult = { ok: true; cv: number } | { ok: false; error: Error };
+
 export interface QueryInput {
   filter?: FilterNode;
   /** Keyset pagination: only heads with itemId > afterId, in itemId order. */
@@ -173,6 +176,14 @@ export interface MetadataStore {
   /** Creates indexes/tables for a namespace. Idempotent; adapters cache it per process. */
   ensureNamespace(ns: Namespace): Promise<void>;
   commit(input: CommitInput): Promise<CommitResult>;
+  /**
+   * Optional: commits versions of distinct records of one namespace in few round trips
+   * (restoreCollection uses it). Each entry succeeds or fails on its own exactly as `commit`
+   * would (an `OptimisticLockError` for a stale expectedOv); results are in input order.
+   * Throws only for a call that is wrong as a whole (ValidationError: mixed namespaces, a
+   * record twice) or when the store cannot be reached.
+   */
+  commitMany?(inputs: CommitInput[]): Promise<CommitManyResult[]>;
   getHead(ns: Namespace, itemId: string, opts?: GetHeadOptions): Promise<HeadDoc | null>;
   getVersion(ns: Namespace, itemId: string, sel: VersionSelector): Promise<VersionDoc | null>;
   /** Versions of one record in ov order, from `afterOv` (exclusive). */

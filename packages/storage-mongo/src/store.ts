@@ -44,6 +44,7 @@ import {
   redactUri,
   silentLogger,
   type CommitInput,
+  type CommitManyResult,
   type CommitResult,
   type CounterStore,
   type HeadDoc,
@@ -103,6 +104,9 @@ const STATES = new Set<ItemState>(['new-not-synched', 'new', 'processed']);
 const MAX_CV_RETRIES = 50;
 const MAX_QUERY_REPAIRS = 3;
 const MAX_PENDING_REPAIR = 100;
+// Statements per bulk update command: FerretDB 1.24 holds an open query per statement until the
+// command ends, and ~100 exhaust its connection pool (the command then waits forever).
+const HEAD_BATCH = 50;
 
 // Once per client per process: transaction support, index creation, cv hints.
 const txnByClient = new WeakMap<MongoClient, Promise<boolean>>();
@@ -146,7 +150,10 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
   let closed = false;
   let txnKnown: boolean | undefined;
   // Background `_h` clears: a failed one only leaves a flag that queryHeads checks later.
+  // `clearing`: versions whose head this process wrote and whose flag is being cleared
+  // (queryHeads need not repair them).
   const background = new Set<Promise<void>>();
+  const clearing = new Set<string>();
   const inBackground = (what: string, fn: () => Promise<unknown>): void => {
     const p: Promise<void> = fn().then(
       () => {},
@@ -288,7 +295,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
    * Moves the head to `v` where it is behind (upsert; a duplicate key means a
    * newer head is already there). `shadow`: object sets, null clears, undefined keeps.
    */
-  const writeHead = async (c: Cols, v: VersionDoc, createdAt: number, headIn: { state?: ItemState; shadow?: { json: string; expiresAt: number } | null }, session?: ClientSession): Promise<void> => {
+  const headUpdate = (v: VersionDoc, createdAt: number, headIn: CommitInput['head'], ferret: boolean, inTxn: boolean) => {
     const fields = storedVersionFields(v) as Record<string, unknown>;
     const $set: Record<string, unknown> = { ...fields, createdAt };
     const $unset: Record<string, ''> = {};
@@ -303,7 +310,6 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     // Except on FerretDB, where `{ _id, ov: { $lt } }` scans the whole collection (and its updates
     // are not atomic anyway): there the head is written by `_id` alone. A head that a slow writer
     // moved backwards is a lagging head, which readers and writers repair (getHead, queryHeads).
-    const ferret = await idSeeks();
     if (ferret) {
       // FerretDB 1.24 skips a `$set` of an embedded document whose values equal the old one's
       // under other keys ({ n: 0 } -> { racer: 0 } is "unchanged"). A per-version marker that
@@ -311,7 +317,12 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
       if ($set.metaIndexed && typeof $set.metaIndexed === 'object') $set.metaIndexed = { ...($set.metaIndexed as object), [OV_MARK]: v.ov };
       if ($set.blobs && typeof $set.blobs === 'object') $set.blobs = { ...($set.blobs as object), [OV_MARK]: v.ov };
     }
-    const filter = session || ferret ? { _id: v.itemId } : { _id: v.itemId, ov: { $lt: v.ov } };
+    const filter: Record<string, unknown> = inTxn || ferret ? { _id: v.itemId } : { _id: v.itemId, ov: { $lt: v.ov } };
+    return { filter, update };
+  };
+
+  const writeHead = async (c: Cols, v: VersionDoc, createdAt: number, headIn: CommitInput['head'], session?: ClientSession): Promise<void> => {
+    const { filter, update } = headUpdate(v, createdAt, headIn ?? {}, await idSeeks(), !!session);
     const write = async () => {
       try {
         await c.head.updateOne(filter, update, { upsert: true, ...(session ? { session } : {}) });
@@ -416,8 +427,136 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     await writeHead(c, { ...version, cv } as VersionDoc, createdAt, input.head ?? {});
     if (hook) await hook('head', { ns, itemId, ov: version.ov, cv });
     // by _id alone: FerretDB scans the whole collection for any other filter ($unset of a missing field is a no-op)
-    inBackground('clearing the pending flag', () => c.ver.updateOne({ _id: versionId(itemId, version.ov) }, { $unset: { _h: '' } }));
+    clearInBackground(c, [versionId(itemId, version.ov)]);
     return { cv };
+  };
+
+  /**
+   * Many records at once, the same protocol in bulk: one insertMany of the versions (`_h: true`,
+   * unordered: each refused insert fails only its own entry), the heads of the inserted ones in
+   * bulk (FerretDB: 50 statements per command, because it holds one open query per statement
+   * and ~100 exhaust its connection pool), the `_h` clears in the background. Entries without
+   * `prev`, and entries whose cv was taken by another process, go through commitPlain.
+   */
+  const commitManyPlain = async (c: Cols, inputs: CommitInput[]): Promise<CommitManyResult[]> => {
+    const results: CommitManyResult[] = new Array(inputs.length);
+    const single = async (i: number) => {
+      try {
+        results[i] = { ok: true, cv: (await commitPlain(c, inputs[i]!)).cv };
+      } catch (e) {
+        if (e instanceof OptimisticLockError) results[i] = { ok: false, error: e };
+        else throw e;
+      }
+    };
+    const bulk: Array<{ i: number; cv: number; createdAt: number }> = [];
+    const alone: number[] = [];
+    for (const [i, input] of inputs.entries()) {
+      if (input.expectedOv !== null && !input.prev) alone.push(i);
+      else {
+        const createdAt = input.expectedOv === null ? (input.head?.createdAt ?? input.version.at) : input.prev!.createdAt;
+        bulk.push({ i, cv: await nextCv(c, input.expectedOv === null ? 1 : input.prev!.cv + 1, false), createdAt });
+      }
+    }
+    const docs = bulk.map((b) => {
+      const v = inputs[b.i]!.version;
+      return { _id: versionId(v.itemId, v.ov), ...storedVersionFields({ ...v, cv: b.cv } as VersionDoc), _ca: b.createdAt, _h: true as const };
+    });
+    const refused = new Set<number>();
+    if (docs.length) {
+      try {
+        await c.ver.insertMany(docs, { ordered: false });
+      } catch (e) {
+        const errs = (e as { writeErrors?: Array<{ index: number; code?: number }> | { index: number; code?: number } }).writeErrors;
+        const list = Array.isArray(errs) ? errs : errs ? [errs] : [];
+        if (!list.length || list.some((w) => w.code !== 11000)) throw e;
+        for (const w of list) refused.add(w.index);
+      }
+    }
+    // refused: a concurrent writer took (itemId, ov) -> lock error; else the cv was taken -> one at a time
+    await Promise.all([...refused].map(async (k) => {
+      const b = bulk[k]!;
+      const v = inputs[b.i]!.version;
+      if (await versionExists(c, v.itemId, v.ov)) results[b.i] = { ok: false, error: lockError(c.name, v.itemId, inputs[b.i]!.expectedOv) };
+      else alone.push(b.i);
+    }));
+    const landed = bulk.filter((_, k) => !refused.has(k));
+    for (const b of landed) results[b.i] = { ok: true, cv: b.cv };
+    if (hook) for (const b of landed) await hook('version', { ns: inputs[b.i]!.ns, itemId: inputs[b.i]!.version.itemId, ov: inputs[b.i]!.version.ov, cv: b.cv });
+    await writeHeads(c, landed.map((b) => ({ v: { ...inputs[b.i]!.version, cv: b.cv } as VersionDoc, createdAt: b.createdAt, head: inputs[b.i]!.head ?? {} })));
+    if (hook) for (const b of landed) await hook('head', { ns: inputs[b.i]!.ns, itemId: inputs[b.i]!.version.itemId, ov: inputs[b.i]!.version.ov, cv: b.cv });
+    const ids = landed.map((b) => versionId(inputs[b.i]!.version.itemId, inputs[b.i]!.version.ov));
+    clearInBackground(c, ids);
+    for (const i of alone) await single(i);
+    return results;
+  };
+
+  /** Clears `_h` on these versions by `_id` (FerretDB scans for any other filter), 50 per command. */
+  const clearFlags = async (c: Cols, ids: string[]): Promise<void> => {
+    if (ids.length === 1) {
+      await c.ver.updateOne({ _id: ids[0]! }, { $unset: { _h: '' } });
+      return;
+    }
+    for (let k = 0; k < ids.length; k += HEAD_BATCH) {
+      await c.ver.bulkWrite(ids.slice(k, k + HEAD_BATCH).map((_id) => ({ updateOne: { filter: { _id }, update: { $unset: { _h: '' } } } })), { ordered: false });
+    }
+  };
+
+  /** After this process wrote their heads: the flags go in the background, known to queryHeads meanwhile. */
+  const clearInBackground = (c: Cols, ids: string[]): void => {
+    if (!ids.length) return;
+    const keys = ids.map((id) => `${c.key}\u0000${id}`);
+    for (const k of keys) clearing.add(k);
+    inBackground('clearing pending flags', () => clearFlags(c, ids).finally(() => {
+      for (const k of keys) clearing.delete(k);
+    }));
+  };
+
+  /**
+   * The heads of several records in bulk (see writeHead for one). Records with a head write of
+   * this process in flight take the one-at-a-time path; the others are held for the batch, so
+   * no head write of this process can overtake it and no head moves backwards from here.
+   */
+  const writeHeads = async (c: Cols, items: Array<{ v: VersionDoc; createdAt: number; head: CommitInput['head'] }>): Promise<void> => {
+    const m = perClient(headWritesByClient, client);
+    const ferret = await idSeeks();
+    const held: Array<{ k: string; entry: { ov: number; tail: Promise<void>; users: number }; item: (typeof items)[number] }> = [];
+    const queued: Array<Promise<void>> = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    for (const item of items) {
+      const k = `${c.key}\u0000${item.v.itemId}`;
+      if (m.has(k)) {
+        queued.push(writeHead(c, item.v, item.createdAt, item.head));
+        continue;
+      }
+      const entry = { ov: -1, tail: gate, users: 1 };
+      m.set(k, entry);
+      held.push({ k, entry, item });
+    }
+    try {
+      const ops = held.map(({ item }) => {
+        const { filter, update } = headUpdate(item.v, item.createdAt, item.head, ferret, false);
+        return { updateOne: { filter, update, upsert: true } };
+      });
+      for (let k = 0; k < ops.length; k += HEAD_BATCH) {
+        try {
+          await c.head.bulkWrite(ops.slice(k, k + HEAD_BATCH) as never, { ordered: false });
+        } catch (e) {
+          const errs = (e as { writeErrors?: Array<{ code?: number }> | { code?: number } }).writeErrors;
+          const list = Array.isArray(errs) ? errs : errs ? [errs] : [];
+          // a duplicate key: a head at or beyond that ov is already there (MongoDB's `ov < v.ov` upsert)
+          if (!list.length || list.some((w) => w.code !== 11000)) throw e;
+        }
+      }
+      for (const { entry, item } of held) {
+        entry.ov = item.v.ov;
+        remember(c, item.v.itemId, { ov: item.v.ov, at: item.v.at, cv: item.v.cv, createdAt: item.createdAt });
+      }
+    } finally {
+      release();
+      for (const { k, entry } of held) if (--entry.users === 0 && m.get(k) === entry) m.delete(k);
+    }
+    await Promise.all(queued);
   };
 
   const commitTxn = async (c: Cols, input: CommitInput): Promise<CommitResult> => {
@@ -556,25 +695,55 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
   };
 
   /** A head rebuilt from its newest version (the stored head lags or is missing), written back. */
-  const repairHead = async (c: Cols, latest: StoredVersion, head: StoredHead | null): Promise<HeadDoc> => {
+  const repairHead = async (c: Cols, latest: StoredVersion, head: StoredHead | null, pendingIds?: string[]): Promise<HeadDoc> => {
     const v = toVersion(latest);
     const createdAt = typeof latest._ca === 'number' ? latest._ca : (head?.createdAt ?? latest.at);
     const state = head?.state ?? 'new';
     log.warn('repairing a head that lags behind its newest version (interrupted commit)', { collection: c.name, itemId: v.itemId, headOv: head?.ov ?? null, ov: v.ov });
     // the shadow belonged to an older version: drop it
     await writeHead(c, v, createdAt, { state, shadow: null });
-    await c.ver.updateMany({ itemId: v.itemId, _h: true, ov: { $lte: v.ov } }, { $unset: { _h: '' } });
+    if (pendingIds) await clearFlags(c, pendingIds);
+    else await c.ver.updateMany({ itemId: v.itemId, _h: true, ov: { $lte: v.ov } }, { $unset: { _h: '' } });
     return { ...v, createdAt, state };
   };
 
-  /** Brings the heads of these records up to their newest versions and clears their `_h` flags. */
-  const repairPending = async (c: Cols, pending: { itemId: string }[]): Promise<void> => {
-    for (const id of new Set(pending.map((p) => p.itemId))) {
-      const [h, latest] = await Promise.all([c.head.findOne({ _id: id }), latestVersion(c, id)]);
-      if (!latest) continue;
-      if (h && h.ov === latest.ov) await c.ver.updateMany({ itemId: id, _h: true, ov: { $lte: latest.ov } }, { $unset: { _h: '' } });
-      else await repairHead(c, latest, h);
+  /** The newest version of a record, knowing version `from` exists (FerretDB: `_id` seeks upward, no scan). */
+  const newestFrom = async (c: Cols, itemId: string, from: number): Promise<StoredVersion | null> => {
+    if (!(await idSeeks())) return latestVersion(c, itemId);
+    const first: StoredVersion | null = await c.ver.findOne({ _id: versionId(itemId, from) });
+    if (!first) return latestVersion(c, itemId);
+    let doc: StoredVersion = first;
+    for (;;) {
+      const n: StoredVersion | null = await c.ver.findOne({ _id: versionId(itemId, doc.ov + 1) });
+      if (!n) return doc;
+      doc = n;
     }
+  };
+
+  /** Brings the heads of these records up to their newest versions and clears their `_h` flags. */
+  const repairPending = async (c: Cols, pending: Array<{ _id: string; itemId: string; ov: number }>): Promise<void> => {
+    const byItem = new Map<string, { ids: string[]; maxOv: number }>();
+    for (const p of pending) {
+      const e = byItem.get(p.itemId) ?? { ids: [], maxOv: -1 };
+      e.ids.push(p._id);
+      e.maxOv = Math.max(e.maxOv, p.ov);
+      byItem.set(p.itemId, e);
+    }
+    const items = [...byItem.entries()];
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(8, items.length) }, async () => {
+      while (next < items.length) {
+        const [id, { ids, maxOv }] = items[next++]!;
+        const h = await c.head.findOne({ _id: id });
+        // the head already shows these versions (their commits only missed the flag clear)
+        if (h && h.ov >= maxOv && !(await hasVersion(c, id, h.ov + 1))) {
+          await clearFlags(c, ids);
+          continue;
+        }
+        const latest = await newestFrom(c, id, maxOv);
+        if (latest) await repairHead(c, latest, h, ids);
+      }
+    }));
   };
 
   const store: MongoMetadataStore = {
@@ -597,6 +766,35 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
       await ensure(input.ns);
       const txn = await detectTransactions();
       return run('commit', () => (txn ? commitTxn(c, input) : commitPlain(c, input)));
+    },
+
+    async commitMany(inputs) {
+      if (!Array.isArray(inputs)) throw new ValidationError('commitMany needs an array of commits');
+      if (inputs.length === 0) return [];
+      for (const input of inputs) validateCommit(input);
+      const ns = inputs[0]!.ns;
+      const c = cols(ns);
+      const seen = new Set<string>();
+      for (const input of inputs) {
+        if (cols(input.ns).key !== c.key) throw new ValidationError('commitMany takes commits of one namespace');
+        if (seen.has(input.version.itemId)) throw new ValidationError(`commitMany takes one commit per record ('${input.version.itemId}' twice)`);
+        seen.add(input.version.itemId);
+      }
+      await ensure(ns);
+      const txn = await detectTransactions();
+      return run('commit', async () => {
+        if (!txn) return commitManyPlain(c, inputs);
+        const out: CommitManyResult[] = [];
+        for (const input of inputs) {
+          try {
+            out.push({ ok: true, cv: (await commitTxn(c, input)).cv });
+          } catch (e) {
+            if (e instanceof OptimisticLockError) out.push({ ok: false, error: e });
+            else throw e;
+          }
+        }
+        return out;
+      });
     },
 
     async getHead(ns, itemId, o) {
@@ -684,8 +882,11 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
             c.head.find(query).sort({ _id: dir }).limit(q.limit).toArray(),
             c.ver.find({ _h: true }, { projection: { itemId: 1, ov: 1 } }).limit(MAX_PENDING_REPAIR).toArray(),
           ]);
-          if (pending.length === 0 || round >= MAX_QUERY_REPAIRS) return docs.map((d) => toHead(d));
-          await repairPending(c, pending);
+          // versions whose heads this process wrote (flag clear in flight) need no repair
+          const open = pending.filter((p) => !clearing.has(`${c.key}\u0000${p._id}`));
+          if (round >= MAX_QUERY_REPAIRS || (open.length === 0 && pending.length < MAX_PENDING_REPAIR)) return docs.map((d) => toHead(d));
+          if (open.length === 0) await store.settle();
+          else await repairPending(c, open as Array<{ _id: string; itemId: string; ov: number }>);
         }
       });
     },

@@ -343,14 +343,42 @@ export class CollectionEngine {
       const heads = await this.meta.queryHeads(this.ns, { limit: pageSize, includeDeleted: true, ...(afterId ? { afterId } : {}) });
       if (heads.length === 0) break;
       afterId = heads[heads.length - 1]!.itemId;
-      await mapLimit(heads, parallel, async (h) => {
-        progress.scanned++;
-        const applied = await this.restoreOne(h, sel, !!opts.dryRun, actor, reason);
-        if (applied) {
-          progress.planned++;
-          if (!opts.dryRun) progress.restored++;
+      if (this.meta.commitMany && !opts.dryRun) {
+        // Plan the page (one target lookup per record), then commit it in bulk; a record that
+        // changed meanwhile (OptimisticLockError) is redone on its own from its new head.
+        const plans = await mapLimit(heads, parallel, async (h) => ({ h, built: await this.planRestore(h, sel, actor, reason) }));
+        progress.scanned += heads.length;
+        const todo = plans.filter((p): p is { h: HeadDoc; built: Built } => p.built !== null);
+        const results = await this.meta.commitMany(todo.map(({ h, built }) => ({
+          ns: this.ns, version: built.version, expectedOv: h.ov, head: { shadow: built.shadow }, prev: { cv: h.cv, createdAt: h.createdAt },
+        })));
+        const redo: HeadDoc[] = [];
+        for (const [k, r] of results.entries()) {
+          const { h, built } = todo[k]!;
+          if (r.ok) {
+            progress.planned++;
+            progress.restored++;
+            await this.count(built.version.op, built);
+          } else if (r.error instanceof OptimisticLockError) redo.push(h);
+          else throw r.error;
         }
-      });
+        await mapLimit(redo, parallel, async (h) => {
+          const fresh = await this.meta.getHead(this.ns, h.itemId);
+          if (fresh && (await this.restoreOne(fresh, sel, false, actor, reason))) {
+            progress.planned++;
+            progress.restored++;
+          }
+        });
+      } else {
+        await mapLimit(heads, parallel, async (h) => {
+          progress.scanned++;
+          const applied = await this.restoreOne(h, sel, !!opts.dryRun, actor, reason);
+          if (applied) {
+            progress.planned++;
+            if (!opts.dryRun) progress.restored++;
+          }
+        });
+      }
       opts.onProgress?.({ ...progress });
       if (heads.length < pageSize) break;
     }
@@ -358,23 +386,24 @@ export class CollectionEngine {
     return { target: shownTarget, planned: progress.planned, restored: progress.restored, scanned: progress.scanned };
   }
 
+  /** The version that brings a record from `head` to its state at `sel`, or null when it is there already. */
+  private async planRestore(head: HeadDoc, sel: VersionSelector, actor: string | undefined, reason: string): Promise<Built | null> {
+    const tv = await this.meta.getVersion(this.ns, head.itemId, sel);
+    const at = Math.max(this.clock(), head.at);
+    if (!tv) return head.deleted ? null : this.pointerVersion(head, head, 'DELETE', at, true, actor, reason);
+    if (head.jsonKey === tv.jsonKey && head.deleted === tv.deleted && head.sha256 === tv.sha256) return null;
+    return this.pointerVersion(head, tv, 'RESTORE', at, tv.deleted, actor, reason);
+  }
+
   /** Brings one record to its state at `sel`. Returns whether a version was (or would be) appended. */
   private async restoreOne(first: HeadDoc, sel: VersionSelector, dryRun: boolean, actor: string | undefined, reason: string): Promise<boolean> {
     let head: HeadDoc | null = first;
     for (let attempt = 0; attempt < MAX_RETRIES && head; attempt++) {
-      const tv = await this.meta.getVersion(this.ns, head.itemId, sel);
-      let built: Built | null = null;
-      const at = Math.max(this.clock(), head.at);
-      if (!tv) {
-        if (head.deleted) return false;
-        built = this.pointerVersion(head, head, 'DELETE', at, true, actor, reason);
-      } else {
-        if (head.jsonKey === tv.jsonKey && head.deleted === tv.deleted && head.sha256 === tv.sha256) return false;
-        built = this.pointerVersion(head, tv, 'RESTORE', at, tv.deleted, actor, reason);
-      }
+      const built = await this.planRestore(head, sel, actor, reason);
+      if (!built) return false;
       if (dryRun) return true;
       try {
-        await this.commitBuilt(built, head.ov, at, { cv: head.cv, createdAt: head.createdAt });
+        await this.commitBuilt(built, head.ov, built.version.at, { cv: head.cv, createdAt: head.createdAt });
         await this.count(built.version.op, built);
         return true;
       } catch (e) {

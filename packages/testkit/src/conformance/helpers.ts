@@ -18,6 +18,8 @@ export function freshNs(opts: { tenant?: boolean | string; dbName?: string; coll
 export interface SuiteOptions {
   /** Names of tests (exact `it` titles) to skip for a backend's known limits. */
   skip?: string[];
+  /** MetadataStore suites: whether the store offers the optional `commitMany` (checked, then exercised). */
+  commitMany?: boolean;
 }
 
 /** `it`, or `it.skip` when the title is listed in `skip`. */
