@@ -123,6 +123,13 @@ export interface QueryInput {
   includeDeleted?: boolean;
 }
 
+export interface ScanInput {
+  filter?: FilterNode;
+  includeDeleted?: boolean;
+  /** Heads per batch: what the caller holds in memory at a time. */
+  batchSize: number;
+}
+
 export interface CounterScope {
   dbName: string;
   collection: string;
@@ -192,6 +199,14 @@ export interface MetadataStore {
   findByRequestId(ns: Namespace, requestId: string): Promise<VersionDoc | null>;
   /** Heads matching a filter on `metaIndexed`, keyset-paginated by itemId. */
   queryHeads(ns: Namespace, q: QueryInput): Promise<HeadDoc[]>;
+  /**
+   * Optional: every head matching `q`, in itemId order, in batches of at most `batchSize`,
+   * read from one server-side cursor (restoreCollection uses it instead of a query per page,
+   * which some servers answer only by scanning). Heads of interrupted commits are repaired
+   * before the scan; a head that lags behind a commit made during the scan still loses its
+   * next commit on the unique (itemId, ov). Breaking out of the loop closes the cursor.
+   */
+  scanHeads?(ns: Namespace, q: ScanInput): AsyncIterable<HeadDoc[]>;
   /** The highest cv committed so far in the namespace (0 when none). */
   currentCv(ns: Namespace): Promise<number>;
   /** Sets the head's processing state without adding a version. Returns false when missing. */

@@ -54,6 +54,7 @@ import {
   type MetadataStore,
   type Namespace,
   type QueryInput,
+  type ScanInput,
   type VersionDoc,
   type VersionSelector,
 } from '@chronos-db/core';
@@ -105,8 +106,10 @@ const MAX_CV_RETRIES = 50;
 const MAX_QUERY_REPAIRS = 3;
 const MAX_PENDING_REPAIR = 100;
 // Statements per bulk update command: FerretDB 1.24 holds an open query per statement until the
-// command ends, and ~100 exhaust its connection pool (the command then waits forever).
-const HEAD_BATCH = 50;
+// command ends, plus one connection for the write, out of 100 per database: a command of ~100
+// statements, or bulk commands side by side, wait forever. 20 per command, and bulk flag clears
+// one command at a time per store, keep well clear of it.
+const HEAD_BATCH = 20;
 
 // Once per client per process: transaction support, index creation, cv hints.
 const txnByClient = new WeakMap<MongoClient, Promise<boolean>>();
@@ -154,6 +157,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
   // (queryHeads need not repair them).
   const background = new Set<Promise<void>>();
   const clearing = new Set<string>();
+  let bulkClears: Promise<void> = Promise.resolve();
   const inBackground = (what: string, fn: () => Promise<unknown>): void => {
     const p: Promise<void> = fn().then(
       () => {},
@@ -506,9 +510,15 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     if (!ids.length) return;
     const keys = ids.map((id) => `${c.key}\u0000${id}`);
     for (const k of keys) clearing.add(k);
-    inBackground('clearing pending flags', () => clearFlags(c, ids).finally(() => {
+    const clear = () => clearFlags(c, ids).finally(() => {
       for (const k of keys) clearing.delete(k);
-    }));
+    });
+    if (ids.length === 1) inBackground('clearing the pending flag', clear);
+    else {
+      const mine = bulkClears.then(clear);
+      bulkClears = mine.catch(() => {});
+      inBackground('clearing pending flags', () => mine);
+    }
   };
 
   /**
@@ -721,6 +731,28 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
   };
 
   /** Brings the heads of these records up to their newest versions and clears their `_h` flags. */
+  /** The metadata query of heads: the filter, deleted ones or not, and an extra condition (keyset). */
+  const headQuery = (filter: QueryInput['filter'], includeDeleted: boolean, extra?: Record<string, unknown>): Record<string, unknown> => {
+    const parts: Record<string, unknown>[] = [];
+    const f = compileMongoFilter(filter);
+    if (Object.keys(f).length) parts.push(f);
+    if (!includeDeleted) parts.push({ deleted: { $ne: true } });
+    if (extra) parts.push(extra);
+    return parts.length === 0 ? {} : parts.length === 1 ? parts[0]! : { $and: parts };
+  };
+
+  /**
+   * Versions whose head write is unconfirmed (interrupted commits), except those whose heads this
+   * process wrote (their flag clear is in flight): 'none', 'settle' (only in-flight ones, as many
+   * as one look returns: wait for them and look again), or the ones to repair.
+   */
+  const openPending = async (c: Cols): Promise<'none' | 'settle' | Array<{ _id: string; itemId: string; ov: number }>> => {
+    const pending = await c.ver.find({ _h: true }, { projection: { itemId: 1, ov: 1 } }).limit(MAX_PENDING_REPAIR).toArray();
+    const open = pending.filter((p) => !clearing.has(`${c.key}\u0000${p._id}`));
+    if (open.length) return open as Array<{ _id: string; itemId: string; ov: number }>;
+    return pending.length < MAX_PENDING_REPAIR ? 'none' : 'settle';
+  };
+
   const repairPending = async (c: Cols, pending: Array<{ _id: string; itemId: string; ov: number }>): Promise<void> => {
     const byItem = new Map<string, { ids: string[]; maxOv: number }>();
     for (const p of pending) {
@@ -869,26 +901,49 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
       const dir = q.dir ?? 1;
       if (dir !== 1 && dir !== -1) throw new ValidationError('dir must be 1 or -1');
       if (q.afterId !== undefined) assertId(q.afterId);
-      const parts: Record<string, unknown>[] = [];
-      const f = compileMongoFilter(q.filter);
-      if (Object.keys(f).length) parts.push(f);
-      if (!q.includeDeleted) parts.push({ deleted: { $ne: true } });
-      if (q.afterId !== undefined) parts.push({ _id: dir === 1 ? { $gt: q.afterId } : { $lt: q.afterId } });
-      const query = parts.length === 0 ? {} : parts.length === 1 ? parts[0]! : { $and: parts };
+      const query = headQuery(q.filter, !!q.includeDeleted, q.afterId !== undefined ? { _id: dir === 1 ? { $gt: q.afterId } : { $lt: q.afterId } } : undefined);
       return run('query heads', async () => {
         for (let round = 0; ; round++) {
           // In parallel: the page, and versions whose head write is unconfirmed (interrupted commits).
-          const [docs, pending] = await Promise.all([
-            c.head.find(query).sort({ _id: dir }).limit(q.limit).toArray(),
-            c.ver.find({ _h: true }, { projection: { itemId: 1, ov: 1 } }).limit(MAX_PENDING_REPAIR).toArray(),
-          ]);
-          // versions whose heads this process wrote (flag clear in flight) need no repair
-          const open = pending.filter((p) => !clearing.has(`${c.key}\u0000${p._id}`));
-          if (round >= MAX_QUERY_REPAIRS || (open.length === 0 && pending.length < MAX_PENDING_REPAIR)) return docs.map((d) => toHead(d));
-          if (open.length === 0) await store.settle();
-          else await repairPending(c, open as Array<{ _id: string; itemId: string; ov: number }>);
+          const [docs, pending] = await Promise.all([c.head.find(query).sort({ _id: dir }).limit(q.limit).toArray(), openPending(c)]);
+          if (round >= MAX_QUERY_REPAIRS || pending === 'none') return docs.map((d) => toHead(d));
+          if (pending === 'settle') await store.settle();
+          else await repairPending(c, pending);
         }
       });
+    },
+
+    async *scanHeads(ns, q: ScanInput) {
+      const c = cols(ns);
+      if (!q || typeof q !== 'object') throw new ValidationError('scan must be an object');
+      if (!Number.isSafeInteger(q.batchSize) || q.batchSize < 1 || q.batchSize > 100_000) throw new ValidationError('batchSize must be an integer from 1 to 100000');
+      const query = headQuery(q.filter, !!q.includeDeleted);
+      await ensure(ns);
+      await run('scan heads', async () => {
+        for (let round = 0; round < MAX_QUERY_REPAIRS; round++) {
+          const pending = await openPending(c);
+          if (pending === 'none') return;
+          if (pending === 'settle') await store.settle();
+          else await repairPending(c, pending);
+        }
+      });
+      if (closed) throw new StorageError(`MongoDB metadata store for ${where} is closed`);
+      const cursor = c.head.find(query).sort({ _id: 1 }).batchSize(q.batchSize);
+      try {
+        let batch: HeadDoc[] = [];
+        for await (const d of cursor) {
+          batch.push(toHead(d));
+          if (batch.length >= q.batchSize) {
+            yield batch;
+            batch = [];
+          }
+        }
+        if (batch.length) yield batch;
+      } catch (e) {
+        throw toStorageError(e, 'scan heads', where, redact);
+      } finally {
+        await cursor.close().catch(() => {});
+      }
     },
 
     async currentCv(ns) {

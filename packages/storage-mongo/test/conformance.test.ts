@@ -7,7 +7,7 @@ describeMongo('storage-mongo on FerretDB', () => {
   runMetadataStoreConformance('mongo (shared client by uri)', async () => {
     const store = createMongoMetadataStore({ uri: MONGO_URL! });
     return { store, teardown: () => store.close() };
-  }, { commitMany: true });
+  }, { commitMany: true, scanHeads: true });
   runCounterStoreConformance('mongo counters in the scope dbName', async () => {
     const store = createMongoMetadataStore({ uri: MONGO_URL! });
     return { store, teardown: () => store.close() };

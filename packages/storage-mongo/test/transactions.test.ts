@@ -26,7 +26,7 @@ d('storage-mongo with transactions (MONGO_URL)', () => {
     const store = createMongoMetadataStore({ uri: URL! });
     if (!(await store.detectTransactions())) throw new Error('MONGO_URL does not offer transactions (needs a replica set or mongos)');
     return { store, teardown: () => store.close() };
-  }, { commitMany: true });
+  }, { commitMany: true, scanHeads: true });
   runCounterStoreConformance('mongo counters (transactional server)', async () => {
     const store = createMongoMetadataStore({ uri: URL! });
     return { store, teardown: () => store.close() };
@@ -34,5 +34,5 @@ d('storage-mongo with transactions (MONGO_URL)', () => {
   runMetadataStoreConformance('mongo with transactions disabled on a replica set', async () => {
     const store = createMongoMetadataStore({ uri: URL!, transactions: { enabled: false } });
     return { store, teardown: () => store.close() };
-  }, { commitMany: true });
+  }, { commitMany: true, scanHeads: true });
 });

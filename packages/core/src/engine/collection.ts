@@ -338,11 +338,9 @@ export class CollectionEngine {
     const reason = optString(opts.reason, 'reason') ?? 'restoreCollection';
     await this.ensure();
     const progress: RestoreProgress = { scanned: 0, planned: 0, restored: 0 };
-    let afterId: string | undefined;
-    for (;;) {
-      const heads = await this.meta.queryHeads(this.ns, { limit: pageSize, includeDeleted: true, ...(afterId ? { afterId } : {}) });
-      if (heads.length === 0) break;
-      afterId = heads[heads.length - 1]!.itemId;
+    const pages = this.meta.scanHeads ? this.meta.scanHeads(this.ns, { includeDeleted: true, batchSize: pageSize }) : this.headPages(pageSize);
+    for await (const heads of pages) {
+      if (heads.length === 0) continue;
       if (this.meta.commitMany && !opts.dryRun) {
         // Plan the page (one target lookup per record), then commit it in bulk; a record that
         // changed meanwhile (OptimisticLockError) is redone on its own from its new head.
@@ -380,10 +378,21 @@ export class CollectionEngine {
         });
       }
       opts.onProgress?.({ ...progress });
-      if (heads.length < pageSize) break;
     }
     const shownTarget = 'cv' in sel ? { cv: sel.cv } : { at: new Date((sel as { at: number }).at) };
     return { target: shownTarget, planned: progress.planned, restored: progress.restored, scanned: progress.scanned };
+  }
+
+  /** Every head (deleted ones too) in itemId order, a page at a time, by keyset queries. */
+  private async *headPages(pageSize: number): AsyncGenerator<HeadDoc[]> {
+    let afterId: string | undefined;
+    for (;;) {
+      const heads = await this.meta.queryHeads(this.ns, { limit: pageSize, includeDeleted: true, ...(afterId ? { afterId } : {}) });
+      if (heads.length === 0) return;
+      yield heads;
+      if (heads.length < pageSize) return;
+      afterId = heads[heads.length - 1]!.itemId;
+    }
   }
 
   /** The version that brings a record from `head` to its state at `sel`, or null when it is there already. */

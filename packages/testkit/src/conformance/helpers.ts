@@ -20,6 +20,8 @@ export interface SuiteOptions {
   skip?: string[];
   /** MetadataStore suites: whether the store offers the optional `commitMany` (checked, then exercised). */
   commitMany?: boolean;
+  /** MetadataStore suites: whether the store offers the optional `scanHeads` (checked, then exercised). */
+  scanHeads?: boolean;
 }
 
 /** `it`, or `it.skip` when the title is listed in `skip`. */

@@ -171,6 +171,36 @@ export function runMetadataStoreConformance(name: string, factory: MetadataStore
         expect(await store.commitMany([])).toEqual([]);
       });
 
+      it(`scanHeads is ${opts.scanHeads ? 'offered: every head in itemId order, in batches, like queryHeads' : 'not offered'}`, async () => {
+        expect(typeof store.scanHeads).toBe(opts.scanHeads ? 'function' : 'undefined');
+        if (!store.scanHeads) return;
+        const n = await ns();
+        for (let i = 0; i < 130; i++) {
+          const id = `s${String((i * 37) % 130).padStart(3, '0')}`;
+          await create(n, id, { metaIndexed: { odd: i % 2 === 1 } });
+          if (i % 10 === 0) await next(n, id, 0, { deleted: true, op: 'DELETE' });
+        }
+        const batches: HeadDoc[][] = [];
+        for await (const b of store.scanHeads(n, { includeDeleted: true, batchSize: 40 })) batches.push(b);
+        expect(batches.map((b) => b.length)).toEqual([40, 40, 40, 10]);
+        const all = batches.flat();
+        const byQuery = await store.queryHeads(n, { limit: 1000, includeDeleted: true });
+        expect(all.map(clean)).toEqual(byQuery.map(clean));
+        expect(all.map((h) => h.itemId)).toEqual([...all.map((h) => h.itemId)].sort());
+        const live: HeadDoc[] = [];
+        for await (const b of store.scanHeads(n, { batchSize: 1000, filter: compileFilter({ odd: true })! })) live.push(...b);
+        expect(live.map((h) => h.itemId)).toEqual((await store.queryHeads(n, { limit: 1000, filter: compileFilter({ odd: true })! })).map((h) => h.itemId));
+        expect(live.every((h) => !h.deleted && h.metaIndexed.odd === true)).toBe(true);
+        // leaving early closes the scan; the store keeps working
+        for await (const b of store.scanHeads(n, { includeDeleted: true, batchSize: 7 })) {
+          expect(b).toHaveLength(7);
+          break;
+        }
+        expect((await store.getHead(n, 's000'))!.itemId).toBe('s000');
+        const bad = store.scanHeads(n, { batchSize: 0 })[Symbol.asyncIterator]();
+        await expectCode(bad.next(), VALIDATION);
+      });
+
       it('a create without a state gets a valid state', async () => {
         const n = await ns();
         await create(n, 'r1');
