@@ -667,6 +667,11 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     // Estimated field of the virtual version -1, for interpolation only (never trusted as an answer).
     let loF = field === 'at' ? Math.min(createdAt, bound) - 1 : 0;
     const seek = (ov: number) => c.ver.findOne({ _id: versionId(itemId, ov) });
+    // The chain's average pace (field units per version): after a first guess that missed, the
+    // next one steps from the side that just moved by the remaining distance at that pace (plain
+    // interpolation across the new bracket would creep in from the far end).
+    const pace = (hiF - loF) / (hi - lo);
+    let moved: 'lo' | 'hi' | null = null;
     for (let step = 0; hi - lo > 1 || !hiDoc; step++) {
       if (hi - lo <= 1) {
         // the bracket rests on the guessed hi: read it
@@ -677,7 +682,9 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
         break;
       }
       let mid = lo + Math.floor((hi - lo) / 2);
-      if (step < 4 && hiF > loF) mid = lo + Math.round(((bound - loF) / (hiF - loF)) * (hi - lo));
+      if (step < 4 && pace > 0 && moved === 'lo') mid = lo + Math.floor((bound - loF) / pace);
+      else if (step < 4 && pace > 0 && moved === 'hi') mid = hi - Math.ceil((hiF - bound) / pace);
+      else if (step < 4 && hiF > loF) mid = lo + Math.round(((bound - loF) / (hiF - loF)) * (hi - lo));
       mid = Math.min(hi - 1, Math.max(lo + 1, mid));
       const readNext = mid + 1 < hi || !hiDoc;
       const [m, n] = await Promise.all([seek(mid), readNext ? seek(mid + 1) : Promise.resolve(null)]);
@@ -686,10 +693,12 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
         hi = mid;
         hiF = m[field];
         hiDoc = m;
+        moved = 'hi';
       } else if (n && n[field] <= bound) {
         lo = mid + 1;
         loDoc = n;
         loF = n[field];
+        moved = 'lo';
       } else {
         lo = mid;
         loDoc = m;
