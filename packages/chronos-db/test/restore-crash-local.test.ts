@@ -49,7 +49,7 @@ async function t9(spec: StoreSpec, N: number, bulk: boolean, dbName = 't9'): Pro
     const during = ids.filter((_, i) => i % 501 === 3 && i % 97 !== 1);
     const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash/restore-child.ts')], {
       cwd: ROOT,
-      env: { ...process.env, NODE_NO_WARNINGS: '1', RESTORE_JOB: JSON.stringify({ spec, ns, cv }), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
+      env: { ...process.env, NODE_NO_WARNINGS: '1', RESTORE_JOB: JSON.stringify({ spec, ns, cv, slowAfter: N / 2, slowMs: bulk ? 500 : 20 }), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

@@ -61,3 +61,14 @@ export function lockError(ns: string, itemId: string, expectedOv: number | null)
     { itemId, expectedOv },
   );
 }
+
+/**
+ * The refused entries of an unordered bulk write that failed only on duplicate keys (their
+ * indexes in the batch); null when the error is anything else (rethrow it).
+ */
+export function duplicateKeyIndexes(e: unknown): number[] | null {
+  const errs = (e as { writeErrors?: Array<{ index: number; code?: number }> | { index: number; code?: number } }).writeErrors;
+  const list = Array.isArray(errs) ? errs : errs ? [errs] : [];
+  if (!list.length || list.some((w) => w.code !== 11000)) return null;
+  return list.map((w) => w.index);
+}

@@ -61,7 +61,7 @@ import {
 import { commandCount, getSharedClient, releaseClient, type SharedClientOptions } from './client-pool.js';
 import { createCounterOps } from './counters.js';
 import { OPTIONAL_VERSION_KEYS, OV_MARK, storedVersionFields, toHead, toVersion, versionId, type StoredHead, type StoredVersion } from './docs.js';
-import { isDuplicateKey, lockError, makeRedactor, toStorageError } from './errors.js';
+import { duplicateKeyIndexes, isDuplicateKey, lockError, makeRedactor, toStorageError } from './errors.js';
 import { compileMongoFilter } from './filter.js';
 
 export type CommitStep = 'checked' | 'version' | 'head';
@@ -470,10 +470,9 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
       try {
         await c.ver.insertMany(docs, { ordered: false });
       } catch (e) {
-        const errs = (e as { writeErrors?: Array<{ index: number; code?: number }> | { index: number; code?: number } }).writeErrors;
-        const list = Array.isArray(errs) ? errs : errs ? [errs] : [];
-        if (!list.length || list.some((w) => w.code !== 11000)) throw e;
-        for (const w of list) refused.add(w.index);
+        const dup = duplicateKeyIndexes(e);
+        if (!dup) throw e;
+        for (const k of dup) refused.add(k);
       }
     }
     // refused: a concurrent writer took (itemId, ov) -> lock error; else the cv was taken -> one at a time
@@ -552,10 +551,8 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
         try {
           await c.head.bulkWrite(ops.slice(k, k + HEAD_BATCH) as never, { ordered: false });
         } catch (e) {
-          const errs = (e as { writeErrors?: Array<{ code?: number }> | { code?: number } }).writeErrors;
-          const list = Array.isArray(errs) ? errs : errs ? [errs] : [];
-          // a duplicate key: a head at or beyond that ov is already there (MongoDB's `ov < v.ov` upsert)
-          if (!list.length || list.some((w) => w.code !== 11000)) throw e;
+          // only duplicate keys: a head at or beyond that ov is already there (MongoDB's `ov < v.ov` upsert)
+          if (!duplicateKeyIndexes(e)) throw e;
         }
       }
       for (const { entry, item } of held) {

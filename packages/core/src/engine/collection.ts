@@ -351,15 +351,17 @@ export class CollectionEngine {
           ns: this.ns, version: built.version, expectedOv: h.ov, head: { shadow: built.shadow }, prev: { cv: h.cv, createdAt: h.createdAt },
         })));
         const redo: HeadDoc[] = [];
+        const landed: Built[] = [];
         for (const [k, r] of results.entries()) {
           const { h, built } = todo[k]!;
           if (r.ok) {
             progress.planned++;
             progress.restored++;
-            await this.count(built.version.op, built);
+            landed.push(built);
           } else if (r.error instanceof OptimisticLockError) redo.push(h);
           else throw r.error;
         }
+        await mapLimit(landed, parallel, (built) => this.count(built.version.op, built));
         await mapLimit(redo, parallel, async (h) => {
           const fresh = await this.meta.getHead(this.ns, h.itemId);
           if (fresh && (await this.restoreOne(fresh, sel, false, actor, reason))) {
