@@ -370,8 +370,6 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
   const remember = (c: Cols, itemId: string, g: Guess): void => {
     const m = perClient(ovGuessesByClient, client);
     const k = `${c.key}\u0000${itemId}`;
-    const old = m.get(k);
-    if (old && old.ov > g.ov) return;
     m.delete(k); // re-insert: the Map's order is the eviction order
     if (m.size >= MAX_OV_GUESSES) m.delete(m.keys().next().value as string);
     m.set(k, g);
@@ -974,10 +972,13 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
       const c = checkItem(ns, itemId);
       return run('hard delete', async () => {
         const vs = await c.ver.find({ itemId }).sort({ ov: 1 }).toArray();
-        // versions first (the truth), then the head: an interrupted hardDelete leaves a head
-        // without versions, which every read treats as missing and a rerun removes.
-        await c.ver.deleteMany({ itemId });
+        // The head first, then the versions (the truth): an interrupted hardDelete leaves versions
+        // without a head, which readers rebuild, so the record is simply still there until a rerun.
+        // (Versions first would leave a head without versions, on which a write trusting the head,
+        // getHead forWrite + prev, could commit a version N + 1 with no chain under it.)
+        perClient(ovGuessesByClient, client).delete(`${c.key}\u0000${itemId}`);
         await c.head.deleteOne({ _id: itemId });
+        await c.ver.deleteMany({ itemId });
         return vs.map((v) => toVersion(v));
       });
     },
