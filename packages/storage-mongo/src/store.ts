@@ -129,6 +129,8 @@ const MAX_OV_GUESSES = 50_000;
 
 interface Cols {
   key: string;
+  /** Key of one record (or one version id) of this namespace in the per-process maps. */
+  itemKey: (id: string) => string;
   name: string;
   head: Collection<StoredHead>;
   ver: Collection<StoredVersion>;
@@ -181,6 +183,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     const name = physicalName(ns);
     return {
       key: `${ns.dbName}\u0000${name}`,
+      itemKey: (id) => `${ns.dbName}\u0000${name}\u0000${id}`,
       name: `${ns.dbName}.${name}`,
       head: db.collection<StoredHead>(`${name}_head`),
       ver: db.collection<StoredVersion>(`${name}_ver`),
@@ -347,7 +350,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
   const serialHeadWrite = async (c: Cols, itemId: string, g: Guess, write: () => Promise<void>): Promise<void> => {
     const ov = g.ov;
     const m = perClient(headWritesByClient, client);
-    const k = `${c.key}\u0000${itemId}`;
+    const k = c.itemKey(itemId);
     let e = m.get(k);
     if (!e) m.set(k, (e = { ov: -1, tail: Promise.resolve(), users: 0 }));
     const entry = e;
@@ -366,10 +369,10 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     }
   };
 
-  const guessOf = (c: Cols, itemId: string): Guess | undefined => perClient(ovGuessesByClient, client).get(`${c.key}\u0000${itemId}`);
+  const guessOf = (c: Cols, itemId: string): Guess | undefined => perClient(ovGuessesByClient, client).get(c.itemKey(itemId));
   const remember = (c: Cols, itemId: string, g: Guess): void => {
     const m = perClient(ovGuessesByClient, client);
-    const k = `${c.key}\u0000${itemId}`;
+    const k = c.itemKey(itemId);
     m.delete(k); // re-insert: the Map's order is the eviction order
     if (m.size >= MAX_OV_GUESSES) m.delete(m.keys().next().value as string);
     m.set(k, g);
@@ -433,23 +436,24 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     return { cv };
   };
 
+  /** One entry of commitMany: what commit returned, or its OptimisticLockError (anything else is thrown). */
+  const asResult = async (commitOne: () => Promise<CommitResult>): Promise<CommitManyResult> => {
+    try {
+      return { ok: true, cv: (await commitOne()).cv };
+    } catch (e) {
+      if (e instanceof OptimisticLockError) return { ok: false, error: e };
+      throw e;
+    }
+  };
+
   /**
    * Many records at once, the same protocol in bulk: one insertMany of the versions (`_h: true`,
    * unordered: each refused insert fails only its own entry), the heads of the inserted ones in
-   * bulk (FerretDB: 50 statements per command, because it holds one open query per statement
-   * and ~100 exhaust its connection pool), the `_h` clears in the background. Entries without
+   * bulk (HEAD_BATCH statements per command, see there), the `_h` clears in the background. Entries without
    * `prev`, and entries whose cv was taken by another process, go through commitPlain.
    */
   const commitManyPlain = async (c: Cols, inputs: CommitInput[]): Promise<CommitManyResult[]> => {
     const results: CommitManyResult[] = new Array(inputs.length);
-    const single = async (i: number) => {
-      try {
-        results[i] = { ok: true, cv: (await commitPlain(c, inputs[i]!)).cv };
-      } catch (e) {
-        if (e instanceof OptimisticLockError) results[i] = { ok: false, error: e };
-        else throw e;
-      }
-    };
     const bulk: Array<{ i: number; cv: number; createdAt: number }> = [];
     const alone: number[] = [];
     for (const [i, input] of inputs.entries()) {
@@ -487,11 +491,11 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     if (hook) for (const b of landed) await hook('head', { ns: inputs[b.i]!.ns, itemId: inputs[b.i]!.version.itemId, ov: inputs[b.i]!.version.ov, cv: b.cv });
     const ids = landed.map((b) => versionId(inputs[b.i]!.version.itemId, inputs[b.i]!.version.ov));
     clearInBackground(c, ids);
-    for (const i of alone) await single(i);
+    for (const i of alone) results[i] = await asResult(() => commitPlain(c, inputs[i]!));
     return results;
   };
 
-  /** Clears `_h` on these versions by `_id` (FerretDB scans for any other filter), 50 per command. */
+  /** Clears `_h` on these versions by `_id` (FerretDB scans for any other filter), HEAD_BATCH per command. */
   const clearFlags = async (c: Cols, ids: string[]): Promise<void> => {
     if (ids.length === 1) {
       await c.ver.updateOne({ _id: ids[0]! }, { $unset: { _h: '' } });
@@ -505,7 +509,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
   /** After this process wrote their heads: the flags go in the background, known to queryHeads meanwhile. */
   const clearInBackground = (c: Cols, ids: string[]): void => {
     if (!ids.length) return;
-    const keys = ids.map((id) => `${c.key}\u0000${id}`);
+    const keys = ids.map(c.itemKey);
     for (const k of keys) clearing.add(k);
     const clear = () => clearFlags(c, ids).finally(() => {
       for (const k of keys) clearing.delete(k);
@@ -531,7 +535,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     for (const item of items) {
-      const k = `${c.key}\u0000${item.v.itemId}`;
+      const k = c.itemKey(item.v.itemId);
       if (m.has(k)) {
         queued.push(writeHead(c, item.v, item.createdAt, item.head));
         continue;
@@ -752,7 +756,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
    */
   const openPending = async (c: Cols): Promise<'none' | 'settle' | Array<{ _id: string; itemId: string; ov: number }>> => {
     const pending = await c.ver.find({ _h: true }, { projection: { itemId: 1, ov: 1 } }).limit(MAX_PENDING_REPAIR).toArray();
-    const open = pending.filter((p) => !clearing.has(`${c.key}\u0000${p._id}`));
+    const open = pending.filter((p) => !clearing.has(c.itemKey(p._id)));
     if (open.length) return open as Array<{ _id: string; itemId: string; ov: number }>;
     return pending.length < MAX_PENDING_REPAIR ? 'none' : 'settle';
   };
@@ -821,14 +825,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
       return run('commit', async () => {
         if (!txn) return commitManyPlain(c, inputs);
         const out: CommitManyResult[] = [];
-        for (const input of inputs) {
-          try {
-            out.push({ ok: true, cv: (await commitTxn(c, input)).cv });
-          } catch (e) {
-            if (e instanceof OptimisticLockError) out.push({ ok: false, error: e });
-            else throw e;
-          }
-        }
+        for (const input of inputs) out.push(await asResult(() => commitTxn(c, input)));
         return out;
       });
     },
@@ -976,7 +973,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
         // without a head, which readers rebuild, so the record is simply still there until a rerun.
         // (Versions first would leave a head without versions, on which a write trusting the head,
         // getHead forWrite + prev, could commit a version N + 1 with no chain under it.)
-        perClient(ovGuessesByClient, client).delete(`${c.key}\u0000${itemId}`);
+        perClient(ovGuessesByClient, client).delete(c.itemKey(itemId));
         await c.head.deleteOne({ _id: itemId });
         await c.ver.deleteMany({ itemId });
         return vs.map((v) => toVersion(v));
