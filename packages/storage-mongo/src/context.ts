@@ -1,0 +1,205 @@
+/**
+ * The store's options, and what every protocol step of one store shares (`StoreCtx`): the client
+ * and its per-client state, error mapping, the collections of a namespace, index creation,
+ * server detection (transactions, FerretDB) and the background housekeeping.
+ */
+import type { Collection, MongoClient } from 'mongodb';
+import { StorageError, ValidationError, assertNamespace, physicalName, redactUri, silentLogger, type Logger, type Namespace } from '@chronos-db/core';
+import { getSharedClient, type SharedClientOptions } from './client-pool.js';
+import { clientState, type ClientState } from './client-state.js';
+import type { StoredHead, StoredVersion } from './docs.js';
+import { makeRedactor, toStorageError } from './errors.js';
+
+export type CommitStep = 'checked' | 'version' | 'head';
+
+export interface MongoMetadataStoreOptions extends SharedClientOptions {
+  /** Connection string. The client is shared per URI in this process (see getSharedClient). */
+  uri?: string;
+  /** A ready client (tests, routers). Never closed by this store. Create it with `monitorCommands: true` for command counts. */
+  client?: MongoClient;
+  /** Database of the counter totals (CounterStore). Default: the scope's dbName. */
+  dbName?: string;
+  /** `enabled: false` never uses transactions; `autoDetect` (default true) asks the server's hello once per client; `enabled: true, autoDetect: false` forces them. */
+  transactions?: { enabled?: boolean; autoDetect?: boolean };
+  logger?: Logger;
+  /** Deadline of `ping()`. Default 3000 ms. */
+  pingTimeoutMS?: number;
+  /**
+   * Test-only: awaited after each step of a non-transactional commit, to
+   * simulate a crash (SIGKILL in a child process) or a slow writer between steps.
+   */
+  onCommitStep?: (step: CommitStep, info: { ns: Namespace; itemId: string; ov: number; cv: number }) => void | Promise<void>;
+}
+
+/** The two collections of a namespace. */
+export interface Cols {
+  key: string;
+  /** Key of one record (or one version id) of this namespace in the per-process maps. */
+  itemKey: (id: string) => string;
+  name: string;
+  head: Collection<StoredHead>;
+  ver: Collection<StoredVersion>;
+}
+
+export interface StoreCtx {
+  readonly client: MongoClient;
+  readonly shared: ClientState;
+  readonly opts: MongoMetadataStoreOptions;
+  /** The URI without secrets, for messages. */
+  readonly where: string;
+  readonly redact: (s: string) => string;
+  readonly log: Logger;
+  readonly hook: MongoMetadataStoreOptions['onCommitStep'];
+  closed: boolean;
+  /** Whether commits use transactions; undefined until detected. */
+  txnKnown: boolean | undefined;
+  /** Runs driver calls with error mapping (StorageError, secrets redacted); refuses when closed. */
+  run<T>(what: string, fn: () => Promise<T>): Promise<T>;
+  /** Throws the "closed" StorageError when the store is closed. */
+  assertOpen(): void;
+  cols(ns: Namespace): Cols;
+  /** The namespace's indexes, created once per client per process. */
+  ensure(ns: Namespace): Promise<void>;
+  /** Whether the server is FerretDB (hot paths then use `_id` seeks), asked once per client. */
+  idSeeks(): Promise<boolean>;
+  detectTransactions(): Promise<boolean>;
+  /** Housekeeping in the background: a failure is logged (debug) and left to a later read to repair. */
+  inBackground(what: string, fn: () => Promise<unknown>): void;
+  /** Resolves when the background work started so far has finished. */
+  settle(): Promise<void>;
+  /** Version keys (itemKey of the version id) whose `_h` flag this process is clearing. */
+  readonly clearing: Set<string>;
+  /** Bulk flag clears go one command at a time per store (see heads.ts). */
+  bulkClears: Promise<void>;
+}
+
+export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
+  if (!opts || (!opts.client && !opts.uri)) throw new ValidationError('createMongoMetadataStore needs a uri or a client');
+  if (opts.dbName !== undefined && !/^[A-Za-z0-9_-]{1,63}$/.test(opts.dbName)) throw new ValidationError('Invalid counters dbName');
+  const uri = opts.uri;
+  const client = opts.client ?? getSharedClient(uri!, opts);
+  const redact = makeRedactor(uri);
+  const where = uri ? redact(redactUri(uri)) : `mongodb://${client.options.hosts.map((h) => h.toString()).join(',')}/`;
+  const log = opts.logger ?? silentLogger;
+  const shared = clientState(client);
+  const background = new Set<Promise<void>>();
+
+  const ctx: StoreCtx = {
+    client,
+    shared,
+    opts,
+    where,
+    redact,
+    log,
+    hook: opts.onCommitStep,
+    closed: false,
+    txnKnown: undefined,
+    clearing: new Set<string>(),
+    bulkClears: Promise.resolve(),
+
+    assertOpen() {
+      if (ctx.closed) throw new StorageError(`MongoDB metadata store for ${where} is closed`);
+    },
+
+    async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+      ctx.assertOpen();
+      try {
+        return await fn();
+      } catch (e) {
+        throw toStorageError(e, what, where, redact);
+      }
+    },
+
+    cols(ns) {
+      assertNamespace(ns);
+      const db = client.db(ns.dbName);
+      const name = physicalName(ns);
+      return {
+        key: `${ns.dbName}\u0000${name}`,
+        itemKey: (id) => `${ns.dbName}\u0000${name}\u0000${id}`,
+        name: `${ns.dbName}.${name}`,
+        head: db.collection<StoredHead>(`${name}_head`),
+        ver: db.collection<StoredVersion>(`${name}_ver`),
+      };
+    },
+
+    ensure(ns) {
+      const c = ctx.cols(ns);
+      const map = shared.indexes;
+      let p = map.get(c.key);
+      if (!p) {
+        p = ctx.run('createIndexes', async () => {
+          // One createIndex per index: FerretDB 1.24 closes the connection (a server-side
+          // panic) when a multi-index createIndexes names indexes that already exist,
+          // which is the case for every process after the first.
+          const specs: Array<[Record<string, 1 | -1>, { name: string; unique?: boolean; sparse?: boolean }]> = [
+            [{ itemId: 1, ov: 1 }, { name: 'itemId_ov_unique', unique: true }],
+            [{ cv: 1 }, { name: 'cv_unique', unique: true }],
+            [{ itemId: 1, at: -1, ov: -1 }, { name: 'itemId_at' }],
+            [{ itemId: 1, cv: -1 }, { name: 'itemId_cv' }],
+            [{ requestId: 1 }, { name: 'requestId' }],
+            // only versions whose head write is unconfirmed carry _h: queryHeads' repair check reads this index, not the collection
+            [{ _h: 1 }, { name: 'pending_h', sparse: true }],
+          ];
+          for (const [key, options] of specs) await c.ver.createIndex(key, options);
+          await c.head.createIndex({ deleted: 1, _id: 1 }, { name: 'deleted_id' });
+        });
+        map.set(c.key, p);
+        p.catch(() => map.delete(c.key));
+      }
+      return p;
+    },
+
+    idSeeks() {
+      let p = shared.ferret;
+      if (!p) {
+        p = client
+          .db('admin')
+          .command({ buildInfo: 1 })
+          .then((bi) => typeof bi.ferretdbVersion === 'string')
+          .catch(() => {
+            shared.ferret = undefined;
+            return false;
+          });
+        shared.ferret = p;
+      }
+      return p;
+    },
+
+    detectTransactions() {
+      const t = opts.transactions;
+      if (t?.enabled === false) return Promise.resolve((ctx.txnKnown = false));
+      if (t?.enabled === true && t.autoDetect === false) return Promise.resolve((ctx.txnKnown = true));
+      let p = shared.txn;
+      if (!p) {
+        const mine = ctx.run('hello', async () => {
+          const hello = await client.db('admin').command({ hello: 1 });
+          // A replica set names itself (setName), a mongos answers msg 'isdbgrid'; both need sessions.
+          const topologyOk = typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
+          const sessions = typeof hello.logicalSessionTimeoutMinutes === 'number';
+          return topologyOk && sessions;
+        });
+        shared.txn = p = mine;
+        mine.catch(() => {
+          if (shared.txn === mine) shared.txn = undefined;
+        });
+      }
+      return p.then((v) => (ctx.txnKnown = v));
+    },
+
+    inBackground(what, fn) {
+      const p: Promise<void> = fn()
+        .then(
+          () => {},
+          (e) => log.debug(`${what} failed (housekeeping; a later read repairs)`, { error: redact(String((e as Error)?.message ?? e)) }),
+        )
+        .finally(() => background.delete(p));
+      background.add(p);
+    },
+
+    async settle() {
+      while (background.size) await Promise.allSettled([...background]);
+    },
+  };
+  return ctx;
+}

@@ -1,0 +1,252 @@
+/**
+ * Head writes and repair (protocol steps 3 and 4, and what readers do about a lagging head).
+ *
+ * The head (`_head`) is derived from the versions (`_ver`). A commit writes it after its
+ * version insert (the commit point) and then clears the version's `_h` flag in the background.
+ * A crash in between leaves a head behind its newest version: readers rebuild it (repairHead)
+ * from the versions, and queryHeads/scanHeads repair the heads of flagged versions first.
+ */
+import type { ClientSession } from 'mongodb';
+import type { CommitInput, HeadDoc, VersionDoc } from '@chronos-db/core';
+import { remember, type Guess, type HeadWriteEntry } from './client-state.js';
+import type { Cols, StoreCtx } from './context.js';
+import { OPTIONAL_VERSION_KEYS, OV_MARK, storedVersionFields, toVersion, versionId, type StoredHead, type StoredVersion } from './docs.js';
+import { duplicateKeyIndexes, isDuplicateKey } from './errors.js';
+import { hasVersion, latestVersion } from './versions.js';
+
+const MAX_PENDING_REPAIR = 100;
+// Statements per bulk update command: FerretDB 1.24 holds an open query per statement until the
+// command ends, plus one connection for the write, out of 100 per database: a command of ~100
+// statements, or bulk commands side by side, wait forever. 20 per command, and bulk flag clears
+// one command at a time per store, keep well clear of it.
+export const HEAD_BATCH = 20;
+
+export const guessOf = (ctx: StoreCtx, c: Cols, itemId: string): Guess | undefined => ctx.shared.guesses.get(c.itemKey(itemId));
+export const rememberGuess = (ctx: StoreCtx, c: Cols, itemId: string, g: Guess): void => remember(ctx.shared, c.itemKey(itemId), g);
+export const rememberHead = (ctx: StoreCtx, c: Cols, h: StoredHead): void => {
+  rememberGuess(ctx, c, h._id, { ov: h.ov, at: h.at, cv: h.cv, createdAt: typeof h.createdAt === 'number' ? h.createdAt : h.at });
+};
+export const forgetGuess = (ctx: StoreCtx, c: Cols, itemId: string): void => void ctx.shared.guesses.delete(c.itemKey(itemId));
+
+/**
+ * Moves the head to `v` where it is behind (upsert; a duplicate key means a
+ * newer head is already there). `shadow`: object sets, null clears, undefined keeps.
+ */
+export const headUpdate = (v: VersionDoc, createdAt: number, headIn: CommitInput['head'], ferret: boolean, inTxn: boolean) => {
+  const fields = storedVersionFields(v) as Record<string, unknown>;
+  const $set: Record<string, unknown> = { ...fields, createdAt };
+  const $unset: Record<string, ''> = {};
+  for (const k of OPTIONAL_VERSION_KEYS) if (fields[k] === undefined) $unset[k] = '';
+  if (headIn!.state !== undefined) $set.state = headIn!.state;
+  if (headIn!.shadow) $set.shadow = headIn!.shadow;
+  else if (headIn!.shadow === null) $unset.shadow = '';
+  const update: Record<string, unknown> = { $set };
+  if (Object.keys($unset).length) update.$unset = $unset;
+  if (headIn!.state === undefined) update.$setOnInsert = { state: 'new' };
+  // In a transaction the head cannot be ahead of us; outside, never move it backwards.
+  // Except on FerretDB, where `{ _id, ov: { $lt } }` scans the whole collection (and its updates
+  // are not atomic anyway): there the head is written by `_id` alone. A head that a slow writer
+  // moved backwards is a lagging head, which readers and writers repair (getHead, queryHeads).
+  if (ferret) {
+    // FerretDB 1.24 skips a `$set` of an embedded document whose values equal the old one's
+    // under other keys ({ n: 0 } -> { racer: 0 } is "unchanged"). A per-version marker that
+    // readers strip (OV_MARK) makes every version's embedded documents differ.
+    if ($set.metaIndexed && typeof $set.metaIndexed === 'object') $set.metaIndexed = { ...($set.metaIndexed as object), [OV_MARK]: v.ov };
+    if ($set.blobs && typeof $set.blobs === 'object') $set.blobs = { ...($set.blobs as object), [OV_MARK]: v.ov };
+  }
+  const filter: Record<string, unknown> = inTxn || ferret ? { _id: v.itemId } : { _id: v.itemId, ov: { $lt: v.ov } };
+  return { filter, update };
+};
+
+export const writeHead = async (ctx: StoreCtx, c: Cols, v: VersionDoc, createdAt: number, headIn: CommitInput['head'], session?: ClientSession): Promise<void> => {
+  const { filter, update } = headUpdate(v, createdAt, headIn ?? {}, await ctx.idSeeks(), !!session);
+  const write = async () => {
+    try {
+      await c.head.updateOne(filter, update, { upsert: true, ...(session ? { session } : {}) });
+    } catch (e) {
+      if (!isDuplicateKey(e) || session) throw e;
+      // a head at or beyond v.ov exists: nothing to do
+    }
+  };
+  if (session) await write();
+  else await serialHeadWrite(ctx, c, v.itemId, { ov: v.ov, at: v.at, cv: v.cv, createdAt }, write);
+};
+
+/**
+ * Head writes of one record from this process go one at a time, and a write older than one
+ * already done is skipped: a slow writer (or a repair that read an older version) can never
+ * move a head backwards from inside this process, whatever the server's update atomicity.
+ */
+const serialHeadWrite = async (ctx: StoreCtx, c: Cols, itemId: string, g: Guess, write: () => Promise<void>): Promise<void> => {
+  const ov = g.ov;
+  const m = ctx.shared.headWrites;
+  const k = c.itemKey(itemId);
+  let e = m.get(k);
+  if (!e) m.set(k, (e = { ov: -1, tail: Promise.resolve(), users: 0 }));
+  const entry = e;
+  entry.users++;
+  const mine = entry.tail.then(async () => {
+    if (entry.ov >= ov) return;
+    await write();
+    entry.ov = ov;
+    rememberGuess(ctx, c, itemId, g);
+  });
+  entry.tail = mine.catch(() => {});
+  try {
+    await mine;
+  } finally {
+    if (--entry.users === 0 && m.get(k) === entry) m.delete(k);
+  }
+};
+
+/**
+ * The heads of several records in bulk (see writeHead for one). Records with a head write of
+ * this process in flight take the one-at-a-time path; the others are held for the batch, so
+ * no head write of this process can overtake it and no head moves backwards from here.
+ */
+export const writeHeads = async (ctx: StoreCtx, c: Cols, items: Array<{ v: VersionDoc; createdAt: number; head: CommitInput['head'] }>): Promise<void> => {
+  const m = ctx.shared.headWrites;
+  const ferret = await ctx.idSeeks();
+  const held: Array<{ k: string; entry: HeadWriteEntry; item: (typeof items)[number] }> = [];
+  const queued: Array<Promise<void>> = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  for (const item of items) {
+    const k = c.itemKey(item.v.itemId);
+    if (m.has(k)) {
+      queued.push(writeHead(ctx, c, item.v, item.createdAt, item.head));
+      continue;
+    }
+    const entry = { ov: -1, tail: gate, users: 1 };
+    m.set(k, entry);
+    held.push({ k, entry, item });
+  }
+  try {
+    const ops = held.map(({ item }) => {
+      const { filter, update } = headUpdate(item.v, item.createdAt, item.head ?? {}, ferret, false);
+      return { updateOne: { filter, update, upsert: true } };
+    });
+    for (let k = 0; k < ops.length; k += HEAD_BATCH) {
+      try {
+        await c.head.bulkWrite(ops.slice(k, k + HEAD_BATCH) as never, { ordered: false });
+      } catch (e) {
+        // only duplicate keys: a head at or beyond that ov is already there (MongoDB's `ov < v.ov` upsert)
+        if (!duplicateKeyIndexes(e)) throw e;
+      }
+    }
+    for (const { entry, item } of held) {
+      entry.ov = item.v.ov;
+      rememberGuess(ctx, c, item.v.itemId, { ov: item.v.ov, at: item.v.at, cv: item.v.cv, createdAt: item.createdAt });
+    }
+  } finally {
+    release();
+    for (const { k, entry } of held) if (--entry.users === 0 && m.get(k) === entry) m.delete(k);
+  }
+  await Promise.all(queued);
+};
+
+/** Clears `_h` on these versions by `_id` (FerretDB scans for any other filter), HEAD_BATCH per command. */
+export const clearFlags = async (c: Cols, ids: string[]): Promise<void> => {
+  if (ids.length === 1) {
+    await c.ver.updateOne({ _id: ids[0]! }, { $unset: { _h: '' } });
+    return;
+  }
+  for (let k = 0; k < ids.length; k += HEAD_BATCH) {
+    await c.ver.bulkWrite(ids.slice(k, k + HEAD_BATCH).map((_id) => ({ updateOne: { filter: { _id }, update: { $unset: { _h: '' } } } })), { ordered: false });
+  }
+};
+
+/** After this process wrote their heads: the flags go in the background, known to queryHeads meanwhile. */
+export const clearInBackground = (ctx: StoreCtx, c: Cols, ids: string[]): void => {
+  if (!ids.length) return;
+  const keys = ids.map(c.itemKey);
+  for (const k of keys) ctx.clearing.add(k);
+  const clear = () =>
+    clearFlags(c, ids).finally(() => {
+      for (const k of keys) ctx.clearing.delete(k);
+    });
+  if (ids.length === 1) ctx.inBackground('clearing the pending flag', clear);
+  else {
+    const mine = ctx.bulkClears.then(clear);
+    ctx.bulkClears = mine.catch(() => {});
+    ctx.inBackground('clearing pending flags', () => mine);
+  }
+};
+
+/** A head rebuilt from its newest version (the stored head lags or is missing), written back. */
+export const repairHead = async (ctx: StoreCtx, c: Cols, latest: StoredVersion, head: StoredHead | null, pendingIds?: string[]): Promise<HeadDoc> => {
+  const v = toVersion(latest);
+  const createdAt = typeof latest._ca === 'number' ? latest._ca : (head?.createdAt ?? latest.at);
+  const state = head?.state ?? 'new';
+  ctx.log.warn('repairing a head that lags behind its newest version (interrupted commit)', { collection: c.name, itemId: v.itemId, headOv: head?.ov ?? null, ov: v.ov });
+  // the shadow belonged to an older version: drop it
+  await writeHead(ctx, c, v, createdAt, { state, shadow: null });
+  if (pendingIds) await clearFlags(c, pendingIds);
+  else await c.ver.updateMany({ itemId: v.itemId, _h: true, ov: { $lte: v.ov } }, { $unset: { _h: '' } });
+  return { ...v, createdAt, state };
+};
+
+/** The newest version of a record, knowing version `from` exists (FerretDB: `_id` seeks upward, no scan). */
+export const newestFrom = async (ctx: StoreCtx, c: Cols, itemId: string, from: number): Promise<StoredVersion | null> => {
+  if (!(await ctx.idSeeks())) return latestVersion(c, itemId);
+  const first: StoredVersion | null = await c.ver.findOne({ _id: versionId(itemId, from) });
+  if (!first) return latestVersion(c, itemId);
+  let doc: StoredVersion = first;
+  for (;;) {
+    const n: StoredVersion | null = await c.ver.findOne({ _id: versionId(itemId, doc.ov + 1) });
+    if (!n) return doc;
+    doc = n;
+  }
+};
+
+type Pending = Array<{ _id: string; itemId: string; ov: number }>;
+
+/**
+ * Versions whose head write is unconfirmed (interrupted commits), except those whose heads this
+ * process wrote (their flag clear is in flight): 'none', 'settle' (only in-flight ones, as many
+ * as one look returns: wait for them and look again), or the ones to repair.
+ */
+export const openPending = async (ctx: StoreCtx, c: Cols): Promise<'none' | 'settle' | Pending> => {
+  const pending = await c.ver.find({ _h: true }, { projection: { itemId: 1, ov: 1 } }).limit(MAX_PENDING_REPAIR).toArray();
+  const open = pending.filter((p) => !ctx.clearing.has(c.itemKey(p._id)));
+  if (open.length) return open as Pending;
+  return pending.length < MAX_PENDING_REPAIR ? 'none' : 'settle';
+};
+
+/** Brings the heads of these records up to their newest versions and clears their `_h` flags. */
+export const repairPending = async (ctx: StoreCtx, c: Cols, pending: Pending): Promise<void> => {
+  const byItem = new Map<string, { ids: string[]; maxOv: number }>();
+  for (const p of pending) {
+    const e = byItem.get(p.itemId) ?? { ids: [], maxOv: -1 };
+    e.ids.push(p._id);
+    e.maxOv = Math.max(e.maxOv, p.ov);
+    byItem.set(p.itemId, e);
+  }
+  const items = [...byItem.entries()];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(8, items.length) }, async () => {
+      while (next < items.length) {
+        const [id, { ids, maxOv }] = items[next++]!;
+        const h = await c.head.findOne({ _id: id });
+        // the head already shows these versions (their commits only missed the flag clear)
+        if (h && h.ov >= maxOv && !(await hasVersion(c, id, h.ov + 1))) {
+          await clearFlags(c, ids);
+          continue;
+        }
+        const latest = await newestFrom(ctx, c, id, maxOv);
+        if (latest) await repairHead(ctx, c, latest, h, ids);
+      }
+    }),
+  );
+};
+
+/** Repairs pending heads (up to `rounds` looks) before a scan of heads. */
+export const repairBeforeScan = async (ctx: StoreCtx, c: Cols, rounds: number): Promise<void> => {
+  for (let round = 0; round < rounds; round++) {
+    const pending = await openPending(ctx, c);
+    if (pending === 'none') return;
+    if (pending === 'settle') await ctx.settle();
+    else await repairPending(ctx, c, pending);
+  }
+};
