@@ -11,6 +11,8 @@ bash scripts/setup.sh
 echo "== build and package checks"
 pnpm --silent build
 pnpm --silent -r --filter './packages/*' exec publint --strict >/dev/null
+# every package's exports resolve with types under node16 (CJS and ESM) and bundlers
+pnpm --silent -r --filter './packages/*' exec attw --pack . --profile node16 --format table-flipped >/dev/null
 pnpm exec tsc -p tsconfig.json --noEmit
 
 echo "== test servers"
