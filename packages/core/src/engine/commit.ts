@@ -1,0 +1,77 @@
+/**
+ * The write protocol: payloads first, then the compare-and-set commit of the
+ * version; rebuild-and-retry on a moved head (last writer wins) unless the
+ * caller named the ov it expects; idempotent replay by requestId.
+ */
+import { NotFoundError, OptimisticLockError, ValidationError } from '../errors.js';
+import type { HeadDoc, VersionDoc } from '../ports.js';
+import type { Built } from './build.js';
+import { backoff, MAX_RETRIES, type EngineContext } from './context.js';
+import { count } from './counting.js';
+
+/** PUTs the payload (and blobs) of a built version, then commits it. */
+export async function commitBuilt(cx: EngineContext, b: Built, expectedOv: number | null, at: number, prev?: { cv: number; createdAt: number }): Promise<{ cv: number }> {
+  if (b.json.length > 0) {
+    await Promise.all(b.pending.flatMap((p) => [
+      cx.blobs.put('content', p.ref.key, p.bytes, { contentType: p.ref.contentType }),
+      ...(p.text && p.ref.textKey ? [cx.blobs.put('content', p.ref.textKey, p.text, { contentType: 'text/plain; charset=utf-8' })] : []),
+    ]));
+    await cx.blobs.put('json', b.version.jsonKey, b.json, { contentType: 'application/json' });
+  }
+  return cx.meta.commit({
+    ns: cx.ns, version: b.version, expectedOv,
+    head: { ...(expectedOv === null ? { createdAt: at, state: 'new' as const } : {}), shadow: b.shadow },
+    ...(prev ? { prev } : {}),
+  });
+}
+
+/** The version an earlier attempt with this requestId committed, or null; a reuse with another payload is refused. */
+export async function replay(cx: EngineContext, requestId: string, requestHash: string): Promise<VersionDoc | null> {
+  const prior = await cx.meta.findByRequestId(cx.ns, requestId);
+  if (!prior) return null;
+  if (prior.requestHash !== requestHash) throw new ValidationError(`requestId '${requestId}' was already used for a different write`, { requestId });
+  return prior;
+}
+
+/**
+ * Reads the head, builds a version from it and commits with compare-and-set.
+ * With an explicit expectedOv a conflict is final; without one the write is
+ * rebuilt on the new head (last writer wins), a bounded number of times.
+ */
+export async function writeLoop(
+  cx: EngineContext, id: string, expectedOv: number | undefined, requestId: string | undefined, requestHash: string | undefined,
+  buildOn: (head: HeadDoc, at: number) => Promise<Built>, countAs: 'CREATE' | 'UPDATE' | 'DELETE',
+  payload?: Record<string, unknown> | (() => Record<string, unknown>),
+): Promise<{ ov: number; cv: number; at: number }> {
+  await cx.ensure();
+  if (requestId) {
+    const prior = await replay(cx, requestId, requestHash!);
+    if (prior) return { ov: prior.ov, cv: prior.cv, at: prior.at };
+  }
+  for (let attempt = 0; ; attempt++) {
+    // The first attempt trusts the head (a lagging one loses the commit on the unique
+    // (itemId, ov) index); a retry reads it checked against the version index.
+    const head = await cx.meta.getHead(cx.ns, id, attempt === 0 ? { forWrite: true } : undefined);
+    if (!head) throw new NotFoundError(`Record '${id}' not found`, { id });
+    if (expectedOv !== undefined && head.ov !== expectedOv) {
+      throw new OptimisticLockError(`Record '${id}' is at ov ${head.ov}, expected ${expectedOv}`, { id, expectedOv, actualOv: head.ov });
+    }
+    const at = Math.max(cx.clock(), head.at);
+    const built = await buildOn(head, at);
+    try {
+      const { cv } = await commitBuilt(cx, built, head.ov, at, { cv: head.cv, createdAt: head.createdAt });
+      await count(cx, countAs, built, typeof payload === 'function' ? payload() : payload);
+      return { ov: built.version.ov, cv, at };
+    } catch (e) {
+      if (!(e instanceof OptimisticLockError)) throw e;
+      if (requestId) {
+        const prior = await replay(cx, requestId, requestHash!);
+        if (prior) return { ov: prior.ov, cv: prior.cv, at: prior.at };
+      }
+      if (expectedOv !== undefined || attempt >= MAX_RETRIES) {
+        throw new OptimisticLockError(`Record '${id}' was changed by another writer`, { id, expectedOv: head.ov });
+      }
+      await backoff(attempt);
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * What every part of the engine shares for one bound namespace: the stores,
+ * the collection map, the counter rules (compiled once, here), the clock and
+ * the lazily created namespace indexes.
+ */
+import { compileFilter, type FilterNode } from '../filter.js';
+import { assertNamespace } from '../names.js';
+import type { CollectionMap, CounterRule, DevShadowConfig } from '../config.js';
+import type { BlobStore, CounterStore, MetadataStore, Namespace } from '../ports.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES, sha256 } from './payload.js';
+import type { EngineOptions } from './types.js';
+
+/** A counter rule with its `when` filter compiled. */
+export interface CompiledCounterRule {
+  name: string;
+  on: CounterRule['on'];
+  scope: CounterRule['scope'];
+  when: FilterNode | undefined;
+}
+
+export interface EngineContext {
+  readonly ns: Namespace;
+  readonly meta: MetadataStore;
+  readonly blobs: BlobStore;
+  readonly counters: CounterStore | undefined;
+  readonly map: CollectionMap | undefined;
+  readonly rules: readonly CompiledCounterRule[];
+  readonly devShadow: DevShadowConfig | undefined;
+  readonly maxBytes: number;
+  readonly log: Logger;
+  readonly clock: () => number;
+  /** Creates the namespace's indexes once (retried after a failure). */
+  ensure(): Promise<void>;
+}
+
+/** Rebuild-and-retry bound for writes without an explicit expectedOv (last writer wins). */
+export const MAX_RETRIES = 50;
+export const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * (attempt + 1))));
+export const iso = (ms: number) => new Date(ms).toISOString();
+
+export function createContext(opts: EngineOptions): EngineContext {
+  assertNamespace(opts.ns);
+  const ns = { ...opts.ns };
+  const meta = opts.meta;
+  let ready: Promise<void> | undefined;
+  return {
+    ns,
+    meta,
+    blobs: opts.blobs,
+    counters: opts.counters,
+    map: opts.map,
+    rules: (opts.counterRules ?? []).map((r) => ({ name: r.name, on: r.on, scope: r.scope, when: compileFilter(r.when) })),
+    devShadow: opts.devShadow?.enabled ? opts.devShadow : undefined,
+    maxBytes: opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+    log: opts.logger ?? silentLogger,
+    clock: opts.clock ?? Date.now,
+    ensure() {
+      if (!ready) {
+        ready = meta.ensureNamespace(ns).catch((e) => {
+          ready = undefined;
+          throw e;
+        });
+      }
+      return ready;
+    },
+  };
+}
+
+/** A deterministic record id for this namespace (requestId creates, smartInsert keys). */
+export function derivedId(cx: EngineContext, kind: string, value: string): string {
+  const { dbName, tenant, collection } = cx.ns;
+  return `${kind}-${sha256(`${dbName}\u0000${tenant ?? ''}\u0000${collection}\u0000${value}`).slice(0, 40)}`;
+}
+
+/** Compiles a user filter; with indexedProps configured only those fields are allowed. */
+export function compileUserFilter(cx: EngineContext, filter: unknown): FilterNode | undefined {
+  const indexed = cx.map?.indexedProps;
+  return compileFilter(filter ?? {}, { allowedFields: indexed && indexed.length ? indexed : undefined });
+}
