@@ -1,5 +1,5 @@
 /** `ensureBucketsExist`: check the configured buckets and create exactly the missing ones. */
-import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, type CreateBucketCommandInput, type S3Client } from '@aws-sdk/client-s3';
 import { ValidationError } from '@chronos-db/core';
 import { isAwsEndpoint, mapS3Error, s3ErrorInfo } from '@chronos-db/storage-s3';
 import { configuredBuckets, withClient, type SpacesConnection } from './connection.js';
@@ -28,15 +28,35 @@ export interface EnsureBucketsResult {
   bucketStatuses: BucketStatus[];
 }
 
+/**
+ * CreateBucket that sends a location constraint only to AWS outside us-east-1.
+ * The SDK's own `locationConstraintMiddleware` adds `LocationConstraint = region`
+ * to every CreateBucket outside us-east-1; Spaces and Ceph take the region from the
+ * endpoint and refuse an unknown one (`InvalidLocationConstraint`, HTTP 400 for
+ * `fra1` on Ceph). So for non-AWS endpoints a middleware placed right after the SDK's
+ * takes the constraint it added back out, and the request carries no configuration.
+ */
+export function createBucketCommand(conn: Pick<SpacesConnection, 'endpoint' | 'region'>, bucket: string): CreateBucketCommand {
+  const aws = isAwsEndpoint(conn.endpoint);
+  const needsLocation = aws && conn.region !== 'us-east-1';
+  const cmd = new CreateBucketCommand({
+    Bucket: bucket,
+    ...(needsLocation ? { CreateBucketConfiguration: { LocationConstraint: conn.region as never } } : {}),
+  });
+  if (!aws) {
+    cmd.middlewareStack.addRelativeTo(
+      ((next: (args: { input: CreateBucketCommandInput }) => Promise<unknown>) => async (args: { input: CreateBucketCommandInput }) => {
+        delete args.input.CreateBucketConfiguration;
+        return next(args);
+      }) as never,
+      { relation: 'after', toMiddleware: 'locationConstraintMiddleware', name: 'chronosNoLocationConstraint', override: true },
+    );
+  }
+  return cmd;
+}
+
 async function createBucket(client: S3Client, conn: SpacesConnection, bucket: string): Promise<void> {
-  // AWS wants the region as a location constraint outside us-east-1; Spaces and Ceph take it from the endpoint.
-  const needsLocation = isAwsEndpoint(conn.endpoint) && conn.region !== 'us-east-1';
-  await client.send(
-    new CreateBucketCommand({
-      Bucket: bucket,
-      ...(needsLocation ? { CreateBucketConfiguration: { LocationConstraint: conn.region as never } } : {}),
-    }),
-  );
+  await client.send(createBucketCommand(conn, bucket));
 }
 
 export async function ensureBucketsExist(conn: SpacesConnection, opts: EnsureBucketsOptions = {}): Promise<EnsureBucketsResult> {

@@ -1,4 +1,4 @@
-export { ensureBucketsExist } from './ensure-buckets.js';
+export { ensureBucketsExist, createBucketCommand } from './ensure-buckets.js';
 export type { EnsureBucketsOptions, EnsureBucketsResult, BucketStatus } from './ensure-buckets.js';
 export { testS3Connectivity } from './connectivity.js';
 export type { ConnectivityResult } from './connectivity.js';
