@@ -130,6 +130,37 @@ export interface ScanInput {
   batchSize: number;
 }
 
+/** Options of `listVersions`: a keyset range of one record's versions by ov. */
+export interface ListVersionsOptions {
+  /** Only versions with ov > afterOv. */
+  afterOv?: number;
+  /** Only versions with ov < beforeOv. */
+  beforeOv?: number;
+  /** At most this many (a store may apply a default cap when absent). */
+  limit?: number;
+  /** Order of ov: 1 oldest first (default), -1 newest first. */
+  dir?: 1 | -1;
+}
+
+/** Input of `changesAfter`: the versions of one namespace committed after a cv. */
+export interface ChangesInput {
+  /** Resume point (exclusive): 0 for the whole history. */
+  afterCv: number;
+  /** At most this many versions. */
+  limit: number;
+}
+
+/** One page of the change feed of a namespace (see `MetadataStore.changesAfter`). */
+export interface ChangesPage {
+  /** Committed versions with cv > afterCv, in cv order, none after a cv that may still commit. */
+  versions: VersionDoc[];
+  /**
+   * The resume point: every cv <= nextCv is in `versions`, was before afterCv, or can never
+   * commit any more (burned by a failed commit, or its version was hard-deleted). >= afterCv.
+   */
+  nextCv: number;
+}
+
 export interface CounterScope {
   dbName: string;
   collection: string;
@@ -193,8 +224,12 @@ export interface MetadataStore {
   commitMany?(inputs: CommitInput[]): Promise<CommitManyResult[]>;
   getHead(ns: Namespace, itemId: string, opts?: GetHeadOptions): Promise<HeadDoc | null>;
   getVersion(ns: Namespace, itemId: string, sel: VersionSelector): Promise<VersionDoc | null>;
-  /** Versions of one record in ov order, from `afterOv` (exclusive). */
-  listVersions(ns: Namespace, itemId: string, opts?: { afterOv?: number; limit?: number }): Promise<VersionDoc[]>;
+  /**
+   * Versions of one record in ov order (`dir` 1, the default) or newest first (`dir` -1),
+   * within `afterOv` < ov < `beforeOv` (both exclusive, both optional): one index range scan
+   * on (itemId, ov), so a page costs the same whatever the length of the chain.
+   */
+  listVersions(ns: Namespace, itemId: string, opts?: ListVersionsOptions): Promise<VersionDoc[]>;
   /** The committed version written with this requestId, if any. */
   findByRequestId(ns: Namespace, requestId: string): Promise<VersionDoc | null>;
   /** Heads matching a filter on `metaIndexed`, keyset-paginated by itemId. */
@@ -207,6 +242,14 @@ export interface MetadataStore {
    * next commit on the unique (itemId, ov). Breaking out of the loop closes the cursor.
    */
   scanHeads?(ns: Namespace, q: ScanInput): AsyncIterable<HeadDoc[]>;
+  /**
+   * Optional: the change feed. Versions committed after `afterCv`, in cv order, and the cv to
+   * resume from. Exact: a consumer that resumes from `nextCv` sees every committed version
+   * once. A store whose cvs can commit out of order (or be burned) never returns a version
+   * past a cv that may still commit: it waits for it or makes sure it never will (storage-mongo
+   * seals it). A cv gap that can never fill does not stop the feed.
+   */
+  changesAfter?(ns: Namespace, q: ChangesInput): Promise<ChangesPage>;
   /** The highest cv committed so far in the namespace (0 when none). */
   currentCv(ns: Namespace): Promise<number>;
   /** Sets the head's processing state without adding a version. Returns false when missing. */

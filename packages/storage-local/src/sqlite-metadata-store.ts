@@ -19,6 +19,8 @@ import {
   assertId,
   assertNamespace,
   isChronosError,
+  type ChangesInput,
+  type ChangesPage,
   type CommitInput,
   type CommitResult,
   type CounterIncrement,
@@ -28,6 +30,7 @@ import {
   type CounterTriple,
   type HeadDoc,
   type ItemState,
+  type ListVersionsOptions,
   type MetadataCapabilities,
   type MetadataStore,
   type Namespace,
@@ -65,6 +68,7 @@ CREATE TABLE IF NOT EXISTS chronos_versions (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chronos_versions_at ON chronos_versions (db_name, tenant, collection, item_id, at, ov);
 CREATE INDEX IF NOT EXISTS chronos_versions_cv ON chronos_versions (db_name, tenant, collection, item_id, cv);
+CREATE INDEX IF NOT EXISTS chronos_versions_feed ON chronos_versions (db_name, tenant, collection, cv);
 CREATE INDEX IF NOT EXISTS chronos_versions_req ON chronos_versions (db_name, tenant, collection, request_id) WHERE request_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS chronos_cv (
   db_name TEXT NOT NULL, tenant TEXT NOT NULL, collection TEXT NOT NULL, cv INTEGER NOT NULL,
@@ -144,6 +148,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
   private readonly commitTx: Database.Transaction<(input: CommitInput) => number>;
   private readonly hardDeleteTx: Database.Transaction<(key: [string, string, string], itemId: string) => VersionDoc[]>;
   private readonly incrementTx: Database.Transaction<(key: [string, string, string], inc: CounterIncrement) => void>;
+  private readonly feedTx: (key: [string, string, string], afterCv: number, limit: number) => ChangesPage;
 
   constructor(opts: LocalMetadataStoreOptions) {
     if (!opts || typeof opts !== 'object') throw new ValidationError('createLocalMetadataStore needs { basePath } or { filename }');
@@ -180,6 +185,9 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       verByAt: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND item_id = ? AND at <= ? ORDER BY at DESC, ov DESC LIMIT 1`),
       verByCv: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND item_id = ? AND cv <= ? ORDER BY cv DESC LIMIT 1`),
       list: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND item_id = ? AND ov > ? ORDER BY ov ASC LIMIT ?`),
+      listAsc: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND item_id = ? AND ov > ? AND ov < ? ORDER BY ov ASC LIMIT ?`),
+      listDesc: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND item_id = ? AND ov > ? AND ov < ? ORDER BY ov DESC LIMIT ?`),
+      feed: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND cv > ? ORDER BY cv ASC LIMIT ?`),
       byReq: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND request_id = ? ORDER BY cv ASC LIMIT 1`),
       setState: p(`UPDATE chronos_heads SET state = ? WHERE ${NS} AND item_id = ?`),
       delVersions: p(`DELETE FROM chronos_versions WHERE ${NS} AND item_id = ?`),
@@ -226,6 +234,13 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       s.delHead!.run(...key, itemId);
       return rows.map(toVersion);
     });
+    const feedRead = db.transaction((key: [string, string, string], afterCv: number, limit: number): ChangesPage => {
+      const versions = (s.feed!.all(...key, afterCv, limit) as Row[]).map(toVersion);
+      if (versions.length === limit) return { versions, nextCv: versions[versions.length - 1]!.cv };
+      const cur = s.cv!.get(...key) as { cv: number } | undefined;
+      return { versions, nextCv: Math.max(afterCv, cur ? cur.cv : 0) };
+    });
+    this.feedTx = (key, afterCv, limit) => feedRead.deferred(key, afterCv, limit);
     this.incrementTx = db.transaction((key: [string, string, string], i: CounterIncrement) => {
       const stmt = inc[i.field]!;
       stmt.run(...key, '');
@@ -306,13 +321,35 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
     });
   }
 
-  listVersions(ns: Namespace, itemId: string, opts: { afterOv?: number; limit?: number } = {}): Promise<VersionDoc[]> {
+  listVersions(ns: Namespace, itemId: string, opts: ListVersionsOptions = {}): Promise<VersionDoc[]> {
     return this.run('listVersions', () => {
       const key = nsKey(ns);
       assertId(itemId);
+      if (!opts || typeof opts !== 'object') throw new ValidationError('listVersions options must be an object');
       const after = opts.afterOv === undefined ? -1 : finiteInt(opts.afterOv, 'afterOv');
+      const before = opts.beforeOv === undefined ? Number.MAX_SAFE_INTEGER : finiteInt(opts.beforeOv, 'beforeOv');
       const limit = opts.limit === undefined ? -1 : finiteInt(opts.limit, 'limit');
-      return (this.s.list!.all(...key, itemId, after, limit) as Row[]).map(toVersion);
+      const dir = opts.dir ?? 1;
+      if (dir !== 1 && dir !== -1) throw new ValidationError('dir must be 1 or -1');
+      // a range of the primary key (.., item_id, ov): constant cost per page whatever the chain's length
+      return ((dir === 1 ? this.s.listAsc! : this.s.listDesc!).all(...key, itemId, after, before, limit) as Row[]).map(toVersion);
+    });
+  }
+
+  /**
+   * The change feed. Commits are serialized (BEGIN IMMEDIATE) and take their cv inside the
+   * transaction, so what a reader sees is always every cv up to the current one: a gap (a
+   * hard-deleted version) can never fill, and nothing commits below a cv already visible.
+   * The page and the current cv are read in one snapshot.
+   */
+  changesAfter(ns: Namespace, q: ChangesInput): Promise<ChangesPage> {
+    return this.run('changesAfter', () => {
+      const key = nsKey(ns);
+      if (!q || typeof q !== 'object') throw new ValidationError('changesAfter needs { afterCv, limit }');
+      const afterCv = finiteInt(q.afterCv, 'afterCv');
+      const limit = finiteInt(q.limit, 'limit');
+      if (limit < 1 || limit > MAX_LIMIT) throw new ValidationError(`limit must be from 1 to ${MAX_LIMIT}`);
+      return this.feedTx(key, afterCv, limit);
     });
   }
 

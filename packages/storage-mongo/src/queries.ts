@@ -1,6 +1,6 @@
 /**
  * Reads: the head of a record (checked against the versions, repaired when it lags), versions
- * by ov / at / cv / requestId, version lists, and metadata queries over heads (queryHeads,
+ * by ov / at / cv / requestId, and metadata queries over heads (queryHeads,
  * scanHeads), which repair the heads of interrupted commits before a filter judges them.
  * Version reads read `_ver` only. On FerretDB the hot paths use `_id` seeks (seeks.ts).
  */
@@ -73,18 +73,6 @@ export const getVersion = async (ctx: StoreCtx, ns: Namespace, itemId: string, s
     }
     const v = await c.ver.find({ itemId, [field]: { $lte: bound } }).sort(sort).limit(1).next();
     return v ? toVersion(v) : null;
-  });
-};
-
-export const listVersions = async (ctx: StoreCtx, ns: Namespace, itemId: string, o: { afterOv?: number; limit?: number } = {}): ReturnType<MetadataStore['listVersions']> => {
-  const c = checkItem(ctx, ns, itemId);
-  const afterOv = o.afterOv ?? -1;
-  if (afterOv !== -1) assertOv(afterOv, 'afterOv');
-  const limit = o.limit ?? 1000;
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new ValidationError('limit must be a positive integer');
-  return ctx.run('list versions', async () => {
-    const vs = await c.ver.find({ itemId, ov: { $gt: afterOv } }).sort({ ov: 1 }).limit(limit).toArray();
-    return vs.map((v) => toVersion(v));
   });
 };
 

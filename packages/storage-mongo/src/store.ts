@@ -8,6 +8,8 @@
  *   seeks.ts      FerretDB `_id` seeks (heads, as-of versions)
  *   queries.ts    reads and metadata queries
  *   versions.ts   cv allocation and small version reads
+ *   history.ts    one record's versions in keyset pages (listVersions)
+ *   changes.ts    the change feed (changesAfter): cv order, gaps sealed, never skipped
  *   counters.ts   counter totals (CounterStore)
  *
  * Layout per namespace, in database `ns.dbName`:
@@ -25,7 +27,9 @@ import { createStoreCtx, type MongoMetadataStoreOptions } from './context.js';
 import { createCounterOps } from './counters.js';
 import { toVersion } from './docs.js';
 import { forgetGuess, repairHead } from './heads.js';
-import { checkItem, findByRequestId, getHead, getVersion, listVersions, queryHeads, scanHeads } from './queries.js';
+import { changesAfter } from './changes.js';
+import { listVersions } from './history.js';
+import { checkItem, findByRequestId, getHead, getVersion, queryHeads, scanHeads } from './queries.js';
 import { latestVersion, maxCv } from './versions.js';
 
 export type { CommitStep, MongoMetadataStoreOptions } from './context.js';
@@ -102,6 +106,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     findByRequestId: (ns, requestId) => findByRequestId(ctx, ns, requestId),
     queryHeads: (ns, q) => queryHeads(ctx, ns, q),
     scanHeads: (ns, q) => scanHeads(ctx, ns, q),
+    changesAfter: (ns, q) => changesAfter(ctx, ns, q),
 
     async currentCv(ns) {
       const c = ctx.cols(ns);
