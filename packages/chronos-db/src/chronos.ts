@@ -7,10 +7,10 @@
 import {
   CollectionEngine,
   ValidationError,
-  configSecrets,
+  configRedactor,
   makeLogger,
   parseConfig,
-  redactSecrets,
+  redactConfig,
   type BlobStore,
   type ChronosConfig,
   type CounterStore,
@@ -66,16 +66,12 @@ export interface Runtime {
   closeAll(): Promise<void>;
 }
 
-function redactConfig(cfg: ParsedConfig, redact: (s: string) => string): ParsedConfig {
-  return JSON.parse(redact(JSON.stringify(cfg, (k, v) => (k === 'logger' ? undefined : v)))) as ParsedConfig;
-}
-
 export function initChronos(config: ChronosConfig): Chronos {
   const cfg = parseConfig(config);
   const topology = buildTopology(cfg);
-  const secrets = configSecrets(cfg);
-  const redact = (s: string) => redactSecrets(s, secrets);
-  const log = makeLogger(cfg.logging?.level ?? 'warn', cfg.logging?.logger as Partial<Logger> | undefined, redact);
+  const redactor = configRedactor(cfg);
+  const redact = redactor.text;
+  const log = makeLogger(cfg.logging?.level ?? 'warn', cfg.logging?.logger as Partial<Logger> | undefined, redactor);
   const basePath = cfg.localStorage?.enabled ? cfg.localStorage.basePath : undefined;
 
   const timeoutMs = cfg.operationTimeoutMs ?? 10_000;
@@ -148,7 +144,7 @@ export function initChronos(config: ChronosConfig): Chronos {
   };
 
   return {
-    config: redactConfig(cfg, redact),
+    config: redactConfig(cfg, redactor),
     with(ctx) {
       const r = runtime.resolve(ctx);
       const id = `${r.backend.key}\u0000${String(r.storage)}\u0000${r.ns.dbName}\u0000${r.ns.tenant ?? ''}\u0000${r.ns.collection}`;

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { compileFilter } from './filter.js';
+import { createRedactor, uriSecrets, type Redactor } from './redact.js';
 
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const KEY_RE = /^[A-Za-z0-9_-]{1,128}$/;
@@ -215,33 +216,35 @@ export function parseConfig(input: unknown): ParsedConfig {
   return cfg;
 }
 
-/** Replaces the password of a URI (and any secret-looking query parameter) with '***'. */
-export function redactUri(uri: string): string {
-  return uri
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/)([^:@/]*):([^@/]*)@/i, (_m, s: string, u: string) => `${s}${u}:***@`)
-    .replace(/([?&](?:password|secret|secretKey|sig|signature|X-Amz-Signature|X-Amz-Credential|token)=)[^&]*/gi, '$1***');
-}
-
-/** Removes every secret a string may contain, given the secrets known to the config. */
-export function redactSecrets(text: string, secrets: Iterable<string>): string {
-  let out = redactUri(text);
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('***');
-  return out;
-}
-
-/** Every secret value in a parsed config, for redaction of messages from drivers. */
+/** Every secret value in a parsed config (S3 secret keys, Mongo URI passwords raw and decoded), for redaction of messages from drivers. */
 export function configSecrets(cfg: ParsedConfig): string[] {
   const out: string[] = [];
   for (const c of cfg.spacesConns ?? []) out.push(c.secretKey);
-  const uris: string[] = [];
   for (const t of Object.values(cfg.databases ?? {})) {
     if (!t) continue;
-    for (const c of [t.generic, ...(t.domains ?? []), ...(t.tenants ?? [])]) if (c) uris.push(c.mongoUri);
+    for (const c of [t.generic, ...(t.domains ?? []), ...(t.tenants ?? [])]) if (c) out.push(...uriSecrets(c.mongoUri));
   }
-  if (cfg.counters) uris.push(cfg.counters.mongoUri);
-  for (const u of uris) {
-    const m = /^[a-z+]+:\/\/[^:@/]*:([^@/]*)@/i.exec(u);
-    if (m?.[1]) out.push(m[1], decodeURIComponent(m[1]));
+  if (cfg.counters) out.push(...uriSecrets(cfg.counters.mongoUri));
+  return out;
+}
+
+/** The redactor of a config: its secrets hidden, its access keys masked. */
+export function configRedactor(cfg: ParsedConfig): Redactor {
+  return createRedactor(configSecrets(cfg), { accessKeys: (cfg.spacesConns ?? []).map((c) => c.accessKey) });
+}
+
+/**
+ * The config as `chronos.config` shows it: walked structurally (never
+ * serialized and parsed), secret keys and URI passwords replaced, access keys
+ * masked, `logging.logger` left out.
+ */
+export function redactConfig(cfg: ParsedConfig, redactor: Redactor = configRedactor(cfg)): ParsedConfig {
+  const { logging, ...rest } = cfg;
+  const out = redactor.value(rest) as ParsedConfig;
+  if (logging) {
+    const { logger, ...l } = logging;
+    void logger;
+    out.logging = redactor.value(l);
   }
   return out;
 }

@@ -3,23 +3,12 @@ import { redactUri, type DatabaseType } from '@chronos-db/core';
 import type { Backend, StorageRef, Tier, Topology } from './topology.js';
 
 /**
- * A URI with its password replaced by '***'. Stricter than a first-'@'
- * match: the user-info ends at the LAST '@' before the path or query, so a
- * password holding a raw '@' or ':' is still hidden whole.
+ * A URI with its password replaced by '***' (core's redactUri: the user-info
+ * ends at the LAST '@' before the path or query, so a password holding a raw
+ * '@' or ':' is still hidden whole).
  */
 export function safeUri(uri: string): string {
-  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/is.exec(uri);
-  if (!m) return redactUri(uri);
-  const scheme = m[1]!;
-  const rest = m[2]!;
-  const q = rest.search(/[?#]/);
-  const beforeQuery = q === -1 ? rest : rest.slice(0, q);
-  const at = beforeQuery.lastIndexOf('@');
-  if (at === -1) return redactUri(uri);
-  const userinfo = beforeQuery.slice(0, at);
-  const colon = userinfo.indexOf(':');
-  const shownUser = colon === -1 ? userinfo : `${userinfo.slice(0, colon)}:***`;
-  return redactUri(`${scheme}${shownUser}@${rest.slice(at + 1)}`);
+  return redactUri(uri);
 }
 
 export type StorageInfo =

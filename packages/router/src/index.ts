@@ -29,4 +29,4 @@ export {
 } from './resolve-context.js';
 export { createClientPool, mongoClientId, s3ClientId, s3StoreId, type ClientPool, type ClientPoolOptions } from './pool.js';
 export { describeBackends, describeBackend, describeStorage, safeUri, type BackendInfo, type StorageInfo } from './describe.js';
-export { probeBackends, topologySecrets, redactWith, type BackendHealth } from './health.js';
+export { probeBackends, topologySecrets, topologyRedactor, redactWith, type BackendHealth } from './health.js';

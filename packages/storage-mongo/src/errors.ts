@@ -1,28 +1,14 @@
 /** Maps driver failures to core errors, with every secret of the URI removed. */
-import { ChronosError, OptimisticLockError, StorageError, redactUri } from '@chronos-db/core';
+import { ChronosError, OptimisticLockError, StorageError, createRedactor, uriSecrets as coreUriSecrets } from '@chronos-db/core';
 
-/** Secrets a URI carries (the password, raw and decoded), for redaction of driver messages. */
+/** Secrets a URI carries (the password, raw and decoded), for redaction of driver messages (core's uriSecrets). */
 export function uriSecrets(uri: string | undefined): string[] {
-  if (!uri) return [];
-  const m = /^[a-z][a-z0-9+.-]*:\/\/[^:@/]*:([^@/]*)@/i.exec(uri);
-  if (!m?.[1]) return [];
-  const out = [m[1]];
-  try {
-    out.push(decodeURIComponent(m[1]));
-  } catch {
-    /* not percent-encoded */
-  }
-  return out.filter((s) => s.length > 0);
+  return coreUriSecrets(uri);
 }
 
+/** A text redactor for the URI's secrets and any other URI password a driver message might echo (core's redact.ts). */
 export function makeRedactor(uri: string | undefined): (s: string) => string {
-  const secrets = uriSecrets(uri);
-  return (s: string) => {
-    let out = redactUri(s);
-    for (const x of secrets) out = out.split(x).join('***');
-    // any other credentials that a driver message might echo
-    return out.replace(/(mongodb(?:\+srv)?:\/\/)([^:@/\s]*):([^@/\s]*)@/gi, '$1$2:***@');
-  };
+  return createRedactor(coreUriSecrets(uri)).text;
 }
 
 export function isDuplicateKey(e: unknown): boolean {

@@ -1,11 +1,8 @@
 /** Secret-free views of a connection, for logs, errors and admin results. */
 
-/** 'DO1234567890ABCDEF' -> 'DO12…CDEF'. Short keys are masked entirely. */
-export function maskAccessKey(accessKey: string | undefined): string {
-  if (!accessKey) return '';
-  if (accessKey.length < 12) return '****';
-  return `${accessKey.slice(0, 4)}…${accessKey.slice(-4)}`;
-}
+import { createRedactor, maskAccessKey } from '@chronos-db/core';
+
+export { maskAccessKey };
 
 export interface ConnectionDescription {
   endpoint: string;
@@ -45,13 +42,7 @@ export function describeConnection(conn: DescribableConnection): ConnectionDescr
   };
 }
 
-/** Returns a function that replaces every given secret (and the access key, masked) in a string. */
+/** Returns a function that replaces every given secret (and masks the access key) in a string: core's redact.ts rules. */
 export function makeRedactor(secrets: Array<string | undefined>, accessKey?: string): (s: string) => string {
-  const list = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4);
-  return (s: string) => {
-    let out = s;
-    for (const sec of list) out = out.split(sec).join('[REDACTED]');
-    if (accessKey && accessKey.length >= 4) out = out.split(accessKey).join(maskAccessKey(accessKey));
-    return out;
-  };
+  return createRedactor(secrets, { accessKeys: [accessKey] }).text;
 }

@@ -25,9 +25,14 @@ export function configuredBuckets(conn: Pick<SpacesConnection, 'jsonBucket' | 'c
   return out;
 }
 
+/** The text redactor of a connection: its secret key hidden, its access key masked (core's redact.ts rules). */
+export function connRedactor(conn: Pick<SpacesConnection, 'secretKey' | 'accessKey'>): (s: string) => string {
+  return makeRedactor([conn.secretKey], conn.accessKey);
+}
+
 /** Runs `fn` with the connection's client, or a fresh one that is destroyed afterwards. */
 export async function withClient<T>(conn: SpacesConnection, fn: (client: S3Client, redact: (s: string) => string) => Promise<T>): Promise<T> {
-  const redact = makeRedactor([conn.secretKey], conn.accessKey);
+  const redact = connRedactor(conn);
   if (conn.client) return fn(conn.client, redact);
   const { client: c, ...plain } = conn;
   void c;

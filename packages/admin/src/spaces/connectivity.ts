@@ -1,5 +1,5 @@
 /** `testS3Connectivity`: HeadBucket on every configured bucket (works with keys scoped to those buckets). */
-import { configuredBuckets, safeMessage, withClient, type SpacesConnection } from './connection.js';
+import { configuredBuckets, connRedactor, safeMessage, withClient, type SpacesConnection } from './connection.js';
 import { probeBucket } from './probe.js';
 
 export interface ConnectivityResult {
@@ -24,7 +24,7 @@ export async function testS3Connectivity(conn: SpacesConnection): Promise<Connec
     });
   } catch (e) {
     // e.g. an invalid endpoint: report, never throw, never leak.
-    const redact = (s: string) => (conn.secretKey ? s.split(conn.secretKey).join('[REDACTED]') : s);
+    const redact = connRedactor(conn);
     return { success: false, buckets: [], error: safeMessage(e, redact) };
   }
 }

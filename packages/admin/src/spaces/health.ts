@@ -1,6 +1,6 @@
 /** `s3Health`: one HeadBucket round trip, and the requests of the last hour against DigitalOcean's limit. */
 import { SPACES_HOURLY_LIMIT, spaceRequestStats } from '@chronos-db/storage-s3';
-import { configuredBuckets, safeMessage, withClient, type SpacesConnection } from './connection.js';
+import { configuredBuckets, connRedactor, safeMessage, withClient, type SpacesConnection } from './connection.js';
 import { probeBucket } from './probe.js';
 
 export interface S3HealthResult {
@@ -25,7 +25,7 @@ export async function s3Health(conn: SpacesConnection): Promise<S3HealthResult> 
     ok = p.state === 'ok';
     if (p.state !== 'ok') error = p.error;
   } catch (e) {
-    error = safeMessage(e, (s) => (conn.secretKey ? s.split(conn.secretKey).join('[REDACTED]') : s));
+    error = safeMessage(e, connRedactor(conn));
   }
   const latencyMs = Math.round((performance.now() - t0) * 10) / 10;
   const requestsLastHour = Math.max(0, ...configuredBuckets(conn).map((b) => spaceRequestStats(conn.endpoint, b.name).requestsLastHour));

@@ -7,7 +7,7 @@
  */
 import { GetBucketAclCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mapS3Error, s3ErrorInfo } from '@chronos-db/storage-s3';
-import { configuredBuckets, withClient, type SpacesConnection } from './connection.js';
+import { configuredBuckets, connRedactor, withClient, type SpacesConnection } from './connection.js';
 import { probeBucket } from './probe.js';
 
 export interface SpacesValidationResult {
@@ -241,7 +241,7 @@ export async function validateSpacesConfiguration(conn: SpacesConnection, opts: 
     try {
       await liveChecks(conn, issues, recommendations);
     } catch (e) {
-      const redact = (s: string) => (conn.secretKey ? s.split(conn.secretKey).join('[REDACTED]') : s);
+      const redact = connRedactor(conn);
       issues.push(redact(`Could not reach the endpoint: ${e instanceof Error ? e.message : String(e)}`));
     }
   }
