@@ -34,6 +34,8 @@ export type BoundCollection = CollectionEngine;
 export interface ChronosCounters {
   getTotals(scope: { dbName: string; collection: string; tenant?: string }): Promise<CounterTotals>;
   resetTotals(scope: { dbName: string; collection: string; tenant?: string }): Promise<void>;
+  /** Rebuilds the totals from the version index (exact again after a crash between a commit and its count). */
+  recount(scope: { dbName: string; collection: string; tenant?: string }): Promise<CounterTotals>;
 }
 
 export interface Chronos {
@@ -143,7 +145,7 @@ export function initChronos(config: ChronosConfig): Chronos {
     return { store, scope: { dbName: s.dbName, collection: s.collection, ...(s.tenant !== undefined ? { tenant: s.tenant } : {}) } };
   };
 
-  return {
+  const chronos: Chronos = {
     config: redactConfig(cfg, redactor),
     with(ctx) {
       const r = runtime.resolve(ctx);
@@ -174,7 +176,14 @@ export function initChronos(config: ChronosConfig): Chronos {
         const { store, scope: s } = counterScope(scope);
         await store.resetCounters(s);
       },
+      async recount(scope) {
+        const { scope: s } = counterScope(scope);
+        // an engine bound in this process on that namespace (any context form), else the hashed form
+        const bound = [...engines.values()].find((e) => e.ns.dbName === s.dbName && e.ns.collection === s.collection && e.ns.tenant === s.tenant);
+        return (bound ?? chronos.with({ dbName: s.dbName, collection: s.collection, ...(s.tenant !== undefined ? { tenantId: s.tenant } : {}) })).recountCounters();
+      },
     },
     admin: createAdmin(runtime, () => engines.clear()),
   };
+  return chronos;
 }

@@ -185,13 +185,39 @@ export interface CounterIncrement {
   field: 'created' | 'updated' | 'deleted';
   /** Names of counter rules whose `when` matched. */
   rules: string[];
+  /**
+   * The committed cv of the version being counted (the engine always passes it). An increment
+   * is counted once per (scope, cv): a repeated one, or one whose cv a recount already covers,
+   * is ignored. Without it every call counts.
+   */
+  cv?: number;
 }
 
-/** Counter totals (the `counters` database). Implemented by metadata adapters. */
+/** What `recountCounters` rebuilds the totals from. */
+export interface CounterRecount {
+  /** The increments of every version with cv <= upToCv (any order; each cv at most once). */
+  events: AsyncIterable<CounterIncrement> | Iterable<CounterIncrement>;
+  /** Every version with cv <= upToCv is in `events`; increments with a larger cv still add. */
+  upToCv: number;
+}
+
+/**
+ * Counter totals (the `counters` database). Implemented by metadata adapters.
+ *
+ * Contract: reading totals costs a bounded number of documents/rows whatever the history of
+ * writers (adapters fold on read when needed); increments keyed by `cv` are idempotent.
+ */
 export interface CounterStore {
   incrementCounters(scope: CounterScope, inc: CounterIncrement): Promise<void>;
   getCounters(scope: CounterScope): Promise<CounterTotals>;
   resetCounters(scope: CounterScope): Promise<void>;
+  /**
+   * Replaces the scope's totals with the count of `source.events` (the engine builds them from
+   * the version index: `CollectionEngine.recountCounters()`), so totals are exact again after a
+   * crash between a commit and its count. Increments with cv <= upToCv are ignored from then on;
+   * later ones add. Returns the new totals. Optional for third-party adapters.
+   */
+  recountCounters?(scope: CounterScope, source: CounterRecount): Promise<CounterTotals>;
 }
 
 /**

@@ -24,6 +24,7 @@ import {
   type CommitInput,
   type CommitResult,
   type CounterIncrement,
+  type CounterRecount,
   type CounterScope,
   type CounterStore,
   type CounterTotals,
@@ -78,6 +79,14 @@ CREATE TABLE IF NOT EXISTS chronos_counters (
   db_name TEXT NOT NULL, tenant TEXT NOT NULL, collection TEXT NOT NULL, rule TEXT NOT NULL,
   created INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (db_name, tenant, collection, rule)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chronos_counted (
+  db_name TEXT NOT NULL, tenant TEXT NOT NULL, collection TEXT NOT NULL, cv INTEGER NOT NULL,
+  PRIMARY KEY (db_name, tenant, collection, cv)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chronos_counter_base (
+  db_name TEXT NOT NULL, tenant TEXT NOT NULL, collection TEXT NOT NULL, cv INTEGER NOT NULL,
+  PRIMARY KEY (db_name, tenant, collection)
 ) WITHOUT ROWID;
 `;
 
@@ -194,6 +203,13 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       delHead: p(`DELETE FROM chronos_heads WHERE ${NS} AND item_id = ?`),
       counters: p(`SELECT rule, created, updated, deleted FROM chronos_counters WHERE ${NS}`),
       resetCounters: p(`DELETE FROM chronos_counters WHERE ${NS}`),
+      // counted once per (namespace, cv): the ledger of counted versions, and the base of a recount
+      counted: p(`INSERT OR IGNORE INTO chronos_counted (db_name, tenant, collection, cv) VALUES (?, ?, ?, ?)`),
+      counterBase: p(`SELECT cv FROM chronos_counter_base WHERE ${NS}`),
+      setCounterBase: p(`INSERT INTO chronos_counter_base (db_name, tenant, collection, cv) VALUES (?, ?, ?, ?)
+                         ON CONFLICT (db_name, tenant, collection) DO UPDATE SET cv = excluded.cv`),
+      dropCounted: p(`DELETE FROM chronos_counted WHERE ${NS} AND cv <= ?`),
+      setCounterRow: p(`INSERT INTO chronos_counters (db_name, tenant, collection, rule, created, updated, deleted) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       ping: p('SELECT 1 AS ok'),
     };
     const inc: Record<string, Database.Statement> = {};
@@ -242,6 +258,11 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
     });
     this.feedTx = (key, afterCv, limit) => feedRead.deferred(key, afterCv, limit);
     this.incrementTx = db.transaction((key: [string, string, string], i: CounterIncrement) => {
+      if (i.cv !== undefined) {
+        const base = s.counterBase!.get(...key) as { cv: number } | undefined;
+        if (base && i.cv <= base.cv) return; // a recount covers this version
+        if (s.counted!.run(...key, i.cv).changes === 0) return; // counted already
+      }
       const stmt = inc[i.field]!;
       stmt.run(...key, '');
       for (const rule of new Set(i.rules)) stmt.run(...key, rule);
@@ -420,8 +441,37 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       if (!Array.isArray(inc.rules) || inc.rules.some((r) => typeof r !== 'string' || r.length === 0 || r.length > 128)) {
         throw new ValidationError('counter rules must be non-empty names');
       }
+      if (inc.cv !== undefined && (!Number.isSafeInteger(inc.cv) || inc.cv < 0)) throw new ValidationError('counter cv must be a non-negative integer');
       this.incrementTx.immediate(key, inc);
     });
+  }
+
+  /** Replaces the totals with the count of `source.events` (see CounterStore.recountCounters): one transaction. */
+  async recountCounters(scope: CounterScope, source: CounterRecount): Promise<CounterTotals> {
+    const key = await this.run('recountCounters', () => nsKey(scope));
+    if (!source || typeof source !== 'object' || !Number.isSafeInteger(source.upToCv) || source.upToCv < 0) {
+      throw new ValidationError('recount needs { events, upToCv } with a non-negative integer upToCv');
+    }
+    const rows = new Map<string, { created: number; updated: number; deleted: number }>([['', { created: 0, updated: 0, deleted: 0 }]]);
+    for await (const inc of source.events as AsyncIterable<CounterIncrement>) {
+      if (!inc || !FIELDS.includes(inc.field)) throw new ValidationError('counter field must be created, updated or deleted');
+      if (inc.cv !== undefined && inc.cv > source.upToCv) continue;
+      for (const rule of ['', ...new Set(Array.isArray(inc.rules) ? inc.rules : [])]) {
+        const r = rows.get(rule) ?? { created: 0, updated: 0, deleted: 0 };
+        r[inc.field] += 1;
+        rows.set(rule, r);
+      }
+    }
+    const s = this.s;
+    await this.run('recountCounters', () =>
+      this.db.transaction(() => {
+        s.resetCounters!.run(...key);
+        for (const [rule, r] of rows) s.setCounterRow!.run(...key, rule, r.created, r.updated, r.deleted);
+        s.setCounterBase!.run(...key, source.upToCv);
+        s.dropCounted!.run(...key, source.upToCv);
+      }).immediate(),
+    );
+    return this.getCounters(scope);
   }
 
   getCounters(scope: CounterScope): Promise<CounterTotals> {

@@ -20,7 +20,7 @@
  * Counter totals: `cnt_events` / `cnt_snap` in the configured `dbName` (or the scope's dbName).
  */
 import type { MongoClient } from 'mongodb';
-import { StorageError, ValidationError, type CommitManyResult, type CounterStore, type MetadataCapabilities, type MetadataStore } from '@chronos-db/core';
+import { StorageError, ValidationError, type CommitManyResult, type CounterRecount, type CounterScope, type CounterStore, type CounterTotals, type MetadataCapabilities, type MetadataStore } from '@chronos-db/core';
 import { commandCount, releaseClient } from './client-pool.js';
 import { STATES, asResult, commitManyPlain, commitPlain, commitTxn, validateCommit } from './commit.js';
 import { createStoreCtx, type MongoMetadataStoreOptions } from './context.js';
@@ -48,6 +48,7 @@ export interface MongoMetadataStore extends MetadataStore, CounterStore {
   stats(): MongoStoreStats;
   /** Resolves when the background `_h` clears started so far have finished (tests, shutdown). */
   settle(): Promise<void>;
+  recountCounters(scope: CounterScope, source: CounterRecount): Promise<CounterTotals>;
 }
 
 export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): MongoMetadataStore {
@@ -167,6 +168,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     incrementCounters: (scope, inc) => counters.increment(scope, inc),
     getCounters: (scope) => counters.get(scope),
     resetCounters: (scope) => counters.reset(scope),
+    recountCounters: (scope, source) => counters.recount(scope, source),
   };
   return store;
 }

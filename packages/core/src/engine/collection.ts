@@ -7,10 +7,12 @@
  * This class is the public front; each concept lives in its own file:
  *   write.ts (create/update/delete/enrich), smart-insert.ts, commit.ts (the
  *   write protocol), build.ts (versions before commit), counting.ts,
- *   restore.ts, read.ts + render.ts (reads), gc.ts, validate.ts (input checks
+ *   restore.ts, recount.ts (counter totals from the version index),
+ *   read.ts + render.ts (reads), gc.ts, validate.ts (input checks
  *   and the shared write setup), context.ts (what they all share).
  */
-import type { Namespace } from '../ports.js';
+import type { CounterTotals, Namespace } from '../ports.js';
+import { recountCounters } from './recount.js';
 import { createContext, type EngineContext } from './context.js';
 import { collectGarbage, type GcOptions } from './gc.js';
 import * as read from './read.js';
@@ -114,6 +116,11 @@ export class CollectionEngine {
   /** Text rendition (or raw bytes) of an externalized property. */
   getPropertyContent(id: string, property: string, opts: { ov?: number; text?: boolean } = {}): Promise<Uint8Array> {
     return read.getPropertyContent(this.cx, id, property, opts);
+  }
+
+  /** Rebuilds this collection's counter totals from the version index (recount.ts); returns them. */
+  recountCounters(): Promise<CounterTotals> {
+    return recountCounters(this.cx);
   }
 
   /**

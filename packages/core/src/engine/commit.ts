@@ -60,7 +60,7 @@ export async function writeLoop(
     const built = await buildOn(head, at);
     try {
       const { cv } = await commitBuilt(cx, built, head.ov, at, { cv: head.cv, createdAt: head.createdAt });
-      await count(cx, countAs, built, typeof payload === 'function' ? payload() : payload);
+      await count(cx, countAs, built, typeof payload === 'function' ? payload() : payload, cv);
       return { ov: built.version.ov, cv, at };
     } catch (e) {
       if (!(e instanceof OptimisticLockError)) throw e;

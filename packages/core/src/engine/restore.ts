@@ -51,17 +51,17 @@ export async function restoreCollection(cx: EngineContext, target: { cv: number 
         ns: cx.ns, version: built.version, expectedOv: h.ov, head: { shadow: built.shadow }, prev: { cv: h.cv, createdAt: h.createdAt },
       })));
       const redo: HeadDoc[] = [];
-      const landed: Built[] = [];
+      const landed: Array<{ built: Built; cv: number }> = [];
       for (const [k, r] of results.entries()) {
         const { h, built } = todo[k]!;
         if (r.ok) {
           progress.planned++;
           progress.restored++;
-          landed.push(built);
+          landed.push({ built, cv: r.cv });
         } else if (r.error instanceof OptimisticLockError) redo.push(h);
         else throw r.error;
       }
-      await mapLimit(landed, parallel, (built) => count(cx, built.version.op, built));
+      await mapLimit(landed, parallel, ({ built, cv }) => count(cx, built.version.op, built, undefined, cv));
       await mapLimit(redo, parallel, async (h) => {
         const fresh = await cx.meta.getHead(cx.ns, h.itemId);
         if (fresh && (await restoreOne(cx, fresh, sel, false, actor, reason))) {
@@ -86,7 +86,7 @@ export async function restoreCollection(cx: EngineContext, target: { cv: number 
 }
 
 /** Every head (deleted ones too) in itemId order, a page at a time, by keyset queries. */
-async function* headPages(cx: EngineContext, pageSize: number): AsyncGenerator<HeadDoc[]> {
+export async function* headPages(cx: EngineContext, pageSize: number): AsyncGenerator<HeadDoc[]> {
   let afterId: string | undefined;
   for (;;) {
     const heads = await cx.meta.queryHeads(cx.ns, { limit: pageSize, includeDeleted: true, ...(afterId ? { afterId } : {}) });
@@ -114,8 +114,8 @@ async function restoreOne(cx: EngineContext, first: HeadDoc, sel: VersionSelecto
     if (!built) return false;
     if (dryRun) return true;
     try {
-      await commitBuilt(cx, built, head.ov, built.version.at, { cv: head.cv, createdAt: head.createdAt });
-      await count(cx, built.version.op, built);
+      const { cv } = await commitBuilt(cx, built, head.ov, built.version.at, { cv: head.cv, createdAt: head.createdAt });
+      await count(cx, built.version.op, built, undefined, cv);
       return true;
     } catch (e) {
       if (!(e instanceof OptimisticLockError)) throw e;

@@ -29,7 +29,7 @@ export async function create(cx: EngineContext, data: unknown, actorIn?: string,
   const built = build(cx, { id, ov: 0, op: 'CREATE', at, createdAt: at, doc: input, ...w, functionIds: functionId ? [functionId] : undefined });
   try {
     const { cv } = await commitBuilt(cx, built, null, at);
-    await count(cx, 'CREATE', built, input);
+    await count(cx, 'CREATE', built, input, cv);
     return { id, ov: 0, cv, createdAt: new Date(at) };
   } catch (e) {
     if (e instanceof OptimisticLockError && w.requestId) {
