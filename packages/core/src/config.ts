@@ -144,10 +144,15 @@ export const configSchema = z
     fallback: z
       .object({
         enabled: z.boolean(),
-        maxAttempts: z.number().int().positive(),
-        baseDelayMs: z.number().int().nonnegative(),
-        maxDelayMs: z.number().int().nonnegative(),
-        deadLetterCollection: z.string().min(1),
+        maxAttempts: z.number().int().min(1, 'must be a positive integer').max(1000),
+        baseDelayMs: z.number().int().min(1, 'must be a positive integer'),
+        maxDelayMs: z.number().int().min(1, 'must be a positive integer'),
+        deadLetterCollection: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, "must be 1-64 letters, digits, '_' or '-', starting with a letter"),
+        /** Folder of the local queue journal (default: `queue` under localStorage.basePath, else ./.chronos/queue). */
+        localPath: nonEmpty.optional(),
+        /** A MongoDB (on another server than the backends) to keep the queue in, instead of the local journal. */
+        mongoUri: mongoUri.optional(),
+        dbName: z.string().regex(NAME_RE, "must be 1-63 letters, digits, '_' or '-'").optional(),
       })
       .strict()
       .optional(),
@@ -173,6 +178,7 @@ export type SpacesConnConfig = z.output<typeof spacesConn>;
 export type CollectionMap = NonNullable<ParsedConfig['collectionMaps']>[string];
 export type CounterRule = NonNullable<ParsedConfig['counterRules']>['rules'][number];
 export type DevShadowConfig = NonNullable<ParsedConfig['devShadow']>;
+export type FallbackConfig = NonNullable<ParsedConfig['fallback']>;
 export type DatabaseType = 'metadata' | 'knowledge' | 'runtime';
 
 function pathOf(p: (string | number)[]): string {
@@ -207,6 +213,12 @@ export function parseConfig(input: unknown): ParsedConfig {
       if (!/^[A-Za-z_][A-Za-z0-9_-]{0,63}(\.[A-Za-z_][A-Za-z0-9_-]{0,63}){0,7}$/.test(p)) issues.push({ path: `collectionMaps.${name}.base64Props.${p.slice(0, 64)}`, message: 'is not a valid property path' });
     }
   }
+  const fb = cfg.fallback;
+  if (fb) {
+    if (fb.maxDelayMs < fb.baseDelayMs) issues.push({ path: 'fallback.maxDelayMs', message: 'must be at least fallback.baseDelayMs' });
+    if ((fb.mongoUri === undefined) !== (fb.dbName === undefined)) issues.push({ path: fb.mongoUri === undefined ? 'fallback.mongoUri' : 'fallback.dbName', message: 'fallback.mongoUri and fallback.dbName go together' });
+    if (fb.mongoUri !== undefined && fb.localPath !== undefined) issues.push({ path: 'fallback.localPath', message: 'give fallback.localPath (local journal) or fallback.mongoUri (a MongoDB queue), not both' });
+  }
   const ruleNames = new Set<string>();
   cfg.counterRules?.rules.forEach((rule, i) => {
     if (ruleNames.has(rule.name)) issues.push({ path: `counterRules.rules[${i}].name`, message: `duplicate rule name '${rule.name}'` });
@@ -225,6 +237,7 @@ export function configSecrets(cfg: ParsedConfig): string[] {
     for (const c of [t.generic, ...(t.domains ?? []), ...(t.tenants ?? [])]) if (c) out.push(...uriSecrets(c.mongoUri));
   }
   if (cfg.counters) out.push(...uriSecrets(cfg.counters.mongoUri));
+  if (cfg.fallback?.mongoUri) out.push(...uriSecrets(cfg.fallback.mongoUri));
   return out;
 }
 

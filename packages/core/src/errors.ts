@@ -62,8 +62,27 @@ export class RouteError extends ChronosError {
 
 /** A storage backend (S3, Mongo, filesystem) failed or answered unexpectedly. */
 export class StorageError extends ChronosError {
-  constructor(message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+  /**
+   * The backend could not be reached (connection refused, timeout, no primary): the same
+   * request may succeed later. Set by the adapter from the driver's error class or code,
+   * never from message text; the fallback queue takes only these.
+   */
+  readonly retriable: boolean;
+  constructor(message: string, details?: Record<string, unknown>, options?: { cause?: unknown; retriable?: boolean }) {
     super(message, 'STORAGE', 502, details, options);
+    this.retriable = options?.retriable === true;
+  }
+}
+
+/** True for a StorageError its adapter marked retriable (the backend was unreachable). */
+export function isRetriableStorageError(e: unknown): boolean {
+  return e instanceof StorageError && e.retriable;
+}
+
+/** `cancelOp` of a queued operation a worker holds (its lease has not expired). */
+export class QueueClaimedError extends ChronosError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message, 'QUEUE_CLAIMED', 409, details);
   }
 }
 

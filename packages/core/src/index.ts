@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './ports.js';
+export * from './queue-port.js';
 export * from './filter.js';
 export * from './names.js';
 export * from './config.js';

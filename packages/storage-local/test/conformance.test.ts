@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runBlobStoreConformance, runCounterStoreConformance, runMetadataStoreConformance } from '@chronos-db/testkit';
-import { createLocalBlobStore, createLocalMetadataStore } from '@chronos-db/storage-local';
+import { runBlobStoreConformance, runCounterStoreConformance, runMetadataStoreConformance, runQueueStoreConformance } from '@chronos-db/testkit';
+import { createLocalBlobStore, createLocalMetadataStore, createLocalQueueStore } from '@chronos-db/storage-local';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'chronos-local-'));
 
@@ -41,3 +41,12 @@ runBlobStoreConformance('storage-local (filesystem)', async () => {
     },
   };
 });
+
+runQueueStoreConformance('storage-local (SQLite journal)', async () => {
+  const dir = tmp();
+  return {
+    store: createLocalQueueStore({ path: dir }),
+    reopen: async () => createLocalQueueStore({ path: dir }),
+    teardown: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}, { raceOps: 2000 });
