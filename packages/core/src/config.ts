@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { compileFilter } from './filter.js';
 import { createRedactor, uriSecrets, type Redactor } from './redact.js';
+import { FIELD_PATH_RE } from './port-rules.js';
 
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const KEY_RE = /^[A-Za-z0-9_-]{1,128}$/;
@@ -210,7 +211,7 @@ export function parseConfig(input: unknown): ParsedConfig {
   for (const [name, map] of Object.entries(cfg.collectionMaps ?? {})) {
     if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(name)) issues.push({ path: `collectionMaps.${name.slice(0, 64)}`, message: 'is not a valid collection name' });
     for (const p of Object.keys(map.base64Props ?? {})) {
-      if (!/^[A-Za-z_][A-Za-z0-9_-]{0,63}(\.[A-Za-z_][A-Za-z0-9_-]{0,63}){0,7}$/.test(p)) issues.push({ path: `collectionMaps.${name}.base64Props.${p.slice(0, 64)}`, message: 'is not a valid property path' });
+      if (!FIELD_PATH_RE.test(p)) issues.push({ path: `collectionMaps.${name}.base64Props.${p.slice(0, 64)}`, message: 'is not a valid property path' });
     }
   }
   const fb = cfg.fallback;

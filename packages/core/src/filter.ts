@@ -5,6 +5,7 @@
  * with a ValidationError before it reaches a server.
  */
 import { ValidationError } from './errors.js';
+import { isFieldPath } from './port-rules.js';
 
 export type Scalar = string | number | boolean | null;
 
@@ -19,8 +20,6 @@ export type UserFilter = Record<string, unknown>;
 const CMP: Record<string, 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte'> = {
   $eq: 'eq', $ne: 'ne', $gt: 'gt', $gte: 'gte', $lt: 'lt', $lte: 'lte',
 };
-const FIELD_RE = /^[A-Za-z_][A-Za-z0-9_-]{0,63}(\.[A-Za-z_][A-Za-z0-9_-]{0,63}){0,7}$/;
-const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_NODES = 512;
 const MAX_IN = 1000;
 
@@ -46,7 +45,7 @@ export function compileFilter(filter: unknown, opts: CompileOptions = {}): Filte
   if (filter === undefined || filter === null) return undefined;
   let count = 0;
   const checkField = (field: string) => {
-    if (!FIELD_RE.test(field) || field.split('.').some((s) => FORBIDDEN_SEGMENTS.has(s))) {
+    if (!isFieldPath(field)) {
       throw new ValidationError(`Invalid filter field '${field.slice(0, 80)}'`);
     }
     if (opts.allowedFields && opts.allowedFields.length > 0) {

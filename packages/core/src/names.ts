@@ -1,12 +1,12 @@
 /** Validation of names and ids, and the keys built from them. Every key is built here. */
 import { ValidationError } from './errors.js';
 import type { Namespace } from './ports.js';
+import { isFieldPath } from './port-rules.js';
 
 const COLLECTION_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const DBNAME_RE = /^[A-Za-z0-9_-]{1,63}$/;
 const TENANT_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
-const PROP_RE = /^[A-Za-z_][A-Za-z0-9_-]{0,63}(\.[A-Za-z_][A-Za-z0-9_-]{0,63}){0,7}$/;
 
 const show = (v: unknown) => JSON.stringify(typeof v === 'string' ? v.slice(0, 64) : v);
 
@@ -41,7 +41,7 @@ export function assertId(id: unknown): asserts id is string {
 }
 
 export function assertPropPath(p: unknown): asserts p is string {
-  if (typeof p !== 'string' || !PROP_RE.test(p) || p.split('.').some((s) => s === '__proto__' || s === 'constructor' || s === 'prototype')) {
+  if (!isFieldPath(p)) {
     throw new ValidationError(`Invalid property path ${show(p)}`);
   }
 }

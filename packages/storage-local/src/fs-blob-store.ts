@@ -14,6 +14,9 @@ import {
   OptimisticLockError,
   StorageError,
   ValidationError,
+  assertBucketRole,
+  blobKeySegments,
+  blobPrefixParts,
   isChronosError,
   type BlobCapabilities,
   type BlobHead,
@@ -22,7 +25,6 @@ import {
   type BucketRole,
   type PutOptions,
 } from '@chronos-db/core';
-import { assertRole, keySegments, prefixParts } from './blob-keys.js';
 
 export interface LocalBlobStoreOptions {
   /** Directory holding one sub-directory per bucket role. Created on first write. */
@@ -30,6 +32,8 @@ export interface LocalBlobStoreOptions {
 }
 
 const SEGMENT_RE = /^[A-Za-z0-9._-]+$/;
+/** Longest file name most filesystems hold (NAME_MAX): a stricter limit of this store on top of core's key grammar. */
+const MAX_SEGMENT = 255;
 const MISSING = new Set(['ENOENT', 'ENOTDIR']);
 
 const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
@@ -45,8 +49,9 @@ export class LocalBlobStore implements BlobStore {
 
   /** Absolute path of a key; validated so it always lies inside `<base>/<role>/`. */
   private pathOf(role: BucketRole, key: string): { file: string; roleDir: string } {
-    assertRole(role);
-    const segs = keySegments(key);
+    assertBucketRole(role);
+    const segs = blobKeySegments(key);
+    if (segs.some((s) => s.length > MAX_SEGMENT)) throw new ValidationError(`Invalid object key: a segment longer than ${MAX_SEGMENT} characters cannot be a file name`);
     const roleDir = join(this.base, role);
     const file = join(roleDir, ...segs);
     if (!file.startsWith(roleDir + sep)) throw new ValidationError('Invalid object key: it escapes the store');
@@ -147,8 +152,8 @@ export class LocalBlobStore implements BlobStore {
   }
 
   list(role: BucketRole, prefix: string): AsyncIterable<BlobListEntry> {
-    assertRole(role);
-    const { dirs, partial } = prefixParts(prefix);
+    assertBucketRole(role);
+    const { dirs, partial } = blobPrefixParts(prefix);
     const start = join(this.base, role, ...dirs);
     const keyPrefix = dirs.length ? `${dirs.join('/')}/` : '';
     const fail = (e: unknown) => this.fail('list', role, prefix, e);

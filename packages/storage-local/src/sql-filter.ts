@@ -6,10 +6,7 @@
  * missing field, and a path only descends through objects. Every generated
  * expression evaluates to 0 or 1, never NULL, so NOT / $ne / $nin are exact.
  */
-import { ValidationError, type FilterNode, type Scalar } from '@chronos-db/core';
-
-const SEGMENT_RE = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
-const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
+import { ValidationError, fieldSegments, type FilterNode, type Scalar } from '@chronos-db/core';
 
 export interface SqlExpr {
   sql: string;
@@ -18,9 +15,7 @@ export interface SqlExpr {
 
 /** `$.<root>."a"."b"`: a JSON path that only walks object members. */
 export function jsonPath(root: string, field: unknown): string {
-  if (typeof field !== 'string') throw new ValidationError('Filter field must be a string');
-  const segs = field.split('.');
-  if (segs.length > 8 || segs.some((s) => !SEGMENT_RE.test(s) || FORBIDDEN.has(s))) throw new ValidationError(`Invalid filter field '${field.slice(0, 80)}'`);
+  const segs = fieldSegments(field);
   return `$.${root}${segs.map((s) => `."${s}"`).join('')}`;
 }
 

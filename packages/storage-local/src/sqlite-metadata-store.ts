@@ -17,8 +17,10 @@ import {
   TxnError,
   ValidationError,
   assertId,
+  assertItemState,
   assertNamespace,
   isChronosError,
+  isOp,
   type ChangesInput,
   type ChangesPage,
   type CommitInput,
@@ -48,8 +50,6 @@ export type LocalMetadataStoreOptions =
 /** File name used under `basePath`. */
 export const METADATA_FILE = 'chronos-metadata.sqlite';
 
-const STATES: ReadonlySet<string> = new Set(['new-not-synched', 'new', 'processed']);
-const OPS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'ENRICH', 'RESTORE']);
 const FIELDS = ['created', 'updated', 'deleted'] as const;
 const MAX_LIMIT = 100_000;
 const STMT_CACHE = 200;
@@ -112,7 +112,7 @@ function checkVersion(v: CommitInput['version']): void {
   assertId(v.itemId);
   finiteInt(v.ov, 'version.ov');
   if (typeof v.at !== 'number' || !Number.isFinite(v.at)) throw new ValidationError('version.at must be a finite number (epoch ms)');
-  if (!OPS.has(v.op)) throw new ValidationError('version.op is not a known operation');
+  if (!isOp(v.op)) throw new ValidationError('version.op is not a known operation');
   if (typeof v.jsonKey !== 'string') throw new ValidationError('version.jsonKey must be a string');
   if (typeof v.deleted !== 'boolean') throw new ValidationError('version.deleted must be a boolean');
   if (!v.metaIndexed || typeof v.metaIndexed !== 'object' || Array.isArray(v.metaIndexed)) throw new ValidationError('version.metaIndexed must be an object');
@@ -120,7 +120,7 @@ function checkVersion(v: CommitInput['version']): void {
 }
 
 function checkState(s: unknown): asserts s is ItemState {
-  if (typeof s !== 'string' || !STATES.has(s)) throw new ValidationError(`Invalid item state ${JSON.stringify(String(s).slice(0, 40))}`);
+  assertItemState(s);
 }
 
 function toHead(r: HeadRow): HeadDoc {

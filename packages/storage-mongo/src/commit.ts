@@ -26,6 +26,7 @@ import {
   StorageError,
   TxnError,
   ValidationError,
+  ITEM_STATES,
   assertId,
   assertNamespace,
   assertOv,
@@ -41,7 +42,7 @@ import { duplicateKeyIndexes, isDuplicateKey, lockError } from './errors.js';
 import { clearInBackground, writeHead, writeHeads } from './heads.js';
 import { hasVersion, nextCv } from './versions.js';
 
-export const STATES = new Set<ItemState>(['new-not-synched', 'new', 'processed']);
+export const STATES: ReadonlySet<ItemState> = new Set(ITEM_STATES);
 const MAX_CV_RETRIES = 50;
 
 export const validateCommit = (input: CommitInput): void => {

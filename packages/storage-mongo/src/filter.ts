@@ -13,14 +13,12 @@
  * `assertSafeQuery` checks that again on the final query (defence in depth):
  * `$where`, `$function`, `$expr`, `$accumulator` can never reach the server.
  */
-import { ValidationError, type FilterNode, type Scalar } from '@chronos-db/core';
+import { FORBIDDEN_FIELD_SEGMENTS, ValidationError, fieldSegments, type FilterNode, type Scalar } from '@chronos-db/core';
 
 type Doc = Record<string, unknown>;
 /** A compiled node: a query document, or a constant. */
 type Q = Doc | true | false;
 
-const FIELD_RE = /^[A-Za-z_][A-Za-z0-9_-]{0,63}(\.[A-Za-z_][A-Za-z0-9_-]{0,63}){0,7}$/;
-const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_NODES = 2048;
 const MAX_DEPTH = 64;
 
@@ -36,10 +34,8 @@ function checkScalar(v: unknown): Scalar {
 }
 
 function checkField(f: unknown): string {
-  if (typeof f !== 'string' || !FIELD_RE.test(f) || f.split('.').some((s) => FORBIDDEN_SEGMENTS.has(s))) {
-    throw new ValidationError(`Invalid filter field ${JSON.stringify(String(f).slice(0, 80))}`);
-  }
-  return f;
+  fieldSegments(f);
+  return f as string;
 }
 
 function and(parts: Q[]): Q {
@@ -195,7 +191,7 @@ export function assertSafeQuery(q: unknown, depth = 0): void {
   if (proto !== Object.prototype && proto !== null) throw new ValidationError('Query values must be plain objects');
   for (const [k, v] of Object.entries(q as Doc)) {
     if (k.startsWith('$') && !SAFE_OPERATORS.has(k)) throw new ValidationError(`Operator '${k.slice(0, 40)}' is not allowed in filters`);
-    if (k.split('.').some((s) => FORBIDDEN_SEGMENTS.has(s))) throw new ValidationError('Invalid key in query');
+    if (k.split('.').some((s) => FORBIDDEN_FIELD_SEGMENTS.has(s))) throw new ValidationError('Invalid key in query');
     assertSafeQuery(v, depth + 1);
   }
 }

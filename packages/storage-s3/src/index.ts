@@ -19,4 +19,5 @@ export { localhostAwareLookup } from './http.js';
 export type { DnsLookup } from './http.js';
 export { SPACES_HOURLY_LIMIT, SlidingHourCounter, spaceMeter, spaceRequestStats } from './request-meter.js';
 export type { SpaceRequestStats } from './request-meter.js';
-export { assertBlobKey, assertBlobPrefix } from './keys.js';
+/** The blob-key grammar now lives in core (port-rules); re-exported here for existing imports. */
+export { assertBlobKey, assertBlobPrefix } from '@chronos-db/core';

@@ -15,6 +15,10 @@ import {
   OptimisticLockError,
   StorageError,
   ValidationError,
+  BUCKET_ROLES,
+  assertBlobKey,
+  assertBlobPrefix,
+  assertBucketRole,
   type BlobCapabilities,
   type BlobHead,
   type BlobListEntry,
@@ -25,7 +29,6 @@ import {
 import { assertConnection, createS3Client, installRequestMeter, removeRequestListener, resolveTuning, type S3ConnectionOptions } from './client.js';
 import { describeConnection, makeRedactor, type ConnectionDescription } from './describe.js';
 import { mapS3Error, type S3ErrorContext } from './errors.js';
-import { assertBlobKey, assertBlobPrefix } from './keys.js';
 import { SPACES_HOURLY_LIMIT, SlidingHourCounter, spaceRequestStats, type SpaceRequestStats } from './request-meter.js';
 
 export const MIN_PRESIGN_TTL_SECONDS = 1;
@@ -67,8 +70,6 @@ export interface S3BlobStore extends BlobStore {
   readonly client: S3Client;
 }
 
-const ROLES: readonly BucketRole[] = ['json', 'content', 'backups'];
-
 export function createS3BlobStore(opts: S3BlobStoreOptions): S3BlobStore {
   assertConnection(opts);
   const tuning = resolveTuning(opts);
@@ -93,7 +94,7 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): S3BlobStore {
   let closed = false;
 
   const bucketOf = (role: BucketRole): string => {
-    if (!ROLES.includes(role)) throw new ValidationError(`Unknown bucket role ${JSON.stringify(role)}: use 'json', 'content' or 'backups'`);
+    assertBucketRole(role);
     return buckets[role];
   };
 
@@ -321,7 +322,7 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): S3BlobStore {
     detectCapabilities,
 
     stats() {
-      const spaces = ROLES.map((r) => spaceRequestStats(opts.endpoint, buckets[r]));
+      const spaces = BUCKET_ROLES.map((r) => spaceRequestStats(opts.endpoint, buckets[r]));
       return {
         requestsTotal: own.total,
         requestsLastHour: own.lastHour(),
