@@ -85,7 +85,7 @@ export function blobPrefixParts(prefix: unknown): { dirs: string[]; partial: str
   }
   if (prefix === '') return { dirs: [], partial: '' };
   const dirs = prefix.split('/');
-  const partial = dirs.pop()!;
+  const partial = dirs.pop() ?? '';
   if (dirs.some((s) => s === '' || s === '.' || s === '..') || partial === '.' || partial === '..') {
     throw new ValidationError(`Invalid list prefix ${show(prefix)}: no leading '/', no empty, '.' or '..' segment`);
   }
