@@ -9,11 +9,15 @@
  *   write protocol), build.ts (versions before commit), counting.ts,
  *   restore.ts, recount.ts (counter totals from the version index),
  *   read.ts + render.ts (reads), gc.ts, validate.ts (input checks
- *   and the shared write setup), context.ts (what they all share).
+ *   and the shared write setup), context.ts (what they all share),
+ *   history.ts (history pages, diff), as-of.ts (listAsOf), changes.ts (changes, watch).
  */
 import type { CounterTotals, Namespace } from '../ports.js';
 import { recountCounters } from './recount.js';
+import { listAsOf, type ListAsOfOptions } from './as-of.js';
+import { changes, watch, type ChangeEntry, type ChangesOptions, type ChangeFeedPage, type WatchOptions } from './changes.js';
 import { createContext, type EngineContext } from './context.js';
+import { diff, type DiffResult, type DiffSelector } from './history.js';
 import { collectGarbage, type GcOptions } from './gc.js';
 import * as read from './read.js';
 import { restoreCollection, restoreObject } from './restore.js';
@@ -35,6 +39,9 @@ import { ValidationError } from '../errors.js';
 import * as write from './write.js';
 
 export * from './types.js';
+export type { ListAsOfOptions } from './as-of.js';
+export type { ChangeEntry, ChangesOptions, ChangeFeedPage, WatchOptions } from './changes.js';
+export type { DiffResult, DiffSelector, HistoryOptions, HistoryPage, JsonPatchOperation, VersionMeta } from './history.js';
 
 export class CollectionEngine {
   readonly ns: Namespace;
@@ -98,6 +105,26 @@ export class CollectionEngine {
 
   history(id: string, opts: { afterOv?: number; limit?: number } = {}): Promise<HistoryEntry[]> {
     return read.history(this.cx, id, opts);
+  }
+
+  /** RFC 6902 patch from version `from` to `to` (default: the latest) of one record, with both versions' `_meta`. */
+  diff(id: string, from: DiffSelector, to?: DiffSelector): Promise<DiffResult> {
+    return diff(this.cx, id, from, to);
+  }
+
+  /** The records that existed at `{ at }` / `{ cv }`, with their values then, filtered on their metadata then. Writes nothing. */
+  listAsOf(target: { at: Date | string | number } | { cv: number }, q: ListAsOfOptions = {}, opts: ReadOptions = {}): Promise<{ items: ChronosRecord[]; pageToken?: string }> {
+    return listAsOf(this.cx, target, q, opts);
+  }
+
+  /** The versions committed after `afterCv`, in cv order, and the cv to resume from. */
+  changes(opts: ChangesOptions = {}): Promise<ChangeFeedPage> {
+    return changes(this.cx, opts);
+  }
+
+  /** `changes`, polled with backoff as an async iterator, until `signal` aborts or the loop breaks. */
+  watch(opts: WatchOptions = {}): AsyncIterable<ChangeEntry> {
+    return watch(this.cx, opts);
   }
 
   listByMeta(q: ListOptions = {}, opts: ReadOptions = {}): Promise<{ items: ChronosRecord[]; pageToken?: string }> {

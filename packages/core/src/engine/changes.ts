@@ -1,0 +1,153 @@
+/**
+ * The change feed of a namespace: `changes` (one page) and `watch` (an async iterator).
+ *
+ * Exactness comes from the store (`MetadataStore.changesAfter`): versions in cv order, never
+ * past a cv that may still commit, and a resume point `nextCv` such that every cv up to it was
+ * delivered or can never commit. A consumer that keeps the last `nextCv` it processed (or the
+ * cv of the last item) and resumes from it sees every committed version exactly once, in cv
+ * order. A filter is applied here, on each version's indexed metadata; `nextCv` still moves
+ * past the versions it left out, so a page can hold fewer than `limit` items.
+ *
+ * `watch` polls on every store, with backoff while there is nothing new (minDelayMs, doubling
+ * to maxDelayMs). MongoDB change streams are not used (FerretDB has none, and a stream's
+ * resume token is not a cv): storage capabilities report `changeStream` for information only.
+ */
+import { ValidationError } from '../errors.js';
+import { matchFilter } from '../filter.js';
+import type { Op, VersionDoc } from '../ports.js';
+import { mapLimit } from './concurrency.js';
+import { compileUserFilter, type EngineContext } from './context.js';
+import { checkOptionKeys } from './history.js';
+import { isPlainObject } from './payload.js';
+import { render } from './render.js';
+
+export const MAX_CHANGES_LIMIT = 1000;
+
+export interface ChangesOptions {
+  /** Resume point (exclusive): 0 (the default) for the whole history. */
+  afterCv?: number;
+  /** Versions per page, 1-1000. Default 100. */
+  limit?: number;
+  /** On each version's indexed metadata. */
+  filter?: Record<string, unknown>;
+  /** Add each version's data (one payload read per item). */
+  includePayload?: boolean;
+}
+
+export interface ChangeEntry {
+  op: Op;
+  id: string;
+  ov: number;
+  cv: number;
+  at: Date;
+  actor?: string;
+  reason?: string;
+  deleted: boolean;
+  /** With includePayload: the record as this version holds it (as getVersion shows it). */
+  data?: Record<string, unknown>;
+}
+
+export interface ChangeFeedPage {
+  items: ChangeEntry[];
+  /** Where to resume: every version with cv <= nextCv has been delivered (or filtered out). */
+  nextCv: number;
+}
+
+export interface WatchOptions extends ChangesOptions {
+  /** Stops the iterator (it then ends without an error). */
+  signal?: AbortSignal;
+  /** First wait after an empty poll, ms (10-60000). Default 100. */
+  minDelayMs?: number;
+  /** Longest wait between polls, ms (10-600000). Default 5000. */
+  maxDelayMs?: number;
+}
+
+interface Checked {
+  afterCv: number;
+  limit: number;
+  filter: ReturnType<typeof compileUserFilter>;
+  includePayload: boolean;
+}
+
+function check(cx: EngineContext, o: unknown, extra: string[]): Checked {
+  if (!isPlainObject(o)) throw new ValidationError('changes options must be { afterCv?, limit?, filter?, includePayload? }');
+  checkOptionKeys(o, ['afterCv', 'limit', 'filter', 'includePayload', ...extra], extra.length ? 'watch' : 'changes');
+  const afterCv = o.afterCv ?? 0;
+  if (typeof afterCv !== 'number' || !Number.isSafeInteger(afterCv) || afterCv < 0) throw new ValidationError('afterCv must be a non-negative integer');
+  const limit = o.limit ?? 100;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_CHANGES_LIMIT) throw new ValidationError(`limit must be an integer from 1 to ${MAX_CHANGES_LIMIT}`);
+  if (o.includePayload !== undefined && typeof o.includePayload !== 'boolean') throw new ValidationError('includePayload must be a boolean');
+  if (!cx.meta.changesAfter) throw new ValidationError('This metadata store has no change feed (MetadataStore.changesAfter)');
+  return { afterCv, limit, filter: compileUserFilter(cx, o.filter), includePayload: o.includePayload === true };
+}
+
+async function page(cx: EngineContext, c: Checked): Promise<ChangeFeedPage> {
+  await cx.ensure();
+  const { versions, nextCv } = await cx.meta.changesAfter!(cx.ns, { afterCv: c.afterCv, limit: c.limit });
+  const kept = versions.filter((v) => matchFilter(c.filter, v.metaIndexed));
+  const items = await mapLimit(kept, 8, async (v: VersionDoc) => {
+    const e: ChangeEntry = {
+      op: v.op, id: v.itemId, ov: v.ov, cv: v.cv, at: new Date(v.at), deleted: v.deleted,
+      ...(v.actor !== undefined ? { actor: v.actor } : {}), ...(v.reason !== undefined ? { reason: v.reason } : {}),
+    };
+    if (c.includePayload) e.data = await render(cx, v, null, { includeDeleted: true });
+    return e;
+  });
+  return { items, nextCv: Math.max(nextCv, c.afterCv) };
+}
+
+export function changes(cx: EngineContext, opts: ChangesOptions = {}): Promise<ChangeFeedPage> {
+  try {
+    return page(cx, check(cx, opts, []));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function delayOf(v: unknown, name: string, dflt: number, max: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 10 || v > max) throw new ValidationError(`${name} must be an integer from 10 to ${max}`);
+  return v;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+/** Every change after `afterCv`, then each new one as it commits, until `signal` aborts (or the loop breaks). */
+export function watch(cx: EngineContext, opts: WatchOptions = {}): AsyncIterable<ChangeEntry> {
+  const c = check(cx, opts, ['signal', 'minDelayMs', 'maxDelayMs']);
+  const minDelay = delayOf(opts.minDelayMs, 'minDelayMs', 100, 60_000);
+  const maxDelay = delayOf(opts.maxDelayMs, 'maxDelayMs', 5000, 600_000);
+  if (maxDelay < minDelay) throw new ValidationError('maxDelayMs must be at least minDelayMs');
+  const signal = opts.signal;
+  if (signal !== undefined && !(typeof signal === 'object' && signal !== null && 'aborted' in signal)) throw new ValidationError('signal must be an AbortSignal');
+  return {
+    async *[Symbol.asyncIterator]() {
+      let afterCv = c.afterCv;
+      let delay = minDelay;
+      while (!signal?.aborted) {
+        const p = await page(cx, { ...c, afterCv });
+        for (const item of p.items) {
+          if (signal?.aborted) return;
+          yield item;
+        }
+        const moved = p.nextCv > afterCv;
+        afterCv = p.nextCv;
+        if (moved) delay = minDelay;
+        else {
+          await sleep(delay, signal);
+          delay = Math.min(maxDelay, delay * 2);
+        }
+      }
+    },
+  };
+}
