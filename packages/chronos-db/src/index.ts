@@ -16,3 +16,14 @@ export {
   isChronosError,
 } from '@chronos-db/core';
 export type { ChronosConfig, ChronosRecord, HistoryEntry, ReadOptions, ListOptions } from '@chronos-db/core';
+export type {
+  ChangeEntry,
+  ChangesOptions,
+  ChangeFeedPage,
+  WatchOptions,
+  DiffResult,
+  DiffSelector,
+  VersionMeta,
+  JsonPatchOperation,
+  ListAsOfOptions,
+} from '@chronos-db/core';
