@@ -6,6 +6,7 @@
  */
 import {
   CollectionEngine,
+  type Collection,
   ValidationError,
   configRedactor,
   makeLogger,
@@ -29,7 +30,8 @@ import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { createS3BlobStore } from '@chronos-db/storage-s3';
 import { createAdmin, type ChronosAdmin } from './admin.js';
 
-export type BoundCollection = CollectionEngine;
+/** What `chronos.with<T>(ctx)` returns: the bound operations, typed by the record shape `T`. */
+export type BoundCollection<T extends object = Record<string, unknown>> = Collection<T>;
 
 export interface ChronosCounters {
   getTotals(scope: { dbName: string; collection: string; tenant?: string }): Promise<CounterTotals>;
@@ -40,7 +42,7 @@ export interface ChronosCounters {
 
 export interface Chronos {
   /** Binds a context: `{ key, collection }`, `{ databaseType, tier, extIdentifier?, collection }` or `{ dbName, collection, tenantId? }`. */
-  with(ctx: ContextInput): BoundCollection;
+  with<T extends object = Record<string, unknown>>(ctx: ContextInput): Collection<T>;
   readonly counters: ChronosCounters;
   readonly admin: ChronosAdmin;
   /** The validated config with every secret replaced by '***'. */
@@ -147,7 +149,7 @@ export function initChronos(config: ChronosConfig): Chronos {
 
   const chronos: Chronos = {
     config: redactConfig(cfg, redactor),
-    with(ctx) {
+    with<T extends object>(ctx: ContextInput): Collection<T> {
       const r = runtime.resolve(ctx);
       const id = `${r.backend.key}\u0000${String(r.storage)}\u0000${r.ns.dbName}\u0000${r.ns.tenant ?? ''}\u0000${r.ns.collection}`;
       let engine = engines.get(id);
@@ -165,7 +167,7 @@ export function initChronos(config: ChronosConfig): Chronos {
         });
         engines.set(id, engine);
       }
-      return engine;
+      return engine as unknown as Collection<T>; // the engine is untyped; Collection<T> types its records
     },
     counters: {
       async getTotals(scope) {

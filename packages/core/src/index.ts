@@ -8,3 +8,4 @@ export * from './config.js';
 export * from './redact.js';
 export * from './logger.js';
 export * from './engine/index.js';
+export type * from './collection-types.js';

@@ -81,4 +81,5 @@ export interface HistoryEntry {
   size: number;
 }
 
-export type ChronosRecord = Record<string, unknown> & { id: string; _system: Record<string, unknown>; _meta?: Record<string, unknown> };
+/** A record as reads return it; generic over the data's shape (collection-types.ts). */
+export type { ChronosRecord } from '../collection-types.js';

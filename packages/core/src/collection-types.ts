@@ -1,0 +1,190 @@
+/**
+ * The typed face of a bound collection: `chronos.with<User>(ctx)` returns a
+ * `Collection<User>`. The runtime object is the `CollectionEngine`; this file
+ * only describes it with the record type `T` threaded through: what a write
+ * takes and what a read gives back. Option and result types are the engine's
+ * own (derived from it here, so they cannot drift).
+ *
+ * What a read gives back is `ChronosRecord<T>`: the stored JSON of `T`
+ * (`Stored<T>`: a `Date` reads back as its ISO string) plus `id`, `_system` and,
+ * with `includeMeta`, `_meta`. Keys `id`, `_system` and `_meta` of the data
+ * given to a write are not stored (the record's own fields take their place).
+ * A property externalized by `collectionMaps.<c>.base64Props` reads back as
+ * `{ ref, url? }` (see `ExternalizedProperty`): declare it as such in `T`, or
+ * read its bytes with `getPropertyContent`.
+ */
+import type { CounterTotals, ItemState, Namespace, Op, BlobRef } from './ports.js';
+import type { CollectionEngine } from './engine/collection.js';
+import type {
+  CreateOptions,
+  EnrichOptions,
+  HistoryEntry,
+  ListOptions,
+  ReadOptions,
+  RestoreCollectionOptions,
+  RestoreObjectOptions,
+  SmartInsertOptions,
+  WriteOptions,
+} from './engine/types.js';
+
+// ---------------------------------------------------------------------------
+// Time points
+// ---------------------------------------------------------------------------
+
+/** An ISO 8601 date or date-time string: '2024-05-01', '2024-05-01T12:00:00Z', '2024-05-01T12:00:00.000+02:00'. */
+export type IsoDateString = `${number}-${number}-${number}${string}`;
+/**
+ * A point in time as the engine accepts it: a `Date`, epoch milliseconds, or an
+ * ISO date string (anything else, like 'yesterday', is a compile error here and a
+ * `ValidationError` at run time).
+ */
+export type TimePoint = Date | number | IsoDateString;
+
+// ---------------------------------------------------------------------------
+// Records
+// ---------------------------------------------------------------------------
+
+/** A value as it reads back from its stored JSON: `Date` becomes its ISO string, recursively. */
+export type Stored<T> = T extends Date
+  ? string
+  : T extends (infer U)[]
+    ? Stored<U>[]
+    : T extends readonly (infer U)[]
+      ? readonly Stored<U>[]
+      : T extends object
+        ? { [K in keyof T]: Stored<T[K]> }
+        : T;
+
+/** Record-level fields under `_system`. */
+export type SystemFields = {
+  insertedAt: string;
+  updatedAt: string;
+  state: ItemState;
+  deleted?: boolean;
+  deletedAt?: string;
+  functionIds?: string[];
+};
+
+/** The version's own fields under `_meta` (with `includeMeta: true`). */
+export type RecordMeta = {
+  ov: number;
+  cv: number;
+  at: string;
+  op: Op;
+  metaIndexed: Record<string, unknown>;
+  deletedAt?: string;
+};
+
+/** How a property externalized to the content bucket reads back. */
+export type ExternalizedProperty = { ref: BlobRef; url?: string };
+
+/** The keys a record's own fields use; they are never taken from the data. */
+export type ReservedKey = 'id' | '_system' | '_meta';
+
+/** A record as every read returns it. */
+export type ChronosRecord<T extends object = Record<string, unknown>> = Stored<Omit<T, ReservedKey>> & {
+  id: string;
+  _system: SystemFields;
+  _meta?: RecordMeta;
+};
+
+/** A deep partial of `T`: what `enrich` merges into the record (objects merge, other values replace). */
+export type Patch<T> = T extends Date
+  ? T
+  : T extends readonly unknown[]
+    ? T
+    : T extends object
+      ? { [K in keyof T]?: Patch<T[K]> }
+      : T;
+
+/** A top-level field of `T`, or a dotted path under one ('address.city'). */
+export type FieldPath<T> = Extract<keyof T, string> | `${Extract<keyof T, string>}.${string}`;
+
+// ---------------------------------------------------------------------------
+// Options and results with T
+// ---------------------------------------------------------------------------
+
+/** `smartInsert` options: `uniqueKeys` name fields (or dotted paths) of `T`. */
+export type TypedSmartInsertOptions<T> = Omit<SmartInsertOptions, 'uniqueKeys'> & { uniqueKeys: FieldPath<T>[] };
+
+/** Read options; `projection` names top-level fields of `T`. */
+export type TypedReadOptions<T> = Omit<ReadOptions, 'projection'> & { projection?: Extract<keyof T, string>[] };
+
+/** `getItem` options: the latest version, `ov`, or the version at `at`. */
+export type GetItemOptions<T> = TypedReadOptions<T> & { ov?: number; at?: TimePoint };
+
+/** `listByMeta` query. */
+export type TypedListOptions = ListOptions;
+
+/** `query` options: paging and read options together. */
+export type QueryOptions<T> = TypedReadOptions<T> & Omit<ListOptions, 'filter'>;
+
+/** What a read returns for read options `O`: with a literal `projection`, only those fields of `T`. */
+export type Projected<T extends object, O> = O extends { projection: (infer K)[] }
+  ? string extends K
+    ? T
+    : Pick<T, Extract<K, keyof T>>
+  : T;
+
+type Ret<M extends keyof CollectionEngine> = CollectionEngine[M] extends (...args: never[]) => Promise<infer R> ? R : never;
+
+export type CreateResult = Ret<'create'>;
+export type UpdateResult = Ret<'update'>;
+export type DeleteResult = Ret<'delete'>;
+export type EnrichResult = Ret<'enrich'>;
+export type SmartInsertResult = Ret<'smartInsert'>;
+export type RestoreObjectResult = Ret<'restoreObject'>;
+export type RestoreCollectionResult = Ret<'restoreCollection'>;
+export type GcResult = Ret<'collectGarbage'>;
+/** Options of `collectGarbage`. */
+export type GcOptions = NonNullable<Parameters<CollectionEngine['collectGarbage']>[0]>;
+/** Options of `history`. */
+export type HistoryOptions = NonNullable<Parameters<CollectionEngine['history']>[1]>;
+/** Options of `getPropertyContent`. */
+export type PropertyContentOptions = NonNullable<Parameters<CollectionEngine['getPropertyContent']>[2]>;
+
+/** One page of records. */
+export type Page<T extends object> = { items: ChronosRecord<T>[]; pageToken?: string };
+
+// ---------------------------------------------------------------------------
+// The bound collection
+// ---------------------------------------------------------------------------
+
+/**
+ * One collection of one context, bound by `chronos.with<T>(ctx)`. `T` is the
+ * shape of the records' data (default: any JSON object).
+ */
+export interface Collection<T extends object = Record<string, unknown>> {
+  readonly ns: Namespace;
+
+  /** A new record, version 0. */
+  create(data: T, actor?: string, reason?: string, opts?: CreateOptions): Promise<CreateResult>;
+  /** A new version with `data` as the whole record. */
+  update(id: string, data: T, expectedOv?: number, actor?: string, reason?: string, opts?: WriteOptions): Promise<UpdateResult>;
+  /** A deleting version (the history stays). */
+  delete(id: string, expectedOv?: number, actor?: string, reason?: string, opts?: WriteOptions): Promise<DeleteResult>;
+  /** Deep-merges one patch, or several in order, into the latest version. */
+  enrich(id: string, patch: Patch<T> | Patch<T>[], opts?: EnrichOptions): Promise<EnrichResult>;
+  /** Creates, or merges into the record whose `uniqueKeys` match. */
+  smartInsert(data: T, opts: TypedSmartInsertOptions<T>): Promise<SmartInsertResult>;
+  /** A new version equal to an older one. */
+  restoreObject(id: string, target: { ov: number } | { at: TimePoint }, opts?: RestoreObjectOptions): Promise<RestoreObjectResult>;
+  /** Every record back to how it was at a collection version or time. */
+  restoreCollection(target: { cv: number } | { at: TimePoint }, opts?: RestoreCollectionOptions): Promise<RestoreCollectionResult>;
+
+  getLatest<const O extends TypedReadOptions<T> = {}>(id: string, opts?: O): Promise<ChronosRecord<Projected<T, O>> | null>;
+  getVersion<const O extends TypedReadOptions<T> = {}>(id: string, ov: number, opts?: O): Promise<ChronosRecord<Projected<T, O>> | null>;
+  getAsOf<const O extends TypedReadOptions<T> = {}>(id: string, at: TimePoint, opts?: O): Promise<ChronosRecord<Projected<T, O>> | null>;
+  getItem<const O extends GetItemOptions<T> = {}>(id: string, opts?: O): Promise<ChronosRecord<Projected<T, O>> | null>;
+  history(id: string, opts?: HistoryOptions): Promise<HistoryEntry[]>;
+  listByMeta<const O extends TypedReadOptions<T> = {}>(q?: TypedListOptions, opts?: O): Promise<Page<Projected<T, O>>>;
+  query<const O extends QueryOptions<T> = {}>(filter?: Record<string, unknown>, opts?: O): Promise<Page<Projected<T, O>>>;
+
+  presignProperty(id: string, property: FieldPath<T>, expiresIn?: number): Promise<string>;
+  /** Text rendition (or raw bytes) of an externalized property. */
+  getPropertyContent(id: string, property: FieldPath<T>, opts?: PropertyContentOptions): Promise<Uint8Array>;
+  /** Rebuilds this collection's counter totals from the version index. */
+  recountCounters(): Promise<CounterTotals>;
+  /** Deletes unreferenced payload objects older than the grace period. */
+  collectGarbage(opts?: GcOptions): Promise<GcResult>;
+}
