@@ -4,6 +4,7 @@
  * `@ts-expect-error` line must be an error and every expectTypeOf must hold.
  * The functions below are never called.
  */
+import type { CollectionEngine } from '@chronos-db/core';
 import { expectTypeOf } from 'expect-type';
 import {
   initChronos,
@@ -138,6 +139,17 @@ export async function typedReads(): Promise<void> {
   expectTypeOf(q.items[0]!.email).toBeString();
 
   expectTypeOf(await users.history('u1', { limit: 5 })).toEqualTypeOf<HistoryEntry[]>();
+  await users.diff('u1', { ov: 0 }, { at: '2024-05-01' });
+  // @ts-expect-error not a time
+  await users.diff('u1', { at: 'then' });
+  const asOf = await users.listAsOf({ at: Date.now() }, { limit: 10 });
+  expectTypeOf(asOf.items).toEqualTypeOf<ChronosRecord<User>[]>();
+  // @ts-expect-error not a time
+  await users.listAsOf({ at: 'yesterday' });
+  const feed = await users.changes({ afterCv: 0, includePayload: true });
+  expectTypeOf(feed.nextCv).toBeNumber();
+  expectTypeOf(feed.items[0]!.data).toEqualTypeOf<ChronosRecord<User> | undefined>();
+  for await (const ch of users.watch({ afterCv: feed.nextCv })) expectTypeOf(ch.data).toEqualTypeOf<ChronosRecord<User> | undefined>();
   expectTypeOf(await users.getPropertyContent('u1', 'name', { text: true })).toEqualTypeOf<Uint8Array>();
   expectTypeOf(await users.presignProperty('u1', 'address.city', 60)).toBeString();
   const gc = await users.collectGarbage({ dryRun: true } satisfies GcOptions);
@@ -161,6 +173,11 @@ export async function untyped(): Promise<void> {
   // @ts-expect-error not a time
   await any.getAsOf('x', 'yesterday');
 }
+
+// Collection<T> describes every public method of the engine it types (a new engine method fails here until added).
+type EngineMethods = { [K in keyof CollectionEngine]: CollectionEngine[K] extends (...args: never[]) => unknown ? K : never }[keyof CollectionEngine];
+expectTypeOf<Exclude<EngineMethods, keyof Collection>>().toBeNever();
+expectTypeOf<Exclude<keyof Collection, keyof CollectionEngine>>().toBeNever();
 
 // Every option type a caller names is exported from chronos-db.
 export const options: [CreateOptions, WriteOptions, EnrichOptions, SmartInsertOptions, ReadOptions, ListOptions, RestoreObjectOptions, RestoreCollectionOptions] = [

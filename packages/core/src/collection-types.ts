@@ -18,7 +18,6 @@ import type { CollectionEngine } from './engine/collection.js';
 import type {
   CreateOptions,
   EnrichOptions,
-  HistoryEntry,
   ListOptions,
   ReadOptions,
   RestoreCollectionOptions,
@@ -26,6 +25,9 @@ import type {
   SmartInsertOptions,
   WriteOptions,
 } from './engine/types.js';
+import type { DiffResult } from './engine/history.js';
+import type { ChangeEntry, ChangesOptions, WatchOptions } from './engine/changes.js';
+import type { ListAsOfOptions } from './engine/as-of.js';
 
 // ---------------------------------------------------------------------------
 // Time points
@@ -138,13 +140,19 @@ export type RestoreCollectionResult = Ret<'restoreCollection'>;
 export type GcResult = Ret<'collectGarbage'>;
 /** Options of `collectGarbage`. */
 export type GcOptions = NonNullable<Parameters<CollectionEngine['collectGarbage']>[0]>;
-/** Options of `history`. */
-export type HistoryOptions = NonNullable<Parameters<CollectionEngine['history']>[1]>;
 /** Options of `getPropertyContent`. */
 export type PropertyContentOptions = NonNullable<Parameters<CollectionEngine['getPropertyContent']>[2]>;
 
 /** One page of records. */
 export type Page<T extends object> = { items: ChronosRecord<T>[]; pageToken?: string };
+
+/** A version of a record for `diff`: by ov, by time, or by collection version. */
+export type VersionTarget = { ov: number } | { at: TimePoint } | { cv: number };
+
+/** One change of the feed; `data` (with `includePayload`) is the record as that version holds it. */
+export type TypedChangeEntry<T extends object> = Omit<ChangeEntry, 'data'> & { data?: ChronosRecord<T> };
+/** One page of the change feed. */
+export type TypedChangeFeedPage<T extends object> = { items: TypedChangeEntry<T>[]; nextCv: number };
 
 // ---------------------------------------------------------------------------
 // The bound collection
@@ -176,7 +184,16 @@ export interface Collection<T extends object = Record<string, unknown>> {
   getVersion<const O extends TypedReadOptions<T> = {}>(id: string, ov: number, opts?: O): Promise<ChronosRecord<Projected<T, O>> | null>;
   getAsOf<const O extends TypedReadOptions<T> = {}>(id: string, at: TimePoint, opts?: O): Promise<ChronosRecord<Projected<T, O>> | null>;
   getItem<const O extends GetItemOptions<T> = {}>(id: string, opts?: O): Promise<ChronosRecord<Projected<T, O>> | null>;
-  history(id: string, opts?: HistoryOptions): Promise<HistoryEntry[]>;
+  /** The versions of one record (the engine's own signature). */
+  history(...args: Parameters<CollectionEngine['history']>): ReturnType<CollectionEngine['history']>;
+  /** RFC 6902 operations from one version of a record to another (default: the latest). */
+  diff(id: string, from: VersionTarget, to?: VersionTarget): Promise<DiffResult>;
+  /** The collection as it was at a time or collection version, in pages. */
+  listAsOf<const O extends TypedReadOptions<T> = {}>(target: { at: TimePoint } | { cv: number }, q?: ListAsOfOptions, opts?: O): Promise<Page<Projected<T, O>>>;
+  /** One page of the change feed after `afterCv`. */
+  changes(opts?: ChangesOptions): Promise<TypedChangeFeedPage<T>>;
+  /** The change feed as an endless iterator (polling with backoff); stops with `signal`. */
+  watch(opts?: WatchOptions): AsyncIterable<TypedChangeEntry<T>>;
   listByMeta<const O extends TypedReadOptions<T> = {}>(q?: TypedListOptions, opts?: O): Promise<Page<Projected<T, O>>>;
   query<const O extends QueryOptions<T> = {}>(filter?: Record<string, unknown>, opts?: O): Promise<Page<Projected<T, O>>>;
 
