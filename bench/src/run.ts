@@ -4,6 +4,7 @@ import { PRESETS, type BenchOptions, type BenchReport } from './options.js';
 import { openRemote, redactUrl, type RemoteEnv } from './remote-env.js';
 import { runRemoteWorkloads, type Log } from './remote.js';
 import { runLocalWorkloads } from './local.js';
+import { runHistoryWorkloads } from './history.js';
 
 export const USAGE = `pnpm bench [-- options]
 
@@ -90,6 +91,7 @@ export async function runBench(a: { preset: string; opts: BenchOptions; env?: Re
     process.once('SIGTERM', onSignal);
     try {
       results.push(...(await runRemoteWorkloads(setup, a.opts, log)));
+      results.push(...(await runHistoryWorkloads(setup, a.opts, log)));
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
