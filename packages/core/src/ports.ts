@@ -237,8 +237,13 @@ export interface CounterStore {
  */
 export interface MetadataStore {
   readonly capabilities: MetadataCapabilities;
-  /** Creates indexes/tables for a namespace. Idempotent; adapters cache it per process. */
-  ensureNamespace(ns: Namespace): Promise<void>;
+  /**
+   * Creates indexes/tables for a namespace. Idempotent; adapters cache it per process.
+   * `indexedProps` (the collection map's): metadata properties that filters and smartInsert
+   * look up; adapters that can index them on heads do (storage-mongo: one index per property,
+   * with itemId for keyset order).
+   */
+  ensureNamespace(ns: Namespace, opts?: { indexedProps?: readonly string[] | undefined }): Promise<void>;
   commit(input: CommitInput): Promise<CommitResult>;
   /**
    * Optional: commits versions of distinct records of one namespace in few round trips

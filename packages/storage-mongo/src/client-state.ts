@@ -33,7 +33,7 @@ export interface ClientState {
    * collection. On it, hot paths use `_id` seeks instead (seeks.ts).
    */
   ferret?: Promise<boolean>;
-  /** Index creation per namespace key (a cached promise; dropped on failure). */
+  /** Index creation per namespace key, and per namespace key + indexed property (cached promises; dropped on failure). */
   readonly indexes: Map<string, Promise<void>>;
   /** Next cv to try per namespace key (a hint, checked by the unique index on cv). */
   readonly cvHints: Map<string, { next: number }>;

@@ -9,6 +9,7 @@ import { getSharedClient, type SharedClientOptions } from './client-pool.js';
 import { clientState, type ClientState } from './client-state.js';
 import type { StoredHead, StoredVersion } from './docs.js';
 import { makeRedactor, toStorageError } from './errors.js';
+import { isFilterField } from './filter.js';
 
 export type CommitStep = 'checked' | 'version' | 'head';
 
@@ -58,8 +59,11 @@ export interface StoreCtx {
   /** Throws the "closed" StorageError when the store is closed. */
   assertOpen(): void;
   cols(ns: Namespace): Cols;
-  /** The namespace's indexes, created once per client per process. */
-  ensure(ns: Namespace): Promise<void>;
+  /**
+   * The namespace's indexes, created once per client per process; with `indexedProps`, also one
+   * head index per property (`metaIndexed.<prop>`, `_id`), each created once too.
+   */
+  ensure(ns: Namespace, indexedProps?: readonly string[]): Promise<void>;
   /** Whether the server is FerretDB (hot paths then use `_id` seeks), asked once per client. */
   idSeeks(): Promise<boolean>;
   detectTransactions(): Promise<boolean>;
@@ -71,6 +75,49 @@ export interface StoreCtx {
   readonly clearing: Set<string>;
   /** Bulk flag clears go one command at a time per store (see heads.ts). */
   bulkClears: Promise<void>;
+}
+
+/** Versions and heads of a namespace: their indexes, created once per client per process (a cached promise). */
+function ensureBase(ctx: StoreCtx, c: Cols, map: Map<string, Promise<void>>): Promise<void> {
+  let p = map.get(c.key);
+  if (!p) {
+    p = ctx.run('createIndexes', async () => {
+      // One createIndex per index: FerretDB 1.24 closes the connection (a server-side
+      // panic) when a multi-index createIndexes names indexes that already exist,
+      // which is the case for every process after the first.
+      const specs: Array<[Record<string, 1 | -1>, { name: string; unique?: boolean; sparse?: boolean }]> = [
+        [{ itemId: 1, ov: 1 }, { name: 'itemId_ov_unique', unique: true }],
+        [{ cv: 1 }, { name: 'cv_unique', unique: true }],
+        [{ itemId: 1, at: -1, ov: -1 }, { name: 'itemId_at' }],
+        [{ itemId: 1, cv: -1 }, { name: 'itemId_cv' }],
+        [{ requestId: 1 }, { name: 'requestId' }],
+        // only versions whose head write is unconfirmed carry _h: queryHeads' repair check reads this index, not the collection
+        [{ _h: 1 }, { name: 'pending_h', sparse: true }],
+      ];
+      for (const [key, options] of specs) await c.ver.createIndex(key, options);
+      await c.head.createIndex({ deleted: 1, _id: 1 }, { name: 'deleted_id' });
+    });
+    map.set(c.key, p);
+    p.catch(() => map.delete(c.key));
+  }
+  return p;
+}
+
+/**
+ * A head index on one indexed property (collectionMaps.*.indexedProps), with `_id` after it:
+ * a filter on the property reads the index, and pages come out in keyset (`_id`) order.
+ */
+function ensureProp(ctx: StoreCtx, c: Cols, map: Map<string, Promise<void>>, prop: string): Promise<void> {
+  const k = `${c.key}\u0000prop\u0000${prop}`;
+  let p = map.get(k);
+  if (!p) {
+    p = ctx.run('createIndexes', async () => {
+      await c.head.createIndex({ [`metaIndexed.${prop}`]: 1, _id: 1 }, { name: `mi_${prop.replace(/\./g, '~')}` });
+    });
+    map.set(k, p);
+    p.catch(() => map.delete(k));
+  }
+  return p;
 }
 
 export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
@@ -123,31 +170,13 @@ export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
       };
     },
 
-    ensure(ns) {
+    ensure(ns, indexedProps) {
       const c = ctx.cols(ns);
       const map = shared.indexes;
-      let p = map.get(c.key);
-      if (!p) {
-        p = ctx.run('createIndexes', async () => {
-          // One createIndex per index: FerretDB 1.24 closes the connection (a server-side
-          // panic) when a multi-index createIndexes names indexes that already exist,
-          // which is the case for every process after the first.
-          const specs: Array<[Record<string, 1 | -1>, { name: string; unique?: boolean; sparse?: boolean }]> = [
-            [{ itemId: 1, ov: 1 }, { name: 'itemId_ov_unique', unique: true }],
-            [{ cv: 1 }, { name: 'cv_unique', unique: true }],
-            [{ itemId: 1, at: -1, ov: -1 }, { name: 'itemId_at' }],
-            [{ itemId: 1, cv: -1 }, { name: 'itemId_cv' }],
-            [{ requestId: 1 }, { name: 'requestId' }],
-            // only versions whose head write is unconfirmed carry _h: queryHeads' repair check reads this index, not the collection
-            [{ _h: 1 }, { name: 'pending_h', sparse: true }],
-          ];
-          for (const [key, options] of specs) await c.ver.createIndex(key, options);
-          await c.head.createIndex({ deleted: 1, _id: 1 }, { name: 'deleted_id' });
-        });
-        map.set(c.key, p);
-        p.catch(() => map.delete(c.key));
-      }
-      return p;
+      const base = ensureBase(ctx, c, map);
+      if (!indexedProps?.length) return base;
+      if (!Array.isArray(indexedProps)) throw new ValidationError('indexedProps must be an array of property names');
+      return Promise.all([base, ...indexedProps.filter(isFilterField).map((prop) => ensureProp(ctx, c, map, prop))]).then(() => {});
     },
 
     idSeeks() {

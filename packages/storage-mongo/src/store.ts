@@ -67,8 +67,8 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
       return { commands: commandCount(client), transactions: ctx.txnKnown };
     },
 
-    async ensureNamespace(ns) {
-      await ctx.ensure(ns);
+    async ensureNamespace(ns, o) {
+      await ctx.ensure(ns, o?.indexedProps);
     },
 
     async commit(input) {

@@ -57,7 +57,7 @@ export function createContext(opts: EngineOptions): EngineContext {
     clock: opts.clock ?? Date.now,
     ensure() {
       if (!ready) {
-        ready = meta.ensureNamespace(ns).catch((e) => {
+        ready = meta.ensureNamespace(ns, opts.map?.indexedProps?.length ? { indexedProps: opts.map.indexedProps } : undefined).catch((e) => {
           ready = undefined;
           throw e;
         });
