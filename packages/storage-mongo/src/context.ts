@@ -4,12 +4,11 @@
  * server detection (transactions, FerretDB) and the background housekeeping.
  */
 import type { Collection, MongoClient } from 'mongodb';
-import { StorageError, ValidationError, assertNamespace, physicalName, redactUri, silentLogger, type Logger, type Namespace } from '@chronos-db/core';
+import { StorageError, ValidationError, assertNamespace, isFieldPath, physicalName, redactUri, silentLogger, type Logger, type Namespace } from '@chronos-db/core';
 import { getSharedClient, type SharedClientOptions } from './client-pool.js';
 import { clientState, type ClientState } from './client-state.js';
 import type { StoredHead, StoredVersion } from './docs.js';
 import { makeRedactor, toStorageError } from './errors.js';
-import { isFilterField } from './filter.js';
 
 export type CommitStep = 'checked' | 'version' | 'head';
 
@@ -176,7 +175,7 @@ export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
       const base = ensureBase(ctx, c, map);
       if (!indexedProps?.length) return base;
       if (!Array.isArray(indexedProps)) throw new ValidationError('indexedProps must be an array of property names');
-      return Promise.all([base, ...indexedProps.filter(isFilterField).map((prop) => ensureProp(ctx, c, map, prop))]).then(() => {});
+      return Promise.all([base, ...indexedProps.filter((p) => isFieldPath(p)).map((prop) => ensureProp(ctx, c, map, prop))]).then(() => {});
     },
 
     idSeeks() {

@@ -33,11 +33,6 @@ function checkScalar(v: unknown): Scalar {
   throw new ValidationError('Filter values must be strings, finite numbers, booleans or null');
 }
 
-/** Whether a filter can address this metadata field (the field-name grammar). */
-export function isFilterField(f: unknown): f is string {
-  return typeof f === 'string' && FIELD_RE.test(f) && !f.split('.').some((s) => FORBIDDEN_SEGMENTS.has(s));
-}
-
 function checkField(f: unknown): string {
   fieldSegments(f);
   return f as string;
