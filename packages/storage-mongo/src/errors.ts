@@ -1,5 +1,25 @@
 /** Maps driver failures to core errors, with every secret of the URI removed. */
+import { MongoNetworkError, MongoServerSelectionError } from 'mongodb';
 import { ChronosError, OptimisticLockError, StorageError, createRedactor, uriSecrets as coreUriSecrets } from '@chronos-db/core';
+
+/**
+ * Server error codes that mean "not reachable / not writable right now": HostUnreachable,
+ * HostNotFound, NetworkTimeout, ShutdownInProgress, PrimarySteppedDown, SocketException,
+ * NotWritablePrimary, NotPrimaryNoSecondaryOk, NotPrimaryOrSecondary, InterruptedAtShutdown,
+ * InterruptedDueToReplStateChange.
+ */
+const UNREACHABLE_CODES: ReadonlySet<number> = new Set([6, 7, 89, 91, 189, 9001, 10107, 13435, 13436, 11600, 11602]);
+
+/**
+ * The server could not be reached (connection refused or reset, timeout, no primary): by the
+ * driver's error class (MongoNetworkError and its subclasses, MongoServerSelectionError) or
+ * the server's error code, never by message text. The fallback queue takes only these.
+ */
+export function isUnreachable(e: unknown): boolean {
+  if (e instanceof MongoNetworkError || e instanceof MongoServerSelectionError) return true;
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'number' && UNREACHABLE_CODES.has(code);
+}
 
 /** Secrets a URI carries (the password, raw and decoded), for redaction of driver messages (core's uriSecrets). */
 export function uriSecrets(uri: string | undefined): string[] {
@@ -37,7 +57,7 @@ export function toStorageError(e: unknown, what: string, where: string, redact: 
   return new StorageError(
     `MongoDB ${what} failed on ${where}: ${name}: ${msg}`,
     { backend: where, ...(typeof x?.code === 'number' ? { code: x.code } : {}) },
-    { cause: safeCause(e, redact) },
+    { cause: safeCause(e, redact), retriable: isUnreachable(e) },
   );
 }
 

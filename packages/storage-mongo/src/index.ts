@@ -4,3 +4,5 @@ export { getSharedClient, releaseClient, sharedClientCount, countCommands, comma
 export type { SharedClientOptions } from './client-pool.js';
 export { compileMongoFilter, assertSafeQuery, SAFE_OPERATORS } from './filter.js';
 export { makeRedactor } from './errors.js';
+export { createMongoQueueStore, MongoQueueStore, type MongoQueueStoreOptions } from './queue-store.js';
+export { isUnreachable } from './errors.js';

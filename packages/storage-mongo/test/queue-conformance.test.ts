@@ -1,0 +1,20 @@
+import { MongoClient } from 'mongodb';
+import { runQueueStoreConformance } from '@chronos-db/testkit';
+import { createMongoQueueStore } from '@chronos-db/storage-mongo';
+import { describeMongo, MONGO_URL, rand } from './helpers/env';
+
+describeMongo('storage-mongo queue on FerretDB', () => {
+  runQueueStoreConformance('mongo queue (insert-unique leases)', async () => {
+    const dbName = `ck_q_${rand(8)}`;
+    const open = () => createMongoQueueStore({ uri: MONGO_URL!, dbName, deadLetterCollection: 'dead' });
+    return {
+      store: open(),
+      reopen: async () => open(),
+      teardown: async () => {
+        const c = new MongoClient(MONGO_URL!);
+        await c.db(dbName).dropDatabase().catch(() => {});
+        await c.close();
+      },
+    };
+  }, { raceOps: 100 });
+});
