@@ -20,6 +20,7 @@ import {
   type MetadataStore,
   type Namespace,
   type ParsedConfig,
+  type QueuedWrite,
   assertDbName,
   assertCollection,
   assertTenant,
@@ -29,9 +30,13 @@ import { createLocalBlobStore, createLocalMetadataStore } from '@chronos-db/stor
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { createS3BlobStore } from '@chronos-db/storage-s3';
 import { createAdmin, type ChronosAdmin } from './admin.js';
+import { createFallback, type ChronosFallback } from './fallback.js';
 
-/** What `chronos.with<T>(ctx)` returns: the bound operations, typed by the record shape `T`. */
-export type BoundCollection<T extends object = Record<string, unknown>> = Collection<T>;
+/** What `chronos.with<T>(ctx)` returns: the bound operations, typed by the record shape `T`; `Q` is what a queued write returns (`QueuedWrite` when the config turns `fallback` on, else never). */
+export type BoundCollection<T extends object = Record<string, unknown>, Q = never> = Collection<T, Q>;
+
+/** `QueuedWrite` when the config may turn the fallback queue on, `never` when it cannot. */
+export type QueuedResultOf<C> = C extends { fallback?: infer F } ? (F extends { enabled: false } | undefined ? never : QueuedWrite) : never;
 
 export interface ChronosCounters {
   getTotals(scope: { dbName: string; collection: string; tenant?: string }): Promise<CounterTotals>;
@@ -40,11 +45,13 @@ export interface ChronosCounters {
   recount(scope: { dbName: string; collection: string; tenant?: string }): Promise<CounterTotals>;
 }
 
-export interface Chronos {
+export interface Chronos<Q = never> {
   /** Binds a context: `{ key, collection }`, `{ databaseType, tier, extIdentifier?, collection }` or `{ dbName, collection, tenantId? }`. */
-  with<T extends object = Record<string, unknown>>(ctx: ContextInput): Collection<T>;
+  with<T extends object = Record<string, unknown>>(ctx: ContextInput): Collection<T, Q>;
   readonly counters: ChronosCounters;
   readonly admin: ChronosAdmin;
+  /** The fallback queue (`fallback` config): worker, stats, pending and dead-letter ops. */
+  readonly fallback: ChronosFallback;
   /** The validated config with every secret replaced by '***'. */
   readonly config: ParsedConfig;
 }
@@ -70,7 +77,7 @@ export interface Runtime {
   closeAll(): Promise<void>;
 }
 
-export function initChronos(config: ChronosConfig): Chronos {
+export function initChronos<const C extends ChronosConfig>(config: C): Chronos<QueuedResultOf<C>> {
   const cfg = parseConfig(config);
   const topology = buildTopology(cfg);
   const redactor = configRedactor(cfg);
@@ -105,6 +112,19 @@ export function initChronos(config: ChronosConfig): Chronos {
     close: (b) => b.close(),
   });
 
+  const fallback = createFallback({
+    cfg: cfg.fallback,
+    basePath,
+    timeoutMs,
+    log,
+    redact,
+    apply: (body) => {
+      const backend = topology.byKey.get(body.route?.key);
+      if (!backend) throw new ValidationError(`Queued write names an unknown backend '${String(body.route?.key).slice(0, 80)}'`);
+      const storage = body.route.storage as Resolved['storage'];
+      return engineFor({ backend, storage, ns: body.ns, meta: runtime.metaFor(backend), blobs: runtime.blobsFor(storage) }).applyQueued(body);
+    },
+  });
   const runtime: Runtime = {
     cfg,
     topology,
@@ -128,7 +148,7 @@ export function initChronos(config: ChronosConfig): Chronos {
       return { backend: r.backend, storage: r.spacesConnIndex, ns: r.ns, meta: this.metaFor(r.backend), blobs: this.blobsFor(r.spacesConnIndex) };
     },
     async closeAll() {
-      const results = await Promise.allSettled([mongoPool.closeAll(), blobPool.closeAll(), localMeta?.close(), countersMeta?.close()]);
+      const results = await Promise.allSettled([fallback.close(), mongoPool.closeAll(), blobPool.closeAll(), localMeta?.close(), countersMeta?.close()]);
       localMeta = undefined;
       countersMeta = undefined;
       const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
@@ -136,7 +156,28 @@ export function initChronos(config: ChronosConfig): Chronos {
     },
   };
 
-  const engines = new Map<string, CollectionEngine>();
+  const engines = new Map<string, CollectionEngine<QueuedResultOf<C>>>();
+  /** The engine of a resolved context (one per backend, storage and namespace). */
+  const engineFor = (r: Resolved): CollectionEngine<QueuedResultOf<C>> => {
+    const id = `${r.backend.key}\u0000${String(r.storage)}\u0000${r.ns.dbName}\u0000${r.ns.tenant ?? ''}\u0000${r.ns.collection}`;
+    let engine = engines.get(id);
+    if (!engine) {
+      engine = new CollectionEngine<QueuedResultOf<C>>({
+        ns: r.ns,
+        meta: r.meta,
+        blobs: r.blobs,
+        counters: runtime.counterStore(),
+        map: cfg.collectionMaps?.[r.ns.collection],
+        counterRules: cfg.counterRules?.rules,
+        devShadow: cfg.devShadow,
+        maxPayloadBytes: cfg.maxPayloadBytes,
+        logger: log,
+        fallback: fallback.hook({ key: r.backend.key, storage: r.storage }),
+      });
+      engines.set(id, engine);
+    }
+    return engine;
+  };
   const counterScope = (s: { dbName: string; collection: string; tenant?: string }) => {
     if (!s || typeof s !== 'object') throw new ValidationError('counters scope must be { dbName, collection, tenant? }');
     assertDbName(s.dbName);
@@ -147,28 +188,12 @@ export function initChronos(config: ChronosConfig): Chronos {
     return { store, scope: { dbName: s.dbName, collection: s.collection, ...(s.tenant !== undefined ? { tenant: s.tenant } : {}) } };
   };
 
-  const chronos: Chronos = {
+  const chronos: Chronos<QueuedResultOf<C>> = {
     config: redactConfig(cfg, redactor),
-    with<T extends object>(ctx: ContextInput): Collection<T> {
-      const r = runtime.resolve(ctx);
-      const id = `${r.backend.key}\u0000${String(r.storage)}\u0000${r.ns.dbName}\u0000${r.ns.tenant ?? ''}\u0000${r.ns.collection}`;
-      let engine = engines.get(id);
-      if (!engine) {
-        engine = new CollectionEngine({
-          ns: r.ns,
-          meta: r.meta,
-          blobs: r.blobs,
-          counters: runtime.counterStore(),
-          map: cfg.collectionMaps?.[r.ns.collection],
-          counterRules: cfg.counterRules?.rules,
-          devShadow: cfg.devShadow,
-          maxPayloadBytes: cfg.maxPayloadBytes,
-          logger: log,
-        });
-        engines.set(id, engine);
-      }
-      return engine as unknown as Collection<T>; // the engine is untyped; Collection<T> types its records
+    with<T extends object>(ctx: ContextInput): Collection<T, QueuedResultOf<C>> {
+      return engineFor(runtime.resolve(ctx)) as unknown as Collection<T, QueuedResultOf<C>>; // the engine is untyped; Collection<T> types its records
     },
+    fallback: fallback.api,
     counters: {
       async getTotals(scope) {
         const { store, scope: s } = counterScope(scope);

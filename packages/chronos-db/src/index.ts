@@ -1,5 +1,6 @@
 export { initChronos } from './chronos.js';
-export type { Chronos, BoundCollection, ChronosCounters } from './chronos.js';
+export type { Chronos, BoundCollection, ChronosCounters, QueuedResultOf } from './chronos.js';
+export type { ChronosFallback, WorkerOptions } from './fallback.js';
 export type { ChronosAdmin, HealthReport, ComponentHealth } from './admin.js';
 export {
   ChronosError,
@@ -13,8 +14,11 @@ export {
   ExternalizationError,
   PayloadTooLargeError,
   IntegrityError,
+  QueueClaimedError,
+  isQueuedWrite,
   isChronosError,
 } from '@chronos-db/core';
+export type { QueuedWrite, QueueStats, QueuedOp, DeadLetterOp } from '@chronos-db/core';
 export type { ChronosConfig, ChronosRecord, HistoryEntry, ReadOptions, ListOptions } from '@chronos-db/core';
 export type {
   ChangeEntry,

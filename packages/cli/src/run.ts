@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { initChronos, isChronosError, type Chronos, type ChronosConfig } from 'chronos-db';
+import { initChronos, isChronosError, type Chronos, type ChronosConfig, type QueuedWrite } from 'chronos-db';
 
 export interface Io {
   out: (s: string) => void;
@@ -28,7 +28,7 @@ function ctxOf(o: { key?: string; db?: string; collection: string; tenant?: stri
 
 /** Runs the CLI; resolves to the exit code. */
 export async function run(argv: string[], io: Io = { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) }): Promise<number> {
-  let chronos: Chronos | undefined;
+  let chronos: Chronos<QueuedWrite> | undefined; // a config file may turn the fallback queue on
   const open = async (o: { config: string }) => (chronos = initChronos(await loadConfig(o.config)));
   const print = (v: unknown) => io.out(JSON.stringify(v, null, 2));
   const program = new Command('chronos')

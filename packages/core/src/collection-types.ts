@@ -28,6 +28,7 @@ import type {
 import type { DiffResult } from './engine/history.js';
 import type { ChangeEntry, ChangesOptions, WatchOptions } from './engine/changes.js';
 import type { ListAsOfOptions } from './engine/as-of.js';
+import type { QueuedWriteBody } from './engine/fallback.js';
 
 // ---------------------------------------------------------------------------
 // Time points
@@ -162,17 +163,19 @@ export type TypedChangeFeedPage<T extends object> = { items: TypedChangeEntry<T>
  * One collection of one context, bound by `chronos.with<T>(ctx)`. `T` is the
  * shape of the records' data (default: any JSON object).
  */
-export interface Collection<T extends object = Record<string, unknown>> {
+export interface Collection<T extends object = Record<string, unknown>, Q = never> {
   readonly ns: Namespace;
 
   /** A new record, version 0. */
-  create(data: T, actor?: string, reason?: string, opts?: CreateOptions): Promise<CreateResult>;
+  create(data: T, actor?: string, reason?: string, opts?: CreateOptions): Promise<CreateResult | Q>;
   /** A new version with `data` as the whole record. */
-  update(id: string, data: T, expectedOv?: number, actor?: string, reason?: string, opts?: WriteOptions): Promise<UpdateResult>;
+  update(id: string, data: T, expectedOv?: number, actor?: string, reason?: string, opts?: WriteOptions): Promise<UpdateResult | Q>;
   /** A deleting version (the history stays). */
-  delete(id: string, expectedOv?: number, actor?: string, reason?: string, opts?: WriteOptions): Promise<DeleteResult>;
+  delete(id: string, expectedOv?: number, actor?: string, reason?: string, opts?: WriteOptions): Promise<DeleteResult | Q>;
   /** Deep-merges one patch, or several in order, into the latest version. */
-  enrich(id: string, patch: Patch<T> | Patch<T>[], opts?: EnrichOptions): Promise<EnrichResult>;
+  enrich(id: string, patch: Patch<T> | Patch<T>[], opts?: EnrichOptions): Promise<EnrichResult | Q>;
+  /** Applies one queued write (the fallback worker's call; idempotent by its requestId). */
+  applyQueued(body: QueuedWriteBody): Promise<{ id: string; ov: number; cv: number }>;
   /** Creates, or merges into the record whose `uniqueKeys` match. */
   smartInsert(data: T, opts: TypedSmartInsertOptions<T>): Promise<SmartInsertResult>;
   /** A new version equal to an older one. */

@@ -37,13 +37,21 @@ import type {
 } from './types.js';
 import { ValidationError } from '../errors.js';
 import * as write from './write.js';
+import * as queued from './queued-writes.js';
+import { orderKeyOf, queueOf, type QueuedWriteBody } from './fallback.js';
+import { applyQueued } from './replay-queued.js';
 
 export * from './types.js';
+export { isQueuedWrite, type QueuedWrite, type QueuedWriteBody, type EngineFallback } from './fallback.js';
 export type { ListAsOfOptions } from './as-of.js';
 export type { ChangeEntry, ChangesOptions, ChangeFeedPage, WatchOptions } from './changes.js';
 export type { DiffResult, DiffSelector, HistoryOptions, HistoryPage, JsonPatchOperation, VersionMeta } from './history.js';
 
-export class CollectionEngine {
+/**
+ * `Q` is the type of a queued write's result: `never` (the default) when the engine has no
+ * fallback queue, `QueuedWrite` when it has one (`initChronos` picks it from the config).
+ */
+export class CollectionEngine<Q = never> {
   readonly ns: Namespace;
   private readonly cx: EngineContext;
 
@@ -54,20 +62,20 @@ export class CollectionEngine {
 
   // ---------------------------------------------------------------- writes
 
-  create(data: unknown, actor?: string, reason?: string, opts: CreateOptions = {}): Promise<{ id: string; ov: 0; cv: number; createdAt: Date }> {
-    return write.create(this.cx, data, actor, reason, opts);
+  create(data: unknown, actor?: string, reason?: string, opts: CreateOptions = {}): Promise<{ id: string; ov: 0; cv: number; createdAt: Date } | Q> {
+    return (this.cx.fallback ? queued.create(this.cx, data, actor, reason, opts) : write.create(this.cx, data, actor, reason, opts)) as Promise<{ id: string; ov: 0; cv: number; createdAt: Date } | Q>;
   }
 
-  update(id: string, data: unknown, expectedOv?: number, actor?: string, reason?: string, opts: WriteOptions = {}): Promise<{ id: string; ov: number; cv: number; updatedAt: Date }> {
-    return write.update(this.cx, id, data, expectedOv, actor, reason, opts);
+  update(id: string, data: unknown, expectedOv?: number, actor?: string, reason?: string, opts: WriteOptions = {}): Promise<{ id: string; ov: number; cv: number; updatedAt: Date } | Q> {
+    return (this.cx.fallback ? queued.update(this.cx, id, data, expectedOv, actor, reason, opts) : write.update(this.cx, id, data, expectedOv, actor, reason, opts)) as Promise<{ id: string; ov: number; cv: number; updatedAt: Date } | Q>;
   }
 
-  delete(id: string, expectedOv?: number, actor?: string, reason?: string, opts: WriteOptions = {}): Promise<{ id: string; ov: number; cv: number; deletedAt: Date }> {
-    return write.remove(this.cx, id, expectedOv, actor, reason, opts);
+  delete(id: string, expectedOv?: number, actor?: string, reason?: string, opts: WriteOptions = {}): Promise<{ id: string; ov: number; cv: number; deletedAt: Date } | Q> {
+    return (this.cx.fallback ? queued.remove(this.cx, id, expectedOv, actor, reason, opts) : write.remove(this.cx, id, expectedOv, actor, reason, opts)) as Promise<{ id: string; ov: number; cv: number; deletedAt: Date } | Q>;
   }
 
-  enrich(id: string, patch: unknown, opts: EnrichOptions = {}): Promise<{ id: string; ov: number; cv: number }> {
-    return write.enrich(this.cx, id, patch, opts);
+  enrich(id: string, patch: unknown, opts: EnrichOptions = {}): Promise<{ id: string; ov: number; cv: number } | Q> {
+    return (this.cx.fallback ? queued.enrich(this.cx, id, patch, opts) : write.enrich(this.cx, id, patch, opts)) as Promise<{ id: string; ov: number; cv: number } | Q>;
   }
 
   smartInsert(data: unknown, opts: SmartInsertOptions): Promise<{ id: string; ov: number; cv: number; created: boolean }> {
@@ -84,8 +92,23 @@ export class CollectionEngine {
 
   // ----------------------------------------------------------------- reads
 
-  getLatest(id: string, opts: ReadOptions = {}): Promise<ChronosRecord | null> {
-    return read.getLatest(this.cx, id, opts);
+  async getLatest(id: string, opts: ReadOptions = {}): Promise<ChronosRecord | null> {
+    const { includeQueued, ...rest } = opts ?? {};
+    const rec = await read.getLatest(this.cx, id, rest);
+    const fb = this.cx.fallback;
+    if (includeQueued === true && fb && rec) {
+      const pending = await queueOf(fb).pendingFor(orderKeyOf(this.cx, fb, id));
+      if (pending > 0) rec._queued = { pending };
+    }
+    return rec;
+  }
+
+  /**
+   * Applies one queued write (the fallback worker's call): idempotent by its requestId,
+   * reusing the payload PUT made before the outage while the head has not moved.
+   */
+  applyQueued(body: QueuedWriteBody): Promise<{ id: string; ov: number; cv: number }> {
+    return applyQueued(this.cx, body);
   }
 
   getVersion(id: string, ov: number, opts: ReadOptions = {}): Promise<ChronosRecord | null> {

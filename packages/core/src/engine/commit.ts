@@ -8,6 +8,7 @@ import type { HeadDoc, VersionDoc } from '../ports.js';
 import type { Built } from './build.js';
 import { backoff, MAX_RETRIES, type EngineContext } from './context.js';
 import { count } from './counting.js';
+import { tagBuilt } from './fallback.js';
 
 /** PUTs the payload (and blobs) of a built version, then commits it. */
 export async function commitBuilt(cx: EngineContext, b: Built, expectedOv: number | null, at: number, prev?: { cv: number; createdAt: number }): Promise<{ cv: number }> {
@@ -22,6 +23,8 @@ export async function commitBuilt(cx: EngineContext, b: Built, expectedOv: numbe
     ns: cx.ns, version: b.version, expectedOv,
     head: { ...(expectedOv === null ? { createdAt: at, state: 'new' as const } : {}), shadow: b.shadow },
     ...(prev ? { prev } : {}),
+  }).catch((e: unknown) => {
+    throw tagBuilt(e, b, expectedOv);
   });
 }
 

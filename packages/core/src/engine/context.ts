@@ -10,6 +10,7 @@ import type { BlobStore, CounterStore, MetadataStore, Namespace } from '../ports
 import { silentLogger, type Logger } from '../logger.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, sha256 } from './payload.js';
 import type { EngineOptions } from './types.js';
+import type { EngineFallback } from './fallback.js';
 
 /** A counter rule with its `when` filter compiled. */
 export interface CompiledCounterRule {
@@ -30,6 +31,8 @@ export interface EngineContext {
   readonly maxBytes: number;
   readonly log: Logger;
   readonly clock: () => number;
+  /** The fallback queue, when `fallback` is on (fallback.ts). */
+  readonly fallback?: EngineFallback | undefined;
   /** Creates the namespace's indexes once (retried after a failure). */
   ensure(): Promise<void>;
 }
@@ -55,6 +58,7 @@ export function createContext(opts: EngineOptions): EngineContext {
     maxBytes: opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
     log: opts.logger ?? silentLogger,
     clock: opts.clock ?? Date.now,
+    fallback: opts.fallback,
     ensure() {
       if (!ready) {
         ready = meta.ensureNamespace(ns, opts.map?.indexedProps?.length ? { indexedProps: opts.map.indexedProps } : undefined).catch((e) => {

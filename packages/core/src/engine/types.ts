@@ -1,6 +1,7 @@
 /** Public option and result types of the engine (re-exported by `collection.ts`). */
 import type { CollectionMap, CounterRule, DevShadowConfig } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { EngineFallback } from './fallback.js';
 import type { BlobStore, CounterStore, MetadataStore, Namespace, Op } from '../ports.js';
 
 export interface EngineOptions {
@@ -15,6 +16,8 @@ export interface EngineOptions {
   logger?: Logger | undefined;
   /** Clock in epoch ms (tests inject skewed clocks). */
   clock?: (() => number) | undefined;
+  /** The fallback queue (`fallback` config): writes that cannot reach the metadata store are queued. */
+  fallback?: EngineFallback | undefined;
 }
 
 export interface WriteOptions {
@@ -44,6 +47,8 @@ export interface ReadOptions {
   projection?: string[];
   includeDeleted?: boolean;
   includeMeta?: boolean;
+  /** With the fallback queue on: add `_queued: { pending }` when writes of the record wait in the queue. */
+  includeQueued?: boolean;
 }
 export interface ListOptions {
   filter?: Record<string, unknown>;

@@ -79,13 +79,18 @@ export function runQueueStoreConformance(name: string, factory: QueueStoreFactor
       const { q, reopen } = await fresh();
       const q2 = await reopen();
       const a = await q.enqueue({ orderKey: key(), requestId: req(), body: {} });
-      const [c1] = await q.claim({ owner: 'w1', leaseMs: 300 });
-      expect(c1).toMatchObject({ id: a.id, attempts: 1, status: 'claimed', lease: { owner: 'w1' } });
+      const [held] = await q.claim({ owner: 'w1', leaseMs: 600_000 });
+      expect(held).toMatchObject({ id: a.id, attempts: 1, status: 'claimed', lease: { owner: 'w1' } });
       expect(await q2.claim({ owner: 'w2', leaseMs: 60_000, limit: 10 })).toEqual([]);
       expect(await q.stats()).toMatchObject({ pending: 0, claimed: 1 });
-      await sleep(400);
-      const [c2] = await q2.claim({ owner: 'w2', leaseMs: 60_000 });
-      expect(c2).toMatchObject({ id: a.id, attempts: 2, lease: { owner: 'w2' } });
+      expect(await q.complete(held!)).toBe(true);
+      // A lease that expires (its holder crashed, or is too slow): another claimant takes the op.
+      const b = await q.enqueue({ orderKey: key(), requestId: req(), body: {} });
+      const [c1] = await q.claim({ owner: 'w1', leaseMs: 200 });
+      expect(c1).toMatchObject({ id: b.id, attempts: 1 });
+      await sleep(300);
+      const [c2] = await q2.claim({ owner: 'w2', leaseMs: 600_000 });
+      expect(c2).toMatchObject({ id: b.id, attempts: 2, lease: { owner: 'w2' } });
       // The first owner lost its lease: it can neither complete, release nor dead-letter the op.
       expect(await q.complete(c1!)).toBe(false);
       expect(await q.release(c1!, { message: 'late' }, Date.now())).toBe(false);
@@ -102,35 +107,36 @@ export function runQueueStoreConformance(name: string, factory: QueueStoreFactor
       const a1 = await q.enqueue({ orderKey: ka, requestId: req(), body: { i: 1 } });
       const a2 = await q.enqueue({ orderKey: ka, requestId: req(), body: { i: 2 } });
       const b1 = await q.enqueue({ orderKey: kb, requestId: req(), body: { i: 3 } });
-      const first = await q.claim({ owner: 'w', leaseMs: 60_000, limit: 10 });
+      const first = await q.claim({ owner: 'w', leaseMs: 600_000, limit: 10 });
       expect(first.map((o) => o.id).sort()).toEqual([a1.id, b1.id].sort());
       // a1 released with a backoff: a2 still waits behind it.
       const c1 = first.find((o) => o.id === a1.id)!;
       expect(await q.release(c1, { message: 'unreachable', code: 'STORAGE' }, Date.now() + 60_000)).toBe(true);
-      expect(await q.claim({ owner: 'w', leaseMs: 60_000, limit: 10 })).toEqual([]);
+      expect(await q.claim({ owner: 'w', leaseMs: 600_000, limit: 10 })).toEqual([]);
       const pend = await q.listPending();
       expect(pend.find((o) => o.id === a1.id)).toMatchObject({ status: 'pending', attempts: 1, lastError: { message: 'unreachable', code: 'STORAGE' } });
       await q.cancel(a1.id);
-      const [n] = await q.claim({ owner: 'w', leaseMs: 60_000, limit: 10 });
+      const [n] = await q.claim({ owner: 'w', leaseMs: 600_000, limit: 10 });
       expect(n?.id).toBe(a2.id);
     });
 
     it('release makes the op claimable again from notBefore', async () => {
       const { q } = await fresh();
-      await q.enqueue({ orderKey: key(), requestId: req(), body: {} });
-      const [c] = await q.claim({ owner: 'w', leaseMs: 60_000 });
-      expect(await q.release(c!, { message: 'x' }, Date.now() + 250)).toBe(true);
-      expect(await q.claim({ owner: 'w', leaseMs: 60_000 })).toEqual([]);
-      await sleep(300);
-      const [again] = await q.claim({ owner: 'w', leaseMs: 60_000 });
-      expect(again).toMatchObject({ id: c!.id, attempts: 2 });
+      const a = await q.enqueue({ orderKey: key(), requestId: req(), body: {} });
+      const b = await q.enqueue({ orderKey: key(), requestId: req(), body: {} });
+      const got = await q.claim({ owner: 'w', leaseMs: 600_000, limit: 2 });
+      expect(got.map((o) => o.id).sort()).toEqual([a.id, b.id].sort());
+      expect(await q.release(got.find((o) => o.id === a.id)!, { message: 'x' }, Date.now() + 600_000)).toBe(true);
+      expect(await q.release(got.find((o) => o.id === b.id)!, { message: 'y' }, Date.now() - 1)).toBe(true);
+      const again = await q.claim({ owner: 'w', leaseMs: 600_000, limit: 2 });
+      expect(again.map((o) => [o.id, o.attempts])).toEqual([[b.id, 2]]);
     });
 
     it('deadLetter moves the op (never both places); retryDeadLetter brings it back; unknown ids are NotFound', async () => {
       const { q } = await fresh();
       const k = key();
       const a = await q.enqueue({ orderKey: k, requestId: req(), body: { v: 1 } });
-      const [c] = await q.claim({ owner: 'w', leaseMs: 60_000 });
+      const [c] = await q.claim({ owner: 'w', leaseMs: 600_000 });
       expect(await q.deadLetter(c!, { message: 'conflict', code: 'OPTIMISTIC_LOCK' })).toBe(true);
       expect(await q.listPending()).toEqual([]);
       expect(await q.pendingFor(k)).toBe(0);
@@ -153,7 +159,7 @@ export function runQueueStoreConformance(name: string, factory: QueueStoreFactor
       const a = await q.enqueue({ orderKey: key(), requestId: req(), body: {} });
       const b = await q.enqueue({ orderKey: key(), requestId: req(), body: {} });
       await q.cancel(a.id);
-      const [c] = await q.claim({ owner: 'w', leaseMs: 60_000 });
+      const [c] = await q.claim({ owner: 'w', leaseMs: 600_000 });
       expect(c?.id).toBe(b.id);
       await expectCode(q.cancel(b.id), 'QUEUE_CLAIMED');
       await expectCode(q.cancel(a.id), NOT_FOUND);
@@ -175,7 +181,7 @@ export function runQueueStoreConformance(name: string, factory: QueueStoreFactor
         after = p[p.length - 1]!.id;
       }
       expect(seen).toEqual([...ids].sort());
-      const claimed = await q.claim({ owner: 'w', leaseMs: 60_000, limit: 7 });
+      const claimed = await q.claim({ owner: 'w', leaseMs: 600_000, limit: 7 });
       for (const c of claimed) await q.deadLetter(c, { message: 'x' });
       const d1 = await q.listDead({ limit: 4 });
       const d2 = await q.listDead({ limit: 4, afterId: d1[d1.length - 1]!.id });
