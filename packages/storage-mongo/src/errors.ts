@@ -1,5 +1,5 @@
 /** Maps driver failures to core errors, with every secret of the URI removed. */
-import { MongoNetworkError, MongoServerSelectionError } from 'mongodb';
+import { MongoNetworkError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
 import { ChronosError, OptimisticLockError, StorageError, createRedactor, uriSecrets as coreUriSecrets } from '@chronos-db/core';
 
 /**
@@ -16,7 +16,9 @@ const UNREACHABLE_CODES: ReadonlySet<number> = new Set([6, 7, 89, 91, 189, 9001,
  * the server's error code, never by message text. The fallback queue takes only these.
  */
 export function isUnreachable(e: unknown): boolean {
-  if (e instanceof MongoNetworkError || e instanceof MongoServerSelectionError) return true;
+  // MongoTopologyClosedError: the driver closed the client after a failed first connection (a
+  // store closed by chronos refuses before reaching the driver, so this is never our own close).
+  if (e instanceof MongoNetworkError || e instanceof MongoServerSelectionError || e instanceof MongoTopologyClosedError) return true;
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === 'number' && UNREACHABLE_CODES.has(code);
 }
