@@ -32,9 +32,23 @@ echo "== tests"
 # the AWS SDK warns on every client that its 2027 releases will need Node 22
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 status=0
+rm -f .tmp/jest-results.json .tmp/jest-results-node24.json
 pnpm exec jest --ci --maxWorkers=2 --json --outputFile=.tmp/jest-results.json "$@" || status=$?
+
+echo "== tests on Node 24 (core, storage-local, cli, testkit, embedded chronos-db: scripts/node24/)"
+bash scripts/node24/run.sh --ci --maxWorkers=2 --json --outputFile=.tmp/jest-results-node24.json || status=$?
+
+# one line per run, then the combined total (the last line)
 node -e '
-  const r = require(process.argv[1]);
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
-' "$ROOT/.tmp/jest-results.json" || true
+  const fs = require("fs");
+  const sum = { passed: 0, failed: 0, skipped: 0 };
+  for (const [name, file] of [["node " + process.versions.node, process.argv[1]], ["node 24", process.argv[2]]]) {
+    if (!fs.existsSync(file)) { console.log(`tests (${name}): no results (the run did not finish)`); continue; }
+    const r = JSON.parse(fs.readFileSync(file, "utf8"));
+    const n = { passed: r.numPassedTests, failed: r.numFailedTests, skipped: r.numPendingTests + r.numTodoTests };
+    for (const k in sum) sum[k] += n[k];
+    console.log(`tests (${name}): ${n.passed} passed, ${n.failed} failed, ${n.skipped} skipped`);
+  }
+  console.log(`tests: ${sum.passed} passed, ${sum.failed} failed, ${sum.skipped} skipped`);
+' "$ROOT/.tmp/jest-results.json" "$ROOT/.tmp/jest-results-node24.json" || true
 exit "$status"

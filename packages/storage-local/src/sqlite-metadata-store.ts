@@ -10,7 +10,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from './sqlite-open.js';
 import {
   OptimisticLockError,
   StorageError,
@@ -169,7 +170,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
     const busy = opts.busyTimeoutMs ?? 10_000;
     try {
       if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
-      this.db = new Database(filename, { timeout: busy });
+      this.db = openSqlite(filename, { timeout: busy });
       this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busy))}`);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');

@@ -7,7 +7,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from './sqlite-open.js';
 import {
   NotFoundError,
   QueueClaimedError,
@@ -119,7 +120,7 @@ export class SqliteQueueStore implements QueueStore {
     try {
       mkdirSync(dir, { recursive: true });
       const busy = Math.max(0, Math.floor(opts.busyTimeoutMs ?? 10_000));
-      const db = new Database(this.filename, { timeout: busy });
+      const db = openSqlite(this.filename, { timeout: busy });
       db.pragma(`busy_timeout = ${busy}`);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
