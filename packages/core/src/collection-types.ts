@@ -14,7 +14,7 @@
  * read its bytes with `getPropertyContent`.
  */
 import type { CounterTotals, ItemState, Namespace, Op, BlobRef } from './ports.js';
-import type { CollectionEngine } from './engine/collection.js';
+import type { CollectionEngine, EngineStats } from './engine/collection.js';
 import type {
   CreateOptions,
   EnrichOptions,
@@ -207,4 +207,6 @@ export interface Collection<T extends object = Record<string, unknown>, Q = neve
   recountCounters(): Promise<CounterTotals>;
   /** Deletes unreferenced payload objects older than the grace period. */
   collectGarbage(opts?: GcOptions): Promise<GcResult>;
+  /** Running totals of this collection's engine (objects of lost write attempts removed / left). */
+  stats(): EngineStats;
 }

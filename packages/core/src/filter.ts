@@ -26,6 +26,11 @@ const MAX_IN = 1000;
 export interface CompileOptions {
   /** When set, only these fields (or their sub-paths) may be filtered on. */
   allowedFields?: string[] | undefined;
+  /**
+   * Only top-level fields exist (the engine indexes top-level scalars when a collection has no
+   * `indexedProps`): a dotted field could never match, so it is a ValidationError naming it.
+   */
+  topLevelOnly?: boolean | undefined;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -47,6 +52,12 @@ export function compileFilter(filter: unknown, opts: CompileOptions = {}): Filte
   const checkField = (field: string) => {
     if (!isFieldPath(field)) {
       throw new ValidationError(`Invalid filter field '${field.slice(0, 80)}'`);
+    }
+    if (opts.topLevelOnly && field.includes('.')) {
+      throw new ValidationError(
+        `Filter field '${field}' is a dotted path, but only top-level scalar properties are indexed here (no indexedProps in this collection's collectionMaps), so it could never match. Filter on a top-level property, or list '${field.split('.')[0]}' in indexedProps to filter inside it`,
+        { field },
+      );
     }
     if (opts.allowedFields && opts.allowedFields.length > 0) {
       const ok = opts.allowedFields.some((f) => field === f || field.startsWith(`${f}.`));

@@ -256,6 +256,12 @@ export interface MetadataStore {
   getHead(ns: Namespace, itemId: string, opts?: GetHeadOptions): Promise<HeadDoc | null>;
   getVersion(ns: Namespace, itemId: string, sel: VersionSelector): Promise<VersionDoc | null>;
   /**
+   * Optional: the versions that exist among these (itemId, ov) pairs of one namespace, in any
+   * order, in few round trips (at most 1000 pairs per call). collectGarbage uses it to check a
+   * batch of payload keys at once; without it, it calls `getVersion` per key.
+   */
+  findVersions?(ns: Namespace, refs: ReadonlyArray<{ itemId: string; ov: number }>): Promise<VersionDoc[]>;
+  /**
    * Versions of one record in ov order (`dir` 1, the default) or newest first (`dir` -1),
    * within `afterOv` < ov < `beforeOv` (both exclusive, both optional): one index range scan
    * on (itemId, ov), so a page costs the same whatever the length of the chain.

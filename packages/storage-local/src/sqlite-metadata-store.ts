@@ -343,6 +343,21 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
     });
   }
 
+  /** Batched lookup by (itemId, ov) for collectGarbage: one primary-key read each, in one call. */
+  findVersions(ns: Namespace, refs: ReadonlyArray<{ itemId: string; ov: number }>): Promise<VersionDoc[]> {
+    return this.run('findVersions', () => {
+      const key = nsKey(ns);
+      if (!Array.isArray(refs) || refs.length > 1000) throw new ValidationError('findVersions takes an array of at most 1000 { itemId, ov }');
+      const out: VersionDoc[] = [];
+      for (const r of refs) {
+        assertId(r?.itemId);
+        const row = this.s.verByOv!.get(...key, r.itemId, finiteInt(r.ov, 'ov')) as Row | undefined;
+        if (row) out.push(toVersion(row));
+      }
+      return out;
+    });
+  }
+
   listVersions(ns: Namespace, itemId: string, opts: ListVersionsOptions = {}): Promise<VersionDoc[]> {
     return this.run('listVersions', () => {
       const key = nsKey(ns);

@@ -27,6 +27,7 @@ import { createStoreCtx, type MongoMetadataStoreOptions } from './context.js';
 import { createCounterOps } from './counters.js';
 import { toVersion } from './docs.js';
 import { forgetGuess, repairHead } from './heads.js';
+import { findVersions } from './gc-lookup.js';
 import { changesAfter } from './changes.js';
 import { listVersions } from './history.js';
 import { checkItem, findByRequestId, getHead, getVersion, queryHeads, scanHeads } from './queries.js';
@@ -103,6 +104,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
 
     getHead: (ns, itemId, o) => getHead(ctx, ns, itemId, o),
     getVersion: (ns, itemId, sel) => getVersion(ctx, ns, itemId, sel),
+    findVersions: (ns, refs) => findVersions(ctx, ns, refs),
     listVersions: (ns, itemId, o) => listVersions(ctx, ns, itemId, o),
     findByRequestId: (ns, requestId) => findByRequestId(ctx, ns, requestId),
     queryHeads: (ns, q) => queryHeads(ctx, ns, q),

@@ -4,10 +4,13 @@
  */
 import { ValidationError } from '../errors.js';
 import { jsonKey, newAttempt } from '../names.js';
-import type { BlobRef, HeadDoc, Op, VersionDoc } from '../ports.js';
+import type { BlobRef, HeadDoc, ItemState, Op, VersionDoc } from '../ports.js';
 import { iso, type EngineContext } from './context.js';
 import { planExternalization, type PendingBlob } from './externalize.js';
 import { checkSize, isPlainObject, sha256 } from './payload.js';
+
+/** `_system.state` inside a stored payload (see the state machine in render.ts). */
+export const STORED_STATE: ItemState = 'new-not-synched';
 
 export interface Built {
   version: Omit<VersionDoc, 'cv'>;
@@ -55,7 +58,9 @@ export function build(cx: EngineContext, a: BuildInput): Built {
   const attempt = newAttempt();
   const ext = planExternalization(cx.ns, a.id, a.ov, attempt, a.doc, cx.map?.base64Props, a.previousBlobs);
   const indexed = metaIndexed(cx, ext.doc);
-  const system: Record<string, unknown> = { insertedAt: iso(a.createdAt), updatedAt: iso(a.at), state: 'new' };
+  // The payload is written before its version commits, and never rewritten (versions are
+  // immutable): as stored it is not synched yet. Reads take the state from the metadata.
+  const system: Record<string, unknown> = { insertedAt: iso(a.createdAt), updatedAt: iso(a.at), state: STORED_STATE };
   if (a.functionIds?.length) system.functionIds = a.functionIds;
   const text = JSON.stringify({ ...ext.doc, _system: system });
   const json = Buffer.from(text, 'utf8');

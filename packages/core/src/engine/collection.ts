@@ -16,9 +16,9 @@ import type { CounterTotals, Namespace } from '../ports.js';
 import { recountCounters } from './recount.js';
 import { listAsOf, type ListAsOfOptions } from './as-of.js';
 import { changes, watch, type ChangeEntry, type ChangesOptions, type ChangeFeedPage, type WatchOptions } from './changes.js';
-import { createContext, type EngineContext } from './context.js';
+import { createContext, type EngineContext, type EngineStats } from './context.js';
 import { diff, type DiffResult, type DiffSelector } from './history.js';
-import { collectGarbage, type GcOptions } from './gc.js';
+import { collectGarbage, type GcOptions, type GcResult } from './gc.js';
 import * as read from './read.js';
 import { restoreCollection, restoreObject } from './restore.js';
 import { smartInsert } from './smart-insert.js';
@@ -46,6 +46,7 @@ export { isQueuedWrite, type QueuedWrite, type QueuedWriteBody, type EngineFallb
 export type { ListAsOfOptions } from './as-of.js';
 export type { ChangeEntry, ChangesOptions, ChangeFeedPage, WatchOptions } from './changes.js';
 export type { DiffResult, DiffSelector, HistoryOptions, HistoryPage, JsonPatchOperation, VersionMeta } from './history.js';
+export type { EngineStats } from './context.js';
 
 /**
  * `Q` is the type of a queued write's result: `never` (the default) when the engine has no
@@ -58,6 +59,11 @@ export class CollectionEngine<Q = never> {
   constructor(opts: EngineOptions) {
     this.cx = createContext(opts);
     this.ns = this.cx.ns;
+  }
+
+  /** Running totals of this engine since it was created (a copy). */
+  stats(): EngineStats {
+    return { ...this.cx.stats };
   }
 
   // ---------------------------------------------------------------- writes
@@ -176,8 +182,9 @@ export class CollectionEngine<Q = never> {
   /**
    * Deletes payload objects of this namespace that no version references and
    * that are older than the grace period (orphans of failed or lost writes).
+   * Streams (bounded memory); `graceMs` below 2 x operationTimeoutMs is a ValidationError.
    */
-  collectGarbage(opts: GcOptions = {}): Promise<{ scanned: number; removed: string[] }> {
+  collectGarbage(opts: GcOptions = {}): Promise<GcResult> {
     return collectGarbage(this.cx, opts);
   }
 }

@@ -10,7 +10,13 @@ import { backoff, MAX_RETRIES, type EngineContext } from './context.js';
 import { count } from './counting.js';
 import { tagBuilt } from './fallback.js';
 
-/** PUTs the payload (and blobs) of a built version, then commits it. */
+/**
+ * PUTs the payload (and blobs) of a built version, then commits it. A commit the store
+ * refused (OptimisticLockError: the head moved, or the record or requestId exists) is known
+ * lost: this attempt's own objects are deleted, best effort (their keys are unique to the
+ * attempt, so no winner names them). On any other failure the outcome is unknown (the commit
+ * may have landed) and nothing is deleted; collectGarbage removes real orphans later.
+ */
 export async function commitBuilt(cx: EngineContext, b: Built, expectedOv: number | null, at: number, prev?: { cv: number; createdAt: number }): Promise<{ cv: number }> {
   if (b.json.length > 0) {
     await Promise.all(b.pending.flatMap((p) => [
@@ -19,9 +25,52 @@ export async function commitBuilt(cx: EngineContext, b: Built, expectedOv: numbe
     ]));
     await cx.blobs.put('json', b.version.jsonKey, b.json, { contentType: 'application/json' });
   }
+  try {
+    return await commitOnly(cx, b, expectedOv, at, prev);
+  } catch (e) {
+    if (e instanceof OptimisticLockError && b.json.length > 0) await removeLost(cx, b);
+    throw e;
+  }
+}
+
+/** Deletes the objects a lost attempt wrote; counts what could not be deleted (engine stats, warn log). */
+async function removeLost(cx: EngineContext, b: Built): Promise<void> {
+  const keys: Array<['json' | 'content', string]> = [['json', b.version.jsonKey]];
+  for (const p of b.pending) {
+    keys.push(['content', p.ref.key]);
+    if (p.text && p.ref.textKey) keys.push(['content', p.ref.textKey]);
+  }
+  let left = 0;
+  // A refusal can hide a commit that landed (a driver retrying an insert that had succeeded
+  // sees its own duplicate): delete only when the version at (itemId, ov) is not this attempt's.
+  let ours = true;
+  try {
+    const there = await cx.meta.getVersion(cx.ns, b.version.itemId, { ov: b.version.ov });
+    ours = !!there && there.jsonKey === b.version.jsonKey;
+    if (!ours) {
+      const results = await Promise.allSettled(keys.map(([bucket, key]) => cx.blobs.delete(bucket, key)));
+      for (const r of results) {
+        if (r.status === 'fulfilled') cx.stats.lostWriteObjectsRemoved++;
+        else left++;
+      }
+    }
+  } catch {
+    left = keys.length; // the check failed: the outcome is unknown, keep them
+  }
+  if (left > 0) {
+    cx.stats.lostWriteObjectsLeft += left;
+    cx.log.warn('a lost write attempt could not delete its own payload objects; collectGarbage removes them after the grace period', {
+      id: b.version.itemId, ov: b.version.ov, left, totalLeft: cx.stats.lostWriteObjectsLeft,
+    });
+  }
+}
+
+function commitOnly(cx: EngineContext, b: Built, expectedOv: number | null, at: number, prev?: { cv: number; createdAt: number }): Promise<{ cv: number }> {
   return cx.meta.commit({
     ns: cx.ns, version: b.version, expectedOv,
-    head: { ...(expectedOv === null ? { createdAt: at, state: 'new' as const } : {}), shadow: b.shadow },
+    // Every new version (create, update, enrich, delete, restore) makes the record `new` again:
+    // `processed` marks the version that was processed, not the ones after it.
+    head: { ...(expectedOv === null ? { createdAt: at } : {}), state: 'new', shadow: b.shadow },
     ...(prev ? { prev } : {}),
   }).catch((e: unknown) => {
     throw tagBuilt(e, b, expectedOv);

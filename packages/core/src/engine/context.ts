@@ -3,6 +3,7 @@
  * the collection map, the counter rules (compiled once, here), the clock and
  * the lazily created namespace indexes.
  */
+import { ValidationError } from '../errors.js';
 import { compileFilter, type FilterNode } from '../filter.js';
 import { assertNamespace } from '../names.js';
 import type { CollectionMap, CounterRule, DevShadowConfig } from '../config.js';
@@ -33,17 +34,31 @@ export interface EngineContext {
   readonly clock: () => number;
   /** The fallback queue, when `fallback` is on (fallback.ts). */
   readonly fallback?: EngineFallback | undefined;
+  readonly operationTimeoutMs: number;
   /** Creates the namespace's indexes once (retried after a failure). */
   ensure(): Promise<void>;
+  /** Running totals of this engine (see `CollectionEngine.stats()`). */
+  readonly stats: EngineStats;
+}
+
+export interface EngineStats {
+  /** Payload and blob objects that write attempts which lost their commit deleted again. */
+  lostWriteObjectsRemoved: number;
+  /** Objects of lost attempts that could not be deleted (left for collectGarbage). */
+  lostWriteObjectsLeft: number;
 }
 
 /** Rebuild-and-retry bound for writes without an explicit expectedOv (last writer wins). */
 export const MAX_RETRIES = 50;
 export const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * (attempt + 1))));
+/** The config's default `operationTimeoutMs`. */
+export const DEFAULT_OPERATION_TIMEOUT_MS = 30_000;
 export const iso = (ms: number) => new Date(ms).toISOString();
 
 export function createContext(opts: EngineOptions): EngineContext {
   assertNamespace(opts.ns);
+  const t = opts.operationTimeoutMs;
+  if (t !== undefined && (typeof t !== 'number' || !Number.isInteger(t) || t < 1)) throw new ValidationError('operationTimeoutMs must be a positive integer (ms)');
   const ns = { ...opts.ns };
   const meta = opts.meta;
   let ready: Promise<void> | undefined;
@@ -59,6 +74,8 @@ export function createContext(opts: EngineOptions): EngineContext {
     log: opts.logger ?? silentLogger,
     clock: opts.clock ?? Date.now,
     fallback: opts.fallback,
+    operationTimeoutMs: opts.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
+    stats: { lostWriteObjectsRemoved: 0, lostWriteObjectsLeft: 0 },
     ensure() {
       if (!ready) {
         ready = meta.ensureNamespace(ns, opts.map?.indexedProps?.length ? { indexedProps: opts.map.indexedProps } : undefined).catch((e) => {
@@ -77,8 +94,12 @@ export function derivedId(cx: EngineContext, kind: string, value: string): strin
   return `${kind}-${sha256(`${dbName}\u0000${tenant ?? ''}\u0000${collection}\u0000${value}`).slice(0, 40)}`;
 }
 
-/** Compiles a user filter; with indexedProps configured only those fields are allowed. */
+/**
+ * Compiles a user filter. With indexedProps configured only those fields (and dotted paths
+ * inside them) are allowed; without, every top-level scalar is indexed and a dotted path is refused.
+ */
 export function compileUserFilter(cx: EngineContext, filter: unknown): FilterNode | undefined {
   const indexed = cx.map?.indexedProps;
-  return compileFilter(filter ?? {}, { allowedFields: indexed && indexed.length ? indexed : undefined });
+  const some = !!indexed && indexed.length > 0;
+  return compileFilter(filter ?? {}, { allowedFields: some ? indexed : undefined, topLevelOnly: !some });
 }

@@ -23,6 +23,18 @@ export async function loadStored(cx: EngineContext, v: VersionDoc & { shadow?: H
   return JSON.parse(text) as Record<string, unknown>;
 }
 
+/**
+ * `_system.state`, the record's processing state:
+ * - `new-not-synched`: a payload written but whose version is not committed (yet, or ever: a
+ *   lost or interrupted write). Only the stored payload objects carry it; a read never returns it,
+ *   since what it returns is committed.
+ * - `new`: set by every commit of a version (create, update, enrich, delete, restore). So a record
+ *   that was `processed` becomes `new` again when it changes.
+ * - `processed`: set without a new version by admin marking (`markItemAsProcessed`, TTL marking),
+ *   until the record's next version.
+ * Latest reads show the head's state; a past version (getVersion, getAsOf) shows `new`: the
+ * processing state belongs to the record, not to a version.
+ */
 export async function render(cx: EngineContext, v: VersionDoc & { shadow?: HeadDoc['shadow'] }, head: HeadDoc | null, opts: ReadOptions): Promise<ChronosRecord> {
   const doc = await loadStored(cx, v);
   const stored = isPlainObject(doc._system) ? doc._system : {};
@@ -33,7 +45,7 @@ export async function render(cx: EngineContext, v: VersionDoc & { shadow?: HeadD
   }
   renderBlobs(doc, v.blobs, urls);
   const createdAt = head?.createdAt ?? (typeof stored.insertedAt === 'string' ? Date.parse(stored.insertedAt) : v.at);
-  const system: Record<string, unknown> = { insertedAt: iso(createdAt), updatedAt: iso(v.at), state: head?.state ?? (typeof stored.state === 'string' ? stored.state : 'new') };
+  const system: Record<string, unknown> = { insertedAt: iso(createdAt), updatedAt: iso(v.at), state: head?.state ?? 'new' };
   if (v.deleted) {
     system.deleted = true;
     system.deletedAt = iso(v.at);

@@ -18,6 +18,11 @@ export interface EngineOptions {
   clock?: (() => number) | undefined;
   /** The fallback queue (`fallback` config): writes that cannot reach the metadata store are queued. */
   fallback?: EngineFallback | undefined;
+  /**
+   * Deadline of one storage operation in ms (config `operationTimeoutMs`, default 30 s). A write
+   * attempt can be in flight that long; collectGarbage's grace period must be at least twice it.
+   */
+  operationTimeoutMs?: number | undefined;
 }
 
 export interface WriteOptions {

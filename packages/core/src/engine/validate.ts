@@ -29,13 +29,42 @@ export function assertTtl(ttl: unknown): asserts ttl is number {
   }
 }
 
-/** A validated, detached copy of a payload (Dates become ISO strings); record-level keys are dropped. */
-export function checkData(data: unknown, what = 'data'): Record<string, unknown> {
+/** Keys chronos-db writes itself (`_system`, `_meta`) or keeps in the metadata (`id`). */
+export const RESERVED_KEYS = ['_system', '_meta'] as const;
+
+/**
+ * A validated, detached copy of a payload (Dates become ISO strings), without `id`,
+ * `_system` and `_meta`, which are never stored in a payload. Nothing is dropped silently:
+ * - writing a new record (create, smartInsert): `_system` / `_meta` are a ValidationError naming
+ *   them, and so is `id` unless it equals the create option `{ id }`;
+ * - writing an existing record (update, enrich): a record as read may be
+ *   written back, so `id` must equal the record's id, and `_system` / `_meta` must be objects
+ *   (as reads return them); they are ignored, since chronos-db writes them. Anything else is
+ *   a ValidationError naming the key.
+ */
+export function checkData(data: unknown, what = 'data', recordId?: string, existing = recordId !== undefined): Record<string, unknown> {
   assertJsonPayload(data, what);
+  for (const k of RESERVED_KEYS) {
+    const v = data[k];
+    if (v === undefined) continue;
+    if (!existing) {
+      throw new ValidationError(`${what}.${k} is reserved: chronos-db writes it. Remove it from what you write (from a record you read: const { id, _system, _meta, ...data } = record)`, { key: k });
+    }
+    if (!isPlainObject(v)) throw new ValidationError(`${what}.${k} is reserved: chronos-db writes it (a record read and written back may carry it as it was read, an object)`, { key: k });
+  }
+  if (data.id !== undefined && data.id !== recordId) {
+    const shown = JSON.stringify(data.id)?.slice(0, 80);
+    throw new ValidationError(
+      recordId === undefined
+        ? `${what}.id (${shown}) is not part of a payload: a record's id lives in its metadata. Pass it as the create option { id }, or remove it`
+        : `${what}.id (${shown}) differs from the id of the record being written ('${recordId}'): an id cannot change`,
+      { key: 'id' },
+    );
+  }
   const copy = cloneJson(data);
+  delete copy.id;
   delete copy._system;
   delete copy._meta;
-  delete copy.id;
   return copy;
 }
 

@@ -15,7 +15,7 @@ import type { CreateOptions, EnrichOptions, WriteOptions } from './types.js';
 import { checkData, optString, writeSetup } from './validate.js';
 
 export async function create(cx: EngineContext, data: unknown, actorIn?: string, reasonIn?: string, opts: CreateOptions = {}): Promise<{ id: string; ov: 0; cv: number; createdAt: Date }> {
-  const input = checkData(data);
+  const input = checkData(data, 'data', typeof opts.id === 'string' ? opts.id : undefined, false);
   const w = writeSetup({ actor: actorIn, reason: reasonIn, requestId: opts.requestId }, () => ({ op: 'CREATE', id: opts.id, data: input }));
   const functionId = optString(opts.functionId, 'functionId');
   if (opts.id !== undefined) assertId(opts.id);
@@ -43,7 +43,7 @@ export async function create(cx: EngineContext, data: unknown, actorIn?: string,
 
 export async function update(cx: EngineContext, id: string, data: unknown, expectedOv?: number, actor?: string, reason?: string, opts: WriteOptions = {}): Promise<{ id: string; ov: number; cv: number; updatedAt: Date }> {
   assertId(id);
-  const input = checkData(data);
+  const input = checkData(data, 'data', id);
   if (expectedOv !== undefined && expectedOv !== null) assertOv(expectedOv);
   const w = writeSetup({ actor, reason, requestId: opts.requestId }, () => ({ op: 'UPDATE', id, expectedOv, data: input }));
   const r = await writeLoop(cx, id, expectedOv ?? undefined, w.requestId, w.requestHash, async (head, at) => {
@@ -68,7 +68,7 @@ export async function enrich(cx: EngineContext, id: string, patch: unknown, opts
   assertId(id);
   const patches = Array.isArray(patch) ? patch : [patch];
   if (patches.length === 0) throw new ValidationError('enrich needs at least one patch');
-  const checked = patches.map((p, i) => checkData(p, `patch[${i}]`));
+  const checked = patches.map((p, i) => checkData(p, `patch[${i}]`, id));
   if (opts.expectedOv !== undefined) assertOv(opts.expectedOv);
   const functionId = optString(opts.functionId, 'functionId');
   const w = writeSetup(opts, () => ({ op: 'ENRICH', id, expectedOv: opts.expectedOv, patches: checked, functionId }));
@@ -83,4 +83,17 @@ export async function enrich(cx: EngineContext, id: string, patch: unknown, opts
     return build(cx, { id, ov: head.ov + 1, op: 'ENRICH', at, createdAt: head.createdAt, doc: merged, ...w, functionIds, previousBlobs: head.blobs });
   }, 'UPDATE', () => merged);
   return { id, ov: r.ov, cv: r.cv };
+}
+
+/**
+ * Writes `input` as the next version of a deleted record (smartInsert revives the record
+ * holding its derived id). A record that is live again by then is a lost race.
+ */
+export async function revive(cx: EngineContext, id: string, input: Record<string, unknown>, expectedOv: number, who: { actor?: string | undefined; reason?: string | undefined; functionId?: string | undefined }): Promise<{ ov: number; cv: number }> {
+  const r = await writeLoop(cx, id, expectedOv, undefined, undefined, async (head, at) => {
+    if (!head.deleted) throw new OptimisticLockError(`Record '${id}' was revived by another writer`, { id });
+    const functionIds = who.functionId ? [who.functionId] : undefined;
+    return build(cx, { id, ov: head.ov + 1, op: 'UPDATE', at, createdAt: head.createdAt, doc: input, actor: who.actor, reason: who.reason, functionIds });
+  }, 'UPDATE', input);
+  return { ov: r.ov, cv: r.cv };
 }
