@@ -16,6 +16,7 @@ import { createLocalStorage } from '@chronos-db/storage-local';
 import { pool, runPair, type Counters, type Side, type SideResult } from './measure.js';
 import { selected, type BenchOptions, type WorkloadResult } from './options.js';
 import { payload, type Log } from './remote.js';
+import { runLocalGc } from './gc.js';
 
 const NONE: Counters = { mongo: () => 0, s3: () => 0 };
 const MAP: CollectionMap = { indexedProps: ['grp', 'n'] };
@@ -146,6 +147,7 @@ export async function runLocalWorkloads(opts: BenchOptions, log: Log = () => {},
       );
       push({ table: 'local', name: `local-mixed-80-20-c${opts.clients}`, ...res, ratio: ratioOf(res.ours, res.raw), baseline: '80% raw read / 20% raw write', targets: [] });
     }
+    if (selected(opts, 'local-gc') || selected(opts, 'local')) push(await runLocalGc(opts, dir, log));
   } finally {
     await storage.close();
     raw.db.close();

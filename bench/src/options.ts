@@ -34,6 +34,8 @@ export interface BenchOptions {
   checkTargets: boolean;
   /** Embedded default (storage-local) table: operations per side per workload. */
   localOps: number;
+  /** Orphan payloads for the collectGarbage workload (local-gc-N). */
+  gcN: number;
   remote: boolean;
   local: boolean;
 }
@@ -42,17 +44,17 @@ export const PRESETS: Record<'full' | 'quick' | 'smoke', BenchOptions> = {
   full: {
     workloads: [], creates: 500, updates: 200, depths: [1, 100, 1000], reads: 1000, pageSize: 50, deepPage: 100, pageOps: 60,
     restoreN: 10_000, restoreRounds: 2, parallel: 8, mixedOps: 3000, clients: 16, batch: 25, pool: 200, checkTargets: true,
-    localOps: 2000, remote: true, local: true,
+    localOps: 2000, gcN: 100_000, remote: true, local: true,
   },
   quick: {
     workloads: [], creates: 150, updates: 60, depths: [1, 100, 1000], reads: 300, pageSize: 50, deepPage: 20, pageOps: 30,
     restoreN: 1200, restoreRounds: 2, parallel: 8, mixedOps: 800, clients: 16, batch: 15, pool: 150, checkTargets: true,
-    localOps: 500, remote: true, local: true,
+    localOps: 500, gcN: 20_000, remote: true, local: true,
   },
   smoke: {
     workloads: [], creates: 3, updates: 3, depths: [1, 3], reads: 3, pageSize: 3, deepPage: 3, pageOps: 2,
     restoreN: 12, restoreRounds: 1, parallel: 2, mixedOps: 10, clients: 4, batch: 2, pool: 5, checkTargets: false,
-    localOps: 5, remote: true, local: true,
+    localOps: 5, gcN: 50, remote: true, local: true,
   },
 };
 

@@ -40,6 +40,11 @@ export function renderMarkdown(rep: BenchReport): string {
   if (local.length) {
     parts.push('### Embedded default (storage-local) vs raw better-sqlite3 + node:fs');
     parts.push(table(local, false));
+    const gc = local.find((r) => r.name.startsWith('local-gc-'));
+    if (gc?.notes) {
+      const growth = Object.entries(gc.notes).filter(([k]) => k.startsWith('rssGrowthAt')).map(([k, v]) => `${k.slice('rssGrowthAt'.length, -2)} orphans: +${v} MB`);
+      parts.push(`collectGarbage memory (peak RSS above the start of the run): ${growth.join(', ')}.`);
+    }
   }
   const targets = rep.results.flatMap((r) => r.targets.map((t) => ({ r, t })));
   if (targets.length) {

@@ -12,7 +12,7 @@ export const USAGE = `pnpm bench [-- options]
   --smoke               tiny sizes, no target checks (what the test suite runs)
   --workloads a,b       only workloads whose name starts with one of these
                         (create-1k create-64k update-dD get-latest get-version-dD get-as-of-dD
-                         list-p1 list-pP restore-N mixed local)
+                         list-p1 list-pP restore-N mixed local local-gc)
   --creates N           operations per side for each create workload
   --updates N           timed updates per side per chain depth
   --depths 1,100,1000   update-chain depths (reads at depth use the smallest and largest)
@@ -24,6 +24,7 @@ export const USAGE = `pnpm bench [-- options]
   --mixed N             operations per side of the mixed 80/20 workload  --clients C (16)
   --batch N             operations per batch before the sides swap
   --local-ops N         operations per side in the embedded table
+  --gc N                orphan payloads for collectGarbage (local-gc-N; also runs N/10 to compare peak RSS)
   --no-remote | --no-local
   --keep                keep the bench database and buckets
   --out DIR             where the JSON goes (default bench/results)
@@ -51,7 +52,7 @@ export function parseArgs(argv: string[]): CliArgs {
   const nums: Record<string, keyof BenchOptions> = {
     '--creates': 'creates', '--updates': 'updates', '--reads': 'reads', '--page-size': 'pageSize', '--deep-page': 'deepPage',
     '--page-ops': 'pageOps', '--restore': 'restoreN', '--restore-rounds': 'restoreRounds', '--parallel': 'parallel', '--mixed': 'mixedOps',
-    '--clients': 'clients', '--batch': 'batch', '--local-ops': 'localOps', '--pool': 'pool',
+    '--clients': 'clients', '--batch': 'batch', '--local-ops': 'localOps', '--pool': 'pool', '--gc': 'gcN',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;

@@ -87,7 +87,7 @@ describe('bench smoke (embedded default)', () => {
     try {
       const results = await runLocalWorkloads(smoke, () => {}, dir);
       expect(results.map((r) => r.name)).toEqual([
-        'local-create-1k', 'local-update-d3', 'local-get-latest', 'local-get-version-d3', 'local-get-as-of-d3', 'local-list-p1', `local-mixed-80-20-c${smoke.clients}`,
+        'local-create-1k', 'local-update-d3', 'local-get-latest', 'local-get-version-d3', 'local-get-as-of-d3', 'local-list-p1', `local-mixed-80-20-c${smoke.clients}`, `local-gc-${smoke.gcN}`,
       ]);
       for (const r of results) checkResult(r);
     } finally {

@@ -24,6 +24,13 @@ describe('filter language', () => {
     expect(() => compileFilter({ other: 'x' }, { allowedFields: ['email'] })).toThrow(/not indexed/);
   });
 
+  it('with topLevelOnly a dotted field is a ValidationError naming it, also inside $or', () => {
+    expect(() => compileFilter({ 'email.x': 1 }, { topLevelOnly: true })).toThrow(/'email\.x'/);
+    expect(() => compileFilter({ $or: [{ a: 1 }, { 'b.c': { $exists: true } }] }, { topLevelOnly: true })).toThrow(/'b\.c'/);
+    expect(compileFilter({ email: 'a' }, { topLevelOnly: true })).toEqual({ op: 'eq', field: 'email', value: 'a' });
+    expect(compileFilter({ 'email.x': 1 })).toEqual({ op: 'eq', field: 'email.x', value: 1 });
+  });
+
   it('matchFilter of $nin is the negation of $in', () => {
     fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 5 })), fc.integer({ min: 0, max: 5 }), (vals, v) => {
       const meta = { x: v };
