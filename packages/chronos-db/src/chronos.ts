@@ -29,7 +29,8 @@ import { buildTopology, createClientPool, resolveContext, type Backend, type Con
 import { createLocalBlobStore, createLocalMetadataStore } from '@chronos-db/storage-local';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { createS3BlobStore } from '@chronos-db/storage-s3';
-import { createAdmin, type ChronosAdmin } from './admin.js';
+import { createAdmin } from './admin.js';
+import type { ChronosAdmin } from './admin-types.js';
 import { createFallback, type ChronosFallback } from './fallback.js';
 
 /** What `chronos.with<T>(ctx)` returns: the bound operations, typed by the record shape `T`; `Q` is what a queued write returns (`QueuedWrite` when the config turns `fallback` on, else never). */

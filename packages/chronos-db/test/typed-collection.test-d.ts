@@ -131,6 +131,10 @@ export async function typedReads(): Promise<void> {
   }
   // @ts-expect-error projection names fields of User
   await users.getLatest('u1', { projection: ['nope'] });
+  // options held in a variable of the exported types are accepted as they are
+  const shared: ReadOptions = { includeMeta: true, projection: ['name'] };
+  expectTypeOf(await users.getLatest('u1', shared)).toEqualTypeOf<ChronosRecord<User> | null>();
+  await users.getItem('u1', { ov: 0, ...shared });
 
   const page = await users.listByMeta({ filter: { email: 'ada@example.com' }, limit: 10 });
   expectTypeOf(page.items).toEqualTypeOf<ChronosRecord<User>[]>();
@@ -149,7 +153,7 @@ export async function typedReads(): Promise<void> {
   const feed = await users.changes({ afterCv: 0, includePayload: true });
   expectTypeOf(feed.nextCv).toBeNumber();
   expectTypeOf(feed.items[0]!.data).toEqualTypeOf<ChronosRecord<User> | undefined>();
-  for await (const ch of users.watch({ afterCv: feed.nextCv })) expectTypeOf(ch.data).toEqualTypeOf<ChronosRecord<User> | undefined>();
+  for await (const ch of users.watch({ afterCv: feed.nextCv, signal: new AbortController().signal })) expectTypeOf(ch.data).toEqualTypeOf<ChronosRecord<User> | undefined>();
   expectTypeOf(await users.getPropertyContent('u1', 'name', { text: true })).toEqualTypeOf<Uint8Array>();
   expectTypeOf(await users.presignProperty('u1', 'address.city', 60)).toBeString();
   const gc = await users.collectGarbage({ dryRun: true } satisfies GcOptions);
@@ -178,6 +182,10 @@ export async function untyped(): Promise<void> {
 type EngineMethods = { [K in keyof CollectionEngine]: CollectionEngine[K] extends (...args: never[]) => unknown ? K : never }[keyof CollectionEngine];
 expectTypeOf<Exclude<EngineMethods, keyof Collection>>().toBeNever();
 expectTypeOf<Exclude<keyof Collection, keyof CollectionEngine>>().toBeNever();
+
+// chronos.admin is typed without @chronos-db/admin's declarations, method for method.
+type AdminImpl = ReturnType<typeof import('../src/admin.js').createAdmin>;
+expectTypeOf<keyof AdminImpl>().toEqualTypeOf<keyof import('chronos-db').ChronosAdmin>();
 
 // Every option type a caller names is exported from chronos-db.
 export const options: [CreateOptions, WriteOptions, EnrichOptions, SmartInsertOptions, ReadOptions, ListOptions, RestoreObjectOptions, RestoreCollectionOptions] = [

@@ -110,20 +110,34 @@ export type FieldPath<T> = Extract<keyof T, string> | `${Extract<keyof T, string
 /** `smartInsert` options: `uniqueKeys` name fields (or dotted paths) of `T`. */
 export type TypedSmartInsertOptions<T> = Omit<SmartInsertOptions, 'uniqueKeys'> & { uniqueKeys: FieldPath<T>[] };
 
-/** Read options; `projection` names top-level fields of `T`. */
-export type TypedReadOptions<T> = Omit<ReadOptions, 'projection'> & { projection?: Extract<keyof T, string>[] };
+/** Read options for a `Collection<T>`: any `ReadOptions`; a literal `projection` must name top-level fields of `T`. */
+export type TypedReadOptions<T> = ReadOptions & { projection?: Extract<keyof T, string>[] | string[] };
 
 /** `getItem` options: the latest version, `ov`, or the version at `at`. */
-export type GetItemOptions<T> = TypedReadOptions<T> & { ov?: number; at?: TimePoint };
+export type GetItemOptions = ReadOptions & { ov?: number; at?: TimePoint };
 
 /** `listByMeta` query. */
 export type TypedListOptions = ListOptions;
 
 /** `query` options: paging and read options together. */
-export type QueryOptions<T> = TypedReadOptions<T> & Omit<ListOptions, 'filter'>;
+export type QueryOptions = ReadOptions & Omit<ListOptions, 'filter'>;
+
+/**
+ * Checks a literal `projection` of options `O` against `T`: a field `T` does
+ * not have makes the options unassignable (a `string[]` variable is not checked).
+ */
+export type ProjectionCheck<T, O> = O extends { projection?: infer P }
+  ? P extends readonly (infer K)[]
+    ? string extends K
+      ? unknown
+      : [Exclude<K, keyof T>] extends [never]
+        ? unknown
+        : { projection: Extract<keyof T, string>[] }
+    : unknown
+  : unknown;
 
 /** What a read returns for read options `O`: with a literal `projection`, only those fields of `T`. */
-export type Projected<T extends object, O> = O extends { projection: (infer K)[] }
+export type Projected<T extends object, O> = O extends { projection: readonly (infer K)[] }
   ? string extends K
     ? T
     : Pick<T, Extract<K, keyof T>>
@@ -183,22 +197,22 @@ export interface Collection<T extends object = Record<string, unknown>, Q = neve
   /** Every record back to how it was at a collection version or time. */
   restoreCollection(target: { cv: number } | { at: TimePoint }, opts?: RestoreCollectionOptions): Promise<RestoreCollectionResult>;
 
-  getLatest<const O extends TypedReadOptions<T> = {}>(id: string, opts?: O): Promise<ChronosRecord<Projected<T, O>> | null>;
-  getVersion<const O extends TypedReadOptions<T> = {}>(id: string, ov: number, opts?: O): Promise<ChronosRecord<Projected<T, O>> | null>;
-  getAsOf<const O extends TypedReadOptions<T> = {}>(id: string, at: TimePoint, opts?: O): Promise<ChronosRecord<Projected<T, O>> | null>;
-  getItem<const O extends GetItemOptions<T> = {}>(id: string, opts?: O): Promise<ChronosRecord<Projected<T, O>> | null>;
+  getLatest<const O extends ReadOptions = {}>(id: string, opts?: O & ProjectionCheck<T, O>): Promise<ChronosRecord<Projected<T, O>> | null>;
+  getVersion<const O extends ReadOptions = {}>(id: string, ov: number, opts?: O & ProjectionCheck<T, O>): Promise<ChronosRecord<Projected<T, O>> | null>;
+  getAsOf<const O extends ReadOptions = {}>(id: string, at: TimePoint, opts?: O & ProjectionCheck<T, O>): Promise<ChronosRecord<Projected<T, O>> | null>;
+  getItem<const O extends GetItemOptions = {}>(id: string, opts?: O & ProjectionCheck<T, O>): Promise<ChronosRecord<Projected<T, O>> | null>;
   /** The versions of one record (the engine's own signature). */
   history(...args: Parameters<CollectionEngine['history']>): ReturnType<CollectionEngine['history']>;
   /** RFC 6902 operations from one version of a record to another (default: the latest). */
   diff(id: string, from: VersionTarget, to?: VersionTarget): Promise<DiffResult>;
   /** The collection as it was at a time or collection version, in pages. */
-  listAsOf<const O extends TypedReadOptions<T> = {}>(target: { at: TimePoint } | { cv: number }, q?: ListAsOfOptions, opts?: O): Promise<Page<Projected<T, O>>>;
+  listAsOf<const O extends ReadOptions = {}>(target: { at: TimePoint } | { cv: number }, q?: ListAsOfOptions, opts?: O & ProjectionCheck<T, O>): Promise<Page<Projected<T, O>>>;
   /** One page of the change feed after `afterCv`. */
   changes(opts?: ChangesOptions): Promise<TypedChangeFeedPage<T>>;
   /** The change feed as an endless iterator (polling with backoff); stops with `signal`. */
   watch(opts?: WatchOptions): AsyncIterable<TypedChangeEntry<T>>;
-  listByMeta<const O extends TypedReadOptions<T> = {}>(q?: TypedListOptions, opts?: O): Promise<Page<Projected<T, O>>>;
-  query<const O extends QueryOptions<T> = {}>(filter?: Record<string, unknown>, opts?: O): Promise<Page<Projected<T, O>>>;
+  listByMeta<const O extends ReadOptions = {}>(q?: TypedListOptions, opts?: O & ProjectionCheck<T, O>): Promise<Page<Projected<T, O>>>;
+  query<const O extends QueryOptions = {}>(filter?: Record<string, unknown>, opts?: O & ProjectionCheck<T, O>): Promise<Page<Projected<T, O>>>;
 
   presignProperty(id: string, property: FieldPath<T>, expiresIn?: number): Promise<string>;
   /** Text rendition (or raw bytes) of an externalized property. */

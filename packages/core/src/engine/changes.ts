@@ -53,9 +53,19 @@ export interface ChangeFeedPage {
   nextCv: number;
 }
 
+/**
+ * What `watch` uses of an `AbortSignal` (any AbortSignal fits). Declared here so
+ * the published types need neither the DOM lib nor @types/node.
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export interface WatchOptions extends ChangesOptions {
   /** Stops the iterator (it then ends without an error). */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /** First wait after an empty poll, ms (10-60000). Default 100. */
   minDelayMs?: number;
   /** Longest wait between polls, ms (10-600000). Default 5000. */
@@ -110,7 +120,7 @@ function delayOf(v: unknown, name: string, dflt: number, max: number): number {
   return v;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
+const sleep = (ms: number, signal?: AbortSignalLike) =>
   new Promise<void>((resolve) => {
     if (signal?.aborted) return resolve();
     const t = setTimeout(done, ms);

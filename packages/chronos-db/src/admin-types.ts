@@ -1,0 +1,81 @@
+/**
+ * The public type of `chronos.admin`, declared here with its option and result
+ * types so chronos-db's published declarations never name a type of
+ * `@chronos-db/admin` or `@chronos-db/storage-s3`: their declarations import the
+ * AWS SDK's, which need @types/node and the DOM lib and do not compile in a
+ * strict consumer without `skipLibCheck` (test/dts-consumer.test.ts proves the
+ * built .d.ts does). The admin object built in chronos.ts must be assignable
+ * to `ChronosAdmin`, so tsc keeps the two in step.
+ */
+import type { BackendInfo, ContextInput } from '@chronos-db/router';
+
+export interface ComponentHealth {
+  name: string;
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+  [k: string]: unknown;
+}
+
+export interface HealthReport {
+  ok: boolean;
+  backends: ComponentHealth[];
+  storage: ComponentHealth[];
+  counters?: ComponentHealth;
+}
+
+export interface EnsureBucketsOptions {
+  /** Required (or `dryRun`): this call may create buckets. */
+  confirm?: boolean;
+  /** Create the buckets that are missing. Default true. */
+  createIfMissing?: boolean;
+  /** Only check; create nothing. */
+  dryRun?: boolean;
+}
+
+export interface BucketStatus {
+  name: string;
+  exists: boolean;
+  accessible: boolean;
+  created?: boolean;
+  error?: string;
+}
+
+export interface EnsureBucketsResult {
+  bucketsChecked: number;
+  bucketsCreated: number;
+  bucketStatuses: BucketStatus[];
+}
+
+export interface ConnectivityResult {
+  /** Every configured bucket answered. */
+  success: boolean;
+  /** The configured buckets that are reachable with these credentials. */
+  buckets: string[];
+  error?: string;
+}
+
+export interface SpacesValidationResult {
+  valid: boolean;
+  issues: string[];
+  recommendations: string[];
+}
+
+export interface ChronosAdmin {
+  /** Per Mongo backend, storage connection and counters database: ok, latency, error. No secrets. */
+  health(): Promise<HealthReport>;
+  /** Every configured backend: key, type, tier, dbName, redacted URI. */
+  listBackends(): BackendInfo[];
+  /** Closes every client this instance opened. */
+  shutdown(): Promise<void>;
+  ensureBucketsExist(ctx: ContextInput, opts: EnsureBucketsOptions): Promise<EnsureBucketsResult>;
+  testS3Connectivity(ctx: ContextInput): Promise<ConnectivityResult>;
+  validateSpacesConfiguration(ctx: ContextInput): Promise<SpacesValidationResult>;
+  /** Marks every record of the context older than ttlHours (and not yet processed) as `processed`. */
+  markItemsAsProcessedByTTL(ctx: ContextInput, ttlHours: number, opts: { confirm?: boolean; dryRun?: boolean }): Promise<{ scanned: number; marked: number; dryRun: boolean }>;
+  markItemAsProcessed(ctx: ContextInput, id: string, opts: { confirm?: boolean }): Promise<{ id: string; state: 'processed' }>;
+  /** Removes every version, payload, blob and pointer of one record. Needs `hardDeleteEnabled`. */
+  hardDelete(ctx: ContextInput, id: string, opts: { confirm?: boolean }): Promise<{ id: string; versionsDeleted: number; objectsDeleted: number }>;
+  /** Deletes unreferenced payload objects older than graceMs (orphans of failed or lost writes). */
+  gc(ctx: ContextInput, opts?: { graceMs?: number; dryRun?: boolean; confirm?: boolean }): Promise<{ scanned: number; removed: string[] }>;
+}
