@@ -7,6 +7,7 @@
  * built .d.ts does). The admin object built in chronos.ts must be assignable
  * to `ChronosAdmin`, so tsc keeps the two in step.
  */
+import type { GcResult } from '@chronos-db/core';
 import type { BackendInfo, ContextInput } from '@chronos-db/router';
 
 export interface ComponentHealth {
@@ -77,5 +78,5 @@ export interface ChronosAdmin {
   /** Removes every version, payload, blob and pointer of one record. Needs `hardDeleteEnabled`. */
   hardDelete(ctx: ContextInput, id: string, opts: { confirm?: boolean }): Promise<{ id: string; versionsDeleted: number; objectsDeleted: number }>;
   /** Deletes unreferenced payload objects older than graceMs (orphans of failed or lost writes). */
-  gc(ctx: ContextInput, opts?: { graceMs?: number; dryRun?: boolean; confirm?: boolean }): Promise<{ scanned: number; removed: string[] }>;
+  gc(ctx: ContextInput, opts?: { graceMs?: number; dryRun?: boolean; confirm?: boolean }): Promise<GcResult>;
 }
