@@ -48,7 +48,7 @@ export function createAdmin(rt: Runtime, onShutdown: () => void) {
 
   const engineFor = (ctx: ContextInput) => {
     const r = rt.resolve(ctx);
-    return { r, engine: new CollectionEngine({ ns: r.ns, meta: r.meta, blobs: r.blobs, map: cfg.collectionMaps?.[r.ns.collection], logger: rt.log }) };
+    return { r, engine: new CollectionEngine({ ns: r.ns, meta: r.meta, blobs: r.blobs, map: cfg.collectionMaps?.[r.ns.collection], operationTimeoutMs: cfg.operationTimeoutMs, logger: rt.log }) };
   };
   const spacesConnOf = (ctx: ContextInput) => {
     const r = rt.resolve(ctx);

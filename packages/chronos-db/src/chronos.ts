@@ -172,6 +172,7 @@ export function initChronos<const C extends ChronosConfig>(config: C): Chronos<Q
         counterRules: cfg.counterRules?.rules,
         devShadow: cfg.devShadow,
         maxPayloadBytes: cfg.maxPayloadBytes,
+        operationTimeoutMs: cfg.operationTimeoutMs,
         logger: log,
         fallback: fallback.hook({ key: r.backend.key, storage: r.storage }),
       });

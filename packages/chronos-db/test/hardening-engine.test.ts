@@ -217,6 +217,21 @@ describe('hardening (issue 9): the embedded default', () => {
       for (const graceMs of [0, 1000, 59_999]) await expect(items.collectGarbage({ graceMs, dryRun: true })).rejects.toThrow(/at least 60000 ms/);
       await expect(items.collectGarbage({ graceMs: 60_000, dryRun: true })).resolves.toMatchObject({ removed: 0 });
     });
+
+    it('the floor follows the configured operationTimeoutMs, in chronos.with and admin.gc alike', async () => {
+      const d = mkdtempSync(join(tmpdir(), 'chronos-harden-gc-'));
+      const c = initChronos({ localStorage: { enabled: true, basePath: d }, operationTimeoutMs: 45_000 });
+      try {
+        const ctx = { dbName: 'harden', collection: 'gc_cfg' };
+        await c.with(ctx).create({ a: 1 });
+        await expect(c.with(ctx).collectGarbage({ graceMs: 60_000 })).rejects.toThrow(/at least 90000 ms/);
+        await expect(c.admin.gc(ctx, { graceMs: 89_999, confirm: true })).rejects.toBeInstanceOf(ValidationError);
+        await expect(c.admin.gc(ctx, { graceMs: 90_000, confirm: true })).resolves.toMatchObject({ scanned: 1, removed: 0 });
+      } finally {
+        await c.admin.shutdown();
+        rmSync(d, { recursive: true, force: true });
+      }
+    });
   });
 });
 
