@@ -4,8 +4,12 @@ import { createS3BlobStore } from '@chronos-db/storage-s3';
 import { runCrashScenarios } from './crash/run-crash.js';
 import { buckets, createBuckets, describeServers, serversEnv } from './helpers/servers.js';
 
+/** The jest functions the testkit suites register their tests with (the suites take any runner's). */
+const runner = { describe, it, beforeAll, afterAll };
+
 describeServers('engine over FerretDB + Ceph RGW', (env) => {
   runEngineBehaviour(
+    runner,
     'storage-mongo (FerretDB, no transactions) + storage-s3 (Ceph RGW)',
     async () => {
       const names = buckets('behave');

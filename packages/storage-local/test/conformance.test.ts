@@ -4,9 +4,12 @@ import { join } from 'node:path';
 import { runBlobStoreConformance, runCounterStoreConformance, runMetadataStoreConformance, runQueueStoreConformance } from '@chronos-db/testkit';
 import { createLocalBlobStore, createLocalMetadataStore, createLocalQueueStore } from '@chronos-db/storage-local';
 
+/** The jest functions the testkit suites register their tests with (the suites take any runner's). */
+const runner = { describe, it, beforeAll, afterAll, afterEach };
+
 const tmp = () => mkdtempSync(join(tmpdir(), 'chronos-local-'));
 
-runMetadataStoreConformance('storage-local (SQLite file)', async () => {
+runMetadataStoreConformance(runner, 'storage-local (SQLite file)', async () => {
   const dir = tmp();
   const store = createLocalMetadataStore({ basePath: dir });
   return {
@@ -18,7 +21,7 @@ runMetadataStoreConformance('storage-local (SQLite file)', async () => {
   };
 });
 
-runCounterStoreConformance('storage-local (SQLite file)', async () => {
+runCounterStoreConformance(runner, 'storage-local (SQLite file)', async () => {
   const dir = tmp();
   const store = createLocalMetadataStore({ filename: join(dir, 'counters.sqlite') });
   return {
@@ -30,7 +33,7 @@ runCounterStoreConformance('storage-local (SQLite file)', async () => {
   };
 });
 
-runBlobStoreConformance('storage-local (filesystem)', async () => {
+runBlobStoreConformance(runner, 'storage-local (filesystem)', async () => {
   const dir = tmp();
   const store = createLocalBlobStore({ basePath: dir });
   return {
@@ -40,9 +43,9 @@ runBlobStoreConformance('storage-local (filesystem)', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+}, { capabilities: { presign: false } });
 
-runQueueStoreConformance('storage-local (SQLite journal)', async () => {
+runQueueStoreConformance(runner, 'storage-local (SQLite journal)', async () => {
   const dir = tmp();
   return {
     store: createLocalQueueStore({ path: dir }),

@@ -7,8 +7,12 @@ import { createLocalBlobStore } from '@chronos-db/storage-local';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { describeMongo, MONGO_URL } from './helpers/env';
 
+/** The jest functions the testkit suites register their tests with (the suites take any runner's). */
+const runner = { describe, it, beforeAll, afterAll };
+
 describeMongo('storage-mongo under the engine', () => {
   runEngineBehaviour(
+    runner,
     'storage-mongo (FerretDB, no transactions) + filesystem blobs',
     async () => {
       const basePath = mkdtempSync(join(tmpdir(), 'chronos-mongo-behaviour-'));

@@ -5,6 +5,9 @@
 import { runCounterStoreConformance, runMetadataStoreConformance } from '@chronos-db/testkit';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 
+/** The jest functions the testkit suites register their tests with (the suites take any runner's). */
+const runner = { describe, it, beforeAll, afterAll };
+
 const URL = process.env.MONGO_URL;
 if (!URL) {
   // eslint-disable-next-line no-console
@@ -22,16 +25,16 @@ d('storage-mongo with transactions (MONGO_URL)', () => {
       await store.close();
     }
   });
-  runMetadataStoreConformance('mongo with transactions', async () => {
+  runMetadataStoreConformance(runner, 'mongo with transactions', async () => {
     const store = createMongoMetadataStore({ uri: URL! });
     if (!(await store.detectTransactions())) throw new Error('MONGO_URL does not offer transactions (needs a replica set or mongos)');
     return { store, teardown: () => store.close() };
   }, { commitMany: true, scanHeads: true });
-  runCounterStoreConformance('mongo counters (transactional server)', async () => {
+  runCounterStoreConformance(runner, 'mongo counters (transactional server)', async () => {
     const store = createMongoMetadataStore({ uri: URL! });
     return { store, teardown: () => store.close() };
   });
-  runMetadataStoreConformance('mongo with transactions disabled on a replica set', async () => {
+  runMetadataStoreConformance(runner, 'mongo with transactions disabled on a replica set', async () => {
     const store = createMongoMetadataStore({ uri: URL!, transactions: { enabled: false } });
     return { store, teardown: () => store.close() };
   }, { commitMany: true, scanHeads: true });

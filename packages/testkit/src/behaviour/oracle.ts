@@ -1,5 +1,5 @@
 /** Reads both stores directly to check what was really stored, not only what the engine says. */
-import { expect } from '@jest/globals';
+import { expect } from '../assert.js';
 import { keyPrefix, type BlobStore, type MetadataStore, type Namespace } from '@chronos-db/core';
 
 export interface StoreSnapshot {

@@ -1,12 +1,26 @@
 /**
  * The BlobStore contract (core/src/ports.ts), executable. Every test writes
- * under a random key prefix of its own, in all three bucket roles.
+ * under a random key prefix of its own, in all three bucket roles. Tests of a
+ * capability the store does not declare are registered as skipped, with the
+ * capability in their title.
  */
-import { describe, expect } from '@jest/globals';
-import type { BlobListEntry, BlobStore, BucketRole } from '@chronos-db/core';
-import { expectCode, makeIt, NOT_FOUND, OPTIMISTIC_LOCK, rand, VALIDATION, type SuiteOptions, setUpStore } from './helpers.js';
+import type { BlobCapabilities, BlobListEntry, BlobStore, BucketRole } from '@chronos-db/core';
+import { expect } from '../assert.js';
+import { registrar, type TestRunner } from '../runner.js';
+import { checkSkipList, expectCode, NOT_FOUND, OPTIMISTIC_LOCK, rand, setUpStore, type StoreFactory, type SuiteOptions, VALIDATION } from './helpers.js';
 
-export type BlobStoreFactory = () => Promise<{ store: BlobStore; teardown?: () => Promise<void> }>;
+export type BlobStoreFactory = StoreFactory<BlobStore>;
+
+/** The capabilities the suite reads (skips by). */
+export type TestedBlobCapabilities = Pick<BlobCapabilities, 'conditionalWrite' | 'presign'>;
+
+export interface BlobStoreOptions extends SuiteOptions {
+  /**
+   * What the store declares in `capabilities` once made (checked by the first test); the tests
+   * of a capability set to false are skipped. Default: every capability on.
+   */
+  capabilities?: Partial<TestedBlobCapabilities>;
+}
 
 const ROLES: BucketRole[] = ['json', 'content', 'backups'];
 
@@ -71,19 +85,21 @@ export const UNSAFE_KEYS = [
   '~x',
 ];
 
-export function runBlobStoreConformance(name: string, factory: BlobStoreFactory, opts: { skip?: string[] } & SuiteOptions = {}): void {
-  const it = makeIt(opts.skip);
+export function runBlobStoreConformance(runner: TestRunner, name: string, factory: BlobStoreFactory, opts: BlobStoreOptions = {}): void {
+  const t = registrar(runner, opts.skip);
+  const caps: TestedBlobCapabilities = { conditionalWrite: true, presign: true, ...opts.capabilities };
+  const it = t.it;
 
-  describe(`BlobStore conformance: ${name}`, () => {
-    let store!: BlobStore;
-    setUpStore(factory, (s) => (store = s));
+  t.describe(`BlobStore conformance: ${name}`, () => {
+    const store = setUpStore(t, 'BlobStore', factory);
 
     /** A fresh key prefix for one test: `ck-<random>/`. */
     const root = () => `ck-${rand(12)}/`;
 
-    it('declares its capabilities', async () => {
+    it(`declares the capabilities the suite was told (conditionalWrite: ${caps.conditionalWrite}, presign: ${caps.presign})`, async () => {
       for (const k of ['conditionalWrite', 'presign', 'versioning', 'multipart'] as const) expect(typeof store.capabilities[k]).toBe('boolean');
-      if (store.capabilities.presign) expect(typeof store.presign).toBe('function');
+      expect({ conditionalWrite: store.capabilities.conditionalWrite, presign: store.capabilities.presign }).toEqual(caps);
+      if (caps.presign) expect(typeof store.presign).toBe('function');
     });
 
     it('round-trips binary bytes', async () => {
@@ -213,8 +229,8 @@ export function runBlobStoreConformance(name: string, factory: BlobStoreFactory,
       expect(await store.head('backups', `${r}only-content`)).toBeNull();
     });
 
-    it('ifNoneMatch refuses an existing key with OptimisticLockError', async () => {
-      if (!store.capabilities.conditionalWrite) return;
+    const noConditional = 'the store declares conditionalWrite: false';
+    t.itIf(caps.conditionalWrite, noConditional, 'ifNoneMatch refuses an existing key with OptimisticLockError', async () => {
       const r = root();
       await store.put('json', `${r}once`, text('first'), { ifNoneMatch: true });
       await expectCode(store.put('json', `${r}once`, text('second'), { ifNoneMatch: true }), OPTIMISTIC_LOCK);
@@ -224,8 +240,7 @@ export function runBlobStoreConformance(name: string, factory: BlobStoreFactory,
       await store.put('content', `${r}once`, text('other'), { ifNoneMatch: true });
     });
 
-    it('of 8 concurrent ifNoneMatch puts exactly one wins', async () => {
-      if (!store.capabilities.conditionalWrite) return;
+    t.itIf(caps.conditionalWrite, noConditional, 'of 8 concurrent ifNoneMatch puts exactly one wins', async () => {
       const r = root();
       const bodies = Array.from({ length: 8 }, (_, i) => bytes(2000 + i, i + 3));
       const results = await Promise.allSettled(bodies.map((b) => store.put('json', `${r}race`, b, { ifNoneMatch: true })));
@@ -285,17 +300,19 @@ export function runBlobStoreConformance(name: string, factory: BlobStoreFactory,
       await expectCode(listAll('a/../..'), VALIDATION);
     });
 
-    it('presigns a GET URL that fetch() can read', async () => {
-      if (!store.capabilities.presign || !store.presign) return;
+    t.itIf(caps.presign, 'the store declares presign: false', 'presigns a GET URL that fetch() can read', async () => {
+      const presign = store.presign!;
       const r = root();
       const body = bytes(3000, 5);
       await store.put('content', `${r}shared.bin`, body, { contentType: 'application/octet-stream' });
-      const url = await store.presign('content', `${r}shared.bin`, 60);
+      const url = await presign('content', `${r}shared.bin`, 60);
       expect(typeof url).toBe('string');
       const res = await fetch(url);
       expect(res.status).toBe(200);
       expectBytes(new Uint8Array(await res.arrayBuffer()), body);
-      await expectCode(store.presign('content', '../x', 60), VALIDATION);
+      await expectCode(presign('content', '../x', 60), VALIDATION);
     });
+
+    checkSkipList(t);
   });
 }

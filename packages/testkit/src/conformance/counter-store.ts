@@ -2,11 +2,12 @@
  * The CounterStore contract (core/src/ports.ts), executable. Every test uses
  * scopes of its own (random dbName / collection / tenant).
  */
-import { describe, expect } from '@jest/globals';
 import type { CounterScope, CounterStore, CounterTotals, CounterTriple } from '@chronos-db/core';
-import { freshNs, makeIt, rand, type SuiteOptions, setUpStore } from './helpers.js';
+import { expect } from '../assert.js';
+import { registrar, type TestRunner } from '../runner.js';
+import { checkSkipList, freshNs, rand, setUpStore, type StoreFactory, type SuiteOptions } from './helpers.js';
 
-export type CounterStoreFactory = () => Promise<{ store: CounterStore; teardown?: () => Promise<void> }>;
+export type CounterStoreFactory = StoreFactory<CounterStore>;
 
 /** Totals with every rule triple filled with zeros, so adapters may omit untouched fields. */
 function norm(t: CounterTotals): { created: number; updated: number; deleted: number; rules: Record<string, Required<CounterTriple>> } {
@@ -17,12 +18,12 @@ function norm(t: CounterTotals): { created: number; updated: number; deleted: nu
 
 const ZERO = { created: 0, updated: 0, deleted: 0, rules: {} };
 
-export function runCounterStoreConformance(name: string, factory: CounterStoreFactory, opts: SuiteOptions = {}): void {
-  const it = makeIt(opts.skip);
+export function runCounterStoreConformance(runner: TestRunner, name: string, factory: CounterStoreFactory, opts: SuiteOptions = {}): void {
+  const suite = registrar(runner, opts.skip);
+  const it = suite.it;
 
-  describe(`CounterStore conformance: ${name}`, () => {
-    let store!: CounterStore;
-    setUpStore(factory, (s) => (store = s));
+  suite.describe(`CounterStore conformance: ${name}`, () => {
+    const store = setUpStore(suite, 'CounterStore', factory);
 
     const scope = (o: Parameters<typeof freshNs>[0] = {}): CounterScope => freshNs(o);
 
@@ -103,5 +104,7 @@ export function runCounterStoreConformance(name: string, factory: CounterStoreFa
       expect(Object.keys(t.rules).sort()).toEqual([...names].sort());
       for (const n of names) expect(t.rules[n]).toEqual({ created: 1, updated: 0, deleted: 0 });
     });
+
+    checkSkipList(suite);
   });
 }

@@ -1,6 +1,7 @@
 /** Small helpers shared by the conformance suites. */
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { Namespace, VersionDoc } from '@chronos-db/core';
+import { expect } from '../assert.js';
+import { lateBound, type Registrar, type SkipList } from '../runner.js';
 
 /** Random lowercase hex, `n` characters. */
 export function rand(n = 10): string {
@@ -16,31 +17,40 @@ export function freshNs(opts: { tenant?: boolean | string; dbName?: string; coll
 }
 
 export interface SuiteOptions {
-  /** Names of tests (exact `it` titles) to skip for a backend's known limits. */
-  skip?: string[];
-  /** MetadataStore suites: whether the store offers the optional `commitMany` (checked, then exercised). */
-  commitMany?: boolean;
-  /** MetadataStore suites: whether the store offers the optional `scanHeads` (checked, then exercised). */
-  scanHeads?: boolean;
+  /**
+   * Tests (exact titles, without the suite's prefix) to skip for a backend's known limits: a
+   * list, or title -> reason. They show as skipped with the reason in their title.
+   */
+  skip?: SkipList;
 }
 
-/** `it`, or `it.skip` when the title is listed in `skip`. */
-/** Creates the suite's store once (beforeAll) and tears it down after the suite (afterAll). */
-export function setUpStore<S>(factory: () => Promise<{ store: S; teardown?: () => Promise<void> }>, assign: (store: S) => void): void {
+/** What a suite's factory returns: the store, and how to dispose of it after the suite. */
+export type StoreFactory<S> = () => Promise<{ store: S; teardown?: () => Promise<void> }>;
+
+/**
+ * The suite's store: made once by the factory (beforeAll), torn down after the suite
+ * (afterAll). Tests use the returned stand-in only when they run.
+ */
+export function setUpStore<S extends object>(t: Registrar, what: string, factory: StoreFactory<S>): S {
+  const store = lateBound<S>(what);
   let teardown: (() => Promise<void>) | undefined;
-  beforeAll(async () => {
+  t.beforeAll(async () => {
     const made = await factory();
-    assign(made.store);
+    store.set(made.store);
     teardown = made.teardown;
   });
-  afterAll(async () => {
+  t.afterAll(async () => {
     if (teardown) await teardown();
   });
+  return store.value;
 }
 
-export function makeIt(skip: string[] = []) {
-  const set = new Set(skip);
-  return (title: string, fn: () => Promise<void>, timeout?: number) => (set.has(title) ? it.skip : it)(title, fn, timeout);
+/** Registers, last in a suite, a test that every title in `skip` names a test of the suite. */
+export function checkSkipList(t: Registrar): void {
+  const unused = t.unusedSkips();
+  t.it('the skip option names only tests of this suite', async () => {
+    expect(unused).toEqual([]);
+  });
 }
 
 /** Awaits a promise that must reject with a ChronosError of this `code` (checked by code, not by class identity). */

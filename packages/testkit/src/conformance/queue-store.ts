@@ -3,9 +3,10 @@
  * a fresh queue from the factory; `reopen` gives a second handle on the same
  * queue (another process, or the same one after a restart).
  */
-import { afterEach, describe, expect } from '@jest/globals';
 import type { ClaimedOp, QueuedOp, QueueStore } from '@chronos-db/core';
-import { expectCode, makeIt, NOT_FOUND, rand, type SuiteOptions } from './helpers.js';
+import { expect } from '../assert.js';
+import { registrar, type TestRunner } from '../runner.js';
+import { checkSkipList, expectCode, NOT_FOUND, rand, type SuiteOptions } from './helpers.js';
 
 export interface QueueStoreHandle {
   store: QueueStore;
@@ -22,10 +23,11 @@ export interface QueueSuiteOptions extends SuiteOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function runQueueStoreConformance(name: string, factory: QueueStoreFactory, opts: QueueSuiteOptions = {}): void {
-  const it = makeIt(opts.skip);
+export function runQueueStoreConformance(runner: TestRunner, name: string, factory: QueueStoreFactory, opts: QueueSuiteOptions = {}): void {
+  const t = registrar(runner, opts.skip);
+  const it = t.it;
 
-  describe(`QueueStore conformance: ${name}`, () => {
+  t.describe(`QueueStore conformance: ${name}`, () => {
     const opened: Array<{ close: () => Promise<void> }> = [];
     const teardowns: Array<() => Promise<void>> = [];
     const fresh = async () => {
@@ -41,7 +43,7 @@ export function runQueueStoreConformance(name: string, factory: QueueStoreFactor
         },
       };
     };
-    afterEach(async () => {
+    t.afterEach(async () => {
       for (const s of opened.splice(0)) await s.close().catch(() => {});
       for (const t of teardowns.splice(0)) await t();
     });
@@ -247,5 +249,7 @@ export function runQueueStoreConformance(name: string, factory: QueueStoreFactor
       expect(dead.every((d) => d.lastError.message === 'current')).toBe(true);
       expect(await q.listPending()).toEqual([]);
     });
+
+    checkSkipList(t);
   });
 }

@@ -1,0 +1,22 @@
+/** What the store declares: its capability flags and which optional methods it offers, as the suite was told. */
+import { expect } from '../../assert.js';
+import type { MetaSuite } from './context.js';
+
+export function declarationTests(s: MetaSuite): void {
+  const { t, store, opts } = s;
+  t.describe('declarations', () => {
+    t.it('declares its capabilities', async () => {
+      expect(typeof store.capabilities.transactions).toBe('boolean');
+      expect(typeof store.capabilities.uniqueIndexes).toBe('boolean');
+      expect(typeof store.capabilities.changeStream).toBe('boolean');
+      if (opts.transactions !== undefined) expect(store.capabilities.transactions).toBe(opts.transactions);
+    });
+
+    t.it('offers exactly the optional methods the suite was told (commitMany, scanHeads)', async () => {
+      expect({ commitMany: typeof store.commitMany, scanHeads: typeof store.scanHeads }).toEqual({
+        commitMany: opts.commitMany ? 'function' : 'undefined',
+        scanHeads: opts.scanHeads ? 'function' : 'undefined',
+      });
+    });
+  });
+}
