@@ -12,9 +12,13 @@
 /** A test body. Every testkit test is async. */
 export type TestBody = () => Promise<void>;
 
-/** `it` (or `test`) of a runner: a call that registers a test, and `skip` that registers a skipped one. */
+/**
+ * `it` (or `test`) of a runner: a call that registers a test, and `skip` that registers a
+ * skipped one. A third argument, a timeout in ms, is passed only by the few tests that need
+ * longer than usual (jest and vitest read it; node:test ignores it and has no default timeout).
+ */
 export interface TestFn {
-  (title: string, body: TestBody): unknown;
+  (title: string, body: TestBody, timeoutMs?: number): unknown;
   skip(title: string, body: TestBody): unknown;
 }
 
@@ -37,7 +41,7 @@ export type SkipList = string[] | Record<string, string>;
 export interface Registrar {
   describe(title: string, body: () => void): void;
   /** Registers a test, or a visibly skipped one when the caller listed its title in `skip`. */
-  it(title: string, body: TestBody): void;
+  it(title: string, body: TestBody, timeoutMs?: number): void;
   /**
    * Registers the test when `applies` is true; otherwise a skipped test whose title names
    * the reason (`<title> [skipped: <reason>]`), so a runner reports it as skipped, never passed.
@@ -65,11 +69,12 @@ export function registrar(runner: TestRunner, skip: SkipList = []): Registrar {
   const unused = new Set(Object.keys(reasons));
   const reg: Registrar = {
     describe: (title, body) => void runner.describe(title, body),
-    it(title, body) {
+    it(title, body, timeoutMs) {
       const reason = reasons[title];
       unused.delete(title);
       if (reason !== undefined) void runner.it.skip(skippedTitle(title, reason), body);
-      else void runner.it(title, body);
+      else if (timeoutMs === undefined) void runner.it(title, body);
+      else void runner.it(title, body, timeoutMs);
     },
     itIf(applies, reason, title, body) {
       if (applies) reg.it(title, body);
