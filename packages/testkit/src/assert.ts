@@ -117,19 +117,17 @@ export function expect(actual: unknown): Expectation {
     if (r.ok) fail(`expected the promise to reject, but it resolved to ${show(r.value)}`, r.value, 'a rejection', 'rejects');
     return r.reason;
   };
-  const positive = matchers(actual);
-  const negated = (name: 'toBe' | 'toBeNull' | 'toContain' | 'toEqual') => (arg?: unknown) => {
-    try {
-      (positive[name] as (x?: unknown) => void)(arg);
-    } catch (e) {
-      if (e instanceof AssertionError) return;
-      throw e;
-    }
-    fail(`expected ${show(actual)} not ${name} ${name === 'toBeNull' ? '' : show(arg)}`.trim(), actual, arg, `not.${name}`);
+  const negated = (name: string, holds: (arg: unknown) => boolean) => (arg?: unknown) => {
+    if (holds(arg)) fail(`expected ${show(actual)} not ${name}${name === 'toBeNull' ? '' : ` ${show(arg)}`}`, actual, arg, `not.${name}`);
   };
   return {
-    ...positive,
-    not: { toBe: negated('toBe'), toBeNull: negated('toBeNull'), toContain: negated('toContain'), toEqual: negated('toEqual') },
+    ...matchers(actual),
+    not: {
+      toBe: negated('toBe', (e) => Object.is(actual, e)),
+      toBeNull: negated('toBeNull', () => actual === null),
+      toContain: negated('toContain', (e) => (Array.isArray(actual) || typeof actual === 'string') && (actual as unknown[]).includes(e as never)),
+      toEqual: negated('toEqual', (e) => equals(actual, e)),
+    },
     rejects: {
       toBeInstanceOf: async (cls) => matchers(await rejected()).toBeInstanceOf(cls),
       toThrow: async (cls) => {
