@@ -28,6 +28,10 @@ import type {
 import type { DiffResult } from './engine/history.js';
 import type { ChangeEntry, ChangesOptions, WatchOptions } from './engine/changes.js';
 import type { ListAsOfOptions } from './engine/as-of.js';
+import type { GcOptions, GcResult } from './engine/gc.js';
+
+/** The engine's own GC types, exported so the published declarations can name them. */
+export type { GcOptions, GcResult };
 import type { QueuedWriteBody } from './engine/fallback.js';
 
 // ---------------------------------------------------------------------------
@@ -152,9 +156,6 @@ export type EnrichResult = Ret<'enrich'>;
 export type SmartInsertResult = Ret<'smartInsert'>;
 export type RestoreObjectResult = Ret<'restoreObject'>;
 export type RestoreCollectionResult = Ret<'restoreCollection'>;
-export type GcResult = Ret<'collectGarbage'>;
-/** Options of `collectGarbage`. */
-export type GcOptions = NonNullable<Parameters<CollectionEngine['collectGarbage']>[0]>;
 /** Options of `getPropertyContent`. */
 export type PropertyContentOptions = NonNullable<Parameters<CollectionEngine['getPropertyContent']>[2]>;
 
