@@ -1,1 +1,2 @@
 export * from './spaces/index.js';
+export * from './chronos-admin/index.js';

@@ -7,7 +7,7 @@
  * built .d.ts does). The admin object built in chronos.ts must be assignable
  * to `ChronosAdmin`, so tsc keeps the two in step.
  */
-import type { GcResult } from '@chronos-db/core';
+import type { GcOptions, GcResult } from '@chronos-db/core';
 import type { BackendInfo, ContextInput } from '@chronos-db/router';
 
 export interface ComponentHealth {
@@ -67,16 +67,16 @@ export interface ChronosAdmin {
   health(): Promise<HealthReport>;
   /** Every configured backend: key, type, tier, dbName, redacted URI. */
   listBackends(): BackendInfo[];
-  /** Closes every client this instance opened. */
+  /** Closes every client this instance opened; every later call throws `ChronosError` code 'CLOSED'. Idempotent. */
   shutdown(): Promise<void>;
   ensureBucketsExist(ctx: ContextInput, opts: EnsureBucketsOptions): Promise<EnsureBucketsResult>;
   testS3Connectivity(ctx: ContextInput): Promise<ConnectivityResult>;
   validateSpacesConfiguration(ctx: ContextInput): Promise<SpacesValidationResult>;
-  /** Marks every record of the context older than ttlHours (and not yet processed) as `processed`. */
+  /** Marks every live record whose last update is older than ttlHours (and not yet processed) as `processed`. */
   markItemsAsProcessedByTTL(ctx: ContextInput, ttlHours: number, opts: { confirm?: boolean; dryRun?: boolean }): Promise<{ scanned: number; marked: number; dryRun: boolean }>;
   markItemAsProcessed(ctx: ContextInput, id: string, opts: { confirm?: boolean }): Promise<{ id: string; state: 'processed' }>;
   /** Removes every version, payload, blob and pointer of one record. Needs `hardDeleteEnabled`. */
   hardDelete(ctx: ContextInput, id: string, opts: { confirm?: boolean }): Promise<{ id: string; versionsDeleted: number; objectsDeleted: number }>;
   /** Deletes unreferenced payload objects older than graceMs (orphans of failed or lost writes). */
-  gc(ctx: ContextInput, opts?: { graceMs?: number; dryRun?: boolean; confirm?: boolean }): Promise<GcResult>;
+  gc(ctx: ContextInput, opts?: GcOptions & { confirm?: boolean }): Promise<GcResult>;
 }

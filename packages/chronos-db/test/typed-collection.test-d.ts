@@ -184,7 +184,7 @@ expectTypeOf<Exclude<EngineMethods, keyof Collection>>().toBeNever();
 expectTypeOf<Exclude<keyof Collection, keyof CollectionEngine>>().toBeNever();
 
 // chronos.admin is typed without @chronos-db/admin's declarations, method for method.
-type AdminImpl = ReturnType<typeof import('../src/admin.js').createAdmin>;
+type AdminImpl = ReturnType<typeof import('@chronos-db/admin').createChronosAdmin>;
 expectTypeOf<keyof AdminImpl>().toEqualTypeOf<keyof import('chronos-db').ChronosAdmin>();
 
 // Every option type a caller names is exported from chronos-db.

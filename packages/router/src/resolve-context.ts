@@ -43,6 +43,8 @@ export interface ResolvedContext {
 }
 
 const KEY_RE = /^[A-Za-z0-9_-]{1,128}$/;
+/** Every key a context may hold; any other is a RouteError naming it (a typo such as `tenant` for `tenantId` is never ignored). */
+const CONTEXT_KEYS: ReadonlySet<string> = new Set(['key', 'databaseType', 'tier', 'extIdentifier', 'dbName', 'collection', 'tenantId']);
 const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(redactUri(v.slice(0, 64))) : typeof v);
 
 function assertKeyLike(v: unknown, what: string): asserts v is string {
@@ -53,6 +55,13 @@ function assertKeyLike(v: unknown, what: string): asserts v is string {
 
 export function resolveContext(topology: Topology, ctx: ContextInput): ResolvedContext {
   if (ctx === null || typeof ctx !== 'object') throw new ValidationError('A context must be an object: { key, collection }, { databaseType, tier, extIdentifier?, collection } or { dbName, collection, tenantId? }');
+  const unknown = Object.keys(ctx).filter((k) => !CONTEXT_KEYS.has(k));
+  if (unknown.length) {
+    throw new RouteError(
+      `Unknown context key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => show(k)).join(', ')}: a context takes ${[...CONTEXT_KEYS].map((k) => `'${k}'`).join(', ')}`,
+      { keys: unknown.map((k) => k.slice(0, 64)) },
+    );
+  }
   const c = ctx as Partial<KeyContext & TierContext & HashedContext>;
   const forms = [c.key !== undefined && 'key', (c.databaseType !== undefined || c.tier !== undefined || c.extIdentifier !== undefined) && 'databaseType/tier', c.dbName !== undefined && 'dbName'].filter(Boolean);
   if (forms.length !== 1) {

@@ -1,0 +1,63 @@
+/**
+ * `admin.health()`: every backend probed concurrently with its own deadline
+ * (the router's probeBackends), each storage connection through the client
+ * the instance already holds (no new S3 client per call), and the counters
+ * database. The whole report passes through the instance's redactor.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { probeBackends } from '@chronos-db/router';
+import { s3Health } from '../spaces/health.js';
+import type { AdminRuntime } from './runtime.js';
+
+export interface ComponentHealth {
+  name: string;
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+  [k: string]: unknown;
+}
+
+export interface HealthReport {
+  ok: boolean;
+  backends: ComponentHealth[];
+  storage: ComponentHealth[];
+  counters?: ComponentHealth;
+}
+
+async function timed(name: string, fn: () => Promise<unknown>): Promise<ComponentHealth> {
+  const t0 = performance.now();
+  try {
+    const extra = await fn();
+    return { name, ok: true, latencyMs: Math.round(performance.now() - t0), ...(extra && typeof extra === 'object' ? extra : {}) };
+  } catch (e) {
+    return { name, ok: false, latencyMs: Math.round(performance.now() - t0), error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+export async function health(rt: AdminRuntime): Promise<HealthReport> {
+  rt.assertOpen();
+  const { topology, cfg } = rt;
+  const timeoutMs = cfg.operationTimeoutMs ?? 10_000;
+  const probes = await probeBackends(topology, (b) => rt.metaFor(b).ping(), { timeoutMs, redactor: rt.redactor });
+  const backends: ComponentHealth[] = probes.map((p) => {
+    const b = topology.byKey.get(p.key)!;
+    return { name: p.key, ok: p.ok, latencyMs: p.latencyMs, type: b.type, tier: b.tier, dbName: b.dbName, ...(p.error !== undefined ? { error: p.error } : {}) };
+  });
+  const refs = [...new Set(topology.backends.map((b) => b.spacesConnIndex))];
+  const storage = await Promise.all(
+    refs.map((ref) => {
+      if (ref === 'local') return timed('local', async () => ({ basePath: cfg.localStorage?.basePath }));
+      const conn = topology.spacesConns[ref]!;
+      return timed(`${new URL(conn.endpoint).host}/${conn.jsonBucket}`, async () => {
+        const client = (rt.blobsFor(ref) as { client?: S3Client }).client;
+        const h = await s3Health({ ...conn, ...(client ? { client } : {}) });
+        if (!h.ok) throw new Error(h.error ?? 'unhealthy');
+        return { requestsLastHour: h.requestsLastHour, hourlyLimit: h.hourlyLimit };
+      });
+    }),
+  );
+  const cs = cfg.counters ? rt.counterStore() : undefined;
+  const counters = cs ? await timed('counters', async () => (cs as unknown as { ping(): Promise<void> }).ping()) : undefined;
+  const ok = backends.every((b) => b.ok) && storage.every((s) => s.ok) && (counters?.ok ?? true);
+  return rt.redactor.value({ ok, backends, storage, ...(counters ? { counters } : {}) });
+}

@@ -1,0 +1,43 @@
+/**
+ * `chronos.admin`: health, backends, shutdown, bucket checks, TTL state,
+ * hard delete and orphan GC over an AdminRuntime (see runtime.ts). After
+ * `shutdown()` every function throws `ChronosError` code 'CLOSED' before any
+ * I/O. Every result is free of secrets.
+ */
+import type { GcOptions } from '@chronos-db/core';
+import { describeBackends, type ContextInput } from '@chronos-db/router';
+import type { EnsureBucketsOptions } from '../spaces/ensure-buckets.js';
+import { ensureBucketsExist, testS3Connectivity, validateSpacesConfiguration } from './buckets.js';
+import { health } from './health.js';
+import { gc, hardDelete, markItemAsProcessed, markItemsAsProcessedByTTL } from './records.js';
+import type { AdminRuntime } from './runtime.js';
+
+export type { AdminRuntime, AdminResolved } from './runtime.js';
+export type { ComponentHealth, HealthReport } from './health.js';
+export { requireConfirm } from './confirm.js';
+
+export function createChronosAdmin(rt: AdminRuntime) {
+  return {
+    /** Per Mongo backend, storage connection and counters database: ok, latency, error. No secrets. */
+    health: () => health(rt),
+    /** Every configured backend: key, type, tier, dbName, redacted URI. */
+    listBackends() {
+      rt.assertOpen();
+      return rt.redactor.value(describeBackends(rt.topology));
+    },
+    /** Closes every client this instance opened; every later call is a `CLOSED` error. Idempotent. */
+    shutdown: () => rt.shutdown(),
+    ensureBucketsExist: (ctx: ContextInput, opts: EnsureBucketsOptions) => ensureBucketsExist(rt, ctx, opts),
+    testS3Connectivity: (ctx: ContextInput) => testS3Connectivity(rt, ctx),
+    validateSpacesConfiguration: (ctx: ContextInput) => validateSpacesConfiguration(rt, ctx),
+    /** Marks every live record whose last update is older than ttlHours (and not yet processed) as `processed`. */
+    markItemsAsProcessedByTTL: (ctx: ContextInput, ttlHours: number, opts: { confirm?: boolean; dryRun?: boolean }) => markItemsAsProcessedByTTL(rt, ctx, ttlHours, opts),
+    markItemAsProcessed: (ctx: ContextInput, id: string, opts: { confirm?: boolean }) => markItemAsProcessed(rt, ctx, id, opts),
+    /** Removes every version, payload, blob and pointer of one record. Needs `hardDeleteEnabled`. */
+    hardDelete: (ctx: ContextInput, id: string, opts: { confirm?: boolean }) => hardDelete(rt, ctx, id, opts),
+    /** Deletes unreferenced payload objects older than graceMs (orphans of failed or lost writes). */
+    gc: (ctx: ContextInput, opts: GcOptions & { confirm?: boolean } = {}) => gc(rt, ctx, opts),
+  };
+}
+
+export type ChronosAdmin = ReturnType<typeof createChronosAdmin>;

@@ -1,0 +1,80 @@
+/** Record maintenance: TTL marking, one record's state, hard delete and orphan GC. */
+import { NotFoundError, ValidationError, assertId, type GcOptions, type HeadDoc } from '@chronos-db/core';
+import type { ContextInput } from '@chronos-db/router';
+import { requireConfirm } from './confirm.js';
+import type { AdminRuntime } from './runtime.js';
+
+const PAGE = 500;
+
+/**
+ * Marks every live record of the context whose LAST UPDATE (its newest
+ * version's time) is older than `ttlHours`, and that is not yet processed,
+ * as `processed`. A record updated within the window is left alone whatever
+ * its creation time.
+ */
+export async function markItemsAsProcessedByTTL(rt: AdminRuntime, ctx: ContextInput, ttlHours: number, opts: { confirm?: boolean; dryRun?: boolean }) {
+  rt.assertOpen();
+  if (typeof ttlHours !== 'number' || !Number.isFinite(ttlHours) || ttlHours < 0) throw new ValidationError('ttlHours must be a non-negative number');
+  requireConfirm(opts, 'markItemsAsProcessedByTTL');
+  const r = rt.resolve(ctx);
+  const cutoff = Date.now() - ttlHours * 3600_000;
+  let scanned = 0;
+  let marked = 0;
+  let afterId: string | undefined;
+  for (;;) {
+    const page: HeadDoc[] = await r.meta.queryHeads(r.ns, { limit: PAGE, includeDeleted: false, ...(afterId ? { afterId } : {}) });
+    if (!page.length) break;
+    afterId = page[page.length - 1]!.itemId;
+    for (const h of page) {
+      scanned++;
+      if (h.state === 'processed' || h.at > cutoff) continue;
+      marked++;
+      if (!opts.dryRun) {
+        rt.assertOpen();
+        await r.meta.setState(r.ns, h.itemId, 'processed');
+      }
+    }
+    if (page.length < PAGE) break;
+  }
+  return { scanned, marked, dryRun: !!opts.dryRun };
+}
+
+export async function markItemAsProcessed(rt: AdminRuntime, ctx: ContextInput, id: string, opts: { confirm?: boolean }) {
+  rt.assertOpen();
+  assertId(id);
+  requireConfirm(opts, 'markItemAsProcessed', false);
+  const r = rt.resolve(ctx);
+  const ok = await r.meta.setState(r.ns, id, 'processed');
+  if (!ok) throw new NotFoundError(`Record '${id}' not found`, { id });
+  return { id, state: 'processed' as const };
+}
+
+/** Removes every version, payload, blob and pointer of one record. Needs `hardDeleteEnabled`. */
+export async function hardDelete(rt: AdminRuntime, ctx: ContextInput, id: string, opts: { confirm?: boolean }) {
+  rt.assertOpen();
+  assertId(id);
+  if (!rt.cfg.hardDeleteEnabled) throw new ValidationError('hardDelete is disabled: set hardDeleteEnabled: true in the config');
+  requireConfirm(opts, 'hardDelete', false);
+  const r = rt.resolve(ctx);
+  const versions = await r.meta.hardDelete(r.ns, id);
+  if (!versions.length) throw new NotFoundError(`Record '${id}' not found`, { id });
+  const keys = new Set<string>();
+  const blobKeys = new Set<string>();
+  for (const v of versions) {
+    keys.add(v.jsonKey);
+    for (const b of Object.values(v.blobs ?? {})) {
+      blobKeys.add(b.key);
+      if (b.textKey) blobKeys.add(b.textKey);
+    }
+  }
+  for (const k of keys) await r.blobs.delete('json', k);
+  for (const k of blobKeys) await r.blobs.delete('content', k);
+  return { id, versionsDeleted: versions.length, objectsDeleted: keys.size + blobKeys.size };
+}
+
+/** Deletes unreferenced payload objects older than graceMs (orphans of failed or lost writes). */
+export async function gc(rt: AdminRuntime, ctx: ContextInput, opts: GcOptions & { confirm?: boolean } = {}) {
+  rt.assertOpen();
+  requireConfirm(opts, 'gc');
+  return rt.engine(ctx).collectGarbage(opts);
+}

@@ -1,0 +1,224 @@
+/**
+ * The running instance behind `initChronos`: the validated config, the
+ * topology, one redactor, the client pools (one per distinct endpoint, opened
+ * lazily), the bounded per-context engine cache and the closed state.
+ *
+ * After `shutdown()` the instance is closed for good: every entry point
+ * (`with`, a collection bound before, `counters`, `admin.*`) throws
+ * `ChronosError` code 'CLOSED' before any I/O, and no pool, SQLite file,
+ * counters client or S3 client is ever reopened.
+ */
+import {
+  ChronosError,
+  CollectionEngine,
+  ValidationError,
+  configRedactor,
+  makeLogger,
+  type BlobStore,
+  type CounterStore,
+  type Logger,
+  type MetadataStore,
+  type ParsedConfig,
+  type Redactor,
+} from '@chronos-db/core';
+import type { AdminResolved, AdminRuntime } from '@chronos-db/admin';
+import { buildTopology, createClientPool, resolveContext, type Backend, type ContextInput, type StorageRef, type Topology } from '@chronos-db/router';
+import { createLocalBlobStore, createLocalMetadataStore } from '@chronos-db/storage-local';
+import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
+import { createS3BlobStore } from '@chronos-db/storage-s3';
+import { createFallback, type FallbackRuntime } from './fallback.js';
+
+/**
+ * Engines kept per instance, least recently used evicted first. An engine
+ * holds no connection of its own (the stores are pooled), so an evicted
+ * context is simply rebuilt on its next `with()`; the bound collections a
+ * caller still holds keep working.
+ */
+export const MAX_CACHED_ENGINES = 1000;
+
+/** What a bound context resolved to; used by admin functions. */
+export type Resolved = AdminResolved;
+
+/** The engine type of the runtime: `Q` (what a queued write returns) is typed by `initChronos` from the config. */
+export type Engine = CollectionEngine<unknown>;
+
+export interface Runtime extends AdminRuntime {
+  readonly log: Logger;
+  readonly closed: boolean;
+  /** The fallback queue's API (`fallback` config), guarded like everything else. */
+  readonly fallbackApi: FallbackRuntime['api'];
+  /** The context's engine, guarded: every call after shutdown is a CLOSED error. */
+  engine(ctx: ContextInput): Engine;
+  /** The engines currently cached, least recently used first. */
+  cachedEngines(): Engine[];
+}
+
+export function closedError(what: string): ChronosError {
+  return new ChronosError(`This chronos-db instance is shut down: ${what} is not available (create a new instance with initChronos)`, 'CLOSED', 503);
+}
+
+/**
+ * A guarded view of a store: every method first checks that the instance is
+ * open, and every error it throws passes through the instance's redactor
+ * (one redaction for all adapters' messages).
+ */
+function guard<T extends object>(target: T, assertOpen: (what: string) => void, redactor: Redactor): T {
+  const cache = new Map<PropertyKey, unknown>();
+  return new Proxy(target, {
+    get(t, p) {
+      const v = Reflect.get(t, p, t) as unknown;
+      if (typeof v !== 'function' || p === 'constructor') return v;
+      let w = cache.get(p);
+      if (!w) {
+        const fn = v as (...a: unknown[]) => unknown;
+        const check = p !== 'close';
+        w = function guarded(...args: unknown[]) {
+          if (check) assertOpen(String(p));
+          let out: unknown;
+          try {
+            out = fn.apply(t, args);
+          } catch (e) {
+            throw redactor.error(e);
+          }
+          return out instanceof Promise ? out.catch((e: unknown) => Promise.reject(redactor.error(e))) : out;
+        };
+        cache.set(p, w);
+      }
+      return w;
+    },
+  });
+}
+
+export function createRuntime(cfg: ParsedConfig): Runtime {
+  const topology: Topology = buildTopology(cfg);
+  const redactor = configRedactor(cfg);
+  const log = makeLogger(cfg.logging?.level ?? 'warn', cfg.logging?.logger as Partial<Logger> | undefined, redactor);
+  const basePath = cfg.localStorage?.enabled ? cfg.localStorage.basePath : undefined;
+  let closed = false;
+  const assertOpen = (what = 'this call') => {
+    if (closed) throw closedError(what);
+  };
+
+  const timeoutMs = cfg.operationTimeoutMs ?? 10_000;
+  const mongoTimeouts = { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, pingTimeoutMS: Math.min(timeoutMs, 3000) };
+  let localMeta: (MetadataStore & CounterStore) | undefined;
+  let countersMeta: (MetadataStore & CounterStore) | undefined;
+  const local = () => {
+    assertOpen();
+    if (!basePath) throw new ValidationError('localStorage is not enabled');
+    return (localMeta ??= guard(createLocalMetadataStore({ basePath }), assertOpen, redactor));
+  };
+  const mongoPool = createClientPool<MetadataStore & CounterStore, { uri: string }>({
+    id: (a) => a.uri,
+    open: (a) => guard(createMongoMetadataStore({ uri: a.uri, logger: log, ...mongoTimeouts, ...(cfg.transactions ? { transactions: cfg.transactions } : {}) }), assertOpen, redactor),
+    close: (s) => s.close(),
+  });
+  const blobPool = createClientPool<BlobStore, StorageRef>({
+    id: (r) => String(r),
+    open: (r) => {
+      if (r === 'local') {
+        if (!basePath) throw new ValidationError('localStorage is not enabled');
+        return guard(createLocalBlobStore({ basePath }), assertOpen, redactor);
+      }
+      const conn = topology.spacesConns[r];
+      if (!conn) throw new ValidationError(`No spacesConns[${r}]`);
+      return guard(createS3BlobStore({ requestTimeoutMs: timeoutMs, ...conn }), assertOpen, redactor);
+    },
+    close: (b) => b.close(),
+  });
+
+  const metaFor = (backend: Backend): MetadataStore => {
+    assertOpen();
+    return backend.kind === 'local' ? local() : mongoPool.get({ uri: backend.mongoUri });
+  };
+  const blobsFor = (storage: StorageRef): BlobStore => {
+    assertOpen();
+    return blobPool.get(storage);
+  };
+  const counterStore = (): CounterStore | undefined => {
+    assertOpen();
+    if (cfg.counters) {
+      return (countersMeta ??= guard(createMongoMetadataStore({ uri: cfg.counters.mongoUri, dbName: cfg.counters.dbName, logger: log, ...mongoTimeouts }), assertOpen, redactor));
+    }
+    if (topology.embedded && basePath) return local();
+    return undefined;
+  };
+  const resolve = (ctx: ContextInput): Resolved => {
+    assertOpen();
+    const r = resolveContext(topology, ctx);
+    return { backend: r.backend, storage: r.spacesConnIndex, ns: r.ns, meta: metaFor(r.backend), blobs: blobsFor(r.spacesConnIndex) };
+  };
+
+  // Least recently used first: a Map keeps insertion order; a hit is moved to the end.
+  const engines = new Map<string, Engine>();
+  const engineFor = (r: Resolved): Engine => {
+    const id = `${r.backend.key}\u0000${String(r.storage)}\u0000${r.ns.dbName}\u0000${r.ns.tenant ?? ''}\u0000${r.ns.collection}`;
+    let e = engines.get(id);
+    if (e) {
+      engines.delete(id);
+    } else {
+      e = guard(
+        new CollectionEngine<unknown>({
+          ns: r.ns,
+          meta: r.meta,
+          blobs: r.blobs,
+          counters: counterStore(),
+          map: cfg.collectionMaps?.[r.ns.collection],
+          counterRules: cfg.counterRules?.rules,
+          devShadow: cfg.devShadow,
+          maxPayloadBytes: cfg.maxPayloadBytes,
+          operationTimeoutMs: cfg.operationTimeoutMs,
+          logger: log,
+          fallback: fallback.hook({ key: r.backend.key, storage: r.storage }),
+        }),
+        assertOpen,
+        redactor,
+      );
+      if (engines.size >= MAX_CACHED_ENGINES) engines.delete(engines.keys().next().value!);
+    }
+    engines.set(id, e);
+    return e;
+  };
+  const engine = (ctx: ContextInput): Engine => engineFor(resolve(ctx));
+
+  const fallback = createFallback({
+    cfg: cfg.fallback,
+    basePath,
+    timeoutMs,
+    log,
+    redact: redactor.text,
+    apply: (body) => {
+      const backend = topology.byKey.get(body.route?.key);
+      if (!backend) throw new ValidationError(`Queued write names an unknown backend '${String(body.route?.key).slice(0, 80)}'`);
+      const storage = body.route.storage as Resolved['storage'];
+      return engineFor({ backend, storage, ns: body.ns, meta: metaFor(backend), blobs: blobsFor(storage) }).applyQueued(body);
+    },
+  });
+  const fallbackApi = guard(fallback.api, (what) => assertOpen(`fallback.${what}`), redactor);
+
+  return {
+    cfg,
+    topology,
+    log,
+    redactor,
+    fallbackApi,
+    get closed() {
+      return closed;
+    },
+    assertOpen: () => assertOpen('admin'),
+    resolve,
+    metaFor,
+    blobsFor,
+    counterStore,
+    engine,
+    cachedEngines: () => [...engines.values()],
+    async shutdown() {
+      if (closed) return;
+      closed = true;
+      engines.clear();
+      const results = await Promise.allSettled([fallback.close(), mongoPool.closeAll(), blobPool.closeAll(), localMeta?.close(), countersMeta?.close()]);
+      const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+      if (failed) throw redactor.error(failed.reason);
+    },
+  };
+}
