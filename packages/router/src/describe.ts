@@ -1,5 +1,6 @@
 /** What `admin.listBackends()` and `admin.health()` may show: no password, no secret key. */
 import { redactUri, type DatabaseType } from '@chronos-db/core';
+import { topologyRedactor } from './health.js';
 import type { Backend, StorageRef, Tier, Topology } from './topology.js';
 
 /**
@@ -58,7 +59,7 @@ export function describeBackend(topology: Topology, b: Backend): BackendInfo {
   };
 }
 
-/** Every backend, in config order, safe to return from admin.listBackends(). */
+/** Every backend, in config order, safe to return from admin.listBackends() (walked by the topology's redactor). */
 export function describeBackends(topology: Topology): BackendInfo[] {
-  return topology.backends.map((b) => describeBackend(topology, b));
+  return topologyRedactor(topology).value(topology.backends.map((b) => describeBackend(topology, b)));
 }

@@ -39,7 +39,7 @@ export async function probeBackends(
 ): Promise<BackendHealth[]> {
   const now = opts.now ?? (() => performance.now());
   const redactor = opts.redactor ?? topologyRedactor(topology);
-  return Promise.all(
+  const results = await Promise.all(
     topology.backends.map(async (b): Promise<BackendHealth> => {
       const t0 = now();
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -59,4 +59,6 @@ export async function probeBackends(
       }
     }),
   );
+  // In topology order; walked by the redactor like every other result.
+  return redactor.value(results);
 }

@@ -33,13 +33,13 @@ export function describeConnection(conn: DescribableConnection): ConnectionDescr
   } catch {
     endpoint = '(invalid endpoint)';
   }
-  return {
+  return createRedactor([(conn as { secretKey?: string }).secretKey], { accessKeys: [conn.accessKey] }).value({
     endpoint,
     region: conn.region,
     forcePathStyle: conn.forcePathStyle === true,
-    accessKey: maskAccessKey(conn.accessKey),
+    accessKey: conn.accessKey ?? '', // masked by the redactor (DO12…CDEF)
     buckets: { json: conn.jsonBucket, content: conn.contentBucket, backups: conn.backupsBucket },
-  };
+  });
 }
 
 /** Returns a function that replaces every given secret (and masks the access key) in a string: core's redact.ts rules. */
