@@ -157,7 +157,16 @@ export const configSchema = z
       })
       .strict()
       .optional(),
-    transactions: z.object({ enabled: z.boolean().optional(), autoDetect: z.boolean().optional() }).strict().optional(),
+    /**
+     * Opt-in: without `enabled: true` no transactions are used (the version insert is the commit
+     * point everywhere). `enabled: true` needs a replica set or mongos; `autoDetect: true` (only
+     * with `enabled: true`) uses them where the server offers them and the insert protocol elsewhere.
+     */
+    transactions: z
+      .object({ enabled: z.boolean().optional(), autoDetect: z.boolean().optional() })
+      .strict()
+      .refine((t) => !(t.autoDetect === true && t.enabled !== true), { message: 'autoDetect applies only with enabled: true (transactions are opt-in)', path: ['autoDetect'] })
+      .optional(),
     logging: z
       .object({
         level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),

@@ -19,7 +19,7 @@
  *      a flag left by a crash only makes the next queryHeads check that head).
  * Create = 3 commands, update = 3 when the caller passes `prev` (the engine does: it read
  * the head it builds on), 4 otherwise; steps 2-3 are the only round trips a commit waits for.
- * With transactions (replica set / mongos), steps 1-3 run in one transaction.
+ * With transactions (opt-in: `transactions.enabled`; replica set / mongos), steps 1-3 run in one transaction.
  */
 import {
   OptimisticLockError,

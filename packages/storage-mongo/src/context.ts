@@ -19,8 +19,22 @@ export interface MongoMetadataStoreOptions extends SharedClientOptions {
   client?: MongoClient;
   /** Database of the counter totals (CounterStore). Default: the scope's dbName. */
   dbName?: string;
-  /** `enabled: false` never uses transactions; `autoDetect` (default true) asks the server's hello once per client; `enabled: true, autoDetect: false` forces them. */
+  /**
+   * Opt-in. Default (or `enabled: false`): no transactions anywhere; the commit point is the
+   * version insert (the protocol proven on FerretDB). `enabled: true`: steps 1-3 of a commit run
+   * in one transaction; the server must offer them (replica set or mongos, asked once per client
+   * with `hello`), else the first commit is a ValidationError. `enabled: true, autoDetect: true`:
+   * transactions where the server offers them, the insert protocol elsewhere. `autoDetect`
+   * without `enabled: true` is refused.
+   */
   transactions?: { enabled?: boolean; autoDetect?: boolean };
+  /**
+   * Which query branches to run: `'auto'` (default) detects FerretDB (`buildInfo`) and then
+   * uses `_id` seeks on hot paths; `'mongodb'` forces the MongoDB queries and `'ferretdb'` the
+   * seeks, whatever the server (both are valid everywhere; tests run each branch on FerretDB).
+   * Workarounds of FerretDB bugs follow the detected server, not this option.
+   */
+  dialect?: 'auto' | 'mongodb' | 'ferretdb';
   logger?: Logger;
   /** Deadline of `ping()`. Default 3000 ms. */
   pingTimeoutMS?: number;
@@ -63,9 +77,18 @@ export interface StoreCtx {
    * head index per property (`metaIndexed.<prop>`, `_id`), each created once too.
    */
   ensure(ns: Namespace, indexedProps?: readonly string[]): Promise<void>;
-  /** Whether the server is FerretDB (hot paths then use `_id` seeks), asked once per client. */
+  /** Whether the FerretDB branch runs (hot paths use `_id` seeks): the `dialect` option, or detection. */
   idSeeks(): Promise<boolean>;
+  /** Whether the server is FerretDB (`buildInfo`), asked once per client: its bug workarounds depend on it. */
+  isFerret(): Promise<boolean>;
+  /** Whether commits use transactions (see the `transactions` option); asks the server once per client when enabled. */
   detectTransactions(): Promise<boolean>;
+  /** Whether the server offers multi-document transactions and change streams (replica set or mongos), asked once per client. */
+  serverHasSessions(): Promise<boolean>;
+  /** The branch `idSeeks` chose, once known. */
+  dialectKnown: 'mongodb' | 'ferretdb' | undefined;
+  /** Whether the server offers transactions, once asked. */
+  sessionsKnown: boolean | undefined;
   /** Housekeeping in the background: a failure is logged (debug) and left to a later read to repair. */
   inBackground(what: string, fn: () => Promise<unknown>): void;
   /** Resolves when the background work started so far has finished. */
@@ -122,6 +145,15 @@ function ensureProp(ctx: StoreCtx, c: Cols, map: Map<string, Promise<void>>, pro
 export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
   if (!opts || (!opts.client && !opts.uri)) throw new ValidationError('createMongoMetadataStore needs a uri or a client');
   if (opts.dbName !== undefined && !/^[A-Za-z0-9_-]{1,63}$/.test(opts.dbName)) throw new ValidationError('Invalid counters dbName');
+  if (opts.dialect !== undefined && opts.dialect !== 'auto' && opts.dialect !== 'mongodb' && opts.dialect !== 'ferretdb') throw new ValidationError("dialect must be 'auto', 'mongodb' or 'ferretdb'");
+  const t = opts.transactions;
+  if (t !== undefined) {
+    if (!t || typeof t !== 'object') throw new ValidationError('transactions must be { enabled?, autoDetect? }');
+    for (const k of Object.keys(t)) if (k !== 'enabled' && k !== 'autoDetect') throw new ValidationError(`Unknown transactions option '${k.slice(0, 40)}'`);
+    if (t.enabled !== undefined && typeof t.enabled !== 'boolean') throw new ValidationError('transactions.enabled must be a boolean');
+    if (t.autoDetect !== undefined && typeof t.autoDetect !== 'boolean') throw new ValidationError('transactions.autoDetect must be a boolean');
+    if (t.autoDetect === true && t.enabled !== true) throw new ValidationError('transactions.autoDetect applies only with enabled: true (transactions are opt-in)');
+  }
   const uri = opts.uri;
   const client = opts.client ?? getSharedClient(uri!, opts);
   const redact = makeRedactor(uri);
@@ -140,6 +172,8 @@ export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
     hook: opts.onCommitStep,
     closed: false,
     txnKnown: undefined,
+    dialectKnown: undefined,
+    sessionsKnown: undefined,
     clearing: new Set<string>(),
     bulkClears: Promise.resolve(),
 
@@ -179,6 +213,17 @@ export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
     },
 
     idSeeks() {
+      if (opts.dialect === 'mongodb' || opts.dialect === 'ferretdb') {
+        ctx.dialectKnown = opts.dialect;
+        return Promise.resolve(opts.dialect === 'ferretdb');
+      }
+      return ctx.isFerret().then((f) => {
+        ctx.dialectKnown = f ? 'ferretdb' : 'mongodb';
+        return f;
+      });
+    },
+
+    isFerret() {
       let p = shared.ferret;
       if (!p) {
         p = client
@@ -194,10 +239,17 @@ export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
       return p;
     },
 
-    detectTransactions() {
+    async detectTransactions() {
       const t = opts.transactions;
-      if (t?.enabled === false) return Promise.resolve((ctx.txnKnown = false));
-      if (t?.enabled === true && t.autoDetect === false) return Promise.resolve((ctx.txnKnown = true));
+      if (t?.enabled !== true) return (ctx.txnKnown = false);
+      const offered = await ctx.serverHasSessions();
+      if (!offered && t.autoDetect !== true) {
+        throw new ValidationError(`transactions.enabled is true but ${where} offers no multi-document transactions (it is not a replica set or mongos); remove it, or add autoDetect: true to use them only where offered`);
+      }
+      return (ctx.txnKnown = offered);
+    },
+
+    serverHasSessions() {
       let p = shared.txn;
       if (!p) {
         const mine = ctx.run('hello', async () => {
@@ -212,7 +264,7 @@ export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
           if (shared.txn === mine) shared.txn = undefined;
         });
       }
-      return p.then((v) => (ctx.txnKnown = v));
+      return p.then((v) => (ctx.sessionsKnown = v));
     },
 
     inBackground(what, fn) {

@@ -31,8 +31,9 @@ export const forgetGuess = (ctx: StoreCtx, c: Cols, itemId: string): void => voi
 /**
  * Moves the head to `v` where it is behind (upsert; a duplicate key means a
  * newer head is already there). `shadow`: object sets, null clears, undefined keeps.
+ * `ferret`: the FerretDB branch runs (the `dialect`); `ferretQuirks`: the server is FerretDB.
  */
-export const headUpdate = (v: VersionDoc, createdAt: number, headIn: CommitInput['head'], ferret: boolean, inTxn: boolean) => {
+export const headUpdate = (v: VersionDoc, createdAt: number, headIn: CommitInput['head'], ferret: boolean, inTxn: boolean, ferretQuirks: boolean) => {
   const fields = storedVersionFields(v) as Record<string, unknown>;
   const $set: Record<string, unknown> = { ...fields, createdAt };
   const $unset: Record<string, ''> = {};
@@ -47,7 +48,7 @@ export const headUpdate = (v: VersionDoc, createdAt: number, headIn: CommitInput
   // Except on FerretDB, where `{ _id, ov: { $lt } }` scans the whole collection (and its updates
   // are not atomic anyway): there the head is written by `_id` alone. A head that a slow writer
   // moved backwards is a lagging head, which readers and writers repair (getHead, queryHeads).
-  if (ferret) {
+  if (ferretQuirks) {
     // FerretDB 1.24 skips a `$set` of an embedded document whose values equal the old one's
     // under other keys ({ n: 0 } -> { racer: 0 } is "unchanged"). A per-version marker that
     // readers strip (OV_MARK) makes every version's embedded documents differ.
@@ -59,7 +60,7 @@ export const headUpdate = (v: VersionDoc, createdAt: number, headIn: CommitInput
 };
 
 export const writeHead = async (ctx: StoreCtx, c: Cols, v: VersionDoc, createdAt: number, headIn: CommitInput['head'], session?: ClientSession): Promise<void> => {
-  const { filter, update } = headUpdate(v, createdAt, headIn ?? {}, await ctx.idSeeks(), !!session);
+  const { filter, update } = headUpdate(v, createdAt, headIn ?? {}, await ctx.idSeeks(), !!session, await ctx.isFerret());
   const write = async () => {
     try {
       await c.head.updateOne(filter, update, { upsert: true, ...(session ? { session } : {}) });
@@ -107,6 +108,7 @@ const serialHeadWrite = async (ctx: StoreCtx, c: Cols, itemId: string, g: Guess,
 export const writeHeads = async (ctx: StoreCtx, c: Cols, items: Array<{ v: VersionDoc; createdAt: number; head: CommitInput['head'] }>): Promise<void> => {
   const m = ctx.shared.headWrites;
   const ferret = await ctx.idSeeks();
+  const quirks = await ctx.isFerret();
   const held: Array<{ k: string; entry: HeadWriteEntry; item: (typeof items)[number] }> = [];
   const queued: Array<Promise<void>> = [];
   let release!: () => void;
@@ -123,7 +125,7 @@ export const writeHeads = async (ctx: StoreCtx, c: Cols, items: Array<{ v: Versi
   }
   try {
     const ops = held.map(({ item }) => {
-      const { filter, update } = headUpdate(item.v, item.createdAt, item.head ?? {}, ferret, false);
+      const { filter, update } = headUpdate(item.v, item.createdAt, item.head ?? {}, ferret, false, quirks);
       return { updateOne: { filter, update, upsert: true } };
     });
     for (let k = 0; k < ops.length; k += HEAD_BATCH) {

@@ -1,5 +1,5 @@
 export { createMongoMetadataStore } from './store.js';
-export type { CommitStep, MongoMetadataStore, MongoMetadataStoreOptions, MongoStoreStats } from './store.js';
+export type { CommitStep, MongoCapabilities, MongoMetadataStore, MongoMetadataStoreOptions, MongoStoreStats } from './store.js';
 export { getSharedClient, releaseClient, sharedClientCount, countCommands, commandCount, createClient } from './client-pool.js';
 export type { SharedClientOptions } from './client-pool.js';
 export { compileMongoFilter, assertSafeQuery, SAFE_OPERATORS } from './filter.js';

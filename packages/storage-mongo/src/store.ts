@@ -38,13 +38,27 @@ export type { CommitStep, MongoMetadataStoreOptions } from './context.js';
 export interface MongoStoreStats {
   /** Commands the underlying client has sent (counted per client, shared by the stores on it). */
   commands: number;
-  /** Whether commits use transactions; undefined until detected (first commit or detectTransactions()). */
+  /** Whether commits use transactions; undefined until detected (first commit, detect() or detectTransactions()). */
   transactions: boolean | undefined;
+  /** The query branch in use ('ferretdb': `_id` seeks); undefined until detected. */
+  dialect: 'mongodb' | 'ferretdb' | undefined;
+}
+
+export interface MongoCapabilities extends MetadataCapabilities {
+  /** The query branch: forced by the `dialect` option, else detected. */
+  dialect: 'mongodb' | 'ferretdb';
 }
 
 export interface MongoMetadataStore extends MetadataStore, CounterStore {
   readonly client: MongoClient;
-  /** Detects (once per client) whether the server offers multi-document transactions. */
+  /**
+   * `capabilities` as detected: whether commits use transactions (opt-in, see the option),
+   * whether the server offers change streams (replica set or mongos), the query branch. The
+   * `capabilities` getter is accurate once this (or a first commit and read) has run; before,
+   * it reports what is known (false where not yet detected).
+   */
+  detect(): Promise<MongoCapabilities>;
+  /** Whether commits use transactions (asks the server once per client when `transactions.enabled`). */
   detectTransactions(): Promise<boolean>;
   stats(): MongoStoreStats;
   /** Resolves when the background `_h` clears started so far have finished (tests, shutdown). */
@@ -61,11 +75,15 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
   const store: MongoMetadataStore = {
     client,
     get capabilities(): MetadataCapabilities {
-      return { transactions: ctx.txnKnown ?? false, uniqueIndexes: true, changeStream: ctx.txnKnown ?? false };
+      return { transactions: ctx.txnKnown ?? false, uniqueIndexes: true, changeStream: ctx.sessionsKnown ?? false };
+    },
+    async detect() {
+      const [transactions, sessions, ferret] = await Promise.all([ctx.detectTransactions(), ctx.serverHasSessions(), ctx.idSeeks()]);
+      return { transactions, uniqueIndexes: true, changeStream: sessions, dialect: ferret ? 'ferretdb' : 'mongodb' };
     },
     detectTransactions: () => ctx.detectTransactions(),
     stats() {
-      return { commands: commandCount(client), transactions: ctx.txnKnown };
+      return { commands: commandCount(client), transactions: ctx.txnKnown, dialect: ctx.dialectKnown };
     },
 
     async ensureNamespace(ns, o) {

@@ -16,8 +16,8 @@ if (!URL) {
 const d = URL ? describe : describe.skip;
 
 d('storage-mongo with transactions (MONGO_URL)', () => {
-  it('detects transactions from the hello handshake', async () => {
-    const store = createMongoMetadataStore({ uri: URL! });
+  it('uses transactions when enabled (opt-in), detected from the hello handshake', async () => {
+    const store = createMongoMetadataStore({ uri: URL!, transactions: { enabled: true } });
     try {
       expect(await store.detectTransactions()).toBe(true);
       expect(store.capabilities.transactions).toBe(true);
@@ -26,7 +26,7 @@ d('storage-mongo with transactions (MONGO_URL)', () => {
     }
   });
   runMetadataStoreConformance(runner, 'mongo with transactions', async () => {
-    const store = createMongoMetadataStore({ uri: URL! });
+    const store = createMongoMetadataStore({ uri: URL!, transactions: { enabled: true } });
     if (!(await store.detectTransactions())) throw new Error('MONGO_URL does not offer transactions (needs a replica set or mongos)');
     return { store, teardown: () => store.close() };
   }, { commitMany: true, scanHeads: true });
@@ -34,8 +34,8 @@ d('storage-mongo with transactions (MONGO_URL)', () => {
     const store = createMongoMetadataStore({ uri: URL! });
     return { store, teardown: () => store.close() };
   });
-  runMetadataStoreConformance(runner, 'mongo with transactions disabled on a replica set', async () => {
-    const store = createMongoMetadataStore({ uri: URL!, transactions: { enabled: false } });
+  runMetadataStoreConformance(runner, 'mongo without transactions (the default) on a replica set', async () => {
+    const store = createMongoMetadataStore({ uri: URL! });
     return { store, teardown: () => store.close() };
   }, { commitMany: true, scanHeads: true });
 });
