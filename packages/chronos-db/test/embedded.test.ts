@@ -70,6 +70,8 @@ describe('chronos-db on the embedded default', () => {
     expect(await users.getVersion(id, 0)).toMatchObject({ email: 'a@example.com' });
     const totals = await chronos.counters.getTotals({ dbName: 'myapp', collection: 'users' });
     expect(totals).toMatchObject({ created: 1, updated: 1, deleted: 0, rules: { pro: { created: 1 } } });
+    // rebuilt from the version index: the same totals (counters.recount)
+    expect(await chronos.counters.recount({ dbName: 'myapp', collection: 'users' })).toEqual(totals);
     const health = await chronos.admin.health();
     expect(health.ok).toBe(true);
     expect(chronos.with({ dbName: 'myapp', collection: 'users' })).toBe(users);
