@@ -72,12 +72,16 @@ export type VersionSelector = { ov: number } | { at: number } | { cv: number };
 // MetadataStore
 // ---------------------------------------------------------------------------
 
+/**
+ * What a MetadataStore declares about itself. Only flags something reads: the testkit
+ * checks each against what the adapter's test says and names the commit branch by it.
+ */
 export interface MetadataCapabilities {
-  /** Multi-document transactions are used for commits. */
+  /**
+   * Commits run in multi-document transactions; false: the version insert is the commit
+   * point. A store that learns it from its server reports it once detected.
+   */
   transactions: boolean;
-  /** Unique indexes are enforced by the server. */
-  uniqueIndexes: boolean;
-  changeStream: boolean;
 }
 
 export interface CommitInput {
@@ -304,12 +308,15 @@ export interface MetadataStore {
 
 export type BucketRole = 'json' | 'content' | 'backups';
 
+/**
+ * What a BlobStore declares about itself. Every flag is read: by callers (core, adapters)
+ * and by the testkit, which skips the tests of a capability that is off.
+ */
 export interface BlobCapabilities {
-  /** put with `ifNoneMatch` is enforced atomically. */
+  /** put with `ifNoneMatch` is enforced atomically (else `ifNoneMatch` is best effort). */
   conditionalWrite: boolean;
+  /** `presign` exists and returns URLs that GET the object (core's presignProperty and presigned reads check it). */
   presign: boolean;
-  versioning: boolean;
-  multipart: boolean;
 }
 
 export interface PutOptions {

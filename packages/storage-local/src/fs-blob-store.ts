@@ -39,7 +39,7 @@ const MISSING = new Set(['ENOENT', 'ENOTDIR']);
 const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
 
 export class LocalBlobStore implements BlobStore {
-  readonly capabilities: BlobCapabilities = { conditionalWrite: true, presign: false, versioning: false, multipart: false };
+  readonly capabilities: BlobCapabilities = { conditionalWrite: true, presign: false };
   private readonly base: string;
 
   constructor(opts: LocalBlobStoreOptions) {

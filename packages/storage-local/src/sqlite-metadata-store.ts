@@ -150,7 +150,7 @@ function mapError(e: unknown, op: string): Error {
 }
 
 export class SqliteMetadataStore implements MetadataStore, CounterStore {
-  readonly capabilities: MetadataCapabilities = { transactions: true, uniqueIndexes: true, changeStream: false };
+  readonly capabilities: MetadataCapabilities = { transactions: true };
   readonly filename: string;
   private readonly db: Database.Database;
   private readonly cache = new Map<string, Database.Statement>();

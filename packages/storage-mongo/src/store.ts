@@ -45,11 +45,15 @@ export interface MongoStoreStats {
 }
 
 export interface MongoCapabilities extends MetadataCapabilities {
+  /** The server offers sessions (replica set or mongos), so change streams could run. Informational: chronos-db polls. */
+  changeStream: boolean;
   /** The query branch: forced by the `dialect` option, else detected. */
   dialect: 'mongodb' | 'ferretdb';
 }
 
 export interface MongoMetadataStore extends MetadataStore, CounterStore {
+  /** The port's flags plus `changeStream` (see MongoCapabilities); `false` for what is not detected yet. */
+  readonly capabilities: Omit<MongoCapabilities, 'dialect'>;
   readonly client: MongoClient;
   /**
    * `capabilities` as detected: whether commits use transactions (opt-in, see the option),
@@ -74,12 +78,12 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
 
   const store: MongoMetadataStore = {
     client,
-    get capabilities(): MetadataCapabilities {
-      return { transactions: ctx.txnKnown ?? false, uniqueIndexes: true, changeStream: ctx.sessionsKnown ?? false };
+    get capabilities(): Omit<MongoCapabilities, 'dialect'> {
+      return { transactions: ctx.txnKnown ?? false, changeStream: ctx.sessionsKnown ?? false };
     },
     async detect() {
       const [transactions, sessions, ferret] = await Promise.all([ctx.detectTransactions(), ctx.serverHasSessions(), ctx.idSeeks()]);
-      return { transactions, uniqueIndexes: true, changeStream: sessions, dialect: ferret ? 'ferretdb' : 'mongodb' };
+      return { transactions, changeStream: sessions, dialect: ferret ? 'ferretdb' : 'mongodb' };
     },
     detectTransactions: () => ctx.detectTransactions(),
     stats() {

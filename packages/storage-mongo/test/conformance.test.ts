@@ -21,7 +21,7 @@ describeMongo('storage-mongo on FerretDB', () => {
     runMetadataStoreConformance(runner, `mongo, ${dialect} branch${dialect === 'mongodb' ? ' forced on FerretDB' : ' (as detected)'} (shared client by uri)`, async () => {
       const store = createMongoMetadataStore({ uri: MONGO_URL!, dialect });
       return { store, teardown: () => store.close() };
-    }, { commitMany: true, scanHeads: true });
+    }, { commitMany: true, scanHeads: true, transactions: false });
   }
   runCounterStoreConformance(runner, 'mongo counters in the scope dbName', async () => {
     const store = createMongoMetadataStore({ uri: MONGO_URL! });

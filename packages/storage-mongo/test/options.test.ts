@@ -38,9 +38,9 @@ describeMongo('storage-mongo options on FerretDB (no replica set)', () => {
 
   it('by default no transactions; detect() reports the detected branch and no change streams', async () => {
     const store = createMongoMetadataStore({ client });
-    expect(store.capabilities).toEqual({ transactions: false, uniqueIndexes: true, changeStream: false });
+    expect(store.capabilities).toEqual({ transactions: false, changeStream: false });
     expect(store.stats().dialect).toBeUndefined();
-    expect(await store.detect()).toEqual({ transactions: false, uniqueIndexes: true, changeStream: false, dialect: 'ferretdb' });
+    expect(await store.detect()).toEqual({ transactions: false, changeStream: false, dialect: 'ferretdb' });
     expect(store.stats()).toMatchObject({ transactions: false, dialect: 'ferretdb' });
     await store.close();
   });

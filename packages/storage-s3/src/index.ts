@@ -1,5 +1,5 @@
 export { createS3BlobStore, MIN_PRESIGN_TTL_SECONDS, MAX_PRESIGN_TTL_SECONDS, DEFAULT_MULTIPART_THRESHOLD } from './s3-blob-store.js';
-export type { S3BlobStore, S3BlobStoreOptions, S3BlobStoreStats } from './s3-blob-store.js';
+export type { S3BlobCapabilities, S3BlobStore, S3BlobStoreOptions, S3BlobStoreStats } from './s3-blob-store.js';
 export {
   createS3Client,
   isAwsEndpoint,

@@ -56,11 +56,17 @@ export interface S3BlobStoreStats {
   hourlyLimit: number;
 }
 
+/** The port's capabilities, plus what this store learns of its buckets (not a port flag: admin and tests read it). */
+export interface S3BlobCapabilities extends BlobCapabilities {
+  /** Versioning is enabled on the json bucket (detected by `detectCapabilities()`; false until then). */
+  versioning: boolean;
+}
+
 export interface S3BlobStore extends BlobStore {
-  readonly capabilities: BlobCapabilities;
+  readonly capabilities: S3BlobCapabilities;
   presign(bucket: BucketRole, key: string, ttlSeconds: number): Promise<string>;
   /** Probes conditional writes (a temporary key written twice with If-None-Match) and bucket versioning, once. */
-  detectCapabilities(): Promise<BlobCapabilities>;
+  detectCapabilities(): Promise<S3BlobCapabilities>;
   /** Request counts, for `admin.health()` against DigitalOcean's 10,000 requests/hour per space. */
   stats(): S3BlobStoreStats;
   /** Endpoint, region, buckets, masked access key. Never the secret. */
@@ -88,8 +94,8 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): S3BlobStore {
   };
   installRequestMeter(client, opts.endpoint, listener);
 
-  const caps: BlobCapabilities = { conditionalWrite: opts.conditionalWrite === true, presign: true, versioning: false, multipart: true };
-  let detected: Promise<BlobCapabilities> | null = opts.conditionalWrite === 'auto' || opts.conditionalWrite === undefined ? null : Promise.resolve(caps);
+  const caps: S3BlobCapabilities = { conditionalWrite: opts.conditionalWrite === true, presign: true, versioning: false };
+  let detected: Promise<S3BlobCapabilities> | null = opts.conditionalWrite === 'auto' || opts.conditionalWrite === undefined ? null : Promise.resolve(caps);
   const verifiedBuckets = new Set<string>();
   let closed = false;
 
@@ -167,7 +173,7 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): S3BlobStore {
     }
   }
 
-  async function detectCapabilities(): Promise<BlobCapabilities> {
+  async function detectCapabilities(): Promise<S3BlobCapabilities> {
     if (!detected) {
       detected = (async () => {
         caps.conditionalWrite = await probeConditionalWrite();

@@ -10,7 +10,7 @@
  *
  * `watch` polls on every store, with backoff while there is nothing new (minDelayMs, doubling
  * to maxDelayMs). MongoDB change streams are not used (FerretDB has none, and a stream's
- * resume token is not a cv): storage capabilities report `changeStream` for information only.
+ * resume token is not a cv), so the ports declare no change-stream capability.
  */
 import { ValidationError } from '../errors.js';
 import { matchFilter } from '../filter.js';

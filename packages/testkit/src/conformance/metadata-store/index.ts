@@ -34,9 +34,9 @@ export type { MetadataStoreOptions } from './context.js';
 
 export function runMetadataStoreConformance(runner: TestRunner, name: string, factory: MetadataStoreFactory, opts: MetadataStoreOptions = {}): void {
   const t = registrar(runner, opts.skip);
-  t.describe(`MetadataStore conformance: ${name}`, () => {
+  const branch = opts.transactions === undefined ? '' : opts.transactions ? ' (commits in transactions)' : ' (commits without transactions)';
+  t.describe(`MetadataStore conformance: ${name}${branch}`, () => {
     const s = metaSuite(t, setUpStore(t, 'MetadataStore', factory), opts);
-    declarationTests(s);
     basicsTests(s);
     commitTests(s);
     commitConflictTests(s);
@@ -52,6 +52,7 @@ export function runMetadataStoreConformance(runner: TestRunner, name: string, fa
     setStateTests(s);
     hardDeleteTests(s);
     namespaceIsolationTests(s);
+    declarationTests(s);
     checkSkipList(t);
   });
 }
