@@ -94,7 +94,7 @@ export function createFallback(o: {
     if (!fb) throw new ValidationError('The fallback queue is not enabled: set fallback.enabled in the config');
     if (!queue) {
       queue = fb.mongoUri
-        ? createMongoQueueStore({ uri: fb.mongoUri, dbName: fb.dbName!, deadLetterCollection: fb.deadLetterCollection, serverSelectionTimeoutMS: o.timeoutMs, connectTimeoutMS: o.timeoutMs })
+        ? createMongoQueueStore({ uri: fb.mongoUri, dbName: fb.dbName!, deadLetterCollection: fb.deadLetterCollection, serverSelectionTimeoutMS: o.timeoutMs, connectTimeoutMS: o.timeoutMs, socketTimeoutMS: o.timeoutMs })
         : createLocalQueueStore({ path: resolve(fb.localPath ?? (o.basePath ? join(o.basePath, 'queue') : join('.chronos', 'queue'))) });
     }
     return queue;

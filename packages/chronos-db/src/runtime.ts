@@ -100,7 +100,8 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
   };
 
   const timeoutMs = cfg.operationTimeoutMs ?? 10_000;
-  const mongoTimeouts = { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, pingTimeoutMS: Math.min(timeoutMs, 3000) };
+  // socketTimeoutMS: a server that stops answering (hung, SIGSTOPped) fails the operation within the deadline, as retriable.
+  const mongoTimeouts = { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, socketTimeoutMS: timeoutMs, pingTimeoutMS: Math.min(timeoutMs, 3000) };
   let localMeta: (MetadataStore & CounterStore) | undefined;
   let countersMeta: (MetadataStore & CounterStore) | undefined;
   const local = () => {

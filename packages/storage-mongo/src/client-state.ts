@@ -52,6 +52,15 @@ export function clientState(client: MongoClient): ClientState {
   return s;
 }
 
+/**
+ * Hands a client's state to the client that replaces it (client-pool.ts reopens a client the
+ * driver closed): in-flight head writes stay serialized, detections and hints stay known.
+ */
+export function moveClientState(from: MongoClient, to: MongoClient): void {
+  const s = states.get(from);
+  if (s && !states.has(to)) states.set(to, s);
+}
+
 export function remember(state: ClientState, key: string, g: Guess): void {
   const m = state.guesses;
   m.delete(key); // re-insert: the Map's order is the eviction order

@@ -5,7 +5,7 @@
  */
 import type { Collection, MongoClient } from 'mongodb';
 import { StorageError, ValidationError, assertNamespace, isFieldPath, physicalName, redactUri, silentLogger, type Logger, type Namespace } from '@chronos-db/core';
-import { getSharedClient, type SharedClientOptions } from './client-pool.js';
+import { acquireClient, type SharedClientOptions } from './client-pool.js';
 import { clientState, type ClientState } from './client-state.js';
 import type { StoredHead, StoredVersion } from './docs.js';
 import { makeRedactor, toStorageError } from './errors.js';
@@ -56,6 +56,7 @@ export interface Cols {
 }
 
 export interface StoreCtx {
+  /** The current client (a shared one is replaced after a failed first connection: read it at each use). */
   readonly client: MongoClient;
   readonly shared: ClientState;
   readonly opts: MongoMetadataStoreOptions;
@@ -155,7 +156,8 @@ export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
     if (t.autoDetect === true && t.enabled !== true) throw new ValidationError('transactions.autoDetect applies only with enabled: true (transactions are opt-in)');
   }
   const uri = opts.uri;
-  const client = opts.client ?? getSharedClient(uri!, opts);
+  const handle = opts.client ? undefined : acquireClient(uri!, opts);
+  const client = opts.client ?? handle!.client;
   const redact = makeRedactor(uri);
   const where = uri ? redact(redactUri(uri)) : `mongodb://${client.options.hosts.map((h) => h.toString()).join(',')}/`;
   const log = opts.logger ?? silentLogger;
@@ -163,7 +165,9 @@ export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
   const background = new Set<Promise<void>>();
 
   const ctx: StoreCtx = {
-    client,
+    get client() {
+      return handle ? handle.client : client;
+    },
     shared,
     opts,
     where,
@@ -192,7 +196,7 @@ export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
 
     cols(ns) {
       assertNamespace(ns);
-      const db = client.db(ns.dbName);
+      const db = ctx.client.db(ns.dbName);
       const name = physicalName(ns);
       return {
         key: `${ns.dbName}\u0000${name}`,
@@ -226,7 +230,7 @@ export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
     isFerret() {
       let p = shared.ferret;
       if (!p) {
-        p = client
+        p = ctx.client
           .db('admin')
           .command({ buildInfo: 1 })
           .then((bi) => typeof bi.ferretdbVersion === 'string')
@@ -253,7 +257,7 @@ export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
       let p = shared.txn;
       if (!p) {
         const mine = ctx.run('hello', async () => {
-          const hello = await client.db('admin').command({ hello: 1 });
+          const hello = await ctx.client.db('admin').command({ hello: 1 });
           // A replica set names itself (setName), a mongos answers msg 'isdbgrid'; both need sessions.
           const topologyOk = typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
           const sessions = typeof hello.logicalSessionTimeoutMinutes === 'number';

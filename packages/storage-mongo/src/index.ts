@@ -1,7 +1,7 @@
 export { createMongoMetadataStore } from './store.js';
 export type { CommitStep, MongoCapabilities, MongoMetadataStore, MongoMetadataStoreOptions, MongoStoreStats } from './store.js';
-export { getSharedClient, releaseClient, sharedClientCount, countCommands, commandCount, createClient } from './client-pool.js';
-export type { SharedClientOptions } from './client-pool.js';
+export { acquireClient, getSharedClient, releaseClient, sharedClientCount, countCommands, commandCount, createClient } from './client-pool.js';
+export type { SharedClient, SharedClientOptions } from './client-pool.js';
 export { compileMongoFilter, assertSafeQuery, SAFE_OPERATORS } from './filter.js';
 export { makeRedactor } from './errors.js';
 export { createMongoQueueStore, MongoQueueStore, type MongoQueueStoreOptions } from './queue-store.js';

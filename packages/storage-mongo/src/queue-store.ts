@@ -18,7 +18,7 @@
  * - retryDeadLetter inserts generation gen+1 of the op, then removes the dead document; a
  *   dead document with a newer live generation is not listed.
  */
-import type { Collection, Db, MongoClient } from 'mongodb';
+import type { Collection, MongoClient } from 'mongodb';
 import {
   NotFoundError,
   QueueClaimedError,
@@ -37,7 +37,7 @@ import {
   type QueueStore,
   type QueuedOp,
 } from '@chronos-db/core';
-import { getSharedClient, releaseClient } from './client-pool.js';
+import { acquireClient, releaseClient, type SharedClient } from './client-pool.js';
 import { isDuplicateKey, makeRedactor, toStorageError } from './errors.js';
 
 export interface MongoQueueStoreOptions {
@@ -52,6 +52,8 @@ export interface MongoQueueStoreOptions {
   collectionPrefix?: string;
   serverSelectionTimeoutMS?: number;
   connectTimeoutMS?: number;
+  /** How long one read on a socket may wait for the queue's server (see SharedClientOptions). */
+  socketTimeoutMS?: number;
   clock?: () => number;
 }
 
@@ -80,9 +82,10 @@ function cleanError(e: QueueErrorInfo): QueueErrorInfo {
 }
 
 export class MongoQueueStore implements QueueStore {
-  private readonly ops: Collection<OpDoc>;
-  private readonly claims: Collection<ClaimDoc>;
-  private readonly ends: Collection<EndDoc>;
+  /** The shared client (replaced after a failed first connection), unless a client was given. */
+  private readonly shared: SharedClient | undefined;
+  private readonly prefix: string;
+  private readonly dead: string;
   private readonly clock: () => number;
   private readonly redact: (s: string) => string;
   private readonly where: string;
@@ -97,15 +100,31 @@ export class MongoQueueStore implements QueueStore {
     if (!NAME_RE.test(dead) || !NAME_RE.test(prefix)) throw new ValidationError('deadLetterCollection and collectionPrefix must be 1-64 letters, digits, _ or -');
     this.redact = makeRedactor(opts.uri);
     this.where = `queue database '${opts.dbName}'`;
-    const client = opts.client ?? getSharedClient(opts.uri!, {
+    this.prefix = prefix;
+    this.dead = dead;
+    this.shared = opts.client ? undefined : acquireClient(opts.uri!, {
       ...(opts.serverSelectionTimeoutMS !== undefined ? { serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS } : {}),
       ...(opts.connectTimeoutMS !== undefined ? { connectTimeoutMS: opts.connectTimeoutMS } : {}),
+      ...(opts.socketTimeoutMS !== undefined ? { socketTimeoutMS: opts.socketTimeoutMS } : {}),
     });
-    const db: Db = client.db(opts.dbName);
-    this.ops = db.collection<OpDoc>(`${prefix}_ops`);
-    this.claims = db.collection<ClaimDoc>(`${prefix}_claims`);
-    this.ends = db.collection<EndDoc>(dead);
     this.clock = opts.clock ?? Date.now;
+  }
+
+  // The collections on the current client (read at each use: a shared client can be replaced).
+  private get ops(): Collection<OpDoc> {
+    return this.client().db(this.opts.dbName).collection<OpDoc>(`${this.prefix}_ops`);
+  }
+
+  private get claims(): Collection<ClaimDoc> {
+    return this.client().db(this.opts.dbName).collection<ClaimDoc>(`${this.prefix}_claims`);
+  }
+
+  private get ends(): Collection<EndDoc> {
+    return this.client().db(this.opts.dbName).collection<EndDoc>(this.dead);
+  }
+
+  private client(): MongoClient {
+    return this.opts.client ?? this.shared!.client;
   }
 
   private async io<T>(what: string, fn: () => Promise<T>): Promise<T> {

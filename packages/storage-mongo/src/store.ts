@@ -72,12 +72,14 @@ export interface MongoMetadataStore extends MetadataStore, CounterStore {
 
 export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): MongoMetadataStore {
   const ctx = createStoreCtx(opts);
-  const { client, run } = ctx;
+  const { run } = ctx;
   const ownsShared = !opts.client;
-  const counters = createCounterOps((s) => client.db(opts.dbName ?? s.dbName), (what, fn) => run(what, fn));
+  const counters = createCounterOps((s) => ctx.client.db(opts.dbName ?? s.dbName), (what, fn) => run(what, fn));
 
   const store: MongoMetadataStore = {
-    client,
+    get client() {
+      return ctx.client;
+    },
     get capabilities(): Omit<MongoCapabilities, 'dialect'> {
       return { transactions: ctx.txnKnown ?? false, changeStream: ctx.sessionsKnown ?? false };
     },
@@ -87,7 +89,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     },
     detectTransactions: () => ctx.detectTransactions(),
     stats() {
-      return { commands: commandCount(client), transactions: ctx.txnKnown, dialect: ctx.dialectKnown };
+      return { commands: commandCount(ctx.client), transactions: ctx.txnKnown, dialect: ctx.dialectKnown };
     },
 
     async ensureNamespace(ns, o) {
@@ -174,7 +176,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
         timer.unref?.();
       });
       try {
-        await Promise.race([run('ping', async () => void (await client.db('admin').command({ ping: 1 }))), timeout]);
+        await Promise.race([run('ping', async () => void (await ctx.client.db('admin').command({ ping: 1 }))), timeout]);
       } finally {
         if (timer) clearTimeout(timer);
       }

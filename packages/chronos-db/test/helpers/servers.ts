@@ -60,7 +60,7 @@ export function virtualHostEndpoint(env: ServersEnv): string {
 }
 
 /** A port the OS reports free on 127.0.0.1 (bound, read, released). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const srv = createServer();
     srv.once('error', rej);
@@ -78,36 +78,87 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
+/** A FerretDB of a test's own: faults on demand, restartable on the same data dir and port. */
+export interface SecondFerret {
+  url: string;
+  port: number;
+  dataDir: string;
+  /** SIGSTOP: the server keeps its connections but answers nothing. */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
+  /** SIGKILL, keeping the data dir; resolves when the process is gone. */
+  kill(): Promise<void>;
+  /** Starts it again on the same data dir and port (after kill()). */
+  restart(): Promise<void>;
+  /** Kills it and removes its data dir. */
+  stop(): void;
+}
+
+type Spawned = { child: ChildProcess; exited: () => string | null; stderr: () => string; gone: Promise<void> };
+
+function spawnFerret(bin: string, port: number, data: string): Spawned {
+  const child: ChildProcess = spawn(bin, ['-listen', `127.0.0.1:${port}`, '-data', data], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  let exited: string | null = null;
+  child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  const gone = new Promise<void>((res) => {
+    child.once('exit', (code, signal) => { exited = `exit ${code ?? signal}`; res(); });
+    child.once('error', (e) => { exited = `spawn error ${e.message}`; res(); });
+  });
+  return { child, exited: () => exited, stderr: () => stderr, gone };
+}
+
+async function ready(s: Spawned, port: number): Promise<boolean> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && s.exited() === null) {
+    if (await accepts(port)) {
+      s.child.stderr!.removeAllListeners('data');
+      s.child.stderr!.resume();
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
 /**
- * Starts a second FerretDB (a second server) on a port the OS picks; stop() kills it.
+ * Starts a second FerretDB (a second server) on `port`, or on a port the OS picks.
  * Waits up to 30 s per attempt; if the server exits (say, the port was taken in the
- * meantime) it tries another port, and a final failure carries the server's stderr.
+ * meantime) it tries another port (when none was given), and a final failure carries
+ * the server's stderr.
  */
-export async function startSecondFerret(): Promise<{ url: string; stop: () => void }> {
+export async function startSecondFerret(o: { port?: number } = {}): Promise<SecondFerret> {
   const bin = resolve(__dirname, '../../../../tools/ferretdb/ferretdb-bin');
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run scripts/ferretdb.sh start first`);
   const failures: string[] = [];
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const port = await freePort();
+  for (let attempt = 1; attempt <= (o.port ? 1 : 3); attempt++) {
+    const port = o.port ?? (await freePort());
     const data = mkdtempSync(join(tmpdir(), 'ferret2-'));
-    const child: ChildProcess = spawn(bin, ['-listen', `127.0.0.1:${port}`, '-data', data], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    let exited: string | null = null;
-    child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-    child.once('exit', (code, signal) => { exited = `exit ${code ?? signal}`; });
-    child.once('error', (e) => { exited = `spawn error ${e.message}`; });
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && exited === null) {
-      if (await accepts(port)) {
-        child.stderr!.removeAllListeners('data');
-        child.stderr!.resume();
-        return { url: `mongodb://127.0.0.1:${port}/`, stop: () => { child.kill('SIGKILL'); rmSync(data, { recursive: true, force: true }); } };
-      }
-      await new Promise((r) => setTimeout(r, 100));
+    let cur = spawnFerret(bin, port, data);
+    if (await ready(cur, port)) {
+      const signal = (sig: NodeJS.Signals) => { if (cur.exited() === null) cur.child.kill(sig); };
+      return {
+        url: `mongodb://127.0.0.1:${port}/`,
+        port,
+        dataDir: data,
+        pause: () => signal('SIGSTOP'),
+        resume: () => signal('SIGCONT'),
+        kill: async () => { signal('SIGKILL'); await cur.gone; },
+        restart: async () => {
+          if (cur.exited() === null) throw new Error('restart() needs the server killed first');
+          cur = spawnFerret(bin, port, data);
+          if (!(await ready(cur, port))) {
+            cur.child.kill('SIGKILL');
+            throw new Error(`second FerretDB did not restart on port ${port}: ${cur.exited() ?? 'no connection within 30 s'}; stderr: ${cur.stderr().trim() || '(empty)'}`);
+          }
+        },
+        stop: () => { signal('SIGKILL'); rmSync(data, { recursive: true, force: true }); },
+      };
     }
-    child.kill('SIGKILL');
+    cur.child.kill('SIGKILL');
     rmSync(data, { recursive: true, force: true });
-    failures.push(`attempt ${attempt} on port ${port}: ${exited ?? 'no connection within 30 s'}; stderr: ${stderr.trim() || '(empty)'}`);
+    failures.push(`attempt ${attempt} on port ${port}: ${cur.exited() ?? 'no connection within 30 s'}; stderr: ${cur.stderr().trim() || '(empty)'}`);
   }
   throw new Error(`second FerretDB did not start\n${failures.join('\n')}`);
 }
