@@ -1,0 +1,85 @@
+/**
+ * A fallback worker SIGKILLed with claimed ops (a child process, killed right
+ * after it applied an op and before the queue recorded it): another worker
+ * takes those ops once their leases expire and finishes the queue; nothing is
+ * applied twice. On the local journal and on the MongoDB queue; FerretDB + Ceph.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
+import { initChronos, type ChronosConfig } from 'chronos-db';
+import { drained, expectAppliedOnce, fillQueue } from './helpers/fallback';
+import { buckets, createBuckets, describeServers, rnd } from './helpers/servers';
+
+const ROOT = resolve(__dirname, '../../..');
+
+function runWorkerChild(job: object): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash', 'worker-child.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_NO_WARNINGS: '1', WORKER_JOB: JSON.stringify(job), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', rej);
+    child.on('exit', (code, signal) => res({ code, signal, out }));
+  });
+}
+
+describeServers('fallback worker SIGKILLed with claimed ops (FerretDB + Ceph)', (env) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chronos-fbk-'));
+  const names = buckets('fbk');
+  beforeAll(() => createBuckets(env, names));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const queues = {
+    'local journal': () => ({ localPath: join(dir, `q-${rnd()}`) }),
+    'MongoDB queue': () => ({ mongoUri: env.mongoUrl, dbName: `fbkq_${rnd()}` }),
+  };
+
+  for (const [name, where] of Object.entries(queues)) {
+    it(`${name}: the next worker finishes the dead worker's ops after their leases expire; each applied once`, async () => {
+      const dbName = `fbk_${rnd()}`;
+      const queue = where();
+      const config = (mongoUri: string) => ({
+        databases: { runtime: { generic: { key: 'rt', mongoUri, dbName } } },
+        spacesConns: [{ endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names }],
+        fallback: { enabled: true, maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 500, deadLetterCollection: 'dead', ...queue },
+        logging: { level: 'error' as const },
+      }) satisfies ChronosConfig;
+      const acked = await fillQueue(config, 'orders', 6, 4, 'mongoUri' in queue ? 1000 : 150);
+      expect(acked).toHaveLength(30);
+
+      const r = await runWorkerChild({ config: config(env.mongoUrl), killAt: 8, leaseMs: 3000, concurrency: 4 });
+      expect(r.signal).toBe('SIGKILL');
+      const killedOn = JSON.parse(r.out.trim().split('\n')[0]!) as { applied: string; requestId: string };
+
+      const up = initChronos(config(env.mongoUrl));
+      const ns = { dbName, collection: 'orders' };
+      const meta = createMongoMetadataStore({ uri: env.mongoUrl });
+      try {
+        // The op the worker applied is committed, and still in the queue: its completion died with the worker.
+        expect(await meta.findByRequestId(ns, killedOn.requestId)).not.toBeNull();
+        const left = [];
+        for (let page = await up.fallback.getPendingOps({ limit: 100 }); page.length; page = await up.fallback.getPendingOps({ limit: 100, afterId: page.at(-1)!.id })) left.push(...page);
+        expect(left.map((o) => o.id)).toContain(killedOn.applied);
+        expect(left.length).toBeGreaterThan(0);
+        expect(left.length).toBeLessThan(30);
+        expect(left.some((o) => o.attempts > 0)).toBe(true); // claimed by the dead worker
+
+        up.fallback.startWorker({ concurrency: 4, pollMs: 50 });
+        const stats = await drained(() => up.fallback.getQueueStats());
+        await up.fallback.stopWorker();
+        expect(stats).toMatchObject({ pending: 0, claimed: 0, dead: 0 });
+        expect(await expectAppliedOnce(env.mongoUrl, ns, acked)).toBe(30);
+      } finally {
+        await meta.close();
+        await up.admin.shutdown();
+      }
+    }, 180_000);
+  }
+});
