@@ -18,7 +18,7 @@ import {
   assertCollection,
   assertTenant,
 } from '@chronos-db/core';
-import { createChronosAdmin } from '@chronos-db/admin';
+import { lazy, spacesAdmin } from './adapters.js';
 import type { ContextInput } from '@chronos-db/router';
 import type { ChronosAdmin } from './admin-types.js';
 import type { ChronosFallback } from './fallback.js';
@@ -85,7 +85,8 @@ export function initChronos<const C extends ChronosConfig>(config: C): Chronos<Q
         return (bound ?? chronos.with({ dbName: s.dbName, collection: s.collection, ...(s.tenant !== undefined ? { tenantId: s.tenant } : {}) })).recountCounters();
       },
     },
-    admin: createChronosAdmin(runtime),
+    // @chronos-db/admin (and the S3 SDK it uses) loads on the first admin call
+    admin: lazy(() => spacesAdmin.createChronosAdmin(runtime)),
   };
   return chronos;
 }

@@ -29,8 +29,7 @@ import {
   type QueuedOp,
   type QueuedWriteBody,
 } from '@chronos-db/core';
-import { createLocalQueueStore } from '@chronos-db/storage-local';
-import { createMongoQueueStore } from '@chronos-db/storage-mongo';
+import { storageLocal, storageMongo } from './adapters.js';
 
 export interface WorkerOptions {
   /** Ops applied at the same time (default 4, at most 64). */
@@ -94,8 +93,8 @@ export function createFallback(o: {
     if (!fb) throw new ValidationError('The fallback queue is not enabled: set fallback.enabled in the config');
     if (!queue) {
       queue = fb.mongoUri
-        ? createMongoQueueStore({ uri: fb.mongoUri, dbName: fb.dbName!, deadLetterCollection: fb.deadLetterCollection, serverSelectionTimeoutMS: o.timeoutMs, connectTimeoutMS: o.timeoutMs, socketTimeoutMS: o.timeoutMs })
-        : createLocalQueueStore({ path: resolve(fb.localPath ?? (o.basePath ? join(o.basePath, 'queue') : join('.chronos', 'queue'))) });
+        ? storageMongo.createMongoQueueStore({ uri: fb.mongoUri, dbName: fb.dbName!, deadLetterCollection: fb.deadLetterCollection, serverSelectionTimeoutMS: o.timeoutMs, connectTimeoutMS: o.timeoutMs, socketTimeoutMS: o.timeoutMs })
+        : storageLocal.createLocalQueueStore({ path: resolve(fb.localPath ?? (o.basePath ? join(o.basePath, 'queue') : join('.chronos', 'queue'))) });
     }
     return queue;
   };

@@ -23,9 +23,7 @@ import {
 } from '@chronos-db/core';
 import type { AdminResolved, AdminRuntime } from '@chronos-db/admin';
 import { buildTopology, createClientPool, resolveContext, type Backend, type ContextInput, type StorageRef, type Topology } from '@chronos-db/router';
-import { createLocalBlobStore, createLocalMetadataStore } from '@chronos-db/storage-local';
-import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
-import { createS3BlobStore } from '@chronos-db/storage-s3';
+import { storageLocal, storageMongo, storageS3 } from './adapters.js';
 import { createFallback, type FallbackRuntime } from './fallback.js';
 
 /**
@@ -94,6 +92,7 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
   const redactor = configRedactor(cfg);
   const log = makeLogger(cfg.logging?.level ?? 'warn', cfg.logging?.logger as Partial<Logger> | undefined, redactor);
   const basePath = cfg.localStorage?.enabled ? cfg.localStorage.basePath : undefined;
+  if (basePath && !storageLocal.hasBetterSqlite()) throw storageLocal.missingBetterSqlite();
   let closed = false;
   const assertOpen = (what = 'this call') => {
     if (closed) throw closedError(what);
@@ -107,11 +106,11 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
   const local = () => {
     assertOpen();
     if (!basePath) throw new ValidationError('localStorage is not enabled');
-    return (localMeta ??= guard(createLocalMetadataStore({ basePath }), assertOpen, redactor));
+    return (localMeta ??= guard(storageLocal.createLocalMetadataStore({ basePath }), assertOpen, redactor));
   };
   const mongoPool = createClientPool<MetadataStore & CounterStore, { uri: string }>({
     id: (a) => a.uri,
-    open: (a) => guard(createMongoMetadataStore({ uri: a.uri, logger: log, ...mongoTimeouts, ...(cfg.transactions ? { transactions: cfg.transactions } : {}) }), assertOpen, redactor),
+    open: (a) => guard(storageMongo.createMongoMetadataStore({ uri: a.uri, logger: log, ...mongoTimeouts, ...(cfg.transactions ? { transactions: cfg.transactions } : {}) }), assertOpen, redactor),
     close: (s) => s.close(),
   });
   const blobPool = createClientPool<BlobStore, StorageRef>({
@@ -119,11 +118,11 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     open: (r) => {
       if (r === 'local') {
         if (!basePath) throw new ValidationError('localStorage is not enabled');
-        return guard(createLocalBlobStore({ basePath }), assertOpen, redactor);
+        return guard(storageLocal.createLocalBlobStore({ basePath }), assertOpen, redactor);
       }
       const conn = topology.spacesConns[r];
       if (!conn) throw new ValidationError(`No spacesConns[${r}]`);
-      return guard(createS3BlobStore({ requestTimeoutMs: timeoutMs, ...conn }), assertOpen, redactor);
+      return guard(storageS3.createS3BlobStore({ requestTimeoutMs: timeoutMs, ...conn }), assertOpen, redactor);
     },
     close: (b) => b.close(),
   });
@@ -139,7 +138,7 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
   const counterStore = (): CounterStore | undefined => {
     assertOpen();
     if (cfg.counters) {
-      return (countersMeta ??= guard(createMongoMetadataStore({ uri: cfg.counters.mongoUri, dbName: cfg.counters.dbName, logger: log, ...mongoTimeouts }), assertOpen, redactor));
+      return (countersMeta ??= guard(storageMongo.createMongoMetadataStore({ uri: cfg.counters.mongoUri, dbName: cfg.counters.dbName, logger: log, ...mongoTimeouts }), assertOpen, redactor));
     }
     if (topology.embedded && basePath) return local();
     return undefined;

@@ -5,7 +5,21 @@ export interface ConfigIssue {
   message: string;
 }
 
+/**
+ * The class names an error was built from, under a registry symbol: two
+ * copies of this module (an ESM and a CommonJS build loaded side by side, as
+ * when chronos-db's ESM entry loads an adapter lazily) then agree on
+ * `instanceof` for each other's errors.
+ */
+const KINDS = Symbol.for('chronos-db.error.kinds');
+
 export class ChronosError extends Error {
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, v)) return true;
+    const kinds = v !== null && typeof v === 'object' ? (v as { [KINDS]?: unknown })[KINDS] : undefined;
+    return Array.isArray(kinds) && kinds.includes(this.name);
+  }
+
   readonly code: string;
   readonly statusCode: number;
   readonly details?: Record<string, unknown>;
@@ -13,6 +27,9 @@ export class ChronosError extends Error {
   constructor(message: string, code: string, statusCode: number, details?: Record<string, unknown>, options?: { cause?: unknown }) {
     super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = new.target.name;
+    const kinds: string[] = [];
+    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) kinds.push((c as { name: string }).name);
+    Object.defineProperty(this, KINDS, { value: kinds });
     this.code = code;
     this.statusCode = statusCode;
     if (details) this.details = details;

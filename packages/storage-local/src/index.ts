@@ -2,3 +2,4 @@ export { createLocalMetadataStore, SqliteMetadataStore, METADATA_FILE, type Loca
 export { createLocalBlobStore, LocalBlobStore, type LocalBlobStoreOptions } from './fs-blob-store.js';
 export { createLocalStorage, type LocalStorage, type LocalStorageOptions } from './local-storage.js';
 export { createLocalQueueStore, SqliteQueueStore, QUEUE_FILE, type LocalQueueStoreOptions } from './sqlite-queue-store.js';
+export { hasBetterSqlite, missingBetterSqlite } from './better-sqlite.js';
