@@ -8,6 +8,7 @@
  * `ChronosError` code 'CLOSED' before any I/O, and no pool, SQLite file,
  * counters client or S3 client is ever reopened.
  */
+import { join } from 'node:path';
 import {
   ChronosError,
   CollectionEngine,
@@ -118,7 +119,8 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     open: (r) => {
       if (r === 'local') {
         if (!basePath) throw new ValidationError('localStorage is not enabled');
-        return guard(storageLocal.createLocalBlobStore({ basePath }), assertOpen, redactor);
+        // Small payloads inside the metadata file (one fsync per commit when it is the embedded store), large ones as files.
+        return guard(storageLocal.createSqliteBlobStore({ basePath, filename: join(basePath, storageLocal.METADATA_FILE), deferSync: topology.embedded }), assertOpen, redactor);
       }
       const conn = topology.spacesConns[r];
       if (!conn) throw new ValidationError(`No spacesConns[${r}]`);

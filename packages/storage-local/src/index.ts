@@ -3,3 +3,4 @@ export { createLocalBlobStore, LocalBlobStore, type LocalBlobStoreOptions } from
 export { createLocalStorage, type LocalStorage, type LocalStorageOptions } from './local-storage.js';
 export { createLocalQueueStore, SqliteQueueStore, QUEUE_FILE, type LocalQueueStoreOptions } from './sqlite-queue-store.js';
 export { hasBetterSqlite, missingBetterSqlite } from './better-sqlite.js';
+export { createSqliteBlobStore, SqliteBlobStore, INLINE_MAX_BYTES, BLOBS_FILE, type SqliteBlobStoreOptions } from './sqlite-blob-store.js';

@@ -1,25 +1,39 @@
 import { join, resolve } from 'node:path';
-import { LocalBlobStore } from './fs-blob-store.js';
-import { SqliteMetadataStore } from './sqlite-metadata-store.js';
+import { SqliteBlobStore } from './sqlite-blob-store.js';
+import { METADATA_FILE, SqliteMetadataStore } from './sqlite-metadata-store.js';
 
 export interface LocalStorageOptions {
-  /** Root directory: metadata in `<basePath>/chronos-metadata.sqlite`, payloads under `<basePath>/blobs/<bucketRole>/`. */
+  /**
+   * Root directory: metadata and payloads up to `inlineMaxBytes` in
+   * `<basePath>/chronos-metadata.sqlite`, larger payloads as files under
+   * `<basePath>/blobs/<bucketRole>/`.
+   */
   basePath: string;
   busyTimeoutMs?: number;
+  /** Largest payload kept inside SQLite (bytes; 0: every payload a file, the older layout). Default 256 KiB. */
+  inlineMaxBytes?: number;
 }
 
 export interface LocalStorage {
   /** MetadataStore and CounterStore. */
   meta: SqliteMetadataStore;
-  blobs: LocalBlobStore;
+  /** BlobStore: small payloads in the metadata file (no fsync of their own: the commit that follows syncs both). */
+  blobs: SqliteBlobStore;
   close(): Promise<void>;
 }
 
-/** The embedded default: SQLite metadata and filesystem payloads under one directory. */
+/** The embedded default: SQLite metadata and payloads under one directory. */
 export function createLocalStorage(opts: LocalStorageOptions): LocalStorage {
   const base = resolve(opts.basePath);
-  const meta = new SqliteMetadataStore({ basePath: base, ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}) });
-  const blobs = new LocalBlobStore({ basePath: join(base, 'blobs') });
+  const busy = opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {};
+  const meta = new SqliteMetadataStore({ basePath: base, ...busy });
+  const blobs = new SqliteBlobStore({
+    basePath: join(base, 'blobs'),
+    filename: join(base, METADATA_FILE),
+    deferSync: true,
+    ...busy,
+    ...(opts.inlineMaxBytes !== undefined ? { inlineMaxBytes: opts.inlineMaxBytes } : {}),
+  });
   return {
     meta,
     blobs,

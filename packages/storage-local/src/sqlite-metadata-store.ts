@@ -25,6 +25,7 @@ import {
   type ChangesInput,
   type ChangesPage,
   type CommitInput,
+  type CommitManyResult,
   type CommitResult,
   type CounterIncrement,
   type CounterRecount,
@@ -156,6 +157,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
   private readonly cache = new Map<string, Database.Statement>();
   private readonly s: Record<string, Database.Statement>;
   private readonly commitTx: Database.Transaction<(input: CommitInput) => number>;
+  private readonly commitManyTx: Database.Transaction<(inputs: CommitInput[]) => CommitManyResult[]>;
   private readonly hardDeleteTx: Database.Transaction<(key: [string, string, string], itemId: string) => VersionDoc[]>;
   private readonly incrementTx: Database.Transaction<(key: [string, string, string], inc: CounterIncrement) => void>;
   private readonly feedTx: (key: [string, string, string], afterCv: number, limit: number) => ChangesPage;
@@ -245,6 +247,17 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       }
       return cv;
     });
+    this.commitManyTx = db.transaction((inputs: CommitInput[]): CommitManyResult[] =>
+      inputs.map((input): CommitManyResult => {
+        try {
+          return { ok: true, cv: this.commitTx(input) }; // nested: a savepoint
+        } catch (e) {
+          const err = mapError(e, 'commit');
+          if (err instanceof OptimisticLockError) return { ok: false, error: err };
+          throw err;
+        }
+      }),
+    );
     this.hardDeleteTx = db.transaction((key: [string, string, string], itemId: string): VersionDoc[] => {
       const rows = s.list!.all(...key, itemId, -1, -1) as Row[];
       s.delVersions!.run(...key, itemId);
@@ -297,21 +310,46 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
     });
   }
 
+  /**
+   * Commits of distinct records of one namespace in one transaction (one
+   * fsync): each entry runs in its own savepoint and succeeds or fails alone,
+   * exactly as `commit` would.
+   */
+  commitMany(inputs: CommitInput[]): Promise<CommitManyResult[]> {
+    return this.run('commit', () => {
+      if (!Array.isArray(inputs)) throw new ValidationError('commitMany needs an array of commits');
+      if (inputs.length === 0) return [];
+      inputs.forEach((i) => this.checkCommit(i));
+      const key = nsKey(inputs[0]!.ns).join('\u0000');
+      const seen = new Set<string>();
+      for (const i of inputs) {
+        if (nsKey(i.ns).join('\u0000') !== key) throw new ValidationError('commitMany takes commits of one namespace');
+        if (seen.has(i.version.itemId)) throw new ValidationError(`commitMany takes one commit per record ('${i.version.itemId}' twice)`);
+        seen.add(i.version.itemId);
+      }
+      return this.commitManyTx.immediate(inputs);
+    });
+  }
+
+  private checkCommit(input: CommitInput): void {
+    if (!input || typeof input !== 'object') throw new ValidationError('commit needs an input');
+    nsKey(input.ns);
+    checkVersion(input.version);
+    const expected = input.expectedOv;
+    if (expected !== null) finiteInt(expected, 'expectedOv');
+    const wantOv = expected === null ? 0 : expected + 1;
+    if (input.version.ov !== wantOv) throw new ValidationError(`version.ov must be ${wantOv} for expectedOv ${String(expected)}, got ${input.version.ov}`);
+    const h = input.head ?? {};
+    if (expected === null && (typeof h.createdAt !== 'number' || !Number.isFinite(h.createdAt))) throw new ValidationError('head.createdAt is required for a create');
+    if (h.state !== undefined) checkState(h.state);
+    if (h.shadow !== undefined && h.shadow !== null && (typeof h.shadow.json !== 'string' || typeof h.shadow.expiresAt !== 'number')) {
+      throw new ValidationError('head.shadow must be { json: string, expiresAt: number } or null');
+    }
+  }
+
   commit(input: CommitInput): Promise<CommitResult> {
     return this.run('commit', () => {
-      if (!input || typeof input !== 'object') throw new ValidationError('commit needs an input');
-      nsKey(input.ns);
-      checkVersion(input.version);
-      const expected = input.expectedOv;
-      if (expected !== null) finiteInt(expected, 'expectedOv');
-      const wantOv = expected === null ? 0 : expected + 1;
-      if (input.version.ov !== wantOv) throw new ValidationError(`version.ov must be ${wantOv} for expectedOv ${String(expected)}, got ${input.version.ov}`);
-      const h = input.head ?? {};
-      if (expected === null && (typeof h.createdAt !== 'number' || !Number.isFinite(h.createdAt))) throw new ValidationError('head.createdAt is required for a create');
-      if (h.state !== undefined) checkState(h.state);
-      if (h.shadow !== undefined && h.shadow !== null && (typeof h.shadow.json !== 'string' || typeof h.shadow.expiresAt !== 'number')) {
-        throw new ValidationError('head.shadow must be { json: string, expiresAt: number } or null');
-      }
+      this.checkCommit(input);
       return { cv: this.commitTx.immediate(input) };
     });
   }

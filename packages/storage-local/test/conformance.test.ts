@@ -19,7 +19,7 @@ runMetadataStoreConformance(runner, 'storage-local (SQLite file)', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+}, { commitMany: true });
 
 runCounterStoreConformance(runner, 'storage-local (SQLite file)', async () => {
   const dir = tmp();

@@ -174,7 +174,7 @@ describe('SqliteMetadataStore specifics', () => {
 
   it('createLocalStorage gives one store for metadata and counters, and a blob store', async () => {
     const base = tmp();
-    const { meta, blobs, close } = createLocalStorage({ basePath: base });
+    const { meta, blobs, close } = createLocalStorage({ basePath: base, inlineMaxBytes: 0 }); // every payload a file
     await meta.incrementCounters(ns, { field: 'created', rules: ['r'] });
     expect((await meta.getCounters(ns)).created).toBe(1);
     await blobs.put('json', 'x/y', new Uint8Array([7]));

@@ -22,7 +22,12 @@ import { collectGarbage, type GcOptions, type GcResult } from './gc.js';
 import * as read from './read.js';
 import { restoreCollection, restoreObject } from './restore.js';
 import { smartInsert } from './smart-insert.js';
+import * as bulk from './bulk.js';
 import type {
+  BulkCreateItem,
+  BulkOptions,
+  BulkResult,
+  BulkUpdateItem,
   ChronosRecord,
   CreateOptions,
   EnrichOptions,
@@ -86,6 +91,34 @@ export class CollectionEngine<Q = never> {
 
   smartInsert(data: unknown, opts: SmartInsertOptions): Promise<{ id: string; ov: number; cv: number; created: boolean }> {
     return smartInsert(this.cx, data, opts);
+  }
+
+  /**
+   * Creates many records (bulk.ts): one result per item, in order, `{ ok: true, index, id, ov, cv }`
+   * or `{ ok: false, index, error }`; never all-or-nothing. Accepts an array or an (async) iterable;
+   * for millions of items use `createManyStream`, which holds one batch of results at a time.
+   */
+  async createMany(items: Iterable<BulkCreateItem> | AsyncIterable<BulkCreateItem>, opts?: BulkOptions): Promise<BulkResult[]> {
+    const out: BulkResult[] = [];
+    for await (const r of bulk.createMany(this.cx, items, opts)) out.push(r);
+    return out;
+  }
+
+  /** `createMany` yielding each result as its batch lands. */
+  createManyStream(items: Iterable<BulkCreateItem> | AsyncIterable<BulkCreateItem>, opts?: BulkOptions): AsyncIterable<BulkResult> {
+    return bulk.createMany(this.cx, items, opts);
+  }
+
+  /** Updates many records (`{ id, data, expectedOv?, requestId? }`); results as `createMany`. */
+  async updateMany(items: Iterable<BulkUpdateItem> | AsyncIterable<BulkUpdateItem>, opts?: BulkOptions): Promise<BulkResult[]> {
+    const out: BulkResult[] = [];
+    for await (const r of bulk.updateMany(this.cx, items, opts)) out.push(r);
+    return out;
+  }
+
+  /** `updateMany` yielding each result as its batch lands. */
+  updateManyStream(items: Iterable<BulkUpdateItem> | AsyncIterable<BulkUpdateItem>, opts?: BulkOptions): AsyncIterable<BulkResult> {
+    return bulk.updateMany(this.cx, items, opts);
   }
 
   restoreObject(id: string, target: { ov: number } | { at: Date | string | number }, opts: RestoreObjectOptions = {}): Promise<{ id: string; newOv: number; newCv: number }> {

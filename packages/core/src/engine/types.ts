@@ -93,3 +93,35 @@ export interface HistoryEntry {
 
 /** A record as reads return it; generic over the data's shape (collection-types.ts). */
 export type { ChronosRecord } from '../collection-types.js';
+
+/** One item of `createMany`. Without `id`, the id is derived from `requestId` when given, else generated. */
+export interface BulkCreateItem {
+  data: unknown;
+  id?: string;
+  /** Idempotency key of this item: a rerun with the same key yields no second version. */
+  requestId?: string;
+}
+
+/** One item of `updateMany`. Without `expectedOv` the last writer wins (as `update`). */
+export interface BulkUpdateItem {
+  id: string;
+  data: unknown;
+  expectedOv?: number;
+  requestId?: string;
+}
+
+export interface BulkOptions {
+  actor?: string;
+  reason?: string;
+  /** Items read, checked, written and committed together (memory holds one batch). Default 500, at most 5000. */
+  batchSize?: number;
+  /** Payload PUTs (and, without `commitMany`, commits) in flight at once. Default 16, at most 256. */
+  concurrency?: number;
+  /** Called after each batch with running totals. */
+  onProgress?: (p: { done: number; ok: number; failed: number }) => void;
+}
+
+/** One result per item, in input order. */
+export type BulkResult =
+  | { ok: true; index: number; id: string; ov: number; cv: number }
+  | { ok: false; index: number; id?: string; error: import('../errors.js').ChronosError };

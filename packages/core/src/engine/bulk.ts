@@ -1,0 +1,238 @@
+/**
+ * Bulk writes: createMany and updateMany. Items are taken from an array or
+ * an (async) iterable in batches of `batchSize`, so memory holds one batch
+ * whatever the number of items. Per batch: every item is checked on its own
+ * (a bad one is a result, not an exception), payloads are PUT in parallel
+ * (at most `concurrency` in flight), then the versions commit through
+ * `MetadataStore.commitMany` when the store has it (MongoDB: one insertMany;
+ * SQLite: one transaction), else one commit each, `concurrency` at a time.
+ *
+ * One result per item, in input order: `{ ok: true, index, id, ov, cv }` or
+ * `{ ok: false, index, error }` with a ChronosError. A `requestId` per item
+ * makes a rerun safe: an item whose earlier run committed answers with that
+ * commit (no second version); without an explicit id, a create's id is
+ * derived from its requestId, as `create` does.
+ */
+import { ChronosError, NotFoundError, OptimisticLockError, StorageError, ValidationError } from '../errors.js';
+import { assertId, assertOv, newId } from '../names.js';
+import type { CommitInput, CommitManyResult, HeadDoc } from '../ports.js';
+import { build, type Built } from './build.js';
+import { replay } from './commit.js';
+import { mapLimit } from './concurrency.js';
+import { derivedId, type EngineContext } from './context.js';
+import { count } from './counting.js';
+import { isPlainObject } from './payload.js';
+import type { BulkCreateItem, BulkOptions, BulkResult, BulkUpdateItem } from './types.js';
+import { checkData, optString, writeSetup, type WriteSetup } from './validate.js';
+import * as write from './write.js';
+
+const MAX_BATCH = 5_000;
+const MAX_CONCURRENCY = 256;
+
+interface Planned {
+  index: number;
+  id: string;
+  w: WriteSetup;
+  input: Record<string, unknown>;
+  built?: Built;
+  commit?: CommitInput;
+  /** updateMany without expectedOv: a lost commit is redone by `update` (last writer wins). */
+  retryAlone?: () => Promise<{ ov: number; cv: number }>;
+}
+
+type Settled = BulkResult;
+
+function options(o: BulkOptions | undefined): { batchSize: number; concurrency: number; actor?: string; reason?: string; onProgress?: BulkOptions['onProgress'] } {
+  if (o === undefined) return { batchSize: 500, concurrency: 16 };
+  if (!isPlainObject(o as unknown)) throw new ValidationError('bulk options must be an object');
+  const int = (v: unknown, name: string, def: number, max: number) => {
+    if (v === undefined) return def;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new ValidationError(`${name} must be an integer from 1 to ${max}`);
+    return v;
+  };
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw new ValidationError('onProgress must be a function');
+  const actor = optString(o.actor, 'actor');
+  const reason = optString(o.reason, 'reason');
+  return {
+    batchSize: int(o.batchSize, 'batchSize', 500, MAX_BATCH),
+    concurrency: int(o.concurrency, 'concurrency', 16, MAX_CONCURRENCY),
+    ...(actor !== undefined ? { actor } : {}),
+    ...(reason !== undefined ? { reason } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  };
+}
+
+/** Batches of items, cut early so that no id appears twice in one batch. */
+async function* batches<T>(items: Iterable<T> | AsyncIterable<T>, size: number, idOf: (item: T) => string | undefined): AsyncGenerator<{ start: number; items: T[] }> {
+  if (items === null || typeof items !== 'object' || (!(Symbol.iterator in items) && !(Symbol.asyncIterator in items))) {
+    throw new ValidationError('items must be an array or an (async) iterable');
+  }
+  let batch: T[] = [];
+  let ids = new Set<string>();
+  let start = 0;
+  for await (const item of items as AsyncIterable<T>) {
+    const id = idOf(item);
+    if (batch.length >= size || (id !== undefined && ids.has(id))) {
+      yield { start, items: batch };
+      start += batch.length;
+      batch = [];
+      ids = new Set();
+    }
+    batch.push(item);
+    if (id !== undefined) ids.add(id);
+  }
+  if (batch.length) yield { start, items: batch };
+}
+
+const asError = (e: unknown): ChronosError =>
+  e instanceof ChronosError ? e : new StorageError(`Bulk write failed: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
+
+const fail = (index: number, e: unknown, id?: string): Settled => ({ ok: false, index, ...(id !== undefined ? { id } : {}), error: asError(e) });
+
+/** Best effort: a version that did not commit leaves no payload behind. */
+async function discard(cx: EngineContext, b: Built): Promise<void> {
+  const keys: Array<['json' | 'content', string]> = [['json', b.version.jsonKey]];
+  for (const p of b.pending) {
+    keys.push(['content', p.ref.key]);
+    if (p.ref.textKey) keys.push(['content', p.ref.textKey]);
+  }
+  await Promise.all(keys.map(([r, k]) => cx.blobs.delete(r, k).catch(() => undefined)));
+}
+
+/** PUTs the payloads of the planned items, then commits them; one result per item. */
+async function land(cx: EngineContext, plans: Planned[], concurrency: number, op: 'CREATE' | 'UPDATE'): Promise<Settled[]> {
+  const out = new Map<number, Settled>();
+  const ready: Planned[] = [];
+  await mapLimit(plans, concurrency, async (p) => {
+    const b = p.built!;
+    try {
+      await Promise.all(b.pending.flatMap((x) => [
+        cx.blobs.put('content', x.ref.key, x.bytes, { contentType: x.ref.contentType }),
+        ...(x.text && x.ref.textKey ? [cx.blobs.put('content', x.ref.textKey, x.text, { contentType: 'text/plain; charset=utf-8' })] : []),
+      ]));
+      await cx.blobs.put('json', b.version.jsonKey, b.json, { contentType: 'application/json' });
+      ready.push(p);
+    } catch (e) {
+      out.set(p.index, fail(p.index, e, p.id));
+      await discard(cx, b);
+    }
+  });
+  ready.sort((a, z) => a.index - z.index);
+
+  let results: CommitManyResult[];
+  if (cx.meta.commitMany && ready.length > 1) {
+    try {
+      results = await cx.meta.commitMany(ready.map((p) => p.commit!));
+    } catch (e) {
+      results = ready.map(() => ({ ok: false as const, error: asError(e) }));
+    }
+  } else {
+    results = await mapLimit(ready, concurrency, async (p): Promise<CommitManyResult> => {
+      try {
+        return { ok: true, ...(await cx.meta.commit(p.commit!)) };
+      } catch (e) {
+        return { ok: false, error: e as Error };
+      }
+    });
+  }
+
+  await mapLimit(ready, concurrency, async (p, i) => {
+    const r = results[i]!;
+    const b = p.built!;
+    if (r.ok) {
+      await count(cx, op, b, p.input, r.cv);
+      out.set(p.index, { ok: true, index: p.index, id: p.id, ov: b.version.ov, cv: r.cv });
+      return;
+    }
+    await discard(cx, b);
+    try {
+      if (!(r.error instanceof OptimisticLockError)) throw r.error;
+      if (p.w.requestId) {
+        const prior = await replay(cx, p.w.requestId, p.w.requestHash!);
+        if (prior) {
+          out.set(p.index, { ok: true, index: p.index, id: prior.itemId, ov: prior.ov, cv: prior.cv });
+          return;
+        }
+      }
+      if (p.retryAlone) {
+        const again = await p.retryAlone();
+        out.set(p.index, { ok: true, index: p.index, id: p.id, ov: again.ov, cv: again.cv });
+        return;
+      }
+      throw op === 'CREATE' ? new OptimisticLockError(`Record '${p.id}' already exists`, { id: p.id }) : r.error;
+    } catch (e) {
+      out.set(p.index, fail(p.index, e, p.id));
+    }
+  });
+  return [...out.values()];
+}
+
+async function* run<T>(
+  cx: EngineContext, items: Iterable<T> | AsyncIterable<T>, opts: BulkOptions | undefined,
+  idOf: (item: T) => string | undefined,
+  plan: (item: T, index: number, o: ReturnType<typeof options>) => Promise<Planned | Settled>,
+  op: 'CREATE' | 'UPDATE',
+): AsyncGenerator<BulkResult> {
+  const o = options(opts);
+  await cx.ensure();
+  let done = 0;
+  let ok = 0;
+  for await (const batch of batches(items, o.batchSize, idOf)) {
+    const settled: Settled[] = [];
+    const plans: Planned[] = [];
+    const planned = await mapLimit(batch.items, o.concurrency, (item, i) => plan(item, batch.start + i, o).catch((e: unknown) => fail(batch.start + i, e)));
+    for (const p of planned) ('built' in p ? plans.push(p as Planned) : settled.push(p as Settled));
+    if (plans.length) settled.push(...(await land(cx, plans, o.concurrency, op)));
+    settled.sort((a, z) => a.index - z.index);
+    for (const r of settled) {
+      done++;
+      if (r.ok) ok++;
+      yield r;
+    }
+    o.onProgress?.({ done, ok, failed: done - ok });
+  }
+}
+
+const idOfCreate = (it: BulkCreateItem) => (isPlainObject(it as unknown) && typeof it.id === 'string' ? it.id : undefined);
+const idOfUpdate = (it: BulkUpdateItem) => (isPlainObject(it as unknown) && typeof it.id === 'string' ? it.id : undefined);
+
+export function createMany(cx: EngineContext, items: Iterable<BulkCreateItem> | AsyncIterable<BulkCreateItem>, opts?: BulkOptions): AsyncGenerator<BulkResult> {
+  return run(cx, items, opts, idOfCreate, async (item, index, o) => {
+    if (!isPlainObject(item as unknown)) throw new ValidationError(`items[${index}] must be { data, id?, requestId? }`);
+    const input = checkData(item.data, `items[${index}].data`);
+    if (item.id !== undefined) assertId(item.id);
+    const w = writeSetup({ actor: o.actor, reason: o.reason, requestId: item.requestId }, () => ({ op: 'CREATE', id: item.id, data: input }));
+    const id = item.id ?? (w.requestId ? derivedId(cx, 'req', w.requestId) : newId());
+    const at = cx.clock();
+    const built = build(cx, { id, ov: 0, op: 'CREATE', at, createdAt: at, doc: input, ...w });
+    const commit: CommitInput = { ns: cx.ns, version: built.version, expectedOv: null, head: { createdAt: at, state: 'new', shadow: built.shadow } };
+    return { index, id, w, input, built, commit };
+  }, 'CREATE');
+}
+
+export function updateMany(cx: EngineContext, items: Iterable<BulkUpdateItem> | AsyncIterable<BulkUpdateItem>, opts?: BulkOptions): AsyncGenerator<BulkResult> {
+  return run(cx, items, opts, idOfUpdate, async (item, index, o) => {
+    if (!isPlainObject(item as unknown)) throw new ValidationError(`items[${index}] must be { id, data, expectedOv?, requestId? }`);
+    const { id, expectedOv } = item;
+    assertId(id);
+    const input = checkData(item.data, `items[${index}].data`);
+    if (expectedOv !== undefined && expectedOv !== null) assertOv(expectedOv);
+    const w = writeSetup({ actor: o.actor, reason: o.reason, requestId: item.requestId }, () => ({ op: 'UPDATE', id, expectedOv, data: input }));
+    if (w.requestId) {
+      const prior = await replay(cx, w.requestId, w.requestHash!);
+      if (prior) return { ok: true, index, id: prior.itemId, ov: prior.ov, cv: prior.cv };
+    }
+    const head: HeadDoc | null = await cx.meta.getHead(cx.ns, id, { forWrite: true });
+    if (!head || head.deleted) throw new NotFoundError(`Record '${id}' not found`, { id });
+    if (expectedOv !== undefined && expectedOv !== null && head.ov !== expectedOv) {
+      throw new OptimisticLockError(`Record '${id}' is at ov ${head.ov}, expected ${expectedOv}`, { id, expectedOv, actualOv: head.ov });
+    }
+    const at = Math.max(cx.clock(), head.at);
+    const built = build(cx, { id, ov: head.ov + 1, op: 'UPDATE', at, createdAt: head.createdAt, doc: input, ...w, functionIds: head.functionIds, previousBlobs: head.blobs });
+    const commit: CommitInput = { ns: cx.ns, version: built.version, expectedOv: head.ov, head: { shadow: built.shadow }, prev: { cv: head.cv, createdAt: head.createdAt } };
+    const retryAlone = expectedOv === undefined || expectedOv === null
+      ? () => write.update(cx, id, input, undefined, o.actor, o.reason, w.requestId ? { requestId: w.requestId } : {})
+      : undefined;
+    return { index, id, w, input, built, commit, ...(retryAlone ? { retryAlone } : {}) };
+  }, 'UPDATE');
+}
