@@ -46,6 +46,7 @@ export function renderMarkdown(rep: BenchReport): string {
       parts.push(`collectGarbage memory (peak RSS above the start of the run): ${growth.join(', ')}.`);
     }
   }
+  for (const r of rep.results) if (typeof r.notes?.line === 'string') parts.push(`${r.name}: ${r.notes.line}`);
   const targets = rep.results.flatMap((r) => r.targets.map((t) => ({ r, t })));
   if (targets.length) {
     const met = targets.filter((x) => x.t.met).length;

@@ -5,6 +5,7 @@ import { openRemote, redactUrl, type RemoteEnv } from './remote-env.js';
 import { runRemoteWorkloads, type Log } from './remote.js';
 import { runLocalWorkloads } from './local.js';
 import { runHistoryWorkloads } from './history.js';
+import { runBulkLocal, runBulkRemote, runLeanInstall } from './bulk.js';
 
 export const USAGE = `pnpm bench [-- options]
 
@@ -12,7 +13,8 @@ export const USAGE = `pnpm bench [-- options]
   --smoke               tiny sizes, no target checks (what the test suite runs)
   --workloads a,b       only workloads whose name starts with one of these
                         (create-1k create-64k update-dD get-latest get-version-dD get-as-of-dD
-                         list-p1 list-pP restore-N mixed local local-gc)
+                         list-p1 list-pP restore-N mixed createMany local local-gc
+                         local-create-141b local-createMany local-bytes lean)
   --creates N           operations per side for each create workload
   --updates N           timed updates per side per chain depth
   --depths 1,100,1000   update-chain depths (reads at depth use the smallest and largest)
@@ -93,6 +95,7 @@ export async function runBench(a: { preset: string; opts: BenchOptions; env?: Re
     try {
       results.push(...(await runRemoteWorkloads(setup, a.opts, log)));
       results.push(...(await runHistoryWorkloads(setup, a.opts, log)));
+      results.push(...(await runBulkRemote(setup, a.opts, log)));
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -103,6 +106,8 @@ export async function runBench(a: { preset: string; opts: BenchOptions; env?: Re
   if (a.opts.local) {
     log('embedded: storage-local vs raw better-sqlite3 + fs');
     results.push(...(await runLocalWorkloads(a.opts, log)));
+    results.push(...(await runBulkLocal(a.opts, log)));
+    if (a.preset !== 'smoke') results.push(...(await runLeanInstall(a.opts, log)));
   }
   return {
     startedAt,

@@ -36,6 +36,10 @@ export type {
 // Every type a caller of `chronos.with<T>(ctx)` and of the config names (type tests: test/typed-collection.test-d.ts).
 export type {
   Collection,
+  BulkOptions,
+  BulkResult,
+  TypedBulkCreateItem,
+  TypedBulkUpdateItem,
   CreateOptions,
   WriteOptions,
   EnrichOptions,

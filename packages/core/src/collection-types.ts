@@ -16,6 +16,8 @@
 import type { CounterTotals, ItemState, Namespace, Op, BlobRef } from './ports.js';
 import type { CollectionEngine, EngineStats } from './engine/collection.js';
 import type {
+  BulkOptions,
+  BulkResult,
   CreateOptions,
   EnrichOptions,
   ListOptions,
@@ -174,6 +176,21 @@ export type TypedChangeFeedPage<T extends object> = { items: TypedChangeEntry<T>
 // The bound collection
 // ---------------------------------------------------------------------------
 
+/** One item of `createMany`, its data typed. */
+export interface TypedBulkCreateItem<T extends object> {
+  data: T;
+  id?: string;
+  requestId?: string;
+}
+
+/** One item of `updateMany`, its data typed. */
+export interface TypedBulkUpdateItem<T extends object> {
+  id: string;
+  data: T;
+  expectedOv?: number;
+  requestId?: string;
+}
+
 /**
  * One collection of one context, bound by `chronos.with<T>(ctx)`. `T` is the
  * shape of the records' data (default: any JSON object).
@@ -191,6 +208,14 @@ export interface Collection<T extends object = Record<string, unknown>, Q = neve
   enrich(id: string, patch: Patch<T> | Patch<T>[], opts?: EnrichOptions): Promise<EnrichResult | Q>;
   /** Applies one queued write (the fallback worker's call; idempotent by its requestId). */
   applyQueued(body: QueuedWriteBody): Promise<{ id: string; ov: number; cv: number }>;
+  /** Many creates: one result per item, in order (engine/bulk.ts). */
+  createMany(items: Iterable<TypedBulkCreateItem<T>> | AsyncIterable<TypedBulkCreateItem<T>>, opts?: BulkOptions): Promise<BulkResult[]>;
+  /** `createMany` yielding each result as its batch lands (bounded memory for any number of items). */
+  createManyStream(items: Iterable<TypedBulkCreateItem<T>> | AsyncIterable<TypedBulkCreateItem<T>>, opts?: BulkOptions): AsyncIterable<BulkResult>;
+  /** Many updates (`{ id, data, expectedOv?, requestId? }`): one result per item, in order. */
+  updateMany(items: Iterable<TypedBulkUpdateItem<T>> | AsyncIterable<TypedBulkUpdateItem<T>>, opts?: BulkOptions): Promise<BulkResult[]>;
+  /** `updateMany` yielding each result as its batch lands. */
+  updateManyStream(items: Iterable<TypedBulkUpdateItem<T>> | AsyncIterable<TypedBulkUpdateItem<T>>, opts?: BulkOptions): AsyncIterable<BulkResult>;
   /** Creates, or merges into the record whose `uniqueKeys` match. */
   smartInsert(data: T, opts: TypedSmartInsertOptions<T>): Promise<SmartInsertResult>;
   /** A new version equal to an older one. */

@@ -24,6 +24,9 @@ import {
   OptimisticLockError,
   StorageError,
   ValidationError,
+  assertBlobKey,
+  assertBucketRole,
+  blobPrefixParts,
   isChronosError,
   type BlobCapabilities,
   type BlobHead,
@@ -32,7 +35,6 @@ import {
   type BucketRole,
   type PutOptions,
 } from '@chronos-db/core';
-import { assertRole, keySegments, prefixParts } from './blob-keys.js';
 import { loadBetterSqlite } from './better-sqlite.js';
 import { LocalBlobStore } from './fs-blob-store.js';
 
@@ -105,8 +107,8 @@ export class SqliteBlobStore implements BlobStore {
   }
 
   private check(role: BucketRole, key: string): void {
-    assertRole(role);
-    keySegments(key);
+    assertBucketRole(role);
+    assertBlobKey(key);
   }
 
   /** Whether the key exists as a file (older layout or a large payload), without reading it. */
@@ -175,8 +177,8 @@ export class SqliteBlobStore implements BlobStore {
   }
 
   list(role: BucketRole, prefix: string): AsyncIterable<BlobListEntry> {
-    assertRole(role);
-    prefixParts(prefix); // validates like the files layer
+    assertBucketRole(role);
+    blobPrefixParts(prefix); // validates like the files layer
     return mergeSorted(this.rows(role, prefix), this.files.list(role, prefix));
   }
 

@@ -14,9 +14,11 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const ROOT = resolve(__dirname, '../../../..');
+const HERE = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(HERE, '../../../..');
 const PKGS = ['core', 'router', 'storage-local', 'storage-mongo', 'storage-s3', 'admin', 'chronos-db'] as const;
 type Pkg = (typeof PKGS)[number];
 const NAME: Record<Pkg, string> = {

@@ -1,0 +1,216 @@
+/**
+ * Bulk writes, the embedded layout and lean installs (issue 15):
+ *
+ * - local-create-141b: sequential create on the embedded default (SQLite
+ *   metadata + SQLite payloads) vs raw better-sqlite3 doing the same inserts
+ *   (one transaction: payload row, version row, head row; WAL, synchronous = FULL).
+ * - local-createMany-N: createMany of N vs N sequential creates (the raw column).
+ * - local-bytes-per-version: disk bytes (SQLite file + WAL + files) per
+ *   141-byte version after createMany of N and a clean close.
+ * - createMany-N (remote): createMany of N on MongoDB + S3 vs raw insertMany
+ *   (heads + versions) + parallel PUTs; sequential create in the notes.
+ * - lean-install: install size of each selective set (pnpm pack + npm install,
+ *   see packages/chronos-db/test/lean/sets.ts) and the import time of
+ *   chronos-db in the installed set, as a ratio to `node -e 0`.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import Database from 'better-sqlite3';
+import { CollectionEngine } from '@chronos-db/core';
+import { createLocalStorage } from '@chronos-db/storage-local';
+import { pool, runPair, type Counters, type SideResult } from './measure.js';
+import { selected, type BenchOptions, type WorkloadResult } from './options.js';
+import type { RemoteSetup } from './remote-env.js';
+import type { Log } from './remote.js';
+
+const NONE: Counters = { mongo: () => 0, s3: () => 0 };
+/** A record whose stored JSON (with chronos-db's _system block) is about 141 bytes of data. */
+const small = (i: number) => ({ n: i, name: `user-${i}`, email: `user-${i}@example.com`, plan: i % 3 ? 'free' : 'pro', tags: ['a', 'b'], score: i * 7 });
+
+function side(ops: number, wallMs: number): SideResult {
+  return { ops, wallMs, opsPerSec: Number((ops / (wallMs / 1000)).toFixed(1)), meanMs: wallMs / ops, p50Ms: NaN, p99Ms: NaN, cpuMsPerOp: NaN, peakRssMb: process.memoryUsage().rss / 2 ** 20, mongoCmdsPerOp: NaN, s3ReqsPerOp: NaN } as SideResult;
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+function dirBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) n += dirBytes(p);
+    else if (e.isFile()) n += statSync(p).size;
+  }
+  return n;
+}
+
+class RawSqlite {
+  private readonly db: Database.Database;
+  private readonly tx: (id: string, body: Buffer, meta: string) => void;
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, body BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS heads (id TEXT PRIMARY KEY, ov INTEGER NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS versions (id TEXT NOT NULL, ov INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (id, ov)) WITHOUT ROWID;`);
+    const b = this.db.prepare('INSERT INTO blobs (key, body) VALUES (?, ?)');
+    const v = this.db.prepare('INSERT INTO versions (id, ov, doc) VALUES (?, 0, ?)');
+    const h = this.db.prepare('INSERT INTO heads (id, ov, doc) VALUES (?, 0, ?)');
+    this.tx = this.db.transaction((id: string, body: Buffer, meta: string) => {
+      b.run(`json/${id}/v0/item.json`, body);
+      v.run(id, meta);
+      h.run(id, meta);
+    }).immediate as never;
+  }
+  create(id: string, data: unknown): void {
+    const body = Buffer.from(JSON.stringify(data));
+    this.tx(id, body, JSON.stringify({ itemId: id, ov: 0, at: Date.now(), size: body.length }));
+  }
+  close(): void {
+    this.db.close();
+  }
+}
+
+export async function runBulkLocal(opts: BenchOptions, log: Log): Promise<WorkloadResult[]> {
+  const out: WorkloadResult[] = [];
+  const dir = join(tmpdir(), `chronos-bench-bulk-${process.pid}-${Date.now().toString(36)}`);
+  mkdirSync(dir, { recursive: true });
+  const push = (r: WorkloadResult) => {
+    out.push(r);
+    log(`  ${r.name}: ours ${r.ours.opsPerSec} ops/s, raw ${r.raw.opsPerSec} ops/s, ratio ${r.ratio}${r.notes?.line ? ` (${String(r.notes.line)})` : ''}`);
+  };
+  const N = Math.max(20, opts.localOps * 5);
+  try {
+    if (selected(opts, 'local-create-141b') || selected(opts, 'local')) {
+      const st = createLocalStorage({ basePath: join(dir, 'seq') });
+      const e = new CollectionEngine({ ns: { dbName: 'bench', collection: 'seq' }, meta: st.meta, blobs: st.blobs });
+      const raw = new RawSqlite(join(dir, 'raw.sqlite'));
+      const res = await runPair(
+        { op: async (i) => void (await e.create(small(i))), counters: NONE },
+        { op: async (i) => raw.create(`r${i}`, small(i)), counters: NONE },
+        { batch: opts.batch, concurrency: 1, ops: opts.localOps },
+      );
+      raw.close();
+      await st.close();
+      push({ table: 'local', name: 'local-create-141b', ...res, ratio: Number((res.ours.opsPerSec / res.raw.opsPerSec).toFixed(3)), baseline: 'raw better-sqlite3: one transaction inserting the payload row, the version row and the head row (WAL, synchronous = FULL)', targets: opts.checkTargets ? [{ what: 'ours/raw >= 0.8', value: Number((res.ours.opsPerSec / res.raw.opsPerSec).toFixed(3)), min: 0.8, met: res.ours.opsPerSec / res.raw.opsPerSec >= 0.8 }] : [] });
+    }
+    if (selected(opts, 'local-createMany') || selected(opts, 'local')) {
+      const st = createLocalStorage({ basePath: join(dir, 'many') });
+      const e = new CollectionEngine({ ns: { dbName: 'bench', collection: 'many' }, meta: st.meta, blobs: st.blobs });
+      const items = Array.from({ length: N }, (_, i) => ({ data: small(i) }));
+      const manyMs = await timed(async () => {
+        const rs = await e.createMany(items, { batchSize: 500 });
+        if (rs.some((r) => !r.ok)) throw new Error('createMany: a failed item');
+      });
+      await st.close();
+      const bytes = dirBytes(join(dir, 'many'));
+      const st2 = createLocalStorage({ basePath: join(dir, 'seq2') });
+      const e2 = new CollectionEngine({ ns: { dbName: 'bench', collection: 'seq' }, meta: st2.meta, blobs: st2.blobs });
+      const seqMs = await timed(async () => {
+        for (let i = 0; i < N; i++) await e2.create(small(i));
+      });
+      await st2.close();
+      const ours = side(N, manyMs);
+      const seq = side(N, seqMs);
+      const ratio = Number((ours.opsPerSec / seq.opsPerSec).toFixed(2));
+      push({ table: 'local', name: `local-createMany-${N}`, ours, raw: seq, ratio, baseline: `the raw column is ${N} sequential creates on the same store`, targets: opts.checkTargets ? [{ what: 'createMany/sequential >= 10', value: ratio, min: 10, met: ratio >= 10 }] : [] });
+      const per = Math.round(bytes / N);
+      push({ table: 'local', name: 'local-bytes-per-version', ours: side(N, manyMs), raw: side(N, manyMs), ratio: per, baseline: 'bytes on disk per 141-byte version (SQLite file after close, plus any payload files)', targets: opts.checkTargets ? [{ what: 'bytes per version < 1024', value: per, max: 1024, met: per < 1024 }] : [], notes: { line: `${per} bytes on disk per version (${N} versions, ${bytes} bytes)` } });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+export async function runBulkRemote(s: RemoteSetup, opts: BenchOptions, log: Log): Promise<WorkloadResult[]> {
+  if (!selected(opts, 'createMany')) return [];
+  const N = Math.max(20, Math.min(2000, opts.restoreN));
+  const items = Array.from({ length: N }, (_, i) => ({ data: small(i) }));
+  const e = s.ours.engine('many');
+  const manyMs = await timed(async () => {
+    const rs = await e.createMany(items, { batchSize: 500, concurrency: 32 });
+    if (rs.some((r) => !r.ok)) throw new Error('createMany: a failed item');
+  });
+  const seqN = Math.max(10, Math.min(N, opts.creates));
+  const e2 = s.ours.engine('seq');
+  const seqMs = await timed(async () => {
+    await pool(Array.from({ length: seqN }, (_, i) => i), 1, async (i) => void (await e2.create(small(i))));
+  });
+  const db = s.raw.mongo.db(s.dbName);
+  const heads = db.collection('rawmany_head');
+  const vers = db.collection('rawmany_ver');
+  const rawMs = await timed(async () => {
+    const docs = items.map((it, i) => ({ id: `m${i}`, key: `rawmany/m${i}/v0/item.json`, body: Buffer.from(JSON.stringify(it.data)) }));
+    await pool(docs, 32, async (d) => void (await s.raw.s3.send(new PutObjectCommand({ Bucket: s.raw.bucket, Key: d.key, Body: d.body, ContentLength: d.body.length, ContentType: 'application/json' }))));
+    for (let i = 0; i < docs.length; i += 500) {
+      const page = docs.slice(i, i + 500);
+      await vers.insertMany(page.map((d) => ({ _id: `${d.id}:0` as never, itemId: d.id, ov: 0, jsonKey: d.key, size: d.body.length, at: Date.now() })));
+      await heads.insertMany(page.map((d) => ({ _id: d.id as never, ov: 0, jsonKey: d.key, size: d.body.length })));
+    }
+  });
+  const ours = side(N, manyMs);
+  const raw = side(N, rawMs);
+  const seq = side(seqN, seqMs);
+  const vsRaw = Number((ours.opsPerSec / raw.opsPerSec).toFixed(2));
+  const vsSeq = Number((ours.opsPerSec / seq.opsPerSec).toFixed(2));
+  const r: WorkloadResult = {
+    table: 'remote', name: `createMany-${N}`, ours, raw, ratio: vsRaw,
+    baseline: 'raw: PUTs 32 at a time, then insertMany of versions and heads 500 at a time',
+    targets: opts.checkTargets ? [
+      { what: 'createMany/raw >= 0.7', value: vsRaw, min: 0.7, met: vsRaw >= 0.7 },
+      { what: 'createMany/sequential create >= 5', value: vsSeq, min: 5, met: vsSeq >= 5 },
+    ] : [],
+    notes: { line: `createMany of ${N}: ${ours.opsPerSec}/s; sequential create (${seqN}): ${seq.opsPerSec}/s (x${vsSeq}); raw insertMany + PUTs: ${raw.opsPerSec}/s (x${vsRaw})` },
+  };
+  log(`  ${r.name}: ${String(r.notes!.line)}`);
+  return [r];
+}
+
+/** Install size of each selective set and chronos-db's import time (installed, CJS and ESM) as a ratio to `node -e 0`. */
+export async function runLeanInstall(opts: BenchOptions, log: Log): Promise<WorkloadResult[]> {
+  if (!selected(opts, 'lean')) return [];
+  const sets = await import('../../packages/chronos-db/test/lean/sets.js');
+  const parent = join(tmpdir(), `chronos-bench-lean-${process.pid}`);
+  mkdirSync(parent, { recursive: true });
+  try {
+    const tarballs = sets.packAll(join(parent, 'tarballs'));
+    const lines: string[] = [];
+    let chronosDir = '';
+    for (const set of sets.SETS) {
+      const inst = sets.installSet(set, tarballs, parent);
+      lines.push(`${set.name}: ${(inst.bytes / 2 ** 20).toFixed(1)} MB installed (npm install ${(inst.installMs / 1000).toFixed(1)} s)`);
+      if (set.name === 'chronos-db') chronosDir = inst.dir;
+    }
+    const median = (args: string[]) => {
+      const t: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        const t0 = performance.now();
+        execFileSync(process.execPath, args, { cwd: chronosDir, stdio: 'ignore' });
+        t.push(performance.now() - t0);
+      }
+      return t.sort((a, b) => a - b)[3]!;
+    };
+    const base = median(['-e', '0']);
+    const cjs = median(['-e', "require('chronos-db')"]);
+    const esm = median(['--input-type=module', '-e', "await import('chronos-db')"]);
+    lines.push(`import chronos-db: CJS ${cjs.toFixed(0)} ms, ESM ${esm.toFixed(0)} ms, node -e 0 ${base.toFixed(0)} ms (ratios ${(cjs / base).toFixed(2)}, ${(esm / base).toFixed(2)}; cost over node ${(cjs - base).toFixed(0)} / ${(esm - base).toFixed(0)} ms)`);
+    for (const l of lines) log(`  lean: ${l}`);
+    const r: WorkloadResult = {
+      table: 'local', name: 'lean-install', ours: side(1, cjs), raw: side(1, base), ratio: Number((cjs / base).toFixed(2)),
+      baseline: 'process start + require(chronos-db) vs node -e 0 (median of 7, installed set)',
+      targets: opts.checkTargets ? [{ what: 'import cost over node -e 0 < 100 ms', value: Math.round(cjs - base), max: 100, met: cjs - base < 100 }] : [],
+      notes: { line: lines.join('; ') },
+    };
+    return [r];
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+}
