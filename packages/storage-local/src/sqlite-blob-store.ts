@@ -70,6 +70,8 @@ export class SqliteBlobStore implements BlobStore {
   private readonly files: LocalBlobStore;
   private readonly base: string;
   private readonly db: Database.Database;
+  private queue: Array<{ role: BucketRole; key: string; body: Uint8Array; ifNoneMatch: boolean; resolve: () => void; reject: (e: Error) => void }> = [];
+  private readonly putTx: Database.Transaction<(q: SqliteBlobStore['queue']) => Array<Error | null>>;
   private readonly s: Record<'get' | 'head' | 'insert' | 'upsert' | 'del' | 'pageFirst' | 'pageNext', Database.Statement>;
 
   constructor(opts: SqliteBlobStoreOptions) {
@@ -104,6 +106,18 @@ export class SqliteBlobStore implements BlobStore {
       pageFirst: p('SELECT key, size, mtime FROM chronos_blobs WHERE role = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?'),
       pageNext: p('SELECT key, size, mtime FROM chronos_blobs WHERE role = ? AND key > ? AND key < ? ORDER BY key LIMIT ?'),
     };
+    this.putTx = this.db.transaction((q: SqliteBlobStore['queue']) =>
+      q.map(({ role, key, body, ifNoneMatch }): Error | null => {
+        try {
+          (ifNoneMatch ? this.s.insert : this.s.upsert).run(role, key, body.byteLength, Date.now(), Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+          return null;
+        } catch (e) {
+          const code = (e as { code?: unknown }).code;
+          if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) return new OptimisticLockError(`Object '${role}/${key}' already exists`, { bucket: role, key });
+          throw e;
+        }
+      }),
+    );
   }
 
   private check(role: BucketRole, key: string): void {
@@ -131,15 +145,32 @@ export class SqliteBlobStore implements BlobStore {
     }
     const had = this.fileExists(role, key);
     if (opts.ifNoneMatch && had) throw new OptimisticLockError(`Object '${role}/${key}' already exists`, { bucket: role, key });
-    const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    try {
-      (opts.ifNoneMatch ? this.s.insert : this.s.upsert).run(role, key, body.byteLength, Date.now(), buf);
-    } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) throw new OptimisticLockError(`Object '${role}/${key}' already exists`, { bucket: role, key });
-      throw mapError('write', role, key, e);
-    }
+    await this.enqueue(role, key, body, !!opts.ifNoneMatch);
     if (had) await this.files.delete(role, key); // an overwrite replaces the older file
+  }
+
+  /**
+   * Inline puts issued in the same tick (createMany's parallel PUTs) commit
+   * in one transaction; each row still succeeds or fails on its own.
+   */
+  private enqueue(role: BucketRole, key: string, body: Uint8Array, ifNoneMatch: boolean): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ role, key, body, ifNoneMatch, resolve, reject });
+      if (this.queue.length === 1) queueMicrotask(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const q = this.queue;
+    this.queue = [];
+    let outcomes: Array<Error | null>;
+    try {
+      outcomes = this.putTx.immediate(q);
+    } catch (e) {
+      for (const p of q) p.reject(mapError('write', p.role, p.key, e));
+      return;
+    }
+    q.forEach((p, i) => (outcomes[i] ? p.reject(outcomes[i]!) : p.resolve()));
   }
 
   async get(role: BucketRole, key: string): Promise<Uint8Array> {
