@@ -6,3 +6,4 @@ export { runRemoteWorkloads, payload } from './remote.js';
 export { runLocalWorkloads } from './local.js';
 export { renderMarkdown, writeJson } from './report.js';
 export { runBench, parseArgs } from './run.js';
+export { runBulkLocal, runBulkRemote, runLeanInstall } from './bulk.js';

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PRESETS, openRemote, remoteEnvFromProcess, renderMarkdown, runLocalWorkloads, runRemoteWorkloads, type BenchOptions, type SideResult, type WorkloadResult } from '../../../bench/src/index.js';
+import { PRESETS, openRemote, runBulkLocal, runBulkRemote, remoteEnvFromProcess, renderMarkdown, runLocalWorkloads, runRemoteWorkloads, type BenchOptions, type SideResult, type WorkloadResult } from '../../../bench/src/index.js';
 
 const smoke: BenchOptions = { ...PRESETS.smoke, depths: [...PRESETS.smoke.depths] };
 
@@ -56,7 +56,7 @@ if ('missing' in remote && process.env.CI === 'true') {
       const names = results.map((r) => r.name);
       expect(names).toEqual([
         'create-1k', 'create-64k', 'update-d1', 'update-d3', 'get-latest', 'get-version-d1', 'get-version-d3', 'get-as-of-d1', 'get-as-of-d3',
-        'list-p1', 'list-p3', `restore-${smoke.restoreN}`, `mixed-80-20-c${smoke.clients}`,
+        'smart-insert', 'list-p1', 'list-p3', `restore-${smoke.restoreN}`, `mixed-80-20-c${smoke.clients}`,
       ]);
       for (const r of results) {
         checkResult(r);
@@ -92,6 +92,29 @@ describe('bench smoke (embedded default)', () => {
       for (const r of results) checkResult(r);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('bench smoke (bulk writes and the embedded layout)', () => {
+  const checkBulk = (r: WorkloadResult) => {
+    for (const side of [r.ours, r.raw]) expect(Number.isFinite(side.opsPerSec) && side.opsPerSec > 0).toBe(true);
+    expect(Number.isFinite(r.ratio) && r.ratio > 0).toBe(true);
+    expect(r.targets).toEqual([]);
+  };
+  it('runs the embedded bulk workloads at tiny sizes', async () => {
+    const results = await runBulkLocal(smoke, () => {});
+    expect(results.map((r) => r.name)).toEqual(['local-create-141b', `local-createMany-${Math.max(20, smoke.localOps * 5)}`, 'local-bytes-per-version']);
+    for (const r of results) checkBulk(r);
+  });
+  (('missing' in remote) ? it.skip : it)(`runs createMany on the servers at tiny sizes${'missing' in remote ? ` (skipped: ${why})` : ''}`, async () => {
+    const setup = await openRemote(remote as Exclude<typeof remote, { missing: string[] }>);
+    try {
+      const results = await runBulkRemote(setup, smoke, () => {});
+      expect(results.map((r) => r.name)).toEqual([`createMany-${Math.max(20, Math.min(2000, smoke.restoreN))}`]);
+      for (const r of results) checkBulk(r);
+    } finally {
+      await setup.close();
     }
   });
 });
