@@ -1,7 +1,7 @@
 /**
  * A data folder written by the earlier embedded layout (every payload a file
  * under <basePath>/<role>/) still reads after upgrading to SQLite payloads;
- * new writes go into SQLite; compact() moves the older files in.
+ * new writes go into SQLite; storage-local's compact() moves the older files in.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,8 +33,11 @@ describe('embedded data folder of the earlier layout', () => {
     expect((await users.getLatest(fresh.id))?.i).toBe(9);
     await chronos.admin.shutdown();
 
+    // the optional migration (storage-local; chronos.admin has no compactLocal yet)
     const blobs = createSqliteBlobStore({ basePath, filename: join(basePath, METADATA_FILE) });
-    expect((await blobs.compact()).moved).toBe(6);
+    expect(await blobs.compact({ dryRun: true })).toMatchObject({ moved: 6 });
+    expect(existsSync(join(basePath, 'json', 'myapp'))).toBe(true);
+    expect(await blobs.compact()).toMatchObject({ moved: 6, keptAsFiles: 0 });
     await blobs.close();
     expect(existsSync(join(basePath, 'json', 'myapp'))).toBe(false);
 
