@@ -4,7 +4,8 @@
  * the fault-injection ones drive CollectionEngine over the same embedded stores (and, where
  * the point is store-specific, over FerretDB + Ceph) with wrappers around the real adapters.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -18,7 +19,7 @@ import {
   type MetadataStore,
   type Namespace,
 } from '@chronos-db/core';
-import { createLocalStorage, type LocalStorage } from '@chronos-db/storage-local';
+import { createLocalStorage, METADATA_FILE, type LocalStorage } from '@chronos-db/storage-local';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { createS3BlobStore } from '@chronos-db/storage-s3';
 import { initChronos, type Chronos } from 'chronos-db';
@@ -26,7 +27,11 @@ import { buckets, createBuckets, describeServers, rnd } from './helpers/servers.
 
 const HOUR = 3600_000;
 
-/** Every file under dir except SQLite files (what a write leaves on disk). */
+/**
+ * Every payload a write leaves: files under dir (except SQLite files) and the
+ * payload rows the embedded store keeps inside its SQLite file, as
+ * `<path>:<size>` (rows as `<dir>/json/<key>`, the path the file would have).
+ */
 function files(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
@@ -37,7 +42,27 @@ function files(dir: string): string[] {
     }
   };
   walk(dir);
+  for (const r of payloadRows(dir)) out.push(`${join(dir, r.role, ...r.key.split('/'))}:${r.size}`);
   return out.sort();
+}
+
+/** Payload rows of the embedded store's SQLite file (storage-local's SqliteBlobStore). */
+function payloadRows(dir: string): { role: string; key: string; size: number; body: Buffer }[] {
+  const file = join(dir, METADATA_FILE);
+  if (!existsSync(file)) return [];
+  const db = new Database(file, { readonly: true });
+  try {
+    const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chronos_blobs'").get();
+    return has ? (db.prepare('SELECT role, key, size, body FROM chronos_blobs').all() as { role: string; key: string; size: number; body: Buffer }[]) : [];
+  } finally {
+    db.close();
+  }
+}
+
+/** The stored payload at `<dir>/<role>/<key>` (a file, or a row of the SQLite file). */
+function readStored(dir: string, path: string): string {
+  const row = payloadRows(dir).find((r) => join(dir, r.role, ...r.key.split('/')) === path);
+  return row ? row.body.toString('utf8') : readFileSync(path, 'utf8');
 }
 
 /** A proxy of a store with some methods replaced (or removed with `undefined`). */
@@ -152,7 +177,7 @@ describe('hardening (issue 9): the embedded default', () => {
       expect((await items.getVersion(id, 0))!._system.state).toBe('new');
       const stored = files(dir).map((f) => f.slice(0, f.lastIndexOf(':'))).filter((f) => f.includes(`${join('json', 'harden')}`) && f.includes(id));
       expect(stored.length).toBeGreaterThanOrEqual(3);
-      for (const f of stored) expect(JSON.parse(readFileSync(f, 'utf8'))._system.state).toBe('new-not-synched');
+      for (const f of stored) expect(JSON.parse(readStored(dir, f))._system.state).toBe('new-not-synched');
     });
   });
 
