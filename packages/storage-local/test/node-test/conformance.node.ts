@@ -22,4 +22,4 @@ runMetadataStoreConformance(runner, 'storage-local (SQLite file) under node:test
   const dir = mkdtempSync(join(tmpdir(), 'chronos-node-test-'));
   const store = createLocalMetadataStore({ basePath: dir });
   return { store, teardown: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
-});
+}, { commitMany: true });
