@@ -64,7 +64,7 @@ function mapError(op: string, role: string, key: string, e: unknown): Error {
 }
 
 export class SqliteBlobStore implements BlobStore {
-  readonly capabilities: BlobCapabilities = { conditionalWrite: true, presign: false, versioning: false, multipart: false };
+  readonly capabilities: BlobCapabilities = { conditionalWrite: true, presign: false };
   readonly filename: string;
   readonly inlineMaxBytes: number;
   private readonly files: LocalBlobStore;
