@@ -116,6 +116,9 @@ start() {
   if needs_build; then build; fi
   rm -rf "$DATA"; mkdir -p "$DATA"
   : >"$LOG"
+  # one SQLite file per database plus pooled connections: a long test run opens thousands of
+  # files, and the shared dev server hit "too many open files" at 20,000; raise the soft limit
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   nohup "$BIN" -listen "$HOST:$PORT" -data "$DATA" -log-level warn >>"$LOG" 2>&1 </dev/null &
   local pid=$!
   echo "$pid" >"$PIDFILE"

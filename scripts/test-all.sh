@@ -8,6 +8,9 @@ ROOT="$PWD"
 
 bash scripts/setup.sh
 
+echo "== lint and format (biome)"
+pnpm exec biome check --reporter=summary .
+
 echo "== build and package checks"
 pnpm --silent build
 pnpm --silent -r --filter './packages/*' exec publint --strict >/dev/null

@@ -31,7 +31,18 @@ const NONE: Counters = { mongo: () => 0, s3: () => 0 };
 const small = (i: number) => ({ n: i, name: `user-${i}`, email: `user-${i}@example.com`, plan: i % 3 ? 'free' : 'pro', tags: ['a', 'b'], score: i * 7 });
 
 function side(ops: number, wallMs: number): SideResult {
-  return { ops, wallMs, opsPerSec: Number((ops / (wallMs / 1000)).toFixed(1)), meanMs: wallMs / ops, p50Ms: NaN, p99Ms: NaN, cpuMsPerOp: NaN, peakRssMb: process.memoryUsage().rss / 2 ** 20, mongoCmdsPerOp: NaN, s3ReqsPerOp: NaN } as SideResult;
+  return {
+    ops,
+    wallMs,
+    opsPerSec: Number((ops / (wallMs / 1000)).toFixed(1)),
+    meanMs: wallMs / ops,
+    p50Ms: NaN,
+    p99Ms: NaN,
+    cpuMsPerOp: NaN,
+    peakRssMb: process.memoryUsage().rss / 2 ** 20,
+    mongoCmdsPerOp: NaN,
+    s3ReqsPerOp: NaN,
+  } as SideResult;
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -99,7 +110,23 @@ export async function runBulkLocal(opts: BenchOptions, log: Log): Promise<Worklo
       );
       raw.close();
       await st.close();
-      push({ table: 'local', name: 'local-create-141b', ...res, ratio: Number((res.ours.opsPerSec / res.raw.opsPerSec).toFixed(3)), baseline: 'raw better-sqlite3: one transaction inserting the payload row, the version row and the head row (WAL, synchronous = FULL)', targets: opts.checkTargets ? [{ what: 'ours/raw >= 0.8', value: Number((res.ours.opsPerSec / res.raw.opsPerSec).toFixed(3)), min: 0.8, met: res.ours.opsPerSec / res.raw.opsPerSec >= 0.8 }] : [] });
+      push({
+        table: 'local',
+        name: 'local-create-141b',
+        ...res,
+        ratio: Number((res.ours.opsPerSec / res.raw.opsPerSec).toFixed(3)),
+        baseline: 'raw better-sqlite3: one transaction inserting the payload row, the version row and the head row (WAL, synchronous = FULL)',
+        targets: opts.checkTargets
+          ? [
+              {
+                what: 'ours/raw >= 0.8',
+                value: Number((res.ours.opsPerSec / res.raw.opsPerSec).toFixed(3)),
+                min: 0.8,
+                met: res.ours.opsPerSec / res.raw.opsPerSec >= 0.8,
+              },
+            ]
+          : [],
+      });
     }
     if (selected(opts, 'local-createMany') || selected(opts, 'local')) {
       const st = createLocalStorage({ basePath: join(dir, 'many') });
@@ -120,9 +147,26 @@ export async function runBulkLocal(opts: BenchOptions, log: Log): Promise<Worklo
       const ours = side(N, manyMs);
       const seq = side(N, seqMs);
       const ratio = Number((ours.opsPerSec / seq.opsPerSec).toFixed(2));
-      push({ table: 'local', name: `local-createMany-${N}`, ours, raw: seq, ratio, baseline: `the raw column is ${N} sequential creates on the same store`, targets: opts.checkTargets ? [{ what: 'createMany/sequential >= 10', value: ratio, min: 10, met: ratio >= 10 }] : [] });
+      push({
+        table: 'local',
+        name: `local-createMany-${N}`,
+        ours,
+        raw: seq,
+        ratio,
+        baseline: `the raw column is ${N} sequential creates on the same store`,
+        targets: opts.checkTargets ? [{ what: 'createMany/sequential >= 10', value: ratio, min: 10, met: ratio >= 10 }] : [],
+      });
       const per = Math.round(bytes / N);
-      push({ table: 'local', name: 'local-bytes-per-version', ours: side(N, manyMs), raw: side(N, manyMs), ratio: per, baseline: 'bytes on disk per 141-byte version (SQLite file after close, plus any payload files)', targets: opts.checkTargets ? [{ what: 'bytes per version < 1024', value: per, max: 1024, met: per < 1024 }] : [], notes: { line: `${per} bytes on disk per version (${N} versions, ${bytes} bytes)` } });
+      push({
+        table: 'local',
+        name: 'local-bytes-per-version',
+        ours: side(N, manyMs),
+        raw: side(N, manyMs),
+        ratio: per,
+        baseline: 'bytes on disk per 141-byte version (SQLite file after close, plus any payload files)',
+        targets: opts.checkTargets ? [{ what: 'bytes per version < 1024', value: per, max: 1024, met: per < 1024 }] : [],
+        notes: { line: `${per} bytes on disk per version (${N} versions, ${bytes} bytes)` },
+      });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -142,14 +186,25 @@ export async function runBulkRemote(s: RemoteSetup, opts: BenchOptions, log: Log
   const seqN = Math.max(10, Math.min(N, opts.creates));
   const e2 = s.ours.engine('seq');
   const seqMs = await timed(async () => {
-    await pool(Array.from({ length: seqN }, (_, i) => i), 1, async (i) => void (await e2.create(small(i))));
+    await pool(
+      Array.from({ length: seqN }, (_, i) => i),
+      1,
+      async (i) => void (await e2.create(small(i))),
+    );
   });
   const db = s.raw.mongo.db(s.dbName);
   const heads = db.collection('rawmany_head');
   const vers = db.collection('rawmany_ver');
   const rawMs = await timed(async () => {
     const docs = items.map((it, i) => ({ id: `m${i}`, key: `rawmany/m${i}/v0/item.json`, body: Buffer.from(JSON.stringify(it.data)) }));
-    await pool(docs, 32, async (d) => void (await s.raw.s3.send(new PutObjectCommand({ Bucket: s.raw.bucket, Key: d.key, Body: d.body, ContentLength: d.body.length, ContentType: 'application/json' }))));
+    await pool(
+      docs,
+      32,
+      async (d) =>
+        void (await s.raw.s3.send(
+          new PutObjectCommand({ Bucket: s.raw.bucket, Key: d.key, Body: d.body, ContentLength: d.body.length, ContentType: 'application/json' }),
+        )),
+    );
     for (let i = 0; i < docs.length; i += 500) {
       const page = docs.slice(i, i + 500);
       await vers.insertMany(page.map((d) => ({ _id: `${d.id}:0` as never, itemId: d.id, ov: 0, jsonKey: d.key, size: d.body.length, at: Date.now() })));
@@ -162,13 +217,21 @@ export async function runBulkRemote(s: RemoteSetup, opts: BenchOptions, log: Log
   const vsRaw = Number((ours.opsPerSec / raw.opsPerSec).toFixed(2));
   const vsSeq = Number((ours.opsPerSec / seq.opsPerSec).toFixed(2));
   const r: WorkloadResult = {
-    table: 'remote', name: `createMany-${N}`, ours, raw, ratio: vsRaw,
+    table: 'remote',
+    name: `createMany-${N}`,
+    ours,
+    raw,
+    ratio: vsRaw,
     baseline: 'raw: PUTs 32 at a time, then insertMany of versions and heads 500 at a time',
-    targets: opts.checkTargets ? [
-      { what: 'createMany/raw >= 0.7', value: vsRaw, min: 0.7, met: vsRaw >= 0.7 },
-      { what: 'createMany/sequential create >= 5', value: vsSeq, min: 5, met: vsSeq >= 5 },
-    ] : [],
-    notes: { line: `createMany of ${N}: ${ours.opsPerSec}/s; sequential create (${seqN}): ${seq.opsPerSec}/s (x${vsSeq}); raw insertMany + PUTs: ${raw.opsPerSec}/s (x${vsRaw})` },
+    targets: opts.checkTargets
+      ? [
+          { what: 'createMany/raw >= 0.7', value: vsRaw, min: 0.7, met: vsRaw >= 0.7 },
+          { what: 'createMany/sequential create >= 5', value: vsSeq, min: 5, met: vsSeq >= 5 },
+        ]
+      : [],
+    notes: {
+      line: `createMany of ${N}: ${ours.opsPerSec}/s; sequential create (${seqN}): ${seq.opsPerSec}/s (x${vsSeq}); raw insertMany + PUTs: ${raw.opsPerSec}/s (x${vsRaw})`,
+    },
   };
   log(`  ${r.name}: ${String(r.notes!.line)}`);
   return [r];
@@ -201,10 +264,16 @@ export async function runLeanInstall(opts: BenchOptions, log: Log): Promise<Work
     const base = median(['-e', '0']);
     const cjs = median(['-e', "require('chronos-db')"]);
     const esm = median(['--input-type=module', '-e', "await import('chronos-db')"]);
-    lines.push(`import chronos-db: CJS ${cjs.toFixed(0)} ms, ESM ${esm.toFixed(0)} ms, node -e 0 ${base.toFixed(0)} ms (ratios ${(cjs / base).toFixed(2)}, ${(esm / base).toFixed(2)}; cost over node ${(cjs - base).toFixed(0)} / ${(esm - base).toFixed(0)} ms)`);
+    lines.push(
+      `import chronos-db: CJS ${cjs.toFixed(0)} ms, ESM ${esm.toFixed(0)} ms, node -e 0 ${base.toFixed(0)} ms (ratios ${(cjs / base).toFixed(2)}, ${(esm / base).toFixed(2)}; cost over node ${(cjs - base).toFixed(0)} / ${(esm - base).toFixed(0)} ms)`,
+    );
     for (const l of lines) log(`  lean: ${l}`);
     const r: WorkloadResult = {
-      table: 'local', name: 'lean-install', ours: side(1, cjs), raw: side(1, base), ratio: Number((cjs / base).toFixed(2)),
+      table: 'local',
+      name: 'lean-install',
+      ours: side(1, cjs),
+      raw: side(1, base),
+      ratio: Number((cjs / base).toFixed(2)),
       baseline: 'process start + require(chronos-db) vs node -e 0 (median of 7, installed set)',
       targets: opts.checkTargets ? [{ what: 'import cost over node -e 0 < 100 ms', value: Math.round(cjs - base), max: 100, met: cjs - base < 100 }] : [],
       notes: { line: lines.join('; ') },

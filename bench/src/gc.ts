@@ -23,11 +23,15 @@ const KEPT = 20;
 
 async function seedOrphans(jsonDir: string, ns: Namespace, n: number): Promise<void> {
   const body = Buffer.from(JSON.stringify({ orphan: true, pad: 'x'.repeat(200) }));
-  await pool(Array.from({ length: n }, (_, i) => i), 32, async (i) => {
-    const file = join(jsonDir, ...jsonKey(ns, `orphan-${i % 1000}`, 0, newAttempt()).split('/'));
-    await mkdir(join(file, '..'), { recursive: true });
-    await writeFile(file, body);
-  });
+  await pool(
+    Array.from({ length: n }, (_, i) => i),
+    32,
+    async (i) => {
+      const file = join(jsonDir, ...jsonKey(ns, `orphan-${i % 1000}`, 0, newAttempt()).split('/'));
+      await mkdir(join(file, '..'), { recursive: true });
+      await writeFile(file, body);
+    },
+  );
 }
 
 /** Walks `dir` without holding the tree (one open directory per level) and unlinks every file. */
@@ -91,7 +95,14 @@ export async function runLocalGc(opts: BenchOptions, dir: string, log: Log): Pro
       ratio: Number((r.opsPerSec > 0 ? o.opsPerSec / r.opsPerSec : 0).toFixed(3)),
       baseline: 'raw: walk the folders and unlink every orphan, no index lookup (the floor of the job)',
       targets: [],
-      notes: { orphans: n, kept: KEPT, rssAtStartMb: mb(ours.rssStart), rssPeakMb: mb(ours.rssPeak), ...growth, latency: 'p50/p99 are the per-object mean of the run' },
+      notes: {
+        orphans: n,
+        kept: KEPT,
+        rssAtStartMb: mb(ours.rssStart),
+        rssPeakMb: mb(ours.rssPeak),
+        ...growth,
+        latency: 'p50/p99 are the per-object mean of the run',
+      },
     };
   } finally {
     await storage.close();

@@ -27,7 +27,9 @@ export async function runHistoryWorkloads(s: RemoteSetup, opts: BenchOptions, lo
   const pair = { batch: opts.batch, concurrency: 1, ops: opts.pageOps };
   const push = (r: WorkloadResult) => {
     out.push(r);
-    log(`  ${r.name}: ours ${r.ours.opsPerSec} ops/s, raw ${r.raw.opsPerSec} ops/s, ratio ${r.ratio}${r.targets.length ? ` (${r.targets.map((t) => `${t.met ? 'met' : 'MISSED'} ${t.what} ${t.value}`).join('; ')})` : ''}`);
+    log(
+      `  ${r.name}: ours ${r.ours.opsPerSec} ops/s, raw ${r.raw.opsPerSec} ops/s, ratio ${r.ratio}${r.targets.length ? ` (${r.targets.map((t) => `${t.met ? 'met' : 'MISSED'} ${t.what} ${t.value}`).join('; ')})` : ''}`,
+    );
   };
   const db = s.raw.mongo.db(s.dbName);
   const getJson = async (key: string) => {
@@ -99,10 +101,16 @@ export async function runHistoryWorkloads(s: RemoteSetup, opts: BenchOptions, lo
         rawSide(async () => {
           // the same plan, raw: a page of heads, each record's version as of cv (indexed query), its payload
           const hs = await head.find({}).sort({ _id: 1 }).limit(records).project({ _id: 1 }).toArray();
-          await Promise.all(hs.map(async (h) => {
-            const v = await ver.find({ itemId: h._id, cv: { $lte: midCv } }).sort({ cv: -1 }).limit(1).next();
-            await getJson(v!.jsonKey as string);
-          }));
+          await Promise.all(
+            hs.map(async (h) => {
+              const v = await ver
+                .find({ itemId: h._id, cv: { $lte: midCv } })
+                .sort({ cv: -1 })
+                .limit(1)
+                .next();
+              await getJson(v!.jsonKey as string);
+            }),
+          );
         }),
         pair,
       );
@@ -113,7 +121,15 @@ export async function runHistoryWorkloads(s: RemoteSetup, opts: BenchOptions, lo
         const rel = Number((r.ours.meanMs / pageTimes[10]).toFixed(3));
         targets.push({ what: `page time at ${hi} / at 10 versions per record <= 1.5`, value: rel, max: 1.5, met: rel <= 1.5 });
       }
-      push({ table: 'remote', name: label, ...r, ratio, baseline: `raw: heads page (${records}) + per record find({ itemId, cv <= C }).sort(cv -1).limit(1) + GetObject`, targets, notes: { records, depth: d } });
+      push({
+        table: 'remote',
+        name: label,
+        ...r,
+        ratio,
+        baseline: `raw: heads page (${records}) + per record find({ itemId, cv <= C }).sort(cv -1).limit(1) + GetObject`,
+        targets,
+        notes: { records, depth: d },
+      });
     }
   }
 
@@ -128,14 +144,23 @@ export async function runHistoryWorkloads(s: RemoteSetup, opts: BenchOptions, lo
         if (p.items.length === 0) throw new Error('changes: empty page');
       }),
       rawSide(async () => {
-        await ver.find({ cv: { $gt: midCv } }).sort({ cv: 1 }).limit(100).toArray();
+        await ver
+          .find({ cv: { $gt: midCv } })
+          .sort({ cv: 1 })
+          .limit(100)
+          .toArray();
       }),
       pair,
     );
     const ratio = ratioOf(r.ours, r.raw);
     push({
-      table: 'remote', name: 'changes-p100', ...r, ratio, baseline: 'raw: find({ cv > C }).sort(cv 1).limit(100) on the version collection',
-      targets: opts.checkTargets ? [{ what: 'ours/raw >= 0.8', value: ratio, min: 0.8, met: ratio >= 0.8 }] : [], notes: { versions: records * (hi + 1) },
+      table: 'remote',
+      name: 'changes-p100',
+      ...r,
+      ratio,
+      baseline: 'raw: find({ cv > C }).sort(cv 1).limit(100) on the version collection',
+      targets: opts.checkTargets ? [{ what: 'ours/raw >= 0.8', value: ratio, min: 0.8, met: ratio >= 0.8 }] : [],
+      notes: { versions: records * (hi + 1) },
     });
   }
 
@@ -158,7 +183,14 @@ export async function runHistoryWorkloads(s: RemoteSetup, opts: BenchOptions, lo
       }),
       pair,
     );
-    push({ table: 'remote', name: 'diff-64k', ...r, ratio: ratioOf(r.ours, r.raw), baseline: 'raw: two findOne(version by _id) + two GetObject + JSON.parse (no patch computed)', targets: [] });
+    push({
+      table: 'remote',
+      name: 'diff-64k',
+      ...r,
+      ratio: ratioOf(r.ours, r.raw),
+      baseline: 'raw: two findOne(version by _id) + two GetObject + JSON.parse (no patch computed)',
+      targets: [],
+    });
   }
   return out;
 }

@@ -38,7 +38,9 @@ class RawLocal {
       CREATE TABLE IF NOT EXISTS heads (id TEXT PRIMARY KEY, ov INTEGER NOT NULL, grp TEXT, doc TEXT NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS versions (id TEXT NOT NULL, ov INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (id, ov)) WITHOUT ROWID;`);
     this.ins = this.db.prepare('INSERT INTO versions (id, ov, doc) VALUES (?, ?, ?)');
-    this.up = this.db.prepare('INSERT INTO heads (id, ov, grp, doc) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET ov = excluded.ov, grp = excluded.grp, doc = excluded.doc');
+    this.up = this.db.prepare(
+      'INSERT INTO heads (id, ov, grp, doc) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET ov = excluded.ov, grp = excluded.grp, doc = excluded.doc',
+    );
     this.getHead = this.db.prepare('SELECT doc FROM heads WHERE id = ?');
     this.getVer = this.db.prepare('SELECT doc FROM versions WHERE id = ? AND ov = ?');
     this.page = this.db.prepare('SELECT doc FROM heads WHERE grp = ? ORDER BY id LIMIT ?');
@@ -57,7 +59,16 @@ class RawLocal {
     } finally {
       await fh.close();
     }
-    const meta = JSON.stringify({ itemId: id, ov, at: Date.now(), jsonKey: file, size: 0, sha256: 'f'.repeat(64), metaIndexed: { grp: data.grp, n: data.n }, deleted: false });
+    const meta = JSON.stringify({
+      itemId: id,
+      ov,
+      at: Date.now(),
+      jsonKey: file,
+      size: 0,
+      sha256: 'f'.repeat(64),
+      metaIndexed: { grp: data.grp, n: data.n },
+      deleted: false,
+    });
     this.tx(id, ov, meta, data.grp);
   }
   private async load(row: unknown): Promise<unknown> {
@@ -101,11 +112,15 @@ export async function runLocalWorkloads(opts: BenchOptions, log: Log = () => {},
     const rawIds: string[] = [];
     const n = Math.max(opts.pool, 1);
     // Seed the read pools (not measured).
-    await pool(Array.from({ length: n }, (_, i) => i), 4, async (i) => {
-      oursIds[i] = (await e.create(payload(i, 1024))).id;
-      rawIds[i] = `r${i}`;
-      await raw.write(`r${i}`, 0, payload(i, 1024));
-    });
+    await pool(
+      Array.from({ length: n }, (_, i) => i),
+      4,
+      async (i) => {
+        oursIds[i] = (await e.create(payload(i, 1024))).id;
+        rawIds[i] = `r${i}`;
+        await raw.write(`r${i}`, 0, payload(i, 1024));
+      },
+    );
     // A chain of depth max(depths) on one record of each side.
     const depth = Math.max(...opts.depths);
     const deep = oursIds[0]!;
@@ -118,12 +133,38 @@ export async function runLocalWorkloads(opts: BenchOptions, log: Log = () => {},
     let rawOv = depth + 1;
 
     const spec: Array<[string, (i: number) => Promise<void>, (i: number) => Promise<void>, string, number?]> = [
-      ['local-create-1k', async () => void (await e.create(doc)), async (i) => raw.write(`c${i}`, 0, doc), 'raw write: write + fsync a file, one SQLite transaction (version + head)'],
+      [
+        'local-create-1k',
+        async () => void (await e.create(doc)),
+        async (i) => raw.write(`c${i}`, 0, doc),
+        'raw write: write + fsync a file, one SQLite transaction (version + head)',
+      ],
       [`local-update-d${depth}`, async () => void (await e.update(deep, doc)), async () => raw.write('r0', rawOv++, doc), 'raw write on the same chain'],
-      ['local-get-latest', async (i) => void (await e.getLatest(oursIds[i % n]!)), async (i) => void (await raw.readHead(rawIds[i % n]!)), 'raw read: SELECT head by key + read the file'],
-      [`local-get-version-d${depth}`, async () => void (await e.getVersion(deep, midOv)), async () => void (await raw.readVersion('r0', midOv)), 'raw read: SELECT version by key + read the file'],
-      [`local-get-as-of-d${depth}`, async () => void (await e.getAsOf(deep, midAt)), async () => void (await raw.readVersion('r0', midOv)), 'raw read: SELECT version by key + read the file'],
-      ['local-list-p1', async () => void (await e.listByMeta({ filter: { grp: 'g' }, limit: opts.pageSize })), async () => void (await raw.list(opts.pageSize)), `raw page: SELECT ... LIMIT ${opts.pageSize} + file reads 8 at a time`, Math.max(1, Math.ceil(opts.localOps / 10))],
+      [
+        'local-get-latest',
+        async (i) => void (await e.getLatest(oursIds[i % n]!)),
+        async (i) => void (await raw.readHead(rawIds[i % n]!)),
+        'raw read: SELECT head by key + read the file',
+      ],
+      [
+        `local-get-version-d${depth}`,
+        async () => void (await e.getVersion(deep, midOv)),
+        async () => void (await raw.readVersion('r0', midOv)),
+        'raw read: SELECT version by key + read the file',
+      ],
+      [
+        `local-get-as-of-d${depth}`,
+        async () => void (await e.getAsOf(deep, midAt)),
+        async () => void (await raw.readVersion('r0', midOv)),
+        'raw read: SELECT version by key + read the file',
+      ],
+      [
+        'local-list-p1',
+        async () => void (await e.listByMeta({ filter: { grp: 'g' }, limit: opts.pageSize })),
+        async () => void (await raw.list(opts.pageSize)),
+        `raw page: SELECT ... LIMIT ${opts.pageSize} + file reads 8 at a time`,
+        Math.max(1, Math.ceil(opts.localOps / 10)),
+      ],
     ];
     for (const [name, o, r, baseline, ops] of spec) {
       if (!selected(opts, name) && !selected(opts, 'local')) continue;
@@ -145,7 +186,14 @@ export async function runLocalWorkloads(opts: BenchOptions, log: Log = () => {},
         }),
         { batch: Math.max(opts.batch, opts.clients * 4), concurrency: opts.clients, ops: opts.localOps },
       );
-      push({ table: 'local', name: `local-mixed-80-20-c${opts.clients}`, ...res, ratio: ratioOf(res.ours, res.raw), baseline: '80% raw read / 20% raw write', targets: [] });
+      push({
+        table: 'local',
+        name: `local-mixed-80-20-c${opts.clients}`,
+        ...res,
+        ratio: ratioOf(res.ours, res.raw),
+        baseline: '80% raw read / 20% raw write',
+        targets: [],
+      });
     }
     if (selected(opts, 'local-gc') || selected(opts, 'local')) push(await runLocalGc(opts, dir, log));
   } finally {

@@ -19,7 +19,9 @@ async function main(): Promise<number> {
   }
   const envOrMissing = remoteEnvFromProcess();
   if ('missing' in envOrMissing && args.opts.remote) {
-    process.stderr.write(`bench: ${envOrMissing.missing.join(', ')} not set (scripts/bench.sh starts the servers and sets them); use --no-remote for the embedded table only\n`);
+    process.stderr.write(
+      `bench: ${envOrMissing.missing.join(', ')} not set (scripts/bench.sh starts the servers and sets them); use --no-remote for the embedded table only\n`,
+    );
     return 2;
   }
   const env = 'missing' in envOrMissing ? undefined : envOrMissing;

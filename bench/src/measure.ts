@@ -151,7 +151,16 @@ export async function runPair(ours: Side, raw: Side, o: PairOptions): Promise<{ 
   try {
     let round = 0;
     while (a.done < o.ops || b.done < o.ops) {
-      const order: Array<[Side, Acc]> = round % 2 === 0 ? [[ours, a], [raw, b]] : [[raw, b], [ours, a]];
+      const order: Array<[Side, Acc]> =
+        round % 2 === 0
+          ? [
+              [ours, a],
+              [raw, b],
+            ]
+          : [
+              [raw, b],
+              [ours, a],
+            ];
       for (const [side, acc] of order) {
         const n = Math.min(o.batch, o.ops - acc.done);
         if (n > 0) await runBatch(side, acc, n, o.concurrency);
@@ -169,7 +178,11 @@ export async function runPair(ours: Side, raw: Side, o: PairOptions): Promise<{ 
  * operations: one latency sample per unit is its mean; p50/p99 are of the
  * per-run means.
  */
-export async function measureOnce(side: Side, units: number, run: () => Promise<void>): Promise<{ wallMs: number; cpuUs: number; mongo: number; s3: number; rssPeak: number; rssStart: number }> {
+export async function measureOnce(
+  side: Side,
+  units: number,
+  run: () => Promise<void>,
+): Promise<{ wallMs: number; cpuUs: number; mongo: number; s3: number; rssPeak: number; rssStart: number }> {
   const rss = { peak: 0 };
   const m0 = side.counters.mongo();
   const s0 = side.counters.s3();

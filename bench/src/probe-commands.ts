@@ -1,5 +1,5 @@
 /** Dev aid: prints the Mongo commands (with their filters) of one create, update, getLatest, getVersion and getAsOf. */
-import { MongoClient } from 'mongodb';
+import type { MongoClient } from 'mongodb';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { openRemote, remoteEnvFromProcess, payload } from './index.js';
 
@@ -11,7 +11,9 @@ let on = false;
 client.on('commandStarted', (e) => {
   if (!on) return;
   const c = e.command as Record<string, unknown>;
-  const body = JSON.stringify(c.filter ?? c.updates ?? c.documents ?? c.deletes ?? '', (_k, v) => (typeof v === 'string' && v.length > 40 ? v.slice(0, 40) + '…' : v)).slice(0, 260);
+  const body = JSON.stringify(c.filter ?? c.updates ?? c.documents ?? c.deletes ?? '', (_k, v) =>
+    typeof v === 'string' && v.length > 40 ? `${v.slice(0, 40)}…` : v,
+  ).slice(0, 260);
   console.log(`  ${e.commandName} ${String(c[e.commandName])} ${body}`);
 });
 const e = s.ours.engine('probe', { indexedProps: ['grp', 'n'] });

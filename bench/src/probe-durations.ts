@@ -10,7 +10,9 @@ const client: MongoClient = s.ours.meta.client;
 const stats = new Map<string, number[]>();
 const started = new Map<number, string>();
 let on = false;
-client.on('commandStarted', (e) => { if (on) started.set(e.requestId, `${e.commandName} ${String((e.command as Record<string, unknown>)[e.commandName])}`); });
+client.on('commandStarted', (e) => {
+  if (on) started.set(e.requestId, `${e.commandName} ${String((e.command as Record<string, unknown>)[e.commandName])}`);
+});
 client.on('commandSucceeded', (e) => {
   const k = started.get(e.requestId);
   if (!k) return;

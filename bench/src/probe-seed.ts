@@ -8,7 +8,12 @@ if ('missing' in env) throw new Error(`missing ${env.missing.join(', ')}`);
 const s = await openRemote(env);
 const client: MongoClient = s.ours.meta.client;
 const open = new Map<number, string>();
-client.on('commandStarted', (e) => open.set(e.requestId, `${e.commandName} ${JSON.stringify((e.command as Record<string, unknown>).filter ?? (e.command as Record<string, unknown>).updates ?? '').slice(0, 120)}`));
+client.on('commandStarted', (e) =>
+  open.set(
+    e.requestId,
+    `${e.commandName} ${JSON.stringify((e.command as Record<string, unknown>).filter ?? (e.command as Record<string, unknown>).updates ?? '').slice(0, 120)}`,
+  ),
+);
 client.on('commandSucceeded', (e) => open.delete(e.requestId));
 client.on('commandFailed', (e) => open.delete(e.requestId));
 const counts = new Map<string, number>();
@@ -21,13 +26,15 @@ const timer = setInterval(() => {
 }, 3000);
 const idx = Array.from({ length: n }, (_, i) => i);
 let next = 0;
-await Promise.all(Array.from({ length: 16 }, async () => {
-  while (next < idx.length) {
-    const i = next++;
-    await e.create(payload(i, 1024, i % 10 === 9 ? 'h' : 'g'));
-    done++;
-  }
-}));
+await Promise.all(
+  Array.from({ length: 16 }, async () => {
+    while (next < idx.length) {
+      const i = next++;
+      await e.create(payload(i, 1024, i % 10 === 9 ? 'h' : 'g'));
+      done++;
+    }
+  }),
+);
 clearInterval(timer);
 console.log(`seeded ${done}`);
 await s.close();

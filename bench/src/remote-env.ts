@@ -7,13 +7,7 @@
  *  - S3 requests: a middleware on each S3Client (the store's own meter for ours).
  */
 import http from 'node:http';
-import {
-  CreateBucketCommand,
-  DeleteBucketCommand,
-  DeleteObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { MongoClient } from 'mongodb';
 import { CollectionEngine, type CollectionMap, type Namespace } from '@chronos-db/core';
 import { createMongoMetadataStore, type MongoMetadataStore } from '@chronos-db/storage-mongo';
@@ -33,7 +27,12 @@ export function remoteEnvFromProcess(env: NodeJS.ProcessEnv = process.env): Remo
   const names = ['CHRONOS_TEST_MONGO_URL', 'CHRONOS_TEST_S3_ENDPOINT', 'CHRONOS_TEST_S3_ACCESS_KEY', 'CHRONOS_TEST_S3_SECRET_KEY'];
   const missing = names.filter((n) => !env[n]);
   if (missing.length) return { missing };
-  return { mongoUrl: env.CHRONOS_TEST_MONGO_URL!, s3Endpoint: env.CHRONOS_TEST_S3_ENDPOINT!, s3AccessKey: env.CHRONOS_TEST_S3_ACCESS_KEY!, s3SecretKey: env.CHRONOS_TEST_S3_SECRET_KEY! };
+  return {
+    mongoUrl: env.CHRONOS_TEST_MONGO_URL!,
+    s3Endpoint: env.CHRONOS_TEST_S3_ENDPOINT!,
+    s3AccessKey: env.CHRONOS_TEST_S3_ACCESS_KEY!,
+    s3SecretKey: env.CHRONOS_TEST_S3_SECRET_KEY!,
+  };
 }
 
 /** Removes `user:password@` from a connection string (for logs and results). */
@@ -169,7 +168,10 @@ export async function openRemote(env: RemoteEnv): Promise<RemoteSetup> {
     async close(o = {}) {
       if (!o.keep) {
         for (const b of [buckets.jsonBucket, buckets.contentBucket, buckets.backupsBucket, rawBucket]) await dropBucket(rs3.client, b);
-        await rawMongo.db(dbName).dropDatabase().catch(() => undefined);
+        await rawMongo
+          .db(dbName)
+          .dropDatabase()
+          .catch(() => undefined);
       }
       await meta.close();
       await blobs.close();

@@ -45,7 +45,9 @@ class RawStore {
   async write(c: RawCols, name: string, id: string, ov: number, doc: Record<string, unknown>): Promise<void> {
     const key = `${name}/${id}/v${ov}/item.json`;
     const body = Buffer.from(JSON.stringify(doc));
-    await this.s.raw.s3.send(new PutObjectCommand({ Bucket: this.s.raw.bucket, Key: key, Body: body, ContentLength: body.length, ContentType: 'application/json' }));
+    await this.s.raw.s3.send(
+      new PutObjectCommand({ Bucket: this.s.raw.bucket, Key: key, Body: body, ContentLength: body.length, ContentType: 'application/json' }),
+    );
     const v = rawVersion(id, ov, key, body.length, { grp: doc.grp, n: doc.n }, ov === 0 ? 'CREATE' : 'UPDATE');
     await c.ver.insertOne(v);
     const { _id, ...h } = v;
@@ -83,7 +85,9 @@ export async function runRemoteWorkloads(s: RemoteSetup, opts: BenchOptions, log
   const pair = { batch: opts.batch, concurrency: 1 };
   const push = (r: WorkloadResult) => {
     out.push(r);
-    log(`  ${r.name}: ours ${r.ours.opsPerSec} ops/s, raw ${r.raw.opsPerSec} ops/s, ratio ${r.ratio}${r.targets.length ? ` (${r.targets.map((t) => `${t.met ? 'met' : 'MISSED'} ${t.what} ${t.value}`).join('; ')})` : ''}`);
+    log(
+      `  ${r.name}: ours ${r.ours.opsPerSec} ops/s, raw ${r.raw.opsPerSec} ops/s, ratio ${r.ratio}${r.targets.length ? ` (${r.targets.map((t) => `${t.met ? 'met' : 'MISSED'} ${t.what} ${t.value}`).join('; ')})` : ''}`,
+    );
   };
 
   // Warm-up: connections, indexes, capability detection on both sides (not measured).
@@ -118,7 +122,10 @@ export async function runRemoteWorkloads(s: RemoteSetup, opts: BenchOptions, log
   };
 
   // ---------------------------------------------------------------- create
-  for (const [label, size] of [['create-1k', 1024], ['create-64k', 64 * 1024]] as const) {
+  for (const [label, size] of [
+    ['create-1k', 1024],
+    ['create-64k', 64 * 1024],
+  ] as const) {
     if (!selected(opts, label)) continue;
     const coll = label === 'create-1k' ? 'create1k' : 'create64k';
     const e = s.ours.engine(coll, MAP);
@@ -142,7 +149,15 @@ export async function runRemoteWorkloads(s: RemoteSetup, opts: BenchOptions, log
     const targets = opts.checkTargets
       ? [minTarget('ours/raw write throughput >= 0.70', ratio, 0.7), maxTarget('Mongo round trips per create <= 4', r.ours.mongoCmdsPerOp, 4)]
       : [];
-    push({ table: 'remote', name: label, ...r, ratio, baseline: 'raw write: PutObject + insertOne(version) + updateOne(head, upsert)', targets, bytesPerVersion: bytes });
+    push({
+      table: 'remote',
+      name: label,
+      ...r,
+      ratio,
+      baseline: 'raw write: PutObject + insertOne(version) + updateOne(head, upsert)',
+      targets,
+      bytesPerVersion: bytes,
+    });
     if (label === 'create-1k') {
       oursPool = oursIds.slice(0, Math.max(1, opts.pool));
       rawPool = rawIds.slice(0, Math.max(1, opts.pool));
@@ -169,7 +184,10 @@ export async function runRemoteWorkloads(s: RemoteSetup, opts: BenchOptions, log
     for (let k = 0; k <= depth; k++) {
       const body = JSON.stringify(payload(k, 1024));
       const key = `chains/${rid}/v${k}/item.json`;
-      if (k === mid) await s.raw.s3.send(new PutObjectCommand({ Bucket: s.raw.bucket, Key: key, Body: body, ContentLength: Buffer.byteLength(body), ContentType: 'application/json' }));
+      if (k === mid)
+        await s.raw.s3.send(
+          new PutObjectCommand({ Bucket: s.raw.bucket, Key: key, Body: body, ContentLength: Buffer.byteLength(body), ContentType: 'application/json' }),
+        );
       docs.push(rawVersion(rid, k, key, Buffer.byteLength(body), { grp: 'g', n: k }, k === 0 ? 'CREATE' : 'UPDATE'));
     }
     for (let i = 0; i < docs.length; i += 1000) await chainCols.ver.insertMany(docs.slice(i, i + 1000));
@@ -199,7 +217,11 @@ export async function runRemoteWorkloads(s: RemoteSetup, opts: BenchOptions, log
     );
     const ratio = ratioOf(r.ours, r.raw);
     push({
-      table: 'remote', name: label, ...r, ratio, baseline: 'raw write: PutObject + insertOne(version) + updateOne(head)',
+      table: 'remote',
+      name: label,
+      ...r,
+      ratio,
+      baseline: 'raw write: PutObject + insertOne(version) + updateOne(head)',
       targets: opts.checkTargets ? [minTarget('ours/raw write throughput >= 0.70', ratio, 0.7)] : [],
     });
   }
@@ -253,7 +275,15 @@ export async function runRemoteWorkloads(s: RemoteSetup, opts: BenchOptions, log
         const rel = Number((r.ours.meanMs / depthRuns[`${kind}-d${lo}`]!.meanMs).toFixed(3));
         targets.push(maxTarget(`time at depth ${hi} / depth ${lo} <= 1.2`, rel, 1.2));
       }
-      push({ table: 'remote', name: label, ...r, ratio, baseline: 'raw read: findOne(version by _id) + GetObject, on a raw chain of the same depth', targets, notes: { ov, chainLength: deepIds.has(d) ? undefined : d } });
+      push({
+        table: 'remote',
+        name: label,
+        ...r,
+        ratio,
+        baseline: 'raw read: findOne(version by _id) + GetObject, on a raw chain of the same depth',
+        targets,
+        notes: { ov, chainLength: deepIds.has(d) ? undefined : d },
+      });
     }
   }
 
@@ -288,7 +318,11 @@ export async function runRemoteWorkloads(s: RemoteSetup, opts: BenchOptions, log
     );
     const ratio = ratioOf(r.ours, r.raw);
     push({
-      table: 'remote', name: 'smart-insert', ...r, ratio, notes: { keys },
+      table: 'remote',
+      name: 'smart-insert',
+      ...r,
+      ratio,
+      notes: { keys },
       baseline: 'raw smartInsert: findOne(head by indexed key) + (create | GetObject + merge + PutObject + insertOne(version) + updateOne(head))',
       targets: opts.checkTargets ? [minTarget('ours/raw write throughput >= 0.70', ratio, 0.7)] : [],
     });
@@ -326,7 +360,15 @@ export async function runRemoteWorkloads(s: RemoteSetup, opts: BenchOptions, log
     if (wantList) {
       const oursHead = s.raw.mongo.db(s.dbName).collection<Document>(`${physicalName(e.ns)}_head`);
       const skip = (opts.deepPage - 1) * opts.pageSize - 1;
-      const oursAfter = (await oursHead.find({ 'metaIndexed.grp': 'g', deleted: { $ne: true } }).sort({ _id: 1 }).skip(skip).limit(1).project({ _id: 1 }).next())?._id as string;
+      const oursAfter = (
+        await oursHead
+          .find({ 'metaIndexed.grp': 'g', deleted: { $ne: true } })
+          .sort({ _id: 1 })
+          .skip(skip)
+          .limit(1)
+          .project({ _id: 1 })
+          .next()
+      )?._id as string;
       const rawAfter = (await rc.head.find({ 'metaIndexed.grp': 'g' }).sort({ _id: 1 }).skip(skip).limit(1).project({ _id: 1 }).next())?._id as string;
       if (!oursAfter || !rawAfter) throw new Error('list setup: not enough records for the deep page');
       const lists: Record<number, SideResult> = {};
@@ -351,8 +393,16 @@ export async function runRemoteWorkloads(s: RemoteSetup, opts: BenchOptions, log
         lists[page] = r.ours;
         const ratio = ratioOf(r.ours, r.raw);
         const targets: Target[] = [];
-        if (opts.checkTargets && page > 1 && lists[1]) targets.push(maxTarget(`time of page ${page} / page 1 <= 1.2`, Number((r.ours.meanMs / lists[1].meanMs).toFixed(3)), 1.2));
-        push({ table: 'remote', name: label, ...r, ratio, baseline: `raw page: find(filter, sort _id, limit ${opts.pageSize}${page > 1 ? ', keyset _id > after' : ''}) + GETs 8 at a time`, targets });
+        if (opts.checkTargets && page > 1 && lists[1])
+          targets.push(maxTarget(`time of page ${page} / page 1 <= 1.2`, Number((r.ours.meanMs / lists[1].meanMs).toFixed(3)), 1.2));
+        push({
+          table: 'remote',
+          name: label,
+          ...r,
+          ratio,
+          baseline: `raw page: find(filter, sort _id, limit ${opts.pageSize}${page > 1 ? ', keyset _id > after' : ''}) + GETs 8 at a time`,
+          targets,
+        });
       }
     }
 
@@ -365,9 +415,13 @@ export async function runRemoteWorkloads(s: RemoteSetup, opts: BenchOptions, log
       if (need > opts.restoreN) {
         log(`  (setup: ${opts.restoreN} records for restoreCollection)`);
         target = s.ours.engine('restore', MAP);
-        await pool(Array.from({ length: opts.restoreN }, (_, i) => i), 16, async (i) => {
-          await target.create(payload(i, 1024));
-        });
+        await pool(
+          Array.from({ length: opts.restoreN }, (_, i) => i),
+          16,
+          async (i) => {
+            await target.create(payload(i, 1024));
+          },
+        );
         targetCv = await s.ours.meta.currentCv(target.ns);
       }
       const rawDocs = rawHeads.slice(0, opts.restoreN);
@@ -410,10 +464,15 @@ export async function runRemoteWorkloads(s: RemoteSetup, opts: BenchOptions, log
               const id = h._id as string;
               const key = `bulk/${id}/r${round}/item.json`;
               const body = Buffer.from(JSON.stringify(payload(0, 1024)));
-              await s.raw.s3.send(new PutObjectCommand({ Bucket: s.raw.bucket, Key: key, Body: body, ContentLength: body.length, ContentType: 'application/json' }));
+              await s.raw.s3.send(
+                new PutObjectCommand({ Bucket: s.raw.bucket, Key: key, Body: body, ContentLength: body.length, ContentType: 'application/json' }),
+              );
               vers.push(rawVersion(id, 1000 + round, key, body.length, h.metaIndexed as Record<string, unknown>, 'RESTORE'));
             });
-            await vc.bulkWrite(vers.map((v) => ({ insertOne: { document: v } })), { ordered: false });
+            await vc.bulkWrite(
+              vers.map((v) => ({ insertOne: { document: v } })),
+              { ordered: false },
+            );
             const ops: AnyBulkWriteOperation<Document>[] = vers.map((v) => {
               const { _id, ...rest } = v;
               void _id;
@@ -437,8 +496,13 @@ export async function runRemoteWorkloads(s: RemoteSetup, opts: BenchOptions, log
         const n = opts.restoreN * runs.length;
         const perRec = runs.map((m) => m.wallMs / opts.restoreN);
         return summarize({
-          lat: perRec, wallMs: runs.reduce((a, m) => a + m.wallMs, 0), cpuUs: runs.reduce((a, m) => a + m.cpuUs, 0),
-          mongo: runs.reduce((a, m) => a + m.mongo, 0), s3: runs.reduce((a, m) => a + m.s3, 0), rssPeak: Math.max(...runs.map((m) => m.rssPeak)), ops: n,
+          lat: perRec,
+          wallMs: runs.reduce((a, m) => a + m.wallMs, 0),
+          cpuUs: runs.reduce((a, m) => a + m.cpuUs, 0),
+          mongo: runs.reduce((a, m) => a + m.mongo, 0),
+          s3: runs.reduce((a, m) => a + m.s3, 0),
+          rssPeak: Math.max(...runs.map((m) => m.rssPeak)),
+          ops: n,
         });
       };
       const ours = sum(oursRuns);
@@ -447,12 +511,20 @@ export async function runRemoteWorkloads(s: RemoteSetup, opts: BenchOptions, log
       const growthMb = Number(((Math.max(...full) - Math.max(...quarter)) / 1024 / 1024).toFixed(1));
       const targets = opts.checkTargets ? [minTarget('ours/raw bulk throughput >= 0.50', ratio, 0.5)] : [];
       push({
-        table: 'remote', name: label, ours, raw: rawR, ratio,
+        table: 'remote',
+        name: label,
+        ours,
+        raw: rawR,
+        ratio,
         baseline: `raw bulk: ${opts.restoreN} PUTs ${opts.parallel} at a time + bulkWrite of versions per 200 and heads per ${headBatch}`,
         targets,
         notes: {
-          records: opts.restoreN, rounds: opts.restoreRounds, parallel: opts.parallel,
-          rssPeakAtQuarterMb: Number((Math.max(...quarter) / 1048576).toFixed(1)), rssPeakAtEndMb: Number((Math.max(...full) / 1048576).toFixed(1)), rssGrowthQuarterToEndMb: growthMb,
+          records: opts.restoreN,
+          rounds: opts.restoreRounds,
+          parallel: opts.parallel,
+          rssPeakAtQuarterMb: Number((Math.max(...quarter) / 1048576).toFixed(1)),
+          rssPeakAtEndMb: Number((Math.max(...full) / 1048576).toFixed(1)),
+          rssGrowthQuarterToEndMb: growthMb,
           latency: 'p50/p99 are of the per-record mean of each run',
         },
       });
@@ -481,7 +553,11 @@ export async function runRemoteWorkloads(s: RemoteSetup, opts: BenchOptions, log
     );
     const ratio = ratioOf(r.ours, r.raw);
     push({
-      table: 'remote', name: `mixed-80-20-c${opts.clients}`, ...r, ratio, baseline: `80% raw read / 20% raw write, ${opts.clients} concurrent clients`,
+      table: 'remote',
+      name: `mixed-80-20-c${opts.clients}`,
+      ...r,
+      ratio,
+      baseline: `80% raw read / 20% raw write, ${opts.clients} concurrent clients`,
       targets: [],
     });
   }

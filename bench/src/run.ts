@@ -52,9 +52,21 @@ export function parseArgs(argv: string[]): CliArgs {
     return n;
   };
   const nums: Record<string, keyof BenchOptions> = {
-    '--creates': 'creates', '--updates': 'updates', '--reads': 'reads', '--page-size': 'pageSize', '--deep-page': 'deepPage',
-    '--page-ops': 'pageOps', '--restore': 'restoreN', '--restore-rounds': 'restoreRounds', '--parallel': 'parallel', '--mixed': 'mixedOps',
-    '--clients': 'clients', '--batch': 'batch', '--local-ops': 'localOps', '--pool': 'pool', '--gc': 'gcN',
+    '--creates': 'creates',
+    '--updates': 'updates',
+    '--reads': 'reads',
+    '--page-size': 'pageSize',
+    '--deep-page': 'deepPage',
+    '--page-ops': 'pageOps',
+    '--restore': 'restoreN',
+    '--restore-rounds': 'restoreRounds',
+    '--parallel': 'parallel',
+    '--mixed': 'mixedOps',
+    '--clients': 'clients',
+    '--batch': 'batch',
+    '--local-ops': 'localOps',
+    '--pool': 'pool',
+    '--gc': 'gcN',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -66,7 +78,11 @@ export function parseArgs(argv: string[]): CliArgs {
     else if (a === '--no-local') opts.local = false;
     else if (a === '--no-targets') opts.checkTargets = false;
     else if (a === '--out') res.out = argv[++i];
-    else if (a === '--workloads') opts.workloads = (argv[++i] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    else if (a === '--workloads')
+      opts.workloads = (argv[++i] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (a === '--depths') opts.depths = (argv[++i] ?? '').split(',').map((s) => int('--depths', s.trim()));
     else if (nums[a]) (opts as unknown as Record<string, number>)[nums[a]] = int(a, argv[++i]);
     else throw new Error(`unknown option ${a}\n\n${USAGE}`);

@@ -55,19 +55,28 @@ async function main() {
   show('version 0', await users.getVersion(id, 0));
   show(`as of ${before.toISOString()}`, await users.getAsOf(id, before));
   const page = await users.listByMeta({ filter: { plan: 'pro' }, limit: 10 });
-  show('plan = pro now', page.items.map((u) => u.email));
+  show(
+    'plan = pro now',
+    page.items.map((u) => u.email),
+  );
 
   line('restore');
   const ro = await users.restoreObject(id, { ov: 0 }, { actor: 'ops', reason: 'undo upgrade' });
   show('restoreObject to v0', ro);
   show('latest after restore', await users.getLatest(id));
-  const rc = await users.restoreCollection({ cv: cvBefore }, {
-    reason: 'back to the morning',
-    onProgress: (p) => console.log(`  progress: scanned ${p.scanned}, planned ${p.planned}, restored ${p.restored}`),
-  });
+  const rc = await users.restoreCollection(
+    { cv: cvBefore },
+    {
+      reason: 'back to the morning',
+      onProgress: (p) => console.log(`  progress: scanned ${p.scanned}, planned ${p.planned}, restored ${p.restored}`),
+    },
+  );
   show('restoreCollection', rc);
   show('carol is back', await users.getLatest(carol.id));
-  show('history kept', (await users.history(carol.id)).map((h) => `v${h.ov}:${h.op}`));
+  show(
+    'history kept',
+    (await users.history(carol.id)).map((h) => `v${h.ov}:${h.op}`),
+  );
 
   line('counters');
   show('totals', await chronos.counters.getTotals({ dbName: 'myapp', collection: 'users' }));

@@ -85,7 +85,9 @@ describe('validateSpacesConfiguration (static)', () => {
       "Invalid contentBucket 'ab': a bucket name must be 3-63 characters long",
       "Invalid backupsBucket '192.168.1.1': a bucket name must not look like an IP address",
     ]);
-    expect((await check({ contentBucket: 'chronos-json' })).issues).toEqual(["jsonBucket and contentBucket are the same bucket 'chronos-json': use three separate buckets"]);
+    expect((await check({ contentBucket: 'chronos-json' })).issues).toEqual([
+      "jsonBucket and contentBucket are the same bucket 'chronos-json': use three separate buckets",
+    ]);
     expect((await check({ jsonBucket: 'chronos.json' })).recommendations[0]).toMatch(/Avoid dots in jsonBucket/);
     expect(bucketNameProblem('a..b')).toMatch(/adjacent dots/);
     expect(bucketNameProblem('chronos-json')).toBeNull();

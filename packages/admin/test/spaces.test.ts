@@ -74,7 +74,16 @@ d('Spaces admin functions on the Ceph gateway', () => {
   let oracle: { client: S3Client; destroy: () => void };
   const created: string[] = [];
   beforeAll(() => {
-    oracle = createS3Client({ endpoint, region: 'us-east-1', accessKey, secretKey, jsonBucket: 'x-x', contentBucket: 'x-x', backupsBucket: 'x-x', forcePathStyle: true });
+    oracle = createS3Client({
+      endpoint,
+      region: 'us-east-1',
+      accessKey,
+      secretKey,
+      jsonBucket: 'x-x',
+      contentBucket: 'x-x',
+      backupsBucket: 'x-x',
+      forcePathStyle: true,
+    });
   });
   afterAll(async () => {
     await drop(oracle.client, created);
@@ -141,7 +150,10 @@ d('Spaces admin functions on the Ceph gateway', () => {
 
     it("a wrong secret reports the guide's access-denied error per bucket and creates nothing", async () => {
       const b = track(names('den'));
-      const r = await ensureBucketsExist(conn(b, { secretKey: 'WRONG-secret-key-0123456789-abcdefghijkl', maxAttempts: 1 }), { confirm: true, createIfMissing: true });
+      const r = await ensureBucketsExist(conn(b, { secretKey: 'WRONG-secret-key-0123456789-abcdefghijkl', maxAttempts: 1 }), {
+        confirm: true,
+        createIfMissing: true,
+      });
       expect(r.bucketsCreated).toBe(0);
       expect(r.bucketStatuses.map((s) => s.error)).toEqual(all(b).map((n) => `Access denied to bucket '${n}'`));
       expect(r.bucketStatuses.every((s) => !s.exists && !s.accessible)).toBe(true);
@@ -159,7 +171,11 @@ d('Spaces admin functions on the Ceph gateway', () => {
       // The guide's health check.
       const healthCheck = async () => {
         const connectivity = await testS3Connectivity(conn(b));
-        return { status: connectivity.success ? 'healthy' : 'unhealthy', spaces: connectivity.success ? 'connected' : 'disconnected', buckets: connectivity.buckets.length };
+        return {
+          status: connectivity.success ? 'healthy' : 'unhealthy',
+          spaces: connectivity.success ? 'connected' : 'disconnected',
+          buckets: connectivity.buckets.length,
+        };
       };
       expect(await healthCheck()).toEqual({ status: 'healthy', spaces: 'connected', buckets: 3 });
     });
@@ -201,7 +217,14 @@ d('Spaces admin functions on the Ceph gateway', () => {
       for (const n of all(b)) {
         const policy = {
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { AWS: [`arn:aws:iam:::user/${scopedUser}`] }, Action: ['s3:ListBucket', 's3:GetObject', 's3:PutObject'], Resource: [`arn:aws:s3:::${n}`, `arn:aws:s3:::${n}/*`] }],
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { AWS: [`arn:aws:iam:::user/${scopedUser}`] },
+              Action: ['s3:ListBucket', 's3:GetObject', 's3:PutObject'],
+              Resource: [`arn:aws:s3:::${n}`, `arn:aws:s3:::${n}/*`],
+            },
+          ],
         };
         await oracle.client.send(new PutBucketPolicyCommand({ Bucket: n, Policy: JSON.stringify(policy) }));
       }
@@ -238,7 +261,7 @@ d('Spaces admin functions on the Ceph gateway', () => {
       noSecret([r, r2]);
     });
 
-    it('flags a public content bucket (the guide\'s public-read policy) and a public-read ACL', async () => {
+    it("flags a public content bucket (the guide's public-read policy) and a public-read ACL", async () => {
       const b = track(names('pub'));
       await ensureBucketsExist(conn(b), { confirm: true });
       // The guide's bucket policy, which must not be followed.

@@ -73,7 +73,11 @@ export interface ChronosAdmin {
   testS3Connectivity(ctx: ContextInput): Promise<ConnectivityResult>;
   validateSpacesConfiguration(ctx: ContextInput): Promise<SpacesValidationResult>;
   /** Marks every live record whose last update is older than ttlHours (and not yet processed) as `processed`. */
-  markItemsAsProcessedByTTL(ctx: ContextInput, ttlHours: number, opts: { confirm?: boolean; dryRun?: boolean }): Promise<{ scanned: number; marked: number; dryRun: boolean }>;
+  markItemsAsProcessedByTTL(
+    ctx: ContextInput,
+    ttlHours: number,
+    opts: { confirm?: boolean; dryRun?: boolean },
+  ): Promise<{ scanned: number; marked: number; dryRun: boolean }>;
   markItemAsProcessed(ctx: ContextInput, id: string, opts: { confirm?: boolean }): Promise<{ id: string; state: 'processed' }>;
   /** Removes every version, payload, blob and pointer of one record. Needs `hardDeleteEnabled`. */
   hardDelete(ctx: ContextInput, id: string, opts: { confirm?: boolean }): Promise<{ id: string; versionsDeleted: number; objectsDeleted: number }>;

@@ -82,7 +82,9 @@ export function initChronos<const C extends ChronosConfig>(config: C): Chronos<Q
         const { scope: s } = counterScope(scope);
         // an engine bound in this process on that namespace (any context form), else the hashed form
         const bound = runtime.cachedEngines().find((e) => e.ns.dbName === s.dbName && e.ns.collection === s.collection && e.ns.tenant === s.tenant);
-        return (bound ?? chronos.with({ dbName: s.dbName, collection: s.collection, ...(s.tenant !== undefined ? { tenantId: s.tenant } : {}) })).recountCounters();
+        return (
+          bound ?? chronos.with({ dbName: s.dbName, collection: s.collection, ...(s.tenant !== undefined ? { tenantId: s.tenant } : {}) })
+        ).recountCounters();
       },
     },
     // @chronos-db/admin (and the S3 SDK it uses) loads on the first admin call

@@ -66,13 +66,14 @@ export interface FallbackRuntime {
   close(): Promise<void>;
 }
 
-const sleep = (ms: number, wake: { fn?: () => void }) => new Promise<void>((r) => {
-  const t = setTimeout(r, ms);
-  wake.fn = () => {
-    clearTimeout(t);
-    r();
-  };
-});
+const sleep = (ms: number, wake: { fn?: () => void }) =>
+  new Promise<void>((r) => {
+    const t = setTimeout(r, ms);
+    wake.fn = () => {
+      clearTimeout(t);
+      r();
+    };
+  });
 
 /** A permanent failure: replaying again cannot help (bad input, missing record, conflict). */
 function isPermanent(e: unknown): boolean {
@@ -93,7 +94,14 @@ export function createFallback(o: {
     if (!fb) throw new ValidationError('The fallback queue is not enabled: set fallback.enabled in the config');
     if (!queue) {
       queue = fb.mongoUri
-        ? storageMongo.createMongoQueueStore({ uri: fb.mongoUri, dbName: fb.dbName!, deadLetterCollection: fb.deadLetterCollection, serverSelectionTimeoutMS: o.timeoutMs, connectTimeoutMS: o.timeoutMs, socketTimeoutMS: o.timeoutMs })
+        ? storageMongo.createMongoQueueStore({
+            uri: fb.mongoUri,
+            dbName: fb.dbName!,
+            deadLetterCollection: fb.deadLetterCollection,
+            serverSelectionTimeoutMS: o.timeoutMs,
+            connectTimeoutMS: o.timeoutMs,
+            socketTimeoutMS: o.timeoutMs,
+          })
         : storageLocal.createLocalQueueStore({ path: resolve(fb.localPath ?? (o.basePath ? join(o.basePath, 'queue') : join('.chronos', 'queue'))) });
     }
     return queue;

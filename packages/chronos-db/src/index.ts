@@ -3,7 +3,16 @@ export type { Chronos, BoundCollection, ChronosCounters, QueuedResultOf } from '
 export type { ChronosFallback, WorkerOptions } from './fallback.js';
 export { MAX_CACHED_ENGINES } from './runtime.js';
 // chronos.admin's types, declared without @chronos-db/admin's (see admin-types.ts)
-export type { ChronosAdmin, HealthReport, ComponentHealth, EnsureBucketsOptions, EnsureBucketsResult, BucketStatus, ConnectivityResult, SpacesValidationResult } from './admin-types.js';
+export type {
+  ChronosAdmin,
+  HealthReport,
+  ComponentHealth,
+  EnsureBucketsOptions,
+  EnsureBucketsResult,
+  BucketStatus,
+  ConnectivityResult,
+  SpacesValidationResult,
+} from './admin-types.js';
 export {
   ChronosError,
   ValidationError,

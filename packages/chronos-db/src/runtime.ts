@@ -101,7 +101,12 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
 
   const timeoutMs = cfg.operationTimeoutMs ?? 10_000;
   // socketTimeoutMS: a server that stops answering (hung, SIGSTOPped) fails the operation within the deadline, as retriable.
-  const mongoTimeouts = { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, socketTimeoutMS: timeoutMs, pingTimeoutMS: Math.min(timeoutMs, 3000) };
+  const mongoTimeouts = {
+    serverSelectionTimeoutMS: timeoutMs,
+    connectTimeoutMS: timeoutMs,
+    socketTimeoutMS: timeoutMs,
+    pingTimeoutMS: Math.min(timeoutMs, 3000),
+  };
   let localMeta: (MetadataStore & CounterStore) | undefined;
   let countersMeta: (MetadataStore & CounterStore) | undefined;
   const local = () => {
@@ -111,7 +116,12 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
   };
   const mongoPool = createClientPool<MetadataStore & CounterStore, { uri: string }>({
     id: (a) => a.uri,
-    open: (a) => guard(storageMongo.createMongoMetadataStore({ uri: a.uri, logger: log, ...mongoTimeouts, ...(cfg.transactions ? { transactions: cfg.transactions } : {}) }), assertOpen, redactor),
+    open: (a) =>
+      guard(
+        storageMongo.createMongoMetadataStore({ uri: a.uri, logger: log, ...mongoTimeouts, ...(cfg.transactions ? { transactions: cfg.transactions } : {}) }),
+        assertOpen,
+        redactor,
+      ),
     close: (s) => s.close(),
   });
   const blobPool = createClientPool<BlobStore, StorageRef>({
@@ -120,7 +130,11 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
       if (r === 'local') {
         if (!basePath) throw new ValidationError('localStorage is not enabled');
         // Small payloads inside the metadata file (one fsync per commit when it is the embedded store), large ones as files.
-        return guard(storageLocal.createSqliteBlobStore({ basePath, filename: join(basePath, storageLocal.METADATA_FILE), deferSync: topology.embedded }), assertOpen, redactor);
+        return guard(
+          storageLocal.createSqliteBlobStore({ basePath, filename: join(basePath, storageLocal.METADATA_FILE), deferSync: topology.embedded }),
+          assertOpen,
+          redactor,
+        );
       }
       const conn = topology.spacesConns[r];
       if (!conn) throw new ValidationError(`No spacesConns[${r}]`);
@@ -140,7 +154,11 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
   const counterStore = (): CounterStore | undefined => {
     assertOpen();
     if (cfg.counters) {
-      return (countersMeta ??= guard(storageMongo.createMongoMetadataStore({ uri: cfg.counters.mongoUri, dbName: cfg.counters.dbName, logger: log, ...mongoTimeouts }), assertOpen, redactor));
+      return (countersMeta ??= guard(
+        storageMongo.createMongoMetadataStore({ uri: cfg.counters.mongoUri, dbName: cfg.counters.dbName, logger: log, ...mongoTimeouts }),
+        assertOpen,
+        redactor,
+      ));
     }
     if (topology.embedded && basePath) return local();
     return undefined;

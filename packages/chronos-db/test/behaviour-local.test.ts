@@ -11,5 +11,13 @@ runEngineBehaviour(runner, 'embedded default (SQLite metadata + SQLite payloads,
   const basePath = mkdtempSync(join(tmpdir(), 'chronos-behaviour-'));
   const meta = createLocalMetadataStore({ basePath });
   const blobs = createSqliteBlobStore({ basePath, filename: join(basePath, METADATA_FILE), deferSync: true, inlineMaxBytes: 1024 });
-  return { meta, blobs, counters: meta, teardown: async () => { await meta.close(); await blobs.close(); } };
+  return {
+    meta,
+    blobs,
+    counters: meta,
+    teardown: async () => {
+      await meta.close();
+      await blobs.close();
+    },
+  };
 });

@@ -15,8 +15,23 @@ describeServers('engine over FerretDB + Ceph RGW', (env) => {
       const names = buckets('behave');
       await createBuckets(env, names);
       const meta = createMongoMetadataStore({ uri: env.mongoUrl });
-      const blobs = createS3BlobStore({ endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names });
-      return { meta, blobs, counters: meta, teardown: async () => { await meta.close(); await blobs.close(); } };
+      const blobs = createS3BlobStore({
+        endpoint: env.s3Endpoint,
+        region: 'us-east-1',
+        accessKey: env.accessKey,
+        secretKey: env.secretKey,
+        forcePathStyle: true,
+        ...names,
+      });
+      return {
+        meta,
+        blobs,
+        counters: meta,
+        teardown: async () => {
+          await meta.close();
+          await blobs.close();
+        },
+      };
     },
     { modelRuns: 40 },
   );
@@ -26,6 +41,11 @@ const env = serversEnv();
 const names = buckets('crash');
 runCrashScenarios(
   'storage-mongo (FerretDB) + storage-s3 (Ceph RGW)',
-  () => env && { kind: 'mongo-s3', mongoUri: env.mongoUrl, s3: { endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names } },
+  () =>
+    env && {
+      kind: 'mongo-s3',
+      mongoUri: env.mongoUrl,
+      s3: { endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names },
+    },
   () => createBuckets(env!, names),
 );

@@ -6,7 +6,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PRESETS, openRemote, runBulkLocal, runBulkRemote, remoteEnvFromProcess, renderMarkdown, runLocalWorkloads, runRemoteWorkloads, type BenchOptions, type SideResult, type WorkloadResult } from '../../../bench/src/index.js';
+import {
+  PRESETS,
+  openRemote,
+  runBulkLocal,
+  runBulkRemote,
+  remoteEnvFromProcess,
+  renderMarkdown,
+  runLocalWorkloads,
+  runRemoteWorkloads,
+  type BenchOptions,
+  type SideResult,
+  type WorkloadResult,
+} from '../../../bench/src/index.js';
 
 const smoke: BenchOptions = { ...PRESETS.smoke, depths: [...PRESETS.smoke.depths] };
 
@@ -28,7 +40,8 @@ function checkResult(r: WorkloadResult): void {
 }
 
 const remote = remoteEnvFromProcess();
-const why = 'missing' in remote ? `needs ${remote.missing.join(', ')} (scripts/ferretdb.sh start, scripts/ceph.sh start, then source .tmp/test-servers.env)` : '';
+const why =
+  'missing' in remote ? `needs ${remote.missing.join(', ')} (scripts/ferretdb.sh start, scripts/ceph.sh start, then source .tmp/test-servers.env)` : '';
 
 if ('missing' in remote && process.env.CI === 'true') {
   describe('bench smoke (remote)', () => {
@@ -55,8 +68,20 @@ if ('missing' in remote && process.env.CI === 'true') {
       }
       const names = results.map((r) => r.name);
       expect(names).toEqual([
-        'create-1k', 'create-64k', 'update-d1', 'update-d3', 'get-latest', 'get-version-d1', 'get-version-d3', 'get-as-of-d1', 'get-as-of-d3',
-        'smart-insert', 'list-p1', 'list-p3', `restore-${smoke.restoreN}`, `mixed-80-20-c${smoke.clients}`,
+        'create-1k',
+        'create-64k',
+        'update-d1',
+        'update-d3',
+        'get-latest',
+        'get-version-d1',
+        'get-version-d3',
+        'get-as-of-d1',
+        'get-as-of-d3',
+        'smart-insert',
+        'list-p1',
+        'list-p3',
+        `restore-${smoke.restoreN}`,
+        `mixed-80-20-c${smoke.clients}`,
       ]);
       for (const r of results) {
         checkResult(r);
@@ -76,7 +101,9 @@ if ('missing' in remote && process.env.CI === 'true') {
       }
       const restore = results.find((r) => r.name.startsWith('restore-'))!;
       expect(restore.ours.ops).toBe(smoke.restoreN * smoke.restoreRounds);
-      expect(renderMarkdown({ startedAt: '', finishedAt: '', preset: 'smoke', options: smoke, machine: { node: '', cpus: 1, platform: '' }, results })).toContain('| create-1k | ours |');
+      expect(
+        renderMarkdown({ startedAt: '', finishedAt: '', preset: 'smoke', options: smoke, machine: { node: '', cpus: 1, platform: '' }, results }),
+      ).toContain('| create-1k | ours |');
     });
   });
 }
@@ -87,7 +114,14 @@ describe('bench smoke (embedded default)', () => {
     try {
       const results = await runLocalWorkloads(smoke, () => {}, dir);
       expect(results.map((r) => r.name)).toEqual([
-        'local-create-1k', 'local-update-d3', 'local-get-latest', 'local-get-version-d3', 'local-get-as-of-d3', 'local-list-p1', `local-mixed-80-20-c${smoke.clients}`, `local-gc-${smoke.gcN}`,
+        'local-create-1k',
+        'local-update-d3',
+        'local-get-latest',
+        'local-get-version-d3',
+        'local-get-as-of-d3',
+        'local-list-p1',
+        `local-mixed-80-20-c${smoke.clients}`,
+        `local-gc-${smoke.gcN}`,
       ]);
       for (const r of results) checkResult(r);
     } finally {
@@ -107,7 +141,7 @@ describe('bench smoke (bulk writes and the embedded layout)', () => {
     expect(results.map((r) => r.name)).toEqual(['local-create-141b', `local-createMany-${Math.max(20, smoke.localOps * 5)}`, 'local-bytes-per-version']);
     for (const r of results) checkBulk(r);
   });
-  (('missing' in remote) ? it.skip : it)(`runs createMany on the servers at tiny sizes${'missing' in remote ? ` (skipped: ${why})` : ''}`, async () => {
+  ('missing' in remote ? it.skip : it)(`runs createMany on the servers at tiny sizes${'missing' in remote ? ` (skipped: ${why})` : ''}`, async () => {
     const setup = await openRemote(remote as Exclude<typeof remote, { missing: string[] }>);
     try {
       const results = await runBulkRemote(setup, smoke, () => {});

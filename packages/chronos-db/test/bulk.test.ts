@@ -14,7 +14,16 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CollectionEngine, NotFoundError, OptimisticLockError, ValidationError, type BlobStore, type BulkResult, type MetadataStore, type Namespace } from '@chronos-db/core';
+import {
+  CollectionEngine,
+  NotFoundError,
+  OptimisticLockError,
+  ValidationError,
+  type BlobStore,
+  type BulkResult,
+  type MetadataStore,
+  type Namespace,
+} from '@chronos-db/core';
 import { makeStores, type StoreSpec } from './crash/stores.js';
 import { bulkItems, existingId, isExisting, isInvalid, validCount } from './bulk/items.js';
 import { buckets, createBuckets, serversEnv } from './helpers/servers.js';
@@ -91,7 +100,8 @@ function runBulkSuite(name: string, n: number, spec: () => StoreSpec | null, pre
         if (isInvalid(i)) {
           if (r.ok || !(r.error instanceof ValidationError)) wrong.push(`${i}: expected a ValidationError, got ${r.ok ? 'ok' : r.error.name}`);
         } else if (isExisting(i)) {
-          if (r.ok || !(r.error instanceof OptimisticLockError) || r.id !== existingId(i)) wrong.push(`${i}: expected an OptimisticLockError on ${existingId(i)}`);
+          if (r.ok || !(r.error instanceof OptimisticLockError) || r.id !== existingId(i))
+            wrong.push(`${i}: expected an OptimisticLockError on ${existingId(i)}`);
         } else if (!r.ok || r.ov !== 0) wrong.push(`${i}: expected ok at ov 0, got ${JSON.stringify(r)}`);
       });
       expect(wrong.slice(0, 10)).toEqual([]);
@@ -154,6 +164,11 @@ const names = buckets('bulk');
 runBulkSuite(
   'FerretDB + Ceph RGW',
   Number(process.env.CHRONOS_BULK_SERVER_ITEMS ?? 500),
-  () => env && { kind: 'mongo-s3', mongoUri: env.mongoUrl, s3: { endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names } },
+  () =>
+    env && {
+      kind: 'mongo-s3',
+      mongoUri: env.mongoUrl,
+      s3: { endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names },
+    },
   () => createBuckets(env!, names),
 );

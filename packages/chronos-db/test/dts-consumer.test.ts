@@ -79,24 +79,27 @@ function project(kind: 'module' | 'commonjs'): string {
 
 const describeBuilt = built || inCi ? describe : describe.skip;
 
-describeBuilt(`chronos-db .d.ts in a strict consumer (skipLibCheck false, no @types/node)${built || inCi ? '' : ' [skipped: dist missing, run pnpm --filter chronos-db... build]'}`, () => {
-  it('the build is there', () => {
-    for (const f of DIST) expect(existsSync(f) ? f : `missing ${f}`).toBe(f);
-  });
-
-  for (const kind of ['module', 'commonjs'] as const) {
-    it(`tsc exits 0 for ${kind === 'module' ? 'an ESM' : 'a CJS'} consumer`, async () => {
-      const dir = project(kind);
-      try {
-        const out = await run(process.execPath, [TSC, '-p', dir], { cwd: dir, timeout: 110_000 }).then(
-          (r) => ({ code: 0, text: r.stdout + r.stderr }),
-          (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? 1, text: `${e.stdout ?? ''}${e.stderr ?? ''}` }),
-        );
-        expect(out.text.trim()).toBe('');
-        expect(out.code).toBe(0);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+describeBuilt(
+  `chronos-db .d.ts in a strict consumer (skipLibCheck false, no @types/node)${built || inCi ? '' : ' [skipped: dist missing, run pnpm --filter chronos-db... build]'}`,
+  () => {
+    it('the build is there', () => {
+      for (const f of DIST) expect(existsSync(f) ? f : `missing ${f}`).toBe(f);
     });
-  }
-});
+
+    for (const kind of ['module', 'commonjs'] as const) {
+      it(`tsc exits 0 for ${kind === 'module' ? 'an ESM' : 'a CJS'} consumer`, async () => {
+        const dir = project(kind);
+        try {
+          const out = await run(process.execPath, [TSC, '-p', dir], { cwd: dir, timeout: 110_000 }).then(
+            (r) => ({ code: 0, text: r.stdout + r.stderr }),
+            (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? 1, text: `${e.stdout ?? ''}${e.stderr ?? ''}` }),
+          );
+          expect(out.text.trim()).toBe('');
+          expect(out.code).toBe(0);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+    }
+  },
+);

@@ -2,16 +2,7 @@ import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import {
-  initChronos,
-  ConfigError,
-  NotFoundError,
-  OptimisticLockError,
-  RouteError,
-  ValidationError,
-  PayloadTooLargeError,
-  type Chronos,
-} from 'chronos-db';
+import { initChronos, ConfigError, NotFoundError, OptimisticLockError, RouteError, ValidationError, PayloadTooLargeError, type Chronos } from 'chronos-db';
 
 function files(dir: string): string[] {
   const out: string[] = [];
@@ -115,8 +106,23 @@ describe('chronos-db on the embedded default', () => {
     let err: unknown;
     try {
       initChronos({
-        databases: { runtime: { generic: { key: 'k', mongoUri: `mongodb://admin:${secret}@db.example:27017`, dbName: 'x' }, domains: [{ key: 'k', mongoUri: 'mongodb://h', dbName: 'y' }] } },
-        spacesConns: [{ endpoint: 'ftp://nope', region: 'fra1', accessKey: 'AK', secretKey: secret, jsonBucket: 'UPPER', contentBucket: 'ok-bucket', backupsBucket: 'ok-bucket-2' }],
+        databases: {
+          runtime: {
+            generic: { key: 'k', mongoUri: `mongodb://admin:${secret}@db.example:27017`, dbName: 'x' },
+            domains: [{ key: 'k', mongoUri: 'mongodb://h', dbName: 'y' }],
+          },
+        },
+        spacesConns: [
+          {
+            endpoint: 'ftp://nope',
+            region: 'fra1',
+            accessKey: 'AK',
+            secretKey: secret,
+            jsonBucket: 'UPPER',
+            contentBucket: 'ok-bucket',
+            backupsBucket: 'ok-bucket-2',
+          },
+        ],
         bogus: true,
       } as never);
     } catch (e) {

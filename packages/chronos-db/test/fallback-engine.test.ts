@@ -6,7 +6,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CollectionEngine, OptimisticLockError, StorageError, ValidationError, NotFoundError, type MetadataStore, type QueuedWrite, type QueuedWriteBody } from '@chronos-db/core';
+import {
+  CollectionEngine,
+  OptimisticLockError,
+  StorageError,
+  ValidationError,
+  NotFoundError,
+  type MetadataStore,
+  type QueuedWrite,
+  type QueuedWriteBody,
+} from '@chronos-db/core';
 import { createLocalBlobStore, createLocalMetadataStore, createLocalQueueStore } from '@chronos-db/storage-local';
 
 const ns = { dbName: 'fb', collection: 'items' };
@@ -45,7 +54,13 @@ function setup() {
     }
   };
   return {
-    engine, direct, real, blobs, queue, fault, drain,
+    engine,
+    direct,
+    real,
+    blobs,
+    queue,
+    fault,
+    drain,
     close: async () => {
       await queue.close();
       await real.close();
@@ -87,7 +102,17 @@ describe('fallback queue in the engine (fault-injected metadata store)', () => {
       const v0 = await s.real.getVersion(ns, id, { ov: 0 });
       expect(v0).toMatchObject({ requestId: r.requestId, actor: 'alice', reason: 'why', jsonKey: putBefore[0] });
       // Replaying again changes nothing (idempotent by requestId).
-      const again = await s.engine.applyQueued({ v: 1, kind: 'create', route: { key: 'local', storage: 'local' }, ns, id, requestId: r.requestId, requestHash: v0!.requestHash!, data: { name: 'a' }, acceptedAt: 0 });
+      const again = await s.engine.applyQueued({
+        v: 1,
+        kind: 'create',
+        route: { key: 'local', storage: 'local' },
+        ns,
+        id,
+        requestId: r.requestId,
+        requestHash: v0!.requestHash!,
+        data: { name: 'a' },
+        acceptedAt: 0,
+      });
       expect(again).toMatchObject({ id, ov: 0 });
       expect((await s.real.listVersions(ns, id)).map((v) => v.ov)).toEqual([0, 1]);
     } finally {

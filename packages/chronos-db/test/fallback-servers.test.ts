@@ -12,13 +12,14 @@ import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { initChronos, NotFoundError, QueueClaimedError, ValidationError, ConfigError, type ChronosConfig } from 'chronos-db';
 import { buckets, createBuckets, describeServers, rnd } from './helpers/servers';
 
-const closedPort = () => new Promise<number>((res) => {
-  const s = createServer();
-  s.listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as AddressInfo;
-    s.close(() => res(port));
+const closedPort = () =>
+  new Promise<number>((res) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => res(port));
+    });
   });
-});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describeServers('fallback queue (FerretDB + Ceph)', (env) => {
@@ -28,12 +29,13 @@ describeServers('fallback queue (FerretDB + Ceph)', (env) => {
   beforeAll(() => createBuckets(env, names));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const config = (mongoUri: string) => ({
-    databases: { runtime: { generic: { key: 'rt', mongoUri, dbName } } },
-    spacesConns: [{ endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names }],
-    fallback: { enabled: true, maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 1000, deadLetterCollection: 'dead', localPath: join(dir, 'queue') },
-    operationTimeoutMs: 1500,
-  }) satisfies ChronosConfig;
+  const config = (mongoUri: string) =>
+    ({
+      databases: { runtime: { generic: { key: 'rt', mongoUri, dbName } } },
+      spacesConns: [{ endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names }],
+      fallback: { enabled: true, maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 1000, deadLetterCollection: 'dead', localPath: join(dir, 'queue') },
+      operationTimeoutMs: 1500,
+    }) satisfies ChronosConfig;
 
   it('writes queued while MongoDB is down survive a restart and are applied exactly once by the next worker', async () => {
     const down = initChronos(config(`mongodb://127.0.0.1:${await closedPort()}/`));
@@ -84,7 +86,10 @@ describeServers('fallback queue (FerretDB + Ceph)', (env) => {
   });
 
   it('a claimed op cannot be cancelled; bad fallback config is refused at init', async () => {
-    const q = initChronos({ ...config(`mongodb://127.0.0.1:${await closedPort()}/`), fallback: { ...config('mongodb://x/').fallback, localPath: join(dir, 'q2') } });
+    const q = initChronos({
+      ...config(`mongodb://127.0.0.1:${await closedPort()}/`),
+      fallback: { ...config('mongodb://x/').fallback, localPath: join(dir, 'q2') },
+    });
     const r = await q.with({ key: 'rt', collection: 'c' }).create({ a: 1 });
     if (!('queued' in r)) throw new Error('not queued');
     const [op] = await q.fallback.getPendingOps();

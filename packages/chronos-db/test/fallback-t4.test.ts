@@ -26,7 +26,14 @@ const AT_KILL = 80;
 const AT_RESTART = 112;
 const TOTAL = 176;
 
-interface Write { client: number; id: string; requestId: string; kind: 'create' | 'update'; n: number; queued: boolean }
+interface Write {
+  client: number;
+  id: string;
+  requestId: string;
+  kind: 'create' | 'update';
+  n: number;
+  queued: boolean;
+}
 
 describeServers('T4: MongoDB paused, killed and restarted under 4 writers, fallback on (second FerretDB + Ceph)', (env) => {
   const names = buckets('t4');
@@ -70,7 +77,9 @@ describeServers('T4: MongoDB paused, killed and restarted under 4 writers, fallb
         const create = mine.length === 0 || seq % 3 === 0;
         const id = create ? undefined : mine[seq % mine.length]!;
         try {
-          const r = create ? await col.create({ c, seq, n: 0 }, 't4', undefined, { requestId }) : await col.update(id!, { c, seq }, undefined, 't4', undefined, { requestId });
+          const r = create
+            ? await col.create({ c, seq, n: 0 }, 't4', undefined, { requestId })
+            : await col.update(id!, { c, seq }, undefined, 't4', undefined, { requestId });
           const rid = 'id' in r ? (r.id as string) : id!;
           if (create) mine.push(rid);
           acked.push({ client: c, id: rid, requestId, kind: create ? 'create' : 'update', n: seq, queued: isQueuedWrite(r) });

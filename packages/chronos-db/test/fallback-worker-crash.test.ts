@@ -45,12 +45,13 @@ describeServers('fallback worker SIGKILLed with claimed ops (FerretDB + Ceph)', 
     it(`${name}: the next worker finishes the dead worker's ops after their leases expire; each applied once`, async () => {
       const dbName = `fbk_${rnd()}`;
       const queue = where();
-      const config = (mongoUri: string) => ({
-        databases: { runtime: { generic: { key: 'rt', mongoUri, dbName } } },
-        spacesConns: [{ endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names }],
-        fallback: { enabled: true, maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 500, deadLetterCollection: 'dead', ...queue },
-        logging: { level: 'error' as const },
-      }) satisfies ChronosConfig;
+      const config = (mongoUri: string) =>
+        ({
+          databases: { runtime: { generic: { key: 'rt', mongoUri, dbName } } },
+          spacesConns: [{ endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names }],
+          fallback: { enabled: true, maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 500, deadLetterCollection: 'dead', ...queue },
+          logging: { level: 'error' as const },
+        }) satisfies ChronosConfig;
       const acked = await fillQueue(config, 'orders', 6, 4, 'mongoUri' in queue ? 1000 : 150);
       expect(acked).toHaveLength(30);
 
@@ -65,7 +66,12 @@ describeServers('fallback worker SIGKILLed with claimed ops (FerretDB + Ceph)', 
         // The op the worker applied is committed, and still in the queue: its completion died with the worker.
         expect(await meta.findByRequestId(ns, killedOn.requestId)).not.toBeNull();
         const left = [];
-        for (let page = await up.fallback.getPendingOps({ limit: 100 }); page.length; page = await up.fallback.getPendingOps({ limit: 100, afterId: page.at(-1)!.id })) left.push(...page);
+        for (
+          let page = await up.fallback.getPendingOps({ limit: 100 });
+          page.length;
+          page = await up.fallback.getPendingOps({ limit: 100, afterId: page.at(-1)!.id })
+        )
+          left.push(...page);
         expect(left.map((o) => o.id)).toContain(killedOn.applied);
         expect(left.length).toBeGreaterThan(0);
         expect(left.length).toBeLessThan(30);

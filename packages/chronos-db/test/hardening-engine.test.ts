@@ -69,7 +69,7 @@ function readStored(dir: string, path: string): string {
 function wrap<T extends object>(target: T, over: Partial<Record<keyof T, unknown>>): T {
   return new Proxy(target, {
     get(t, p, r) {
-      if (Object.prototype.hasOwnProperty.call(over, p)) return (over as Record<string | symbol, unknown>)[p];
+      if (Object.hasOwn(over, p)) return (over as Record<string | symbol, unknown>)[p];
       const v = Reflect.get(t, p, r);
       return typeof v === 'function' ? v.bind(t) : v;
     },
@@ -118,7 +118,9 @@ describe('hardening (issue 9): the embedded default', () => {
 
     it('many concurrent callers with the same keys: exactly one creates, the others merge into it', async () => {
       const users = coll('si_race');
-      const rs = await Promise.all(Array.from({ length: 12 }, (_, i) => users.smartInsert({ email: 'race@example.com', [`f${i}`]: i }, { uniqueKeys: ['email'] })));
+      const rs = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => users.smartInsert({ email: 'race@example.com', [`f${i}`]: i }, { uniqueKeys: ['email'] })),
+      );
       expect(rs.filter((r) => r.created)).toHaveLength(1);
       expect(new Set(rs.map((r) => r.id)).size).toBe(1);
       const latest = await users.getLatest(rs[0]!.id);
@@ -175,7 +177,9 @@ describe('hardening (issue 9): the embedded default', () => {
       expect((await items.getLatest(id, { includeDeleted: true }))!._system.state).toBe('new');
       // a past version shows `new`; the payload object as stored was written before its commit
       expect((await items.getVersion(id, 0))!._system.state).toBe('new');
-      const stored = files(dir).map((f) => f.slice(0, f.lastIndexOf(':'))).filter((f) => f.includes(`${join('json', 'harden')}`) && f.includes(id));
+      const stored = files(dir)
+        .map((f) => f.slice(0, f.lastIndexOf(':')))
+        .filter((f) => f.includes(`${join('json', 'harden')}`) && f.includes(id));
       expect(stored.length).toBeGreaterThanOrEqual(3);
       for (const f of stored) expect(JSON.parse(readStored(dir, f))._system.state).toBe('new-not-synched');
     });
@@ -185,7 +189,11 @@ describe('hardening (issue 9): the embedded default', () => {
     it('_system and _meta in a new payload are a ValidationError naming the key; nothing is written', async () => {
       const items = coll('reserved');
       const before = files(dir);
-      for (const [data, key] of [[{ a: 1, _system: { state: 'processed' } }, '_system'], [{ a: 1, _meta: { ov: 7 } }, '_meta'], [{ a: 1, id: 'mine' }, 'id']] as const) {
+      for (const [data, key] of [
+        [{ a: 1, _system: { state: 'processed' } }, '_system'],
+        [{ a: 1, _meta: { ov: 7 } }, '_meta'],
+        [{ a: 1, id: 'mine' }, 'id'],
+      ] as const) {
         const err = await items.create(data).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(ValidationError);
         expect((err as Error).message).toContain(`data.${key}`);
@@ -326,7 +334,14 @@ describeServers('hardening (issue 9): FerretDB + Ceph RGW', (env) => {
     const names = buckets('harden');
     await createBuckets(env, names);
     meta = createMongoMetadataStore({ uri: env.mongoUrl });
-    blobs = createS3BlobStore({ endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names });
+    blobs = createS3BlobStore({
+      endpoint: env.s3Endpoint,
+      region: 'us-east-1',
+      accessKey: env.accessKey,
+      secretKey: env.secretKey,
+      forcePathStyle: true,
+      ...names,
+    });
   });
   afterAll(async () => {
     await meta?.close();
@@ -377,7 +392,11 @@ function lostWriteCases(stores: () => { meta: MetadataStore; blobs: BlobStore },
     const { meta, blobs } = stores();
     const plain = new CollectionEngine({ ns: n, meta, blobs, map });
     const { id } = await plain.create({ n: 0 });
-    const failing = wrap(blobs, { delete: async () => { throw new StorageError('injected: delete refused'); } });
+    const failing = wrap(blobs, {
+      delete: async () => {
+        throw new StorageError('injected: delete refused');
+      },
+    });
     const engine = racing(n, () => id, failing);
     await engine.update(id, { n: 1 });
     expect(engine.stats()).toEqual({ lostWriteObjectsRemoved: 0, lostWriteObjectsLeft: 1 });
@@ -413,7 +432,9 @@ function gcCases(stores: () => { meta: MetadataStore; blobs: BlobStore }, orphan
     await plain.update(kept[0]!, { i: 100 });
     // orphans: payloads of attempts that never committed (unknown records, and a lost attempt on a kept one)
     const body = Buffer.from('{"orphan":true}');
-    const orphanKeys = Array.from({ length: orphans }, (_, i) => (i === 0 ? jsonKey(n, kept[1]!, 0, newAttempt()) : jsonKey(n, `orphan-${i}`, i % 3, newAttempt())));
+    const orphanKeys = Array.from({ length: orphans }, (_, i) =>
+      i === 0 ? jsonKey(n, kept[1]!, 0, newAttempt()) : jsonKey(n, `orphan-${i}`, i % 3, newAttempt()),
+    );
     for (let i = 0; i < orphanKeys.length; i += 25) await Promise.all(orphanKeys.slice(i, i + 25).map((k) => blobs.put('json', k, body)));
     const calls = { findVersions: 0, refs: 0, getVersion: 0 };
     const counted = wrap(meta, {

@@ -14,7 +14,7 @@ forEachTarget('diff', (t) => {
   afterAll(() => h.close());
   const col = (collection = 'docs', tenantId = 'a') => h.chronos.with({ dbName: h.dbName, collection, tenantId });
 
-  it('returns an RFC 6902 patch and both versions\' _meta, by ov, at and cv; diff with itself is []', async () => {
+  it("returns an RFC 6902 patch and both versions' _meta, by ov, at and cv; diff with itself is []", async () => {
     const c = col();
     const { id, cv: cv0 } = await c.create({ kind: 'k', n: 1, tags: ['a'], nested: { x: 1 } }, 'alice', 'first');
     await sleep(5);
@@ -58,7 +58,17 @@ forEachTarget('diff', (t) => {
 
   it('property: applying the patch to `from` gives `to`', async () => {
     const c = col('docs', 'prop');
-    const json = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd', 'arr'), fc.oneof(fc.integer(), fc.string({ maxLength: 4 }), fc.boolean(), fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 4 }), fc.dictionary(fc.constantFrom('x', 'y'), fc.integer(), { maxKeys: 2 })), { maxKeys: 5 });
+    const json = fc.dictionary(
+      fc.constantFrom('a', 'b', 'c', 'd', 'arr'),
+      fc.oneof(
+        fc.integer(),
+        fc.string({ maxLength: 4 }),
+        fc.boolean(),
+        fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 4 }),
+        fc.dictionary(fc.constantFrom('x', 'y'), fc.integer(), { maxKeys: 2 }),
+      ),
+      { maxKeys: 5 },
+    );
     await fc.assert(
       fc.asyncProperty(json, json, async (x, y) => {
         const { id } = await c.create(x);
@@ -126,7 +136,10 @@ forEachTarget('listAsOf', (t) => {
       const evens = await c.listAsOf(target, { filter: { kind: 'even' }, limit: 100 });
       expect(evens.items.map((r) => r.id)).toEqual(['r0', 'r2', 'r4', 'r6']);
       const meta = await c.listAsOf(target, { filter: { n: { $gte: 5 } } }, { includeMeta: true });
-      expect(meta.items.map((r) => [r.id, (r._meta?.metaIndexed as { n: number }).n])).toEqual([['r5', 5], ['r6', 6]]);
+      expect(meta.items.map((r) => [r.id, (r._meta?.metaIndexed as { n: number }).n])).toEqual([
+        ['r5', 5],
+        ['r6', 6],
+      ]);
     }
     // nothing written: the feed has not moved
     expect((await c.changes({ afterCv: before.nextCv })).items).toEqual([]);

@@ -44,7 +44,16 @@ forEachTarget('change feed', (t) => {
 
   it('refuses bad input with a ValidationError', async () => {
     const c = col('bad');
-    for (const o of [{ afterCv: -1 }, { afterCv: 1.5 }, { afterCv: '3' }, { limit: 0 }, { limit: 1001 }, { includePayload: 'yes' }, { after: 3 }, { filter: { $where: '1' } }]) {
+    for (const o of [
+      { afterCv: -1 },
+      { afterCv: 1.5 },
+      { afterCv: '3' },
+      { limit: 0 },
+      { limit: 1001 },
+      { includePayload: 'yes' },
+      { after: 3 },
+      { filter: { $where: '1' } },
+    ]) {
       await expect(c.changes(o as never)).rejects.toBeInstanceOf(ValidationError);
     }
     expect(() => c.watch({ afterCv: -1 })).toThrow(ValidationError);
@@ -67,7 +76,11 @@ forEachTarget('change feed', (t) => {
     const r = await c.create({ n: 2 });
     await c.update(r.id, { n: 3 });
     await done;
-    expect(got.map((e) => [e.op, e.ov])).toEqual([['CREATE', 0], ['CREATE', 0], ['UPDATE', 1]]);
+    expect(got.map((e) => [e.op, e.ov])).toEqual([
+      ['CREATE', 0],
+      ['CREATE', 0],
+      ['UPDATE', 1],
+    ]);
   });
 
   it('8 writers, 2,000 writes, a consumer restarting 10 times: every committed version exactly once, in cv order', async () => {
@@ -107,7 +120,7 @@ forEachTarget('change feed', (t) => {
     let persisted = 0;
     let restarts = 0;
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const restartAt = new Set<number>();
     while (restartAt.size < 10) restartAt.add(1 + Math.floor(rnd() * WRITERS * PER_WRITER * 0.9));
     for (;;) {

@@ -8,13 +8,16 @@ import fc from 'fast-check';
 import { applyPatch } from 'rfc6902';
 import { dataOf, forEachTarget } from './helpers/history-targets.js';
 
-type Cmd =
-  | { k: 'create'; n: number }
-  | { k: 'update'; i: number; n: number }
-  | { k: 'delete'; i: number }
-  | { k: 'restore'; i: number; ov: number };
+type Cmd = { k: 'create'; n: number } | { k: 'update'; i: number; n: number } | { k: 'delete'; i: number } | { k: 'restore'; i: number; ov: number };
 
-interface MVersion { id: string; ov: number; cv: number; op: string; data: Record<string, unknown>; deleted: boolean }
+interface MVersion {
+  id: string;
+  ov: number;
+  cv: number;
+  op: string;
+  data: Record<string, unknown>;
+  deleted: boolean;
+}
 
 const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   fc.record({ k: fc.constant('create' as const), n: fc.integer({ min: 0, max: 9 }) }),
@@ -66,12 +69,17 @@ forEachTarget('history model', (t) => {
         for (const point of [0, ...log.map((v) => v.cv)]) {
           const snapshot = new Map<string, MVersion>();
           for (const v of log) if (v.cv <= point) snapshot.set(v.id, v);
-          const want = [...snapshot.values()].filter((v) => !v.deleted).sort((a, b) => (a.id < b.id ? -1 : 1)).map((v) => ({ id: v.id, data: v.data }));
+          const want = [...snapshot.values()]
+            .filter((v) => !v.deleted)
+            .sort((a, b) => (a.id < b.id ? -1 : 1))
+            .map((v) => ({ id: v.id, data: v.data }));
           const got = await c.listAsOf({ cv: point }, { limit: 1000 });
           expect(got.pageToken).toBeUndefined();
           expect(got.items.map((r) => ({ id: r.id, data: dataOf(r) }))).toEqual(want);
           const feed = await c.changes({ afterCv: point, limit: 1000 });
-          expect(feed.items.map((e) => [e.id, e.ov, e.cv, e.op, e.deleted])).toEqual(log.filter((v) => v.cv > point).map((v) => [v.id, v.ov, v.cv, v.op, v.deleted]));
+          expect(feed.items.map((e) => [e.id, e.ov, e.cv, e.op, e.deleted])).toEqual(
+            log.filter((v) => v.cv > point).map((v) => [v.id, v.ov, v.cv, v.op, v.deleted]),
+          );
         }
         // diff between versions of each record, applied, gives the target
         for (const id of ids) {

@@ -23,7 +23,11 @@ jest.setTimeout(600_000);
 const node = (file: string, args: string[], cwd: string): Record<string, unknown> => {
   // Without NODE_PATH (pnpm exec points it at the workspace's modules): the set sees only its own node_modules.
   const { NODE_PATH: _, ...clean } = process.env;
-  const out = execFileSync(process.execPath, [file, ...args], { cwd, encoding: 'utf8', env: { ...clean, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+  const out = execFileSync(process.execPath, [file, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...clean, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
   return JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
 };
 
@@ -68,7 +72,10 @@ describeServers('lean installs (pnpm pack + npm install in clean folders)', (env
     expect(existsSync(join(nm, 'better-sqlite3'))).toBe(false);
     expect(nativeTraces(nm)).toEqual([]);
     const { esm, cjs } = chronosScripts(dir);
-    for (const [kind, f] of [['esm', esm], ['cjs', cjs]] as const) {
+    for (const [kind, f] of [
+      ['esm', esm],
+      ['cjs', cjs],
+    ] as const) {
       const dbName = `lean_${rnd()}`;
       const cfg = { databases: { runtime: { generic: { key: 'lean-generic', mongoUri: env.mongoUrl, dbName } } }, spacesConns: [s3] };
       const out = node(f, [JSON.stringify(cfg), join(dir, `embedded-${kind}`)], dir);

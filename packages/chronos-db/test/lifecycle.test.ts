@@ -108,7 +108,9 @@ describe('markItemsAsProcessedByTTL', () => {
     expect(dry).toEqual({ scanned: 2, marked: 1, dryRun: true });
     await chronos.admin.markItemsAsProcessedByTTL(ctx, 24, { confirm: true });
     const states = Object.fromEntries(
-      await Promise.all([stale.id, touched.id].map(async (id) => [id, ((await users.getLatest(id, { includeMeta: true })) as { _system?: { state?: string } })._system?.state])),
+      await Promise.all(
+        [stale.id, touched.id].map(async (id) => [id, ((await users.getLatest(id, { includeMeta: true })) as { _system?: { state?: string } })._system?.state]),
+      ),
     );
     expect(states[stale.id]).toBe('processed');
     expect(states[touched.id]).not.toBe('processed');

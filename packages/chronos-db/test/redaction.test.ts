@@ -52,14 +52,18 @@ function leaks(output: unknown, secrets: string[]): string[] {
   for (const text of strings(output)) {
     for (const s of secrets) {
       for (const f of secretForms(s)) {
-        if (f.length >= SHORT_SECRET_LENGTH ? text.includes(f) : standalone(text, f)) found.push(`${JSON.stringify(f)} in ${JSON.stringify(text.slice(0, 200))}`);
+        if (f.length >= SHORT_SECRET_LENGTH ? text.includes(f) : standalone(text, f))
+          found.push(`${JSON.stringify(f)} in ${JSON.stringify(text.slice(0, 200))}`);
       }
     }
   }
   return found;
 }
 
-const unit = fc.oneof(fc.constantFrom('"', '\\', '%', '@', ':', '/', '?', '#', '&', '=', '*', "'", ' ', '+', '1', '0', '7', 'a', 'Z', '…', '{', '}'), fc.string({ minLength: 1, maxLength: 1 }));
+const unit = fc.oneof(
+  fc.constantFrom('"', '\\', '%', '@', ':', '/', '?', '#', '&', '=', '*', "'", ' ', '+', '1', '0', '7', 'a', 'Z', '…', '{', '}'),
+  fc.string({ minLength: 1, maxLength: 1 }),
+);
 const secret = fc.oneof(
   fc.string({ unit, minLength: 1, maxLength: 2 }),
   fc.stringMatching(/^[0-9]{1,6}$/),
@@ -72,7 +76,19 @@ const ACCESS_KEY = 'AKIDEXAMPLE123456789';
 function seedConfig(pw: string, sk: string, pw2: string, operationTimeoutMs = 10000): ChronosConfig {
   return {
     databases: { runtime: { generic: { key: 'g', mongoUri: `mongodb://app:${encodeURIComponent(pw)}@127.0.0.1:9/db?authSource=admin`, dbName: 'gdb' } } },
-    spacesConns: [{ endpoint: 'http://127.0.0.1:9', region: 'fra1', accessKey: ACCESS_KEY, secretKey: sk, jsonBucket: 'chronos-json', contentBucket: 'chronos-content', backupsBucket: 'chronos-backups', forcePathStyle: true, maxAttempts: 1 }],
+    spacesConns: [
+      {
+        endpoint: 'http://127.0.0.1:9',
+        region: 'fra1',
+        accessKey: ACCESS_KEY,
+        secretKey: sk,
+        jsonBucket: 'chronos-json',
+        contentBucket: 'chronos-content',
+        backupsBucket: 'chronos-backups',
+        forcePathStyle: true,
+        maxAttempts: 1,
+      },
+    ],
     counters: { mongoUri: `mongodb://cnt:${encodeURIComponent(pw2)}@127.0.0.1:9/`, dbName: 'counters' },
     operationTimeoutMs,
   };
@@ -85,7 +101,12 @@ describe('no secret in any output (fast-check)', () => {
         const all = [pw, sk, pw2];
         const config = seedConfig(pw, sk, pw2);
         const lines: unknown[][] = [];
-        const sink: Partial<Logger> = { debug: (...a) => void lines.push(a), info: (...a) => void lines.push(a), warn: (...a) => void lines.push(a), error: (...a) => void lines.push(a) };
+        const sink: Partial<Logger> = {
+          debug: (...a) => void lines.push(a),
+          info: (...a) => void lines.push(a),
+          warn: (...a) => void lines.push(a),
+          error: (...a) => void lines.push(a),
+        };
         const chronos = initChronos({ ...config, logging: { level: 'debug', logger: sink } });
         const cfg = parseConfig(config);
         const mongoUri = cfg.databases!.runtime!.generic!.mongoUri;
@@ -93,14 +114,35 @@ describe('no secret in any output (fast-check)', () => {
         // the log path chronos-db uses, fed every form of every secret in text and in meta
         const log = makeLogger('debug', sink, configRedactor(cfg));
         const text = all.map((s) => `'${s}' ${JSON.stringify(s)} ${encodeURIComponent(s)} (${s})`).join(' | ');
-        log.error(`auth failed: ${text} ${mongoUri}`, { password: pw, secretKey: sk, uri: cfg.counters!.mongoUri, nested: [{ msg: text }], err: new Error(`boom ${text}`) });
+        log.error(`auth failed: ${text} ${mongoUri}`, {
+          password: pw,
+          secretKey: sk,
+          uri: cfg.counters!.mongoUri,
+          nested: [{ msg: text }],
+          err: new Error(`boom ${text}`),
+        });
 
         // adapters' own errors, with their own secrets
-        const mongoErr = toStorageError(new Error(`auth failed for ${mongoUri}: password '${pw}' / ${encodeURIComponent(pw)}`), 'insert', mongoRedactor(mongoUri)(mongoUri), mongoRedactor(mongoUri));
-        const s3Err = mapS3Error(Object.assign(new Error(`signature with '${sk}' ${JSON.stringify(sk)} rejected`), { name: 'Weird' }), { op: 'put', bucket: 'chronos-json', redact: s3Redactor([sk], ACCESS_KEY) });
+        const mongoErr = toStorageError(
+          new Error(`auth failed for ${mongoUri}: password '${pw}' / ${encodeURIComponent(pw)}`),
+          'insert',
+          mongoRedactor(mongoUri)(mongoUri),
+          mongoRedactor(mongoUri),
+        );
+        const s3Err = mapS3Error(Object.assign(new Error(`signature with '${sk}' ${JSON.stringify(sk)} rejected`), { name: 'Weird' }), {
+          op: 'put',
+          bucket: 'chronos-json',
+          redact: s3Redactor([sk], ACCESS_KEY),
+        });
 
         const topo = buildTopology(cfg);
-        const probes = await probeBackends(topo, async () => { throw new Error(`unreachable ${mongoUri} (${text})`); }, { timeoutMs: 1000, redactor: topologyRedactor(topo) });
+        const probes = await probeBackends(
+          topo,
+          async () => {
+            throw new Error(`unreachable ${mongoUri} (${text})`);
+          },
+          { timeoutMs: 1000, redactor: topologyRedactor(topo) },
+        );
 
         expect(leaks([chronos.config, chronos.admin.listBackends(), lines], all)).toEqual([]);
         // the router's and storage-s3's own views know the secrets of what they describe
@@ -115,7 +157,14 @@ describe('no secret in any output (fast-check)', () => {
         expect(chronos.config.operationTimeoutMs).toBe(10000);
         await chronos.admin.shutdown();
       }),
-      { numRuns: 300, examples: [['1000', 'a"b\\c', 'x'], ['"', '\\', '%41'], ['p@ss:w/rd', '*', '**']] },
+      {
+        numRuns: 300,
+        examples: [
+          ['1000', 'a"b\\c', 'x'],
+          ['"', '\\', '%41'],
+          ['p@ss:w/rd', '*', '**'],
+        ],
+      },
     );
   });
 
@@ -124,7 +173,12 @@ describe('no secret in any output (fast-check)', () => {
       fc.asyncProperty(secret, secret, secret, async (pw, sk, pw2) => {
         const all = [pw, sk, pw2];
         const lines: unknown[][] = [];
-        const sink: Partial<Logger> = { debug: (...a) => void lines.push(a), info: (...a) => void lines.push(a), warn: (...a) => void lines.push(a), error: (...a) => void lines.push(a) };
+        const sink: Partial<Logger> = {
+          debug: (...a) => void lines.push(a),
+          info: (...a) => void lines.push(a),
+          warn: (...a) => void lines.push(a),
+          error: (...a) => void lines.push(a),
+        };
         const chronos = initChronos({ ...seedConfig(pw, sk, pw2, 300), logging: { level: 'debug', logger: sink } });
         try {
           const users = chronos.with({ key: 'g', collection: 'users' });

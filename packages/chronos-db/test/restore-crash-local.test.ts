@@ -28,7 +28,11 @@ describeServers(`T9: restoreCollection of ${N_SERVERS} records killed at half an
   it('ends at the target state with nothing applied twice', async () => {
     const names = buckets('t9');
     await createBuckets(env, names);
-    const spec: StoreSpec = { kind: 'mongo-s3', mongoUri: env.mongoUrl, s3: { endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names } };
+    const spec: StoreSpec = {
+      kind: 'mongo-s3',
+      mongoUri: env.mongoUrl,
+      s3: { endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names },
+    };
     await t9(spec, N_SERVERS, true, `t9_${rnd()}`);
   }, 600_000);
 });
@@ -39,18 +43,39 @@ async function t9(spec: StoreSpec, N: number, bulk: boolean, dbName = 't9'): Pro
     expect(typeof meta.commitMany).toBe(bulk ? 'function' : 'undefined');
     const ns = { dbName, collection: 'items' };
     const engine = new CollectionEngine({ ns, meta, blobs });
-    const ids = await mapLimit(Array.from({ length: N }, (_, i) => i), 16, async (i) => (await engine.create({ n: i, phase: 'target' })).id);
+    const ids = await mapLimit(
+      Array.from({ length: N }, (_, i) => i),
+      16,
+      async (i) => (await engine.create({ n: i, phase: 'target' })).id,
+    );
     const cv = await meta.currentCv(ns);
     // after the target: half the records change, a few are deleted, some are born
-    await mapLimit(ids.filter((_, i) => i % 2 === 0), 16, (id) => engine.update(id, { phase: 'after' }));
-    await mapLimit(ids.filter((_, i) => i % 97 === 1), 8, (id) => engine.delete(id));
-    const born = await mapLimit(Array.from({ length: 50 }, (_, i) => i), 8, async (i) => (await engine.create({ n: N + i, phase: 'born' })).id);
+    await mapLimit(
+      ids.filter((_, i) => i % 2 === 0),
+      16,
+      (id) => engine.update(id, { phase: 'after' }),
+    );
+    await mapLimit(
+      ids.filter((_, i) => i % 97 === 1),
+      8,
+      (id) => engine.delete(id),
+    );
+    const born = await mapLimit(
+      Array.from({ length: 50 }, (_, i) => i),
+      8,
+      async (i) => (await engine.create({ n: N + i, phase: 'born' })).id,
+    );
 
     // the restore runs in a child process and is killed once it has scanned half
     const during = ids.filter((_, i) => i % 501 === 3 && i % 97 !== 1);
     const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash/restore-child.ts')], {
       cwd: ROOT,
-      env: { ...process.env, NODE_NO_WARNINGS: '1', RESTORE_JOB: JSON.stringify({ spec, ns, cv, slowAfter: N / 2, slowMs: bulk ? 500 : 20 }), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
+      env: {
+        ...process.env,
+        NODE_NO_WARNINGS: '1',
+        RESTORE_JOB: JSON.stringify({ spec, ns, cv, slowAfter: N / 2, slowMs: bulk ? 500 : 20 }),
+        TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

@@ -26,7 +26,9 @@ describeServers('routing across real backends', (env) => {
           ],
         },
         // not a hashing target: chooseKey below limits hashed contexts to the runtime type
-        knowledge: { tenants: [{ key: 'tenant-dead', extIdentifier: 'dead', mongoUri: 'mongodb://chronos:pa55word-secret@127.0.0.1:1/', dbName: `tenant_dead_${r}` }] },
+        knowledge: {
+          tenants: [{ key: 'tenant-dead', extIdentifier: 'dead', mongoUri: 'mongodb://chronos:pa55word-secret@127.0.0.1:1/', dbName: `tenant_dead_${r}` }],
+        },
       },
       spacesConns: [{ endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names }],
       routing: { hashAlgo: 'jump', chooseKey: 'dbName|collection|tenantId|runtime' },
@@ -50,7 +52,7 @@ describeServers('routing across real backends', (env) => {
     expect(await y.getAsOf(id, new Date())).toBeNull();
     expect(await y.history(id)).toEqual([]);
     expect((await y.listByMeta({ filter: { email } })).items).toEqual([]);
-    const missing = 'missing-' + rnd();
+    const missing = `missing-${rnd()}`;
     for (const attempt of [
       (i: string) => y.update(i, { email: 'hijack' }),
       (i: string) => y.delete(i),

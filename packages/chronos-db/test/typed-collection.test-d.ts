@@ -66,7 +66,12 @@ export async function typedWrites(): Promise<void> {
   // @ts-expect-error a field User does not have
   await users.enrich('u1', { nickname: 'x' });
 
-  expectTypeOf(await users.smartInsert(user, { uniqueKeys: ['email', 'address.city'] })).toEqualTypeOf<{ id: string; ov: number; cv: number; created: boolean }>();
+  expectTypeOf(await users.smartInsert(user, { uniqueKeys: ['email', 'address.city'] })).toEqualTypeOf<{
+    id: string;
+    ov: number;
+    cv: number;
+    created: boolean;
+  }>();
   // @ts-expect-error uniqueKeys name fields of User
   await users.smartInsert(user, { uniqueKeys: ['nope'] });
   // @ts-expect-error smartInsert takes a User
@@ -153,7 +158,8 @@ export async function typedReads(): Promise<void> {
   const feed = await users.changes({ afterCv: 0, includePayload: true });
   expectTypeOf(feed.nextCv).toBeNumber();
   expectTypeOf(feed.items[0]!.data).toEqualTypeOf<ChronosRecord<User> | undefined>();
-  for await (const ch of users.watch({ afterCv: feed.nextCv, signal: new AbortController().signal })) expectTypeOf(ch.data).toEqualTypeOf<ChronosRecord<User> | undefined>();
+  for await (const ch of users.watch({ afterCv: feed.nextCv, signal: new AbortController().signal }))
+    expectTypeOf(ch.data).toEqualTypeOf<ChronosRecord<User> | undefined>();
   expectTypeOf(await users.getPropertyContent('u1', 'name', { text: true })).toEqualTypeOf<Uint8Array>();
   expectTypeOf(await users.presignProperty('u1', 'address.city', 60)).toBeString();
   const gc = await users.collectGarbage({ dryRun: true } satisfies GcOptions);
@@ -188,7 +194,16 @@ type AdminImpl = ReturnType<typeof import('@chronos-db/admin').createChronosAdmi
 expectTypeOf<keyof AdminImpl>().toEqualTypeOf<keyof import('chronos-db').ChronosAdmin>();
 
 // Every option type a caller names is exported from chronos-db.
-export const options: [CreateOptions, WriteOptions, EnrichOptions, SmartInsertOptions, ReadOptions, ListOptions, RestoreObjectOptions, RestoreCollectionOptions] = [
+export const options: [
+  CreateOptions,
+  WriteOptions,
+  EnrichOptions,
+  SmartInsertOptions,
+  ReadOptions,
+  ListOptions,
+  RestoreObjectOptions,
+  RestoreCollectionOptions,
+] = [
   { id: 'x', requestId: 'r' },
   { requestId: 'r' },
   { expectedOv: 1, actor: 'a' },

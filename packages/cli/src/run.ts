@@ -27,7 +27,10 @@ function ctxOf(o: { key?: string; db?: string; collection: string; tenant?: stri
 }
 
 /** Runs the CLI; resolves to the exit code. */
-export async function run(argv: string[], io: Io = { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) }): Promise<number> {
+export async function run(
+  argv: string[],
+  io: Io = { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) },
+): Promise<number> {
   let chronos: Chronos<QueuedWrite> | undefined; // a config file may turn the fallback queue on
   const open = async (o: { config: string }) => (chronos = initChronos(await loadConfig(o.config)));
   const print = (v: unknown) => io.out(JSON.stringify(v, null, 2));
@@ -36,20 +39,27 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
   const ctxOpts = (c: Command) =>
-    c.requiredOption('-c, --config <file>', 'config file (.json, or a module exporting the config)')
+    c
+      .requiredOption('-c, --config <file>', 'config file (.json, or a module exporting the config)')
       .option('--db <dbName>', 'database name (hashed routing)')
       .option('--key <key>', 'backend key (key routing)')
       .option('--tenant <tenantId>', 'tenant id')
       .requiredOption('--collection <name>', 'collection');
 
-  program.command('health').description('check every backend, storage connection and the counters database')
-    .requiredOption('-c, --config <file>', 'config file').action(async (o) => {
+  program
+    .command('health')
+    .description('check every backend, storage connection and the counters database')
+    .requiredOption('-c, --config <file>', 'config file')
+    .action(async (o) => {
       const h = await (await open(o)).admin.health();
       print(h);
       if (!h.ok) process.exitCode = 1;
     });
-  program.command('backends').description('list configured backends (no secrets)')
-    .requiredOption('-c, --config <file>', 'config file').action(async (o) => print((await open(o)).admin.listBackends()));
+  program
+    .command('backends')
+    .description('list configured backends (no secrets)')
+    .requiredOption('-c, --config <file>', 'config file')
+    .action(async (o) => print((await open(o)).admin.listBackends()));
   ctxOpts(program.command('buckets').description('check (and with --create, create) the three buckets of a context'))
     .option('--create', 'create missing buckets')
     .option('--dry-run', 'only report')
@@ -75,7 +85,9 @@ export async function run(argv: string[], io: Io = { out: (s) => process.stdout.
     .option('--include-deleted', 'show a deleted record')
     .action(async (id: string, o) => {
       const c = await open(o);
-      const r = await c.with(ctxOf(o)).getItem(id, { ...(o.ov !== undefined ? { ov: o.ov } : {}), ...(o.at ? { at: o.at } : {}), includeMeta: true, includeDeleted: !!o.includeDeleted });
+      const r = await c
+        .with(ctxOf(o))
+        .getItem(id, { ...(o.ov !== undefined ? { ov: o.ov } : {}), ...(o.at ? { at: o.at } : {}), includeMeta: true, includeDeleted: !!o.includeDeleted });
       print(r);
       if (!r) process.exitCode = 1;
     });

@@ -98,13 +98,7 @@ export type ChronosRecord<T extends object = Record<string, unknown>> = Stored<O
 };
 
 /** A deep partial of `T`: what `enrich` merges into the record (objects merge, other values replace). */
-export type Patch<T> = T extends Date
-  ? T
-  : T extends readonly unknown[]
-    ? T
-    : T extends object
-      ? { [K in keyof T]?: Patch<T[K]> }
-      : T;
+export type Patch<T> = T extends Date ? T : T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: Patch<T[K]> } : T;
 
 /** A top-level field of `T`, or a dotted path under one ('address.city'). */
 export type FieldPath<T> = Extract<keyof T, string> | `${Extract<keyof T, string>}.${string}`;
@@ -143,11 +137,7 @@ export type ProjectionCheck<T, O> = O extends { projection?: infer P }
   : unknown;
 
 /** What a read returns for read options `O`: with a literal `projection`, only those fields of `T`. */
-export type Projected<T extends object, O> = O extends { projection: readonly (infer K)[] }
-  ? string extends K
-    ? T
-    : Pick<T, Extract<K, keyof T>>
-  : T;
+export type Projected<T extends object, O> = O extends { projection: readonly (infer K)[] } ? (string extends K ? T : Pick<T, Extract<K, keyof T>>) : T;
 
 type Ret<M extends keyof CollectionEngine> = CollectionEngine[M] extends (...args: never[]) => Promise<infer R> ? R : never;
 
@@ -232,7 +222,11 @@ export interface Collection<T extends object = Record<string, unknown>, Q = neve
   /** RFC 6902 operations from one version of a record to another (default: the latest). */
   diff(id: string, from: VersionTarget, to?: VersionTarget): Promise<DiffResult>;
   /** The collection as it was at a time or collection version, in pages. */
-  listAsOf<const O extends ReadOptions = {}>(target: { at: TimePoint } | { cv: number }, q?: ListAsOfOptions, opts?: O & ProjectionCheck<T, O>): Promise<Page<Projected<T, O>>>;
+  listAsOf<const O extends ReadOptions = {}>(
+    target: { at: TimePoint } | { cv: number },
+    q?: ListAsOfOptions,
+    opts?: O & ProjectionCheck<T, O>,
+  ): Promise<Page<Projected<T, O>>>;
   /** One page of the change feed after `afterCv`. */
   changes(opts?: ChangesOptions): Promise<TypedChangeFeedPage<T>>;
   /** The change feed as an endless iterator (polling with backoff); stops with `signal`. */

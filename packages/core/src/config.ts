@@ -57,8 +57,18 @@ const spacesConn = z
         }
       }, 'must be an http(s) URL without credentials, e.g. https://fra1.digitaloceanspaces.com'),
     region: nonEmpty,
-    accessKey: z.string({ required_error: 'is required (set it, e.g. from DO_SPACES_ACCESS_KEY)', invalid_type_error: 'is required (set it, e.g. from DO_SPACES_ACCESS_KEY)' }).min(1, 'is required'),
-    secretKey: z.string({ required_error: 'is required (set it, e.g. from DO_SPACES_SECRET_KEY)', invalid_type_error: 'is required (set it, e.g. from DO_SPACES_SECRET_KEY)' }).min(1, 'is required'),
+    accessKey: z
+      .string({
+        required_error: 'is required (set it, e.g. from DO_SPACES_ACCESS_KEY)',
+        invalid_type_error: 'is required (set it, e.g. from DO_SPACES_ACCESS_KEY)',
+      })
+      .min(1, 'is required'),
+    secretKey: z
+      .string({
+        required_error: 'is required (set it, e.g. from DO_SPACES_SECRET_KEY)',
+        invalid_type_error: 'is required (set it, e.g. from DO_SPACES_SECRET_KEY)',
+      })
+      .min(1, 'is required'),
     jsonBucket: bucket,
     contentBucket: bucket,
     backupsBucket: bucket,
@@ -89,13 +99,13 @@ const filterSchema = z.record(z.unknown()).superRefine((f, ctx) => {
 
 export const configSchema = z
   .object({
-    databases: z
-      .object({ metadata: tiers.optional(), knowledge: tiers.optional(), runtime: tiers.optional() })
-      .strict()
-      .optional(),
+    databases: z.object({ metadata: tiers.optional(), knowledge: tiers.optional(), runtime: tiers.optional() }).strict().optional(),
     spacesConns: z.array(spacesConn).optional(),
     localStorage: z.object({ enabled: z.boolean(), basePath: nonEmpty }).strict().optional(),
-    counters: z.object({ mongoUri, dbName: z.string().regex(NAME_RE, "must be 1-63 letters, digits, '_' or '-'") }).strict().optional(),
+    counters: z
+      .object({ mongoUri, dbName: z.string().regex(NAME_RE, "must be 1-63 letters, digits, '_' or '-'") })
+      .strict()
+      .optional(),
     routing: z
       .object({ hashAlgo: z.enum(['rendezvous', 'jump']), chooseKey: z.string().min(1).optional() })
       .strict()
@@ -104,20 +114,30 @@ export const configSchema = z
       .object({
         ver: z.object({ days: z.number().int().nonnegative().optional(), maxPerItem: z.number().int().positive().optional() }).strict().optional(),
         counters: z
-          .object({ days: z.number().int().nonnegative().optional(), weeks: z.number().int().nonnegative().optional(), months: z.number().int().nonnegative().optional() })
+          .object({
+            days: z.number().int().nonnegative().optional(),
+            weeks: z.number().int().nonnegative().optional(),
+            months: z.number().int().nonnegative().optional(),
+          })
           .strict()
           .optional(),
       })
       .strict()
       .optional(),
-    rollup: z.object({ enabled: z.boolean().optional(), manifestPeriod: z.enum(['daily', 'weekly', 'monthly']).optional() }).strict().optional(),
+    rollup: z
+      .object({ enabled: z.boolean().optional(), manifestPeriod: z.enum(['daily', 'weekly', 'monthly']).optional() })
+      .strict()
+      .optional(),
     collectionMaps: z
       .record(
         z
           .object({
             indexedProps: z.array(z.string().min(1)),
             base64Props: z.record(base64Prop).optional(),
-            validation: z.object({ requiredIndexed: z.array(z.string().min(1)).optional() }).strict().optional(),
+            validation: z
+              .object({ requiredIndexed: z.array(z.string().min(1)).optional() })
+              .strict()
+              .optional(),
           })
           .strict(),
       )
@@ -137,10 +157,7 @@ export const configSchema = z
       })
       .strict()
       .optional(),
-    devShadow: z
-      .object({ enabled: z.boolean(), ttlHours: z.number().positive(), maxBytesPerDoc: z.number().int().positive().optional() })
-      .strict()
-      .optional(),
+    devShadow: z.object({ enabled: z.boolean(), ttlHours: z.number().positive(), maxBytesPerDoc: z.number().int().positive().optional() }).strict().optional(),
     hardDeleteEnabled: z.boolean().optional(),
     fallback: z
       .object({
@@ -165,7 +182,10 @@ export const configSchema = z
     transactions: z
       .object({ enabled: z.boolean().optional(), autoDetect: z.boolean().optional() })
       .strict()
-      .refine((t) => !(t.autoDetect === true && t.enabled !== true), { message: 'autoDetect applies only with enabled: true (transactions are opt-in)', path: ['autoDetect'] })
+      .refine((t) => !(t.autoDetect === true && t.enabled !== true), {
+        message: 'autoDetect applies only with enabled: true (transactions are opt-in)',
+        path: ['autoDetect'],
+      })
       .optional(),
     logging: z
       .object({
@@ -203,7 +223,8 @@ export function parseConfig(input: unknown): ParsedConfig {
     for (const i of r.error.issues) {
       let message = i.message;
       if (i.code === 'unrecognized_keys') message = `unknown key(s): ${i.keys.map((k) => `'${k.slice(0, 40)}'`).join(', ')}`;
-      else if (i.code === 'invalid_type') message = i.received === 'undefined' ? (message.startsWith('is required') ? message : 'is required') : `expected ${i.expected}, got ${i.received}`;
+      else if (i.code === 'invalid_type')
+        message = i.received === 'undefined' ? (message.startsWith('is required') ? message : 'is required') : `expected ${i.expected}, got ${i.received}`;
       else if (i.code === 'invalid_enum_value') message = `must be one of ${i.options.map((o) => `'${String(o)}'`).join(', ')}`;
       issues.push({ path: pathOf(i.path), message: message.replace(/^String /, '') });
     }
@@ -212,7 +233,10 @@ export function parseConfig(input: unknown): ParsedConfig {
   const cfg = r.data;
   const hasDbs = !!cfg.databases && Object.values(cfg.databases).some((t) => t && (t.generic || t.domains?.length || t.tenants?.length));
   if (!hasDbs && !cfg.localStorage?.enabled) {
-    issues.push({ path: 'databases', message: 'configure at least one Mongo backend in databases, or localStorage: { enabled: true, basePath } for the embedded default' });
+    issues.push({
+      path: 'databases',
+      message: 'configure at least one Mongo backend in databases, or localStorage: { enabled: true, basePath } for the embedded default',
+    });
   }
   if (hasDbs && !cfg.spacesConns?.length && !cfg.localStorage?.enabled) {
     issues.push({ path: 'spacesConns', message: 'Mongo backends need payload storage: give spacesConns, or localStorage: { enabled: true, basePath }' });
@@ -226,8 +250,10 @@ export function parseConfig(input: unknown): ParsedConfig {
   const fb = cfg.fallback;
   if (fb) {
     if (fb.maxDelayMs < fb.baseDelayMs) issues.push({ path: 'fallback.maxDelayMs', message: 'must be at least fallback.baseDelayMs' });
-    if ((fb.mongoUri === undefined) !== (fb.dbName === undefined)) issues.push({ path: fb.mongoUri === undefined ? 'fallback.mongoUri' : 'fallback.dbName', message: 'fallback.mongoUri and fallback.dbName go together' });
-    if (fb.mongoUri !== undefined && fb.localPath !== undefined) issues.push({ path: 'fallback.localPath', message: 'give fallback.localPath (local journal) or fallback.mongoUri (a MongoDB queue), not both' });
+    if ((fb.mongoUri === undefined) !== (fb.dbName === undefined))
+      issues.push({ path: fb.mongoUri === undefined ? 'fallback.mongoUri' : 'fallback.dbName', message: 'fallback.mongoUri and fallback.dbName go together' });
+    if (fb.mongoUri !== undefined && fb.localPath !== undefined)
+      issues.push({ path: 'fallback.localPath', message: 'give fallback.localPath (local journal) or fallback.mongoUri (a MongoDB queue), not both' });
   }
   const ruleNames = new Set<string>();
   cfg.counterRules?.rules.forEach((rule, i) => {

@@ -15,9 +15,9 @@ const KINDS = Symbol.for('chronos-db.error.kinds');
 
 export class ChronosError extends Error {
   static override [Symbol.hasInstance](v: unknown): boolean {
-    if (Function.prototype[Symbol.hasInstance].call(this, v)) return true;
+    if (Function.prototype[Symbol.hasInstance].call(ChronosError, v)) return true;
     const kinds = v !== null && typeof v === 'object' ? (v as { [KINDS]?: unknown })[KINDS] : undefined;
-    return Array.isArray(kinds) && kinds.includes(this.name);
+    return Array.isArray(kinds) && kinds.includes(ChronosError.name);
   }
 
   readonly code: string;
@@ -61,11 +61,7 @@ export class OptimisticLockError extends ChronosError {
 export class ConfigError extends ChronosError {
   readonly issues: ConfigIssue[];
   constructor(issues: ConfigIssue[]) {
-    super(
-      `Invalid chronos-db config:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`,
-      'CONFIG',
-      400,
-    );
+    super(`Invalid chronos-db config:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`, 'CONFIG', 400);
     this.issues = issues;
   }
 }

@@ -18,7 +18,12 @@ export type FilterNode =
 export type UserFilter = Record<string, unknown>;
 
 const CMP: Record<string, 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte'> = {
-  $eq: 'eq', $ne: 'ne', $gt: 'gt', $gte: 'gte', $lt: 'lt', $lte: 'lte',
+  $eq: 'eq',
+  $ne: 'ne',
+  $gt: 'gt',
+  $gte: 'gte',
+  $lt: 'lt',
+  $lte: 'lte',
 };
 const MAX_NODES = 512;
 const MAX_IN = 1000;
@@ -110,7 +115,7 @@ export function getPath(obj: Record<string, unknown>, path: string): unknown {
   let cur: unknown = obj;
   for (const seg of path.split('.')) {
     if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
-    if (!Object.prototype.hasOwnProperty.call(cur, seg)) return undefined;
+    if (!Object.hasOwn(cur, seg)) return undefined;
     cur = (cur as Record<string, unknown>)[seg];
   }
   return cur;
@@ -135,13 +140,24 @@ function eq(a: unknown, b: Scalar): boolean {
 export function matchFilter(node: FilterNode | undefined, meta: Record<string, unknown>): boolean {
   if (!node) return true;
   switch (node.op) {
-    case 'and': return node.nodes.every((n) => matchFilter(n, meta));
-    case 'or': return node.nodes.some((n) => matchFilter(n, meta));
-    case 'exists': return (getPath(meta, node.field) !== undefined) === node.value;
-    case 'in': { const v = getPath(meta, node.field); return node.values.some((x) => eq(v, x)); }
-    case 'nin': { const v = getPath(meta, node.field); return !node.values.some((x) => eq(v, x)); }
-    case 'eq': return eq(getPath(meta, node.field), node.value);
-    case 'ne': return !eq(getPath(meta, node.field), node.value);
+    case 'and':
+      return node.nodes.every((n) => matchFilter(n, meta));
+    case 'or':
+      return node.nodes.some((n) => matchFilter(n, meta));
+    case 'exists':
+      return (getPath(meta, node.field) !== undefined) === node.value;
+    case 'in': {
+      const v = getPath(meta, node.field);
+      return node.values.some((x) => eq(v, x));
+    }
+    case 'nin': {
+      const v = getPath(meta, node.field);
+      return !node.values.some((x) => eq(v, x));
+    }
+    case 'eq':
+      return eq(getPath(meta, node.field), node.value);
+    case 'ne':
+      return !eq(getPath(meta, node.field), node.value);
     default: {
       const c = cmp(getPath(meta, node.field), node.value);
       if (c === undefined) return false;

@@ -23,7 +23,9 @@ export const BUCKET_ROLES = ['json', 'content', 'backups'] as const satisfies re
 
 // Compile-time checks that the lists above name every member of their union.
 type Missing<U, L extends readonly unknown[]> = Exclude<U, L[number]>;
-const complete: [Missing<Op, typeof OPS>, Missing<ItemState, typeof ITEM_STATES>, Missing<BucketRole, typeof BUCKET_ROLES>] extends [never, never, never] ? true : false = true;
+const complete: [Missing<Op, typeof OPS>, Missing<ItemState, typeof ITEM_STATES>, Missing<BucketRole, typeof BUCKET_ROLES>] extends [never, never, never]
+  ? true
+  : false = true;
 void complete;
 
 const OP_SET: ReadonlySet<unknown> = new Set(OPS);

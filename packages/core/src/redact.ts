@@ -35,10 +35,29 @@ export const SHORT_SECRET_LENGTH = 3;
 const norm = (k: string) => k.replace(/[-_\s]/g, '').toLowerCase();
 /** Keys whose value is a secret, compared without case, '-' or '_'. */
 export const SECRET_KEYS: ReadonlySet<string> = new Set(
-  ['secret', 'secretKey', 'secretAccessKey', 'password', 'passwd', 'pwd', 'pass', 'token', 'accessToken', 'refreshToken', 'sessionToken', 'apiKey', 'authorization', 'cookie', 'privateKey', 'credentials', 'clientSecret'].map(norm),
+  [
+    'secret',
+    'secretKey',
+    'secretAccessKey',
+    'password',
+    'passwd',
+    'pwd',
+    'pass',
+    'token',
+    'accessToken',
+    'refreshToken',
+    'sessionToken',
+    'apiKey',
+    'authorization',
+    'cookie',
+    'privateKey',
+    'credentials',
+    'clientSecret',
+  ].map(norm),
 );
 const ACCESS_KEYS: ReadonlySet<string> = new Set(['accessKey', 'accessKeyId'].map(norm));
-const SECRET_PARAMS = /([?&](?:password|pass|pwd|secret|secretKey|sig|signature|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|token|access_token)=)[^&#\s]*/gi;
+const SECRET_PARAMS =
+  /([?&](?:password|pass|pwd|secret|secretKey|sig|signature|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|token|access_token)=)[^&#\s]*/gi;
 
 /** Whether a property name holds a secret (rule 2). */
 export function isSecretKey(key: string): boolean {
@@ -69,7 +88,12 @@ function splitUri(uri: string): UriParts | null {
   if (at === -1) return null;
   const userinfo = rest.slice(0, at);
   const colon = userinfo.indexOf(':');
-  return { scheme: m[1]!, user: colon === -1 ? userinfo : userinfo.slice(0, colon), password: colon === -1 ? null : userinfo.slice(colon + 1), rest: rest.slice(at + 1) };
+  return {
+    scheme: m[1]!,
+    user: colon === -1 ? userinfo : userinfo.slice(0, colon),
+    password: colon === -1 ? null : userinfo.slice(colon + 1),
+    rest: rest.slice(at + 1),
+  };
 }
 
 function safeDecode(s: string): string {

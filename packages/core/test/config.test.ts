@@ -2,10 +2,18 @@ import { ConfigError, parseConfig, redactUri, redactSecrets, configSecrets } fro
 
 const seed = {
   databases: { runtime: { generic: { key: 'runtime-generic', mongoUri: 'mongodb://localhost:27017', dbName: 'runtime_generic' } } },
-  spacesConns: [{
-    endpoint: 'https://fra1.digitaloceanspaces.com', region: 'fra1', accessKey: 'DO1234567890ABCDEF', secretKey: 'your-secret-key-here',
-    jsonBucket: 'chronos-json', contentBucket: 'chronos-content', backupsBucket: 'chronos-backups', forcePathStyle: false,
-  }],
+  spacesConns: [
+    {
+      endpoint: 'https://fra1.digitaloceanspaces.com',
+      region: 'fra1',
+      accessKey: 'DO1234567890ABCDEF',
+      secretKey: 'your-secret-key-here',
+      jsonBucket: 'chronos-json',
+      contentBucket: 'chronos-content',
+      backupsBucket: 'chronos-backups',
+      forcePathStyle: false,
+    },
+  ],
   counters: { mongoUri: 'mongodb://localhost:27017', dbName: 'chronos_counters' },
   routing: { hashAlgo: 'rendezvous' as const },
   retention: {},
@@ -42,12 +50,16 @@ describe('config', () => {
     };
     const issues = issuesOf(bad);
     const paths = issues.map((i) => i.path);
-    expect(paths).toEqual(expect.arrayContaining([
-      'databases.runtime.generic.dbName', 'spacesConns[0].endpoint', 'spacesConns[0].jsonBucket', 'spacesConns[0].accessKey', '',
-    ]));
+    expect(paths).toEqual(
+      expect.arrayContaining(['databases.runtime.generic.dbName', 'spacesConns[0].endpoint', 'spacesConns[0].jsonBucket', 'spacesConns[0].accessKey', '']),
+    );
     expect(issues.find((i) => i.path === '')!.message).toContain("'surprise'");
     let msg = '';
-    try { parseConfig(bad); } catch (e) { msg = (e as Error).message + JSON.stringify(e); }
+    try {
+      parseConfig(bad);
+    } catch (e) {
+      msg = (e as Error).message + JSON.stringify(e);
+    }
     expect(msg).not.toContain(secret);
   });
 

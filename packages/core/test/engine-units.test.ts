@@ -3,7 +3,9 @@ import { deepMerge, assertJsonPayload, ValidationError, jsonKey, parseJsonKey, a
 describe('deepMerge', () => {
   it('merges objects, unions arrays, merges array objects by id', () => {
     expect(deepMerge({ a: { b: 1 }, t: [1, 2], o: [{ id: 'x', v: 1 }] }, { a: { c: 2 }, t: [2, 3], o: [{ id: 'x', w: 2 }, { _id: 'y' }] })).toEqual({
-      a: { b: 1, c: 2 }, t: [1, 2, 3], o: [{ id: 'x', v: 1, w: 2 }, { _id: 'y' }],
+      a: { b: 1, c: 2 },
+      t: [1, 2, 3],
+      o: [{ id: 'x', v: 1, w: 2 }, { _id: 'y' }],
     });
   });
   it('does not modify its inputs', () => {
@@ -31,7 +33,8 @@ describe('names and keys', () => {
     const k = jsonKey(ns, 'abc', 7, 'f00d');
     expect(k).toBe('db/t.t1/users/abc/v7/f00d/item.json');
     expect(parseJsonKey(ns, k)).toEqual({ id: 'abc', ov: 7 });
-    for (const c of ['../x', 'a/b', '', '.', '..', '$x', 'system.users', 'a\u0000', 'x'.repeat(300)]) expect(() => assertCollection(c)).toThrow(ValidationError);
+    for (const c of ['../x', 'a/b', '', '.', '..', '$x', 'system.users', 'a\u0000', 'x'.repeat(300)])
+      expect(() => assertCollection(c)).toThrow(ValidationError);
     for (const id of ['../../x', '%2e%2e', 'a'.repeat(1000), '']) expect(() => assertId(id)).toThrow(ValidationError);
   });
 });

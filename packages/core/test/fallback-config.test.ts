@@ -21,7 +21,13 @@ describe('fallback config', () => {
   });
 
   it.each([
-    ['maxAttempts', 0], ['maxAttempts', -1], ['maxAttempts', 1.5], ['baseDelayMs', 0], ['baseDelayMs', -5], ['maxDelayMs', 0], ['maxDelayMs', -1],
+    ['maxAttempts', 0],
+    ['maxAttempts', -1],
+    ['maxAttempts', 1.5],
+    ['baseDelayMs', 0],
+    ['baseDelayMs', -5],
+    ['maxDelayMs', 0],
+    ['maxDelayMs', -1],
   ])('refuses %s = %p', (k, v) => {
     expect(issuesOf({ ...base, fallback: { ...fb, [k]: v } }).map((i) => i.path)).toContain(`fallback.${k}`);
   });
@@ -31,7 +37,9 @@ describe('fallback config', () => {
     expect(issuesOf({ ...base, fallback: { ...fb, deadLetterCollection: '../x' } }).map((i) => i.path)).toEqual(['fallback.deadLetterCollection']);
     expect(issuesOf({ ...base, fallback: { ...fb, maxDelayMs: 50 } }).map((i) => i.path)).toEqual(['fallback.maxDelayMs']);
     expect(issuesOf({ ...base, fallback: { ...fb, mongoUri: 'mongodb://q:27017' } }).map((i) => i.path)).toEqual(['fallback.dbName']);
-    expect(issuesOf({ ...base, fallback: { ...fb, mongoUri: 'mongodb://q:27017', dbName: 'q', localPath: '/q' } }).map((i) => i.path)).toEqual(['fallback.localPath']);
+    expect(issuesOf({ ...base, fallback: { ...fb, mongoUri: 'mongodb://q:27017', dbName: 'q', localPath: '/q' } }).map((i) => i.path)).toEqual([
+      'fallback.localPath',
+    ]);
     expect(issuesOf({ ...base, fallback: { ...fb, enabled: 'yes' } }).map((i) => i.path)).toEqual(['fallback.enabled']);
   });
 

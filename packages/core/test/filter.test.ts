@@ -12,9 +12,18 @@ describe('filter language', () => {
   });
 
   it.each([
-    [{ $where: 'x' }], [{ $function: {} }], [{ $expr: {} }], [{ $accumulator: {} }], [{ a: { $regex: 'x' } }],
-    [JSON.parse('{"__proto__": {"a": 1}}')], [{ 'a.__proto__': 1 }], [{ 'constructor.prototype': 1 }], [{ a: { $in: 'x' } }],
-    [{ a: { b: 1 } }], [{ $and: [] }], [{ a: () => 1 }],
+    [{ $where: 'x' }],
+    [{ $function: {} }],
+    [{ $expr: {} }],
+    [{ $accumulator: {} }],
+    [{ a: { $regex: 'x' } }],
+    [JSON.parse('{"__proto__": {"a": 1}}')],
+    [{ 'a.__proto__': 1 }],
+    [{ 'constructor.prototype': 1 }],
+    [{ a: { $in: 'x' } }],
+    [{ a: { b: 1 } }],
+    [{ $and: [] }],
+    [{ a: () => 1 }],
   ])('refuses %j', (f) => {
     expect(() => compileFilter(f)).toThrow(ValidationError);
   });
@@ -32,9 +41,11 @@ describe('filter language', () => {
   });
 
   it('matchFilter of $nin is the negation of $in', () => {
-    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 5 })), fc.integer({ min: 0, max: 5 }), (vals, v) => {
-      const meta = { x: v };
-      expect(matchFilter(compileFilter({ x: { $in: vals } }), meta)).toBe(!matchFilter(compileFilter({ x: { $nin: vals } }), meta));
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 5 })), fc.integer({ min: 0, max: 5 }), (vals, v) => {
+        const meta = { x: v };
+        expect(matchFilter(compileFilter({ x: { $in: vals } }), meta)).toBe(!matchFilter(compileFilter({ x: { $nin: vals } }), meta));
+      }),
+    );
   });
 });

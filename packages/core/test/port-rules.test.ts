@@ -61,7 +61,24 @@ describe('port rules', () => {
       expect(isFieldPath(f)).toBe(true);
       expect(fieldSegments(f)).toEqual(f.split('.'));
     }
-    const bad = ['', '1a', '-a', 'a..b', '.a', 'a.', 'a.__proto__', 'constructor', 'prototype.x', 'a b', 'a$', '$where', Array.from({ length: 9 }, () => 'x').join('.'), `a${'b'.repeat(64)}`, 7, null];
+    const bad = [
+      '',
+      '1a',
+      '-a',
+      'a..b',
+      '.a',
+      'a.',
+      'a.__proto__',
+      'constructor',
+      'prototype.x',
+      'a b',
+      'a$',
+      '$where',
+      Array.from({ length: 9 }, () => 'x').join('.'),
+      `a${'b'.repeat(64)}`,
+      7,
+      null,
+    ];
     for (const f of bad) {
       expect(isFieldPath(f)).toBe(false);
       expect(() => fieldSegments(f)).toThrow(ValidationError);

@@ -3,7 +3,17 @@ import { createRedactor, makeLogger, parseConfig, redactConfig, redactUri, secre
 const seed = (pw: string, sk = 'S3cr3t-S3cr3t-S3cr3t-xx') =>
   parseConfig({
     databases: { runtime: { generic: { key: 'g', mongoUri: `mongodb://app:${encodeURIComponent(pw)}@db.example:27017/?authSource=admin`, dbName: 'g' } } },
-    spacesConns: [{ endpoint: 'https://fra1.digitaloceanspaces.com', region: 'fra1', accessKey: 'DO1234567890ABCDEFGH', secretKey: sk, jsonBucket: 'chronos-json', contentBucket: 'chronos-content', backupsBucket: 'chronos-backups' }],
+    spacesConns: [
+      {
+        endpoint: 'https://fra1.digitaloceanspaces.com',
+        region: 'fra1',
+        accessKey: 'DO1234567890ABCDEFGH',
+        secretKey: sk,
+        jsonBucket: 'chronos-json',
+        contentBucket: 'chronos-content',
+        backupsBucket: 'chronos-backups',
+      },
+    ],
     operationTimeoutMs: 10000,
   });
 
@@ -16,7 +26,7 @@ describe('redactConfig (structural, never re-parsed)', () => {
     expect(out.spacesConns![0]!.accessKey).toBe('DO12…EFGH');
   });
 
-  it.each(['a"b\\c"d', '"', '\\', 'x', '7', 'p@ss:w/rd', '%41%']) ('hides %j in every position', (pw) => {
+  it.each(['a"b\\c"d', '"', '\\', 'x', '7', 'p@ss:w/rd', '%41%'])('hides %j in every position', (pw) => {
     const out = redactConfig(seed(pw, `${pw}${pw}`));
     expect(out.databases!.runtime!.generic!.mongoUri).toMatch(/^mongodb:\/\/app:(\*\*\*|###)@db\.example/);
     expect(out.spacesConns![0]!.secretKey).not.toContain(pw);
@@ -47,9 +57,19 @@ describe('createRedactor', () => {
     const e = Object.assign(new Error('failed with topsecret'), { code: 'E1' });
     const meta: Record<string, unknown> = { error: e, uri: 'mongodb://u:topsecret@h/x', nested: [{ secretKey: 'anything' }] };
     meta.self = meta;
-    expect(r.value(meta)).toEqual({ error: { name: 'Error', message: 'failed with ***', code: 'E1' }, uri: 'mongodb://u:***@h/x', nested: [{ secretKey: '***' }], self: '[Circular]' });
+    expect(r.value(meta)).toEqual({
+      error: { name: 'Error', message: 'failed with ***', code: 'E1' },
+      uri: 'mongodb://u:***@h/x',
+      nested: [{ secretKey: '***' }],
+      self: '[Circular]',
+    });
     const thrown = r.error(Object.assign(new Error('topsecret'), { details: { where: 'topsecret' }, cause: new Error('cause topsecret') }));
-    expect([thrown.message, (thrown as { details?: { where: string } }).details!.where, (thrown.cause as Error).message, thrown.stack]).toEqual(['***', '***', 'cause ***', expect.not.stringContaining('topsecret')]);
+    expect([thrown.message, (thrown as { details?: { where: string } }).details!.where, (thrown.cause as Error).message, thrown.stack]).toEqual([
+      '***',
+      '***',
+      'cause ***',
+      expect.not.stringContaining('topsecret'),
+    ]);
   });
 
   it('URIs: the user-info ends at the last @; secret parameters are emptied', () => {

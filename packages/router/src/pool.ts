@@ -79,7 +79,15 @@ export function mongoClientId(mongoUri: string): string {
  * buckets. The secret key is left out: one access key has one secret.
  */
 export function s3ClientId(c: SpacesConnConfig): string {
-  return JSON.stringify([c.endpoint, c.region, c.accessKey, c.forcePathStyle ?? false, c.maxConnections ?? null, c.requestTimeoutMs ?? null, c.maxAttempts ?? null]);
+  return JSON.stringify([
+    c.endpoint,
+    c.region,
+    c.accessKey,
+    c.forcePathStyle ?? false,
+    c.maxConnections ?? null,
+    c.requestTimeoutMs ?? null,
+    c.maxAttempts ?? null,
+  ]);
 }
 
 /** Pool id of an S3 blob store: its client plus its three buckets. */

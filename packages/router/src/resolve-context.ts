@@ -54,7 +54,10 @@ function assertKeyLike(v: unknown, what: string): asserts v is string {
 }
 
 export function resolveContext(topology: Topology, ctx: ContextInput): ResolvedContext {
-  if (ctx === null || typeof ctx !== 'object') throw new ValidationError('A context must be an object: { key, collection }, { databaseType, tier, extIdentifier?, collection } or { dbName, collection, tenantId? }');
+  if (ctx === null || typeof ctx !== 'object')
+    throw new ValidationError(
+      'A context must be an object: { key, collection }, { databaseType, tier, extIdentifier?, collection } or { dbName, collection, tenantId? }',
+    );
   const unknown = Object.keys(ctx).filter((k) => !CONTEXT_KEYS.has(k));
   if (unknown.length) {
     throw new RouteError(
@@ -63,7 +66,11 @@ export function resolveContext(topology: Topology, ctx: ContextInput): ResolvedC
     );
   }
   const c = ctx as Partial<KeyContext & TierContext & HashedContext>;
-  const forms = [c.key !== undefined && 'key', (c.databaseType !== undefined || c.tier !== undefined || c.extIdentifier !== undefined) && 'databaseType/tier', c.dbName !== undefined && 'dbName'].filter(Boolean);
+  const forms = [
+    c.key !== undefined && 'key',
+    (c.databaseType !== undefined || c.tier !== undefined || c.extIdentifier !== undefined) && 'databaseType/tier',
+    c.dbName !== undefined && 'dbName',
+  ].filter(Boolean);
   if (forms.length !== 1) {
     throw new RouteError(
       forms.length === 0
@@ -101,7 +108,9 @@ export function resolveContext(topology: Topology, ctx: ContextInput): ResolvedC
     const b = topology.byTier.get(tierKey(type, tier, ext));
     if (!b) {
       throw new RouteError(
-        tier === 'generic' ? `No generic backend configured for databaseType '${type}'` : `Unknown extIdentifier '${ext}' for databaseType '${type}', tier '${tier}'`,
+        tier === 'generic'
+          ? `No generic backend configured for databaseType '${type}'`
+          : `Unknown extIdentifier '${ext}' for databaseType '${type}', tier '${tier}'`,
         { databaseType: type, tier, ...(ext !== undefined ? { extIdentifier: ext } : {}) },
       );
     }

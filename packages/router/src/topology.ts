@@ -91,7 +91,9 @@ export function buildTopology(cfg: ParsedConfig): Topology {
       if (sc < spacesConns.length) return sc;
       issues.push({
         path: `${path}.spacesConn`,
-        message: spacesConns.length ? `is ${sc}, but spacesConns has only ${spacesConns.length} entr${spacesConns.length === 1 ? 'y' : 'ies'} (0-based)` : `is ${sc}, but no spacesConns are configured`,
+        message: spacesConns.length
+          ? `is ${sc}, but spacesConns has only ${spacesConns.length} entr${spacesConns.length === 1 ? 'y' : 'ies'} (0-based)`
+          : `is ${sc}, but no spacesConns are configured`,
       });
       return null;
     }
@@ -147,7 +149,10 @@ export function buildTopology(cfg: ParsedConfig): Topology {
           const tk = tierKey(type, tier, conn.extIdentifier);
           const other = extSeen.get(tk);
           if (other) {
-            issues.push({ path: `${path}.extIdentifier`, message: `duplicate extIdentifier '${conn.extIdentifier}' in ${type} ${tier}s (also at ${other}.extIdentifier)` });
+            issues.push({
+              path: `${path}.extIdentifier`,
+              message: `duplicate extIdentifier '${conn.extIdentifier}' in ${type} ${tier}s (also at ${other}.extIdentifier)`,
+            });
             ok = false;
           } else extSeen.set(tk, path);
         }
@@ -174,16 +179,30 @@ export function buildTopology(cfg: ParsedConfig): Topology {
 
   const embedded = backends.length === 0 && issues.length === 0 && !!local && !hasAnyConnection(cfg);
   if (embedded) {
-    const b: LocalBackend = { kind: 'local', key: LOCAL_BACKEND_KEY, dbName: 'chronos', type: 'runtime', tier: 'generic', spacesConnIndex: 'local', path: 'localStorage' };
+    const b: LocalBackend = {
+      kind: 'local',
+      key: LOCAL_BACKEND_KEY,
+      dbName: 'chronos',
+      type: 'runtime',
+      tier: 'generic',
+      spacesConnIndex: 'local',
+      path: 'localStorage',
+    };
     backends.push(b);
     byKey.set(b.key, b);
     byTier.set(tierKey('runtime', 'generic'), b);
   } else if (!hasAnyConnection(cfg)) {
-    issues.push({ path: 'databases', message: 'configure at least one Mongo backend in databases, or localStorage: { enabled: true, basePath } for the embedded default' });
+    issues.push({
+      path: 'databases',
+      message: 'configure at least one Mongo backend in databases, or localStorage: { enabled: true, basePath } for the embedded default',
+    });
   }
 
   const { fields, types } = parseChooseKey(cfg.routing?.chooseKey, issues);
-  const nodes = backends.filter((b) => !types || types.includes(b.type)).map((b) => b.key).sort(compareCodeUnits);
+  const nodes = backends
+    .filter((b) => !types || types.includes(b.type))
+    .map((b) => b.key)
+    .sort(compareCodeUnits);
   if (types && nodes.length === 0 && issues.length === 0) {
     issues.push({ path: 'routing.chooseKey', message: `selects type(s) ${types.map((t) => `'${t}'`).join(', ')}, which have no backends` });
   }

@@ -18,7 +18,10 @@ const cfg = {
   databases: {
     runtime: {
       generic: conn('rt-gen'),
-      tenants: [conn('rt-a', { extIdentifier: 'a', mongoUri: 'mongodb://app:p@ss:w0rd!@tenant-a.example/x' }), conn('rt-l', { extIdentifier: 'l', spacesConn: 'local' })],
+      tenants: [
+        conn('rt-a', { extIdentifier: 'a', mongoUri: 'mongodb://app:p@ss:w0rd!@tenant-a.example/x' }),
+        conn('rt-l', { extIdentifier: 'l', spacesConn: 'local' }),
+      ],
     },
   },
   spacesConns: [SPACE],
@@ -39,7 +42,16 @@ describe('describeBackends (admin.listBackends)', () => {
         dbName: 'db_rt_gen',
         mongoUri: 'mongodb://app:***@db-rt-gen.example:27017/?authSource=admin',
         hashed: true,
-        storage: { kind: 's3', index: 0, endpoint: SPACE.endpoint, region: 'fra1', jsonBucket: 'chronos-json', contentBucket: 'chronos-content', backupsBucket: 'chronos-backups', forcePathStyle: false },
+        storage: {
+          kind: 's3',
+          index: 0,
+          endpoint: SPACE.endpoint,
+          region: 'fra1',
+          jsonBucket: 'chronos-json',
+          contentBucket: 'chronos-content',
+          backupsBucket: 'chronos-backups',
+          forcePathStyle: false,
+        },
       },
       expect.objectContaining({ key: 'rt-a', tier: 'tenant', extIdentifier: 'a', mongoUri: 'mongodb://app:***@tenant-a.example/x' }),
       expect.objectContaining({ key: 'rt-l', storage: { kind: 'local', basePath: '/var/chronos' } }),

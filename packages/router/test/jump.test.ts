@@ -82,7 +82,11 @@ describe('jumpNode (jump over backends sorted by name)', () => {
     for (const n of [1, 2, 3, 4, 7, 9]) {
       const nodes = Array.from({ length: n }, (_, i) => `shard-${String(i).padStart(3, '0')}`);
       const added = `shard-${String(n).padStart(3, '0')}`;
-      const { moved, movedElsewhere } = countMoves((k) => jumpNode(k, nodes), (k) => jumpNode(k, [added, ...nodes]), added);
+      const { moved, movedElsewhere } = countMoves(
+        (k) => jumpNode(k, nodes),
+        (k) => jumpNode(k, [added, ...nodes]),
+        added,
+      );
       expect(movedElsewhere).toBe(0);
       expect(Math.abs(moved / KEYS - 1 / (n + 1))).toBeLessThan(0.05);
     }
@@ -90,7 +94,11 @@ describe('jumpNode (jump over backends sorted by name)', () => {
 
   it('documented tradeoff: a new key that sorts first shifts every position and moves most keys', () => {
     const nodes = ['b', 'c', 'd'];
-    const { moved } = countMoves((k) => jumpNode(k, nodes), (k) => jumpNode(k, ['a', ...nodes]), 'a');
+    const { moved } = countMoves(
+      (k) => jumpNode(k, nodes),
+      (k) => jumpNode(k, ['a', ...nodes]),
+      'a',
+    );
     // Only keys that stayed in bucket n-1 -> n keep their backend: 1 - 1/(n(n+1)) = 11/12 move.
     expect(Math.abs(moved / KEYS - 11 / 12)).toBeLessThan(0.05);
   });

@@ -33,7 +33,11 @@ describe('rendezvous', () => {
         const added = all[0]!;
         const nodes = all.slice(1);
         const n = nodes.length;
-        const { moved, movedElsewhere } = countMoves((k) => rendezvous(k, nodes), (k) => rendezvous(k, [...nodes, added]), added);
+        const { moved, movedElsewhere } = countMoves(
+          (k) => rendezvous(k, nodes),
+          (k) => rendezvous(k, [...nodes, added]),
+          added,
+        );
         expect(movedElsewhere).toBe(0);
         expect(Math.abs(moved / KEYS - 1 / (n + 1))).toBeLessThan(0.05);
       }),
@@ -47,7 +51,10 @@ describe('rendezvous', () => {
     for (let i = 0; i < 5000; i++) {
       const k = `k${i}`;
       const before = rendezvous(k, nodes);
-      const after = rendezvous(k, nodes.filter((x) => x !== 'n3'));
+      const after = rendezvous(
+        k,
+        nodes.filter((x) => x !== 'n3'),
+      );
       if (before === 'n3') held++;
       else expect(after).toBe(before);
     }

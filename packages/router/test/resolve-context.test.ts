@@ -16,12 +16,13 @@ const cfg = {
   spacesConns: [SPACE, SPACE2],
 };
 // Every connection pairs explicitly or by default; give the defaults explicitly for two spacesConns.
-for (const c of [cfg.databases.metadata.generic, cfg.databases.runtime.generic, cfg.databases.runtime.domains[0]!, cfg.databases.runtime.tenants[0]!]) c.spacesConn ??= 0;
+for (const c of [cfg.databases.metadata.generic, cfg.databases.runtime.generic, cfg.databases.runtime.domains[0]!, cfg.databases.runtime.tenants[0]!])
+  c.spacesConn ??= 0;
 const t = topo(cfg);
 const resolve = (ctx: unknown) => resolveContext(t, ctx as ContextInput);
 
 describe('resolveContext', () => {
-  it('form 1: by key, in the connection\'s database', () => {
+  it("form 1: by key, in the connection's database", () => {
     const r = resolve({ key: 'rt-b', collection: 'orders' });
     expect(r.form).toBe('key');
     expect(r.backend).toMatchObject({ key: 'rt-b', kind: 'mongo', type: 'runtime', tier: 'tenant', extIdentifier: 'tenant-b', dbName: 'db_rt_b' });
@@ -30,15 +31,19 @@ describe('resolveContext', () => {
     expect(resolve({ key: 'rt-a', collection: 'orders', tenantId: 'x1' }).ns).toEqual({ dbName: 'db_rt_a', collection: 'orders', tenant: 'x1' });
   });
 
-  it('form 2: by databaseType + tier (+ extIdentifier), in the connection\'s database', () => {
-    expect(resolve({ databaseType: 'runtime', tier: 'generic', collection: 'c' })).toMatchObject({ form: 'tier', backend: { key: 'rt-gen' }, ns: { dbName: 'db_rt_gen', collection: 'c' } });
+  it("form 2: by databaseType + tier (+ extIdentifier), in the connection's database", () => {
+    expect(resolve({ databaseType: 'runtime', tier: 'generic', collection: 'c' })).toMatchObject({
+      form: 'tier',
+      backend: { key: 'rt-gen' },
+      ns: { dbName: 'db_rt_gen', collection: 'c' },
+    });
     expect(resolve({ databaseType: 'metadata', tier: 'generic', collection: 'c' }).backend.key).toBe('meta-gen');
     expect(resolve({ databaseType: 'runtime', tier: 'domain', extIdentifier: 'sales', collection: 'c' }).backend.key).toBe('rt-sales');
     const r = resolve({ databaseType: 'runtime', tier: 'tenant', extIdentifier: 'tenant-b', collection: 'c' });
     expect([r.backend.key, r.spacesConnIndex, r.ns.dbName]).toEqual(['rt-b', 1, 'db_rt_b']);
   });
 
-  it('form 3: hashed, in the context\'s database, tenantId as ns.tenant', () => {
+  it("form 3: hashed, in the context's database, tenantId as ns.tenant", () => {
     const r = resolve({ dbName: 'shop', collection: 'orders', tenantId: 'acme' });
     expect(r.form).toBe('hash');
     expect(r.ns).toEqual({ dbName: 'shop', collection: 'orders', tenant: 'acme' });

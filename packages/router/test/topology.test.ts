@@ -29,7 +29,12 @@ describe('buildTopology', () => {
       ['rt-a', 'runtime', 'tenant', 'a', 0, 'databases.runtime.tenants[0]'],
       ['rt-b', 'runtime', 'tenant', 'b', 0, 'databases.runtime.tenants[1]'],
     ]);
-    expect(t.routing).toEqual({ hashAlgo: 'rendezvous', fields: ['dbName', 'collection', 'tenantId'], types: null, nodes: ['kn-d1', 'meta-gen', 'rt-a', 'rt-b', 'rt-gen'] });
+    expect(t.routing).toEqual({
+      hashAlgo: 'rendezvous',
+      fields: ['dbName', 'collection', 'tenantId'],
+      types: null,
+      nodes: ['kn-d1', 'meta-gen', 'rt-a', 'rt-b', 'rt-gen'],
+    });
     expect(t.embedded).toBe(false);
   });
 
@@ -38,7 +43,9 @@ describe('buildTopology', () => {
       databases: { metadata: { generic: conn('dup') }, runtime: { tenants: [conn('x', { extIdentifier: 'x' }), conn('dup', { extIdentifier: 'y' })] } },
       spacesConns: [SPACE],
     });
-    expect(issues).toEqual([{ path: 'databases.runtime.tenants[1].key', message: expect.stringContaining("duplicate key 'dup' (also at databases.metadata.generic.key)") }]);
+    expect(issues).toEqual([
+      { path: 'databases.runtime.tenants[1].key', message: expect.stringContaining("duplicate key 'dup' (also at databases.metadata.generic.key)") },
+    ]);
   });
 
   it('rejects an extIdentifier used twice within one type and tier, but allows it across tiers and types', () => {
@@ -82,7 +89,10 @@ describe('buildTopology', () => {
     const two = [SPACE, { ...SPACE, endpoint: 'https://nyc3.digitaloceanspaces.com', region: 'nyc3', jsonBucket: 'nyc-json' }];
 
     it('by index or by jsonBucket name', () => {
-      const t = topo({ databases: { runtime: { generic: conn('a', { spacesConn: 1 }), domains: [conn('b', { extIdentifier: 'b', spacesConn: 'chronos-json' })] } }, spacesConns: two });
+      const t = topo({
+        databases: { runtime: { generic: conn('a', { spacesConn: 1 }), domains: [conn('b', { extIdentifier: 'b', spacesConn: 'chronos-json' })] } },
+        spacesConns: two,
+      });
       expect(t.byKey.get('a')!.spacesConnIndex).toBe(1);
       expect(t.byKey.get('b')!.spacesConnIndex).toBe(0);
     });
@@ -94,20 +104,31 @@ describe('buildTopology', () => {
     });
 
     it('rejects an unknown or ambiguous jsonBucket name', () => {
-      expect(configErr({ databases: { runtime: { generic: conn('a', { spacesConn: 'nope-json' }) } }, spacesConns: two })[0]!.path).toBe('databases.runtime.generic.spacesConn');
+      expect(configErr({ databases: { runtime: { generic: conn('a', { spacesConn: 'nope-json' }) } }, spacesConns: two })[0]!.path).toBe(
+        'databases.runtime.generic.spacesConn',
+      );
       const same = [SPACE, { ...SPACE, endpoint: 'https://nyc3.digitaloceanspaces.com', region: 'nyc3' }];
-      expect(configErr({ databases: { runtime: { generic: conn('a', { spacesConn: 'chronos-json' }) } }, spacesConns: same })[0]!.message).toContain('give the index instead');
+      expect(configErr({ databases: { runtime: { generic: conn('a', { spacesConn: 'chronos-json' }) } }, spacesConns: same })[0]!.message).toContain(
+        'give the index instead',
+      );
     });
 
     it('uses localStorage when there is no spacesConn, and accepts spacesConn "local"', () => {
-      const t = topo({ databases: { runtime: { generic: conn('a'), tenants: [conn('b', { extIdentifier: 'b', spacesConn: 'local' })] } }, localStorage: { enabled: true, basePath: '/tmp/x' } });
+      const t = topo({
+        databases: { runtime: { generic: conn('a'), tenants: [conn('b', { extIdentifier: 'b', spacesConn: 'local' })] } },
+        localStorage: { enabled: true, basePath: '/tmp/x' },
+      });
       expect(t.byKey.get('a')!.spacesConnIndex).toBe('local');
       expect(t.byKey.get('b')!.spacesConnIndex).toBe('local');
       expect(t.embedded).toBe(false);
     });
 
     it('prefers the single spacesConn over localStorage, unless told "local"', () => {
-      const t = topo({ databases: { runtime: { generic: conn('a'), tenants: [conn('b', { extIdentifier: 'b', spacesConn: 'local' })] } }, spacesConns: [SPACE], localStorage: { enabled: true, basePath: '/tmp/x' } });
+      const t = topo({
+        databases: { runtime: { generic: conn('a'), tenants: [conn('b', { extIdentifier: 'b', spacesConn: 'local' })] } },
+        spacesConns: [SPACE],
+        localStorage: { enabled: true, basePath: '/tmp/x' },
+      });
       expect(t.byKey.get('a')!.spacesConnIndex).toBe(0);
       expect(t.byKey.get('b')!.spacesConnIndex).toBe('local');
     });
@@ -122,7 +143,9 @@ describe('buildTopology', () => {
   it('serves the embedded default as one local backend when no databases are configured', () => {
     const t = topo({ localStorage: { enabled: true, basePath: '/tmp/x' } });
     expect(t.embedded).toBe(true);
-    expect(t.backends).toEqual([{ kind: 'local', key: LOCAL_BACKEND_KEY, dbName: 'chronos', type: 'runtime', tier: 'generic', spacesConnIndex: 'local', path: 'localStorage' }]);
+    expect(t.backends).toEqual([
+      { kind: 'local', key: LOCAL_BACKEND_KEY, dbName: 'chronos', type: 'runtime', tier: 'generic', spacesConnIndex: 'local', path: 'localStorage' },
+    ]);
     expect(t.routing.nodes).toEqual([LOCAL_BACKEND_KEY]);
   });
 
@@ -135,8 +158,12 @@ describe('buildTopology', () => {
     });
 
     it('rejects a type without backends and unknown tokens', () => {
-      expect(configErr({ databases: dbs, spacesConns: [SPACE], routing: { hashAlgo: 'rendezvous', chooseKey: 'knowledge' } })[0]!.path).toBe('routing.chooseKey');
-      expect(configErr({ databases: dbs, spacesConns: [SPACE], routing: { hashAlgo: 'rendezvous', chooseKey: 'tenant' } })[0]!.message).toContain("unknown token 'tenant'");
+      expect(configErr({ databases: dbs, spacesConns: [SPACE], routing: { hashAlgo: 'rendezvous', chooseKey: 'knowledge' } })[0]!.path).toBe(
+        'routing.chooseKey',
+      );
+      expect(configErr({ databases: dbs, spacesConns: [SPACE], routing: { hashAlgo: 'rendezvous', chooseKey: 'tenant' } })[0]!.message).toContain(
+        "unknown token 'tenant'",
+      );
     });
   });
 });

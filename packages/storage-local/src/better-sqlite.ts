@@ -35,7 +35,11 @@ export function loadBetterSqlite(): typeof BetterSqlite3 {
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     if (code === 'MODULE_NOT_FOUND' && /better-sqlite3/.test((e as Error).message)) throw missingBetterSqlite();
-    throw new StorageError(`better-sqlite3 is installed but could not be loaded (${String(code ?? (e as Error).message)}); rebuild it for this Node version: npm rebuild better-sqlite3`, undefined, { cause: e });
+    throw new StorageError(
+      `better-sqlite3 is installed but could not be loaded (${String(code ?? (e as Error).message)}); rebuild it for this Node version: npm rebuild better-sqlite3`,
+      undefined,
+      { cause: e },
+    );
   }
 }
 

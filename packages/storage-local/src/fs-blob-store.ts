@@ -51,7 +51,8 @@ export class LocalBlobStore implements BlobStore {
   private pathOf(role: BucketRole, key: string): { file: string; roleDir: string } {
     assertBucketRole(role);
     const segs = blobKeySegments(key);
-    if (segs.some((s) => s.length > MAX_SEGMENT)) throw new ValidationError(`Invalid object key: a segment longer than ${MAX_SEGMENT} characters cannot be a file name`);
+    if (segs.some((s) => s.length > MAX_SEGMENT))
+      throw new ValidationError(`Invalid object key: a segment longer than ${MAX_SEGMENT} characters cannot be a file name`);
     const roleDir = join(this.base, role);
     const file = join(roleDir, ...segs);
     if (!file.startsWith(roleDir + sep)) throw new ValidationError('Invalid object key: it escapes the store');
@@ -62,7 +63,11 @@ export class LocalBlobStore implements BlobStore {
     if (isChronosError(e)) throw e;
     const code = errno(e);
     if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST') {
-      throw new StorageError(`Cannot ${op} '${role}/${key}': the key conflicts with another key used as a folder (${code})`, { code, bucket: role, key }, { cause: e });
+      throw new StorageError(
+        `Cannot ${op} '${role}/${key}': the key conflicts with another key used as a folder (${code})`,
+        { code, bucket: role, key },
+        { cause: e },
+      );
     }
     throw new StorageError(`Filesystem ${op} of '${role}/${key}' failed${code ? ` (${code})` : ''}`, { code, bucket: role, key }, { cause: e });
   }

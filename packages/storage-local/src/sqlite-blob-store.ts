@@ -60,7 +60,11 @@ const LIST_PAGE = 500;
 function mapError(op: string, role: string, key: string, e: unknown): Error {
   if (isChronosError(e)) return e;
   const code = (e as { code?: unknown } | undefined)?.code;
-  return new StorageError(`SQLite ${op} of '${role}/${key}' failed${typeof code === 'string' ? ` (${code})` : ''}`, { bucket: role, key, ...(typeof code === 'string' ? { code } : {}) }, { cause: e });
+  return new StorageError(
+    `SQLite ${op} of '${role}/${key}' failed${typeof code === 'string' ? ` (${code})` : ''}`,
+    { bucket: role, key, ...(typeof code === 'string' ? { code } : {}) },
+    { cause: e },
+  );
 }
 
 export class SqliteBlobStore implements BlobStore {
@@ -113,7 +117,8 @@ export class SqliteBlobStore implements BlobStore {
           return null;
         } catch (e) {
           const code = (e as { code?: unknown }).code;
-          if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) return new OptimisticLockError(`Object '${role}/${key}' already exists`, { bucket: role, key });
+          if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT'))
+            return new OptimisticLockError(`Object '${role}/${key}' already exists`, { bucket: role, key });
           throw e;
         }
       }),

@@ -45,9 +45,7 @@ import {
 } from '@chronos-db/core';
 import { filterToSql, strcmp } from './sql-filter.js';
 
-export type LocalMetadataStoreOptions =
-  | { basePath: string; busyTimeoutMs?: number }
-  | { filename: string; busyTimeoutMs?: number };
+export type LocalMetadataStoreOptions = { basePath: string; busyTimeoutMs?: number } | { filename: string; busyTimeoutMs?: number };
 
 /** File name used under `basePath`. */
 export const METADATA_FILE = 'chronos-metadata.sqlite';
@@ -165,7 +163,8 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
   constructor(opts: LocalMetadataStoreOptions) {
     if (!opts || typeof opts !== 'object') throw new ValidationError('createLocalMetadataStore needs { basePath } or { filename }');
     let filename: string;
-    if ('filename' in opts && typeof opts.filename === 'string' && opts.filename.length > 0) filename = opts.filename === ':memory:' ? ':memory:' : resolve(opts.filename);
+    if ('filename' in opts && typeof opts.filename === 'string' && opts.filename.length > 0)
+      filename = opts.filename === ':memory:' ? ':memory:' : resolve(opts.filename);
     else if ('basePath' in opts && typeof opts.basePath === 'string' && opts.basePath.length > 0) filename = join(resolve(opts.basePath), METADATA_FILE);
     else throw new ValidationError('createLocalMetadataStore needs { basePath } or { filename }');
     this.filename = filename;
@@ -190,7 +189,9 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
                  ON CONFLICT (db_name, tenant, collection) DO UPDATE SET cv = cv + 1 RETURNING cv`),
       cv: p(`SELECT cv FROM chronos_cv WHERE ${NS}`),
       insVersion: p(`INSERT INTO chronos_versions (db_name, tenant, collection, item_id, ov, cv, at, request_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      insHead: p(`INSERT INTO chronos_heads (db_name, tenant, collection, item_id, ov, deleted, created_at, state, doc, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insHead: p(
+        `INSERT INTO chronos_heads (db_name, tenant, collection, item_id, ov, deleted, created_at, state, doc, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
       updHead: p(`UPDATE chronos_heads SET ov = ?, deleted = ?, doc = ?, state = COALESCE(?, state),
                   shadow = CASE WHEN ? THEN ? ELSE shadow END WHERE ${NS} AND item_id = ?`),
       verByOv: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND item_id = ? AND ov = ?`),
@@ -230,10 +231,11 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       if (input.expectedOv === null) {
         if (cur) throw new OptimisticLockError(`Record '${v.itemId}' already exists`, { id: v.itemId, actualOv: cur.ov });
       } else if (!cur || cur.ov !== input.expectedOv) {
-        throw new OptimisticLockError(
-          cur ? `Record '${v.itemId}' is at ov ${cur.ov}, expected ${input.expectedOv}` : `Record '${v.itemId}' does not exist`,
-          { id: v.itemId, expectedOv: input.expectedOv, ...(cur ? { actualOv: cur.ov } : {}) },
-        );
+        throw new OptimisticLockError(cur ? `Record '${v.itemId}' is at ov ${cur.ov}, expected ${input.expectedOv}` : `Record '${v.itemId}' does not exist`, {
+          id: v.itemId,
+          expectedOv: input.expectedOv,
+          ...(cur ? { actualOv: cur.ov } : {}),
+        });
       }
       const { cv } = s.bumpCv!.get(...key) as { cv: number };
       const doc = JSON.stringify({ ...v, cv });
@@ -340,7 +342,8 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
     const wantOv = expected === null ? 0 : expected + 1;
     if (input.version.ov !== wantOv) throw new ValidationError(`version.ov must be ${wantOv} for expectedOv ${String(expected)}, got ${input.version.ov}`);
     const h = input.head ?? {};
-    if (expected === null && (typeof h.createdAt !== 'number' || !Number.isFinite(h.createdAt))) throw new ValidationError('head.createdAt is required for a create');
+    if (expected === null && (typeof h.createdAt !== 'number' || !Number.isFinite(h.createdAt)))
+      throw new ValidationError('head.createdAt is required for a create');
     if (h.state !== undefined) checkState(h.state);
     if (h.shadow !== undefined && h.shadow !== null && (typeof h.shadow.json !== 'string' || typeof h.shadow.expiresAt !== 'number')) {
       throw new ValidationError('head.shadow must be { json: string, expiresAt: number } or null');
@@ -518,12 +521,14 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
     }
     const s = this.s;
     await this.run('recountCounters', () =>
-      this.db.transaction(() => {
-        s.resetCounters!.run(...key);
-        for (const [rule, r] of rows) s.setCounterRow!.run(...key, rule, r.created, r.updated, r.deleted);
-        s.setCounterBase!.run(...key, source.upToCv);
-        s.dropCounted!.run(...key, source.upToCv);
-      }).immediate(),
+      this.db
+        .transaction(() => {
+          s.resetCounters!.run(...key);
+          for (const [rule, r] of rows) s.setCounterRow!.run(...key, rule, r.created, r.updated, r.deleted);
+          s.setCounterBase!.run(...key, source.upToCv);
+          s.dropCounted!.run(...key, source.upToCv);
+        })
+        .immediate(),
     );
     return this.getCounters(scope);
   }

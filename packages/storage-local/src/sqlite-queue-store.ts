@@ -53,10 +53,28 @@ CREATE TABLE IF NOT EXISTS q_dead (
 `;
 
 interface OpRow {
-  id: string; order_key: string; key_seq: number; request_id: string; body: string; attempts: number;
-  enqueued_at: number; not_before: number; owner: string | null; expires_at: number | null; last_error: string | null;
+  id: string;
+  order_key: string;
+  key_seq: number;
+  request_id: string;
+  body: string;
+  attempts: number;
+  enqueued_at: number;
+  not_before: number;
+  owner: string | null;
+  expires_at: number | null;
+  last_error: string | null;
 }
-interface DeadRow { id: string; order_key: string; request_id: string; body: string; attempts: number; enqueued_at: number; dead_at: number; last_error: string }
+interface DeadRow {
+  id: string;
+  order_key: string;
+  request_id: string;
+  body: string;
+  attempts: number;
+  enqueued_at: number;
+  dead_at: number;
+  last_error: string;
+}
 
 const MAX_PAGE = 1000;
 
@@ -70,8 +88,10 @@ function page(o: QueuePageOptions = {}): { limit: number; afterId: string } {
 
 export function checkQueueInput(input: QueueOpInput): void {
   if (!input || typeof input !== 'object') throw new ValidationError('enqueue needs { orderKey, requestId, body }');
-  if (typeof input.orderKey !== 'string' || input.orderKey.length < 1 || input.orderKey.length > 1024) throw new ValidationError('orderKey must be a string of 1-1024 characters');
-  if (typeof input.requestId !== 'string' || input.requestId.length < 1 || input.requestId.length > 256) throw new ValidationError('requestId must be a string of 1-256 characters');
+  if (typeof input.orderKey !== 'string' || input.orderKey.length < 1 || input.orderKey.length > 1024)
+    throw new ValidationError('orderKey must be a string of 1-1024 characters');
+  if (typeof input.requestId !== 'string' || input.requestId.length < 1 || input.requestId.length > 256)
+    throw new ValidationError('requestId must be a string of 1-256 characters');
   if (!input.body || typeof input.body !== 'object' || Array.isArray(input.body)) throw new ValidationError('body must be an object');
 }
 
@@ -87,13 +107,20 @@ export function checkOpId(id: unknown): asserts id is string {
   if (!isOpId(id)) throw new NotFoundError(`Queued operation '${String(id).slice(0, 80)}' not found`, { id: String(id).slice(0, 80) });
 }
 
-const errText = (e: QueueErrorInfo): string => JSON.stringify({ message: String(e?.message ?? '').slice(0, 2000), ...(e?.code ? { code: String(e.code).slice(0, 100) } : {}) });
+const errText = (e: QueueErrorInfo): string =>
+  JSON.stringify({ message: String(e?.message ?? '').slice(0, 2000), ...(e?.code ? { code: String(e.code).slice(0, 100) } : {}) });
 
 function toOp(r: OpRow, now: number): QueuedOp {
   const held = r.owner !== null && r.expires_at !== null && r.expires_at > now;
   const op: QueuedOp = {
-    id: r.id, orderKey: r.order_key, requestId: r.request_id, body: JSON.parse(r.body) as QueuedOp['body'],
-    attempts: r.attempts, enqueuedAt: r.enqueued_at, notBefore: r.not_before, status: held ? 'claimed' : 'pending',
+    id: r.id,
+    orderKey: r.order_key,
+    requestId: r.request_id,
+    body: JSON.parse(r.body) as QueuedOp['body'],
+    attempts: r.attempts,
+    enqueuedAt: r.enqueued_at,
+    notBefore: r.not_before,
+    status: held ? 'claimed' : 'pending',
   };
   if (held) op.lease = { owner: r.owner!, expiresAt: r.expires_at! };
   if (r.last_error) op.lastError = JSON.parse(r.last_error) as QueueErrorInfo;
@@ -102,8 +129,14 @@ function toOp(r: OpRow, now: number): QueuedOp {
 
 function toDead(r: DeadRow): DeadLetterOp {
   return {
-    id: r.id, orderKey: r.order_key, requestId: r.request_id, body: JSON.parse(r.body) as DeadLetterOp['body'],
-    attempts: r.attempts, enqueuedAt: r.enqueued_at, deadAt: r.dead_at, lastError: JSON.parse(r.last_error) as QueueErrorInfo,
+    id: r.id,
+    orderKey: r.order_key,
+    requestId: r.request_id,
+    body: JSON.parse(r.body) as DeadLetterOp['body'],
+    attempts: r.attempts,
+    enqueuedAt: r.enqueued_at,
+    deadAt: r.dead_at,
+    lastError: JSON.parse(r.last_error) as QueueErrorInfo,
   };
 }
 
@@ -155,8 +188,15 @@ export class SqliteQueueStore implements QueueStore {
       if (live) return toOp(live, now);
       const seq = (db.prepare('SELECT MAX(key_seq) AS m FROM q_ops WHERE order_key = ?').get(input.orderKey) as { m: number | null }).m;
       const id = newOpId();
-      db.prepare('INSERT INTO q_ops (id, order_key, key_seq, request_id, body, attempts, enqueued_at, not_before) VALUES (?, ?, ?, ?, ?, 0, ?, ?)')
-        .run(id, input.orderKey, (seq ?? 0) + 1, input.requestId, body, now, now);
+      db.prepare('INSERT INTO q_ops (id, order_key, key_seq, request_id, body, attempts, enqueued_at, not_before) VALUES (?, ?, ?, ?, ?, 0, ?, ?)').run(
+        id,
+        input.orderKey,
+        (seq ?? 0) + 1,
+        input.requestId,
+        body,
+        now,
+        now,
+      );
       return toOp(db.prepare('SELECT * FROM q_ops WHERE id = ?').get(id) as OpRow, now);
     });
   }
@@ -165,16 +205,22 @@ export class SqliteQueueStore implements QueueStore {
     const limit = checkClaim(opts);
     return this.run('claim', (db) => {
       const now = this.clock();
-      const rows = db.prepare(`
+      const rows = db
+        .prepare(`
         SELECT o.* FROM q_ops o
         WHERE o.not_before <= ? AND (o.owner IS NULL OR o.expires_at <= ?)
           AND NOT EXISTS (SELECT 1 FROM q_ops p WHERE p.order_key = o.order_key AND p.key_seq < o.key_seq)
-        ORDER BY o.id LIMIT ?`).all(now, now, limit) as OpRow[];
+        ORDER BY o.id LIMIT ?`)
+        .all(now, now, limit) as OpRow[];
       const take = db.prepare('UPDATE q_ops SET owner = ?, expires_at = ?, attempts = attempts + 1 WHERE id = ?');
       const expiresAt = now + opts.leaseMs;
       return rows.map((r) => {
         take.run(opts.owner, expiresAt, r.id);
-        return { ...toOp({ ...r, owner: opts.owner, expires_at: expiresAt, attempts: r.attempts + 1 }, now), status: 'claimed' as const, lease: { owner: opts.owner, expiresAt } };
+        return {
+          ...toOp({ ...r, owner: opts.owner, expires_at: expiresAt, attempts: r.attempts + 1 }, now),
+          status: 'claimed' as const,
+          lease: { owner: opts.owner, expiresAt },
+        };
       });
     });
   }
@@ -197,7 +243,11 @@ export class SqliteQueueStore implements QueueStore {
   release(op: ClaimedOp, error: QueueErrorInfo, notBefore: number): Promise<boolean> {
     return this.run('release', (db) => {
       if (!this.held(db, op)) return false;
-      db.prepare('UPDATE q_ops SET owner = NULL, expires_at = NULL, not_before = ?, last_error = ? WHERE id = ?').run(Math.floor(notBefore), errText(error), op.id);
+      db.prepare('UPDATE q_ops SET owner = NULL, expires_at = NULL, not_before = ?, last_error = ? WHERE id = ?').run(
+        Math.floor(notBefore),
+        errText(error),
+        op.id,
+      );
       return true;
     });
   }
@@ -206,8 +256,16 @@ export class SqliteQueueStore implements QueueStore {
     return this.run('deadLetter', (db) => {
       const r = this.held(db, op);
       if (!r) return false;
-      db.prepare('INSERT INTO q_dead (id, order_key, request_id, body, attempts, enqueued_at, dead_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(r.id, r.order_key, r.request_id, r.body, r.attempts, r.enqueued_at, this.clock(), errText(error));
+      db.prepare('INSERT INTO q_dead (id, order_key, request_id, body, attempts, enqueued_at, dead_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+        r.id,
+        r.order_key,
+        r.request_id,
+        r.body,
+        r.attempts,
+        r.enqueued_at,
+        this.clock(),
+        errText(error),
+      );
       db.prepare('DELETE FROM q_ops WHERE id = ?').run(op.id);
       return true;
     });
@@ -235,8 +293,9 @@ export class SqliteQueueStore implements QueueStore {
       if (live) throw new ValidationError(`requestId '${r.request_id}' is queued again as '${live.id}'; cancel or finish it first`, { id });
       const now = this.clock();
       const seq = (db.prepare('SELECT MAX(key_seq) AS m FROM q_ops WHERE order_key = ?').get(r.order_key) as { m: number | null }).m;
-      db.prepare('INSERT INTO q_ops (id, order_key, key_seq, request_id, body, attempts, enqueued_at, not_before, last_error) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)')
-        .run(r.id, r.order_key, (seq ?? 0) + 1, r.request_id, r.body, r.enqueued_at, now, r.last_error);
+      db.prepare(
+        'INSERT INTO q_ops (id, order_key, key_seq, request_id, body, attempts, enqueued_at, not_before, last_error) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)',
+      ).run(r.id, r.order_key, (seq ?? 0) + 1, r.request_id, r.body, r.enqueued_at, now, r.last_error);
       db.prepare('DELETE FROM q_dead WHERE id = ?').run(id);
       return toOp(db.prepare('SELECT * FROM q_ops WHERE id = ?').get(id) as OpRow, now);
     });
@@ -266,7 +325,9 @@ export class SqliteQueueStore implements QueueStore {
   stats(): Promise<QueueStats> {
     return this.run('stats', (db) => {
       const now = this.clock();
-      const live = db.prepare('SELECT SUM(CASE WHEN owner IS NOT NULL AND expires_at > ? THEN 1 ELSE 0 END) AS c, COUNT(*) AS n, MIN(enqueued_at) AS o FROM q_ops').get(now) as { c: number | null; n: number; o: number | null };
+      const live = db
+        .prepare('SELECT SUM(CASE WHEN owner IS NOT NULL AND expires_at > ? THEN 1 ELSE 0 END) AS c, COUNT(*) AS n, MIN(enqueued_at) AS o FROM q_ops')
+        .get(now) as { c: number | null; n: number; o: number | null };
       const dead = (db.prepare('SELECT COUNT(*) AS n FROM q_dead').get() as { n: number }).n;
       const claimed = live.c ?? 0;
       return { pending: live.n - claimed, claimed, dead, ...(live.o !== null ? { oldestEnqueuedAt: live.o } : {}) };

@@ -9,17 +9,22 @@ const runner = { describe, it, beforeAll, afterAll, afterEach };
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'chronos-local-'));
 
-runMetadataStoreConformance(runner, 'storage-local (SQLite file)', async () => {
-  const dir = tmp();
-  const store = createLocalMetadataStore({ basePath: dir });
-  return {
-    store,
-    teardown: async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}, { commitMany: true });
+runMetadataStoreConformance(
+  runner,
+  'storage-local (SQLite file)',
+  async () => {
+    const dir = tmp();
+    const store = createLocalMetadataStore({ basePath: dir });
+    return {
+      store,
+      teardown: async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  { commitMany: true },
+);
 
 runCounterStoreConformance(runner, 'storage-local (SQLite file)', async () => {
   const dir = tmp();
@@ -33,23 +38,33 @@ runCounterStoreConformance(runner, 'storage-local (SQLite file)', async () => {
   };
 });
 
-runBlobStoreConformance(runner, 'storage-local (filesystem)', async () => {
-  const dir = tmp();
-  const store = createLocalBlobStore({ basePath: dir });
-  return {
-    store,
-    teardown: async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}, { capabilities: { presign: false } });
+runBlobStoreConformance(
+  runner,
+  'storage-local (filesystem)',
+  async () => {
+    const dir = tmp();
+    const store = createLocalBlobStore({ basePath: dir });
+    return {
+      store,
+      teardown: async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  { capabilities: { presign: false } },
+);
 
-runQueueStoreConformance(runner, 'storage-local (SQLite journal)', async () => {
-  const dir = tmp();
-  return {
-    store: createLocalQueueStore({ path: dir }),
-    reopen: async () => createLocalQueueStore({ path: dir }),
-    teardown: async () => rmSync(dir, { recursive: true, force: true }),
-  };
-}, { raceOps: 2000 });
+runQueueStoreConformance(
+  runner,
+  'storage-local (SQLite journal)',
+  async () => {
+    const dir = tmp();
+    return {
+      store: createLocalQueueStore({ path: dir }),
+      reopen: async () => createLocalQueueStore({ path: dir }),
+      teardown: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+  { raceOps: 2000 },
+);

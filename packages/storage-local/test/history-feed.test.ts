@@ -41,7 +41,11 @@ describe('SqliteMetadataStore listVersions pages and changesAfter', () => {
   });
 
   it('refuses bad input with a ValidationError', async () => {
-    for (const q of [{ afterCv: -1, limit: 1 }, { afterCv: 0.5, limit: 1 }, { afterCv: 0, limit: 0 }]) {
+    for (const q of [
+      { afterCv: -1, limit: 1 },
+      { afterCv: 0.5, limit: 1 },
+      { afterCv: 0, limit: 0 },
+    ]) {
       await expect(store.changesAfter(ns, q)).rejects.toMatchObject({ code: 'VALIDATION' });
     }
     await expect(store.listVersions(ns, 'r', { dir: 0 as 1 })).rejects.toMatchObject({ code: 'VALIDATION' });

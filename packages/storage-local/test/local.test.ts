@@ -30,7 +30,11 @@ function tree(dir: string): string[] {
   return out.sort();
 }
 
-const code = async (p: Promise<unknown>) => p.then(() => 'resolved', (e: { code?: string }) => e.code);
+const code = async (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: { code?: string }) => e.code,
+  );
 
 describe('LocalBlobStore on disk', () => {
   it('stores <basePath>/<bucketRole>/<key> and leaves no temp file', async () => {
@@ -40,8 +44,21 @@ describe('LocalBlobStore on disk', () => {
     await store.put('content', 'db/c/p/id1/v0/a1/blob.bin', new Uint8Array([1, 2, 3]), { ifNoneMatch: true });
     expect(await code(store.put('content', 'db/c/p/id1/v0/a1/blob.bin', new Uint8Array([9]), { ifNoneMatch: true }))).toBe('OPTIMISTIC_LOCK');
     expect(tree(base)).toEqual([
-      'content/', 'content/db/', 'content/db/c/', 'content/db/c/p/', 'content/db/c/p/id1/', 'content/db/c/p/id1/v0/', 'content/db/c/p/id1/v0/a1/', 'content/db/c/p/id1/v0/a1/blob.bin',
-      'json/', 'json/db/', 'json/db/c/', 'json/db/c/id1/', 'json/db/c/id1/v0/', 'json/db/c/id1/v0/a1/', 'json/db/c/id1/v0/a1/item.json',
+      'content/',
+      'content/db/',
+      'content/db/c/',
+      'content/db/c/p/',
+      'content/db/c/p/id1/',
+      'content/db/c/p/id1/v0/',
+      'content/db/c/p/id1/v0/a1/',
+      'content/db/c/p/id1/v0/a1/blob.bin',
+      'json/',
+      'json/db/',
+      'json/db/c/',
+      'json/db/c/id1/',
+      'json/db/c/id1/v0/',
+      'json/db/c/id1/v0/a1/',
+      'json/db/c/id1/v0/a1/item.json',
     ]);
     // delete prunes empty folders but keeps the role folder
     await store.delete('json', 'db/c/id1/v0/a1/item.json');
@@ -56,7 +73,16 @@ describe('LocalBlobStore on disk', () => {
     writeFileSync(join(parent, 'outside.txt'), 'untouched');
     const before = tree(parent);
     const body = new TextEncoder().encode('evil');
-    const attempts = [...UNSAFE_KEYS, '../outside.txt', '../../outside.txt', 'seed/../../outside.txt', 'seed/../../../tmp/x', '/tmp/evil', 'seed/x/..', 'seed/./x'];
+    const attempts = [
+      ...UNSAFE_KEYS,
+      '../outside.txt',
+      '../../outside.txt',
+      'seed/../../outside.txt',
+      'seed/../../../tmp/x',
+      '/tmp/evil',
+      'seed/x/..',
+      'seed/./x',
+    ];
     for (const key of attempts) {
       for (const role of ['json', 'content', 'backups'] as const) {
         expect([key, await code(store.put(role, key, body))]).toEqual([key, 'VALIDATION']);
@@ -115,7 +141,9 @@ describe('SqliteMetadataStore specifics', () => {
     const head = await s.getHead(ns, 'r1');
     // A stray row at (r1, ov 1) makes the version insert violate the unique key mid-transaction.
     const db = new Database(join(base, METADATA_FILE));
-    db.prepare("INSERT INTO chronos_versions (db_name, tenant, collection, item_id, ov, cv, at, request_id, doc) VALUES (?, '', ?, 'r1', 1, 99, 0, NULL, '{}')").run(ns.dbName, ns.collection);
+    db.prepare(
+      "INSERT INTO chronos_versions (db_name, tenant, collection, item_id, ov, cv, at, request_id, doc) VALUES (?, '', ?, 'r1', 1, 99, 0, NULL, '{}')",
+    ).run(ns.dbName, ns.collection);
     db.close();
     expect(await code(s.commit({ ns, version: mkVersion(ns, 'r1', 1), expectedOv: 0, head: { state: 'processed' } }))).toBe('OPTIMISTIC_LOCK');
     expect(await s.getHead(ns, 'r1')).toEqual(head);
@@ -141,7 +169,8 @@ describe('SqliteMetadataStore specifics', () => {
     const s = createLocalMetadataStore({ filename: ':memory:' });
     // U+FF5E sorts after U+1F600 in UTF-8 byte order but before it in UTF-16 code units (JS order).
     const vals = ['\u{FF5E}', '\u{1F600}', 'a'];
-    for (const [i, v] of vals.entries()) await s.commit({ ns, version: mkVersion(ns, `r${i}`, 0, { metaIndexed: { v } }), expectedOv: null, head: { createdAt: 1 } });
+    for (const [i, v] of vals.entries())
+      await s.commit({ ns, version: mkVersion(ns, `r${i}`, 0, { metaIndexed: { v } }), expectedOv: null, head: { createdAt: 1 } });
     const ids = async (f: unknown) => (await s.queryHeads(ns, { limit: 10, filter: compileFilter(f)! })).map((h) => h.itemId);
     expect(await ids({ v: { $gt: '\u{FF5E}' } })).toEqual('\u{1F600}' > '\u{FF5E}' ? ['r1'] : []);
     expect(await ids({ v: { $lt: '\u{FF5E}' } })).toEqual(['r1', 'r2'].filter((id) => vals[Number(id.slice(1))]! < '\u{FF5E}'));
@@ -153,9 +182,14 @@ describe('SqliteMetadataStore specifics', () => {
     const s = createLocalMetadataStore({ basePath: base });
     await s.commit({ ns, version: mkVersion(ns, 'r1', 0), expectedOv: null, head: { createdAt: 1 } });
     const db = new Database(join(base, METADATA_FILE), { readonly: true });
-    const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('d', '', 'c', 'i', 1) as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
-    const at = plan('SELECT doc FROM chronos_versions WHERE db_name = ? AND tenant = ? AND collection = ? AND item_id = ? AND at <= ? ORDER BY at DESC, ov DESC LIMIT 1');
-    const cv = plan('SELECT doc FROM chronos_versions WHERE db_name = ? AND tenant = ? AND collection = ? AND item_id = ? AND cv <= ? ORDER BY cv DESC LIMIT 1');
+    const plan = (sql: string) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('d', '', 'c', 'i', 1) as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
+    const at = plan(
+      'SELECT doc FROM chronos_versions WHERE db_name = ? AND tenant = ? AND collection = ? AND item_id = ? AND at <= ? ORDER BY at DESC, ov DESC LIMIT 1',
+    );
+    const cv = plan(
+      'SELECT doc FROM chronos_versions WHERE db_name = ? AND tenant = ? AND collection = ? AND item_id = ? AND cv <= ? ORDER BY cv DESC LIMIT 1',
+    );
     expect(at).toMatch(/SEARCH chronos_versions USING INDEX chronos_versions_at/);
     expect(cv).toMatch(/SEARCH chronos_versions USING INDEX chronos_versions_cv/);
     expect(`${at} ${cv}`).not.toMatch(/TEMP B-TREE|SCAN/);
@@ -221,14 +255,20 @@ describe('several processes on one database file', () => {
     const nsx: Namespace = { dbName: 'multi', collection: 'race' };
     await s.commit({ ns: nsx, version: mkVersion(nsx, 'r1', 0), expectedOv: null, head: { createdAt: 1 } });
     const rounds = 40;
-    const kids = [startWriter([filename, 'multi', 'race', 'r1', 'race', String(rounds)]), startWriter([filename, 'multi', 'race', 'r1', 'race', String(rounds)])];
+    const kids = [
+      startWriter([filename, 'multi', 'race', 'r1', 'race', String(rounds)]),
+      startWriter([filename, 'multi', 'race', 'r1', 'race', String(rounds)]),
+    ];
     let myWins = 0;
     for (let i = 0; i < rounds; i++) {
       const head = await s.getHead(nsx, 'r1');
-      const r = await s.commit({ ns: nsx, version: mkVersion(nsx, 'r1', head!.ov + 1), expectedOv: head!.ov, head: {} }).then(() => true, (e: { code?: string }) => {
-        if (e.code !== 'OPTIMISTIC_LOCK') throw e;
-        return false;
-      });
+      const r = await s.commit({ ns: nsx, version: mkVersion(nsx, 'r1', head!.ov + 1), expectedOv: head!.ov, head: {} }).then(
+        () => true,
+        (e: { code?: string }) => {
+          if (e.code !== 'OPTIMISTIC_LOCK') throw e;
+          return false;
+        },
+      );
       if (r) myWins++;
     }
     const results = [];

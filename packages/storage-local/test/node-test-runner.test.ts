@@ -16,7 +16,11 @@ describe('the testkit under node:test', () => {
 
   beforeAll(() => {
     // cwd = repository root: tsx maps @chronos-db/* to the sources through the root tsconfig's paths
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', file], { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', file], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     run = { status: r.status, tap: r.stdout, stderr: r.stderr };
   });
 

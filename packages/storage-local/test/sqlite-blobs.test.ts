@@ -25,15 +25,25 @@ const runner = { describe, it, beforeAll, afterAll, afterEach };
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-runBlobStoreConformance(runner, 'storage-local (SQLite, every payload inline)', async () => {
-  const store = createSqliteBlobStore({ basePath: tmp() });
-  return { store, teardown: () => store.close() };
-}, { capabilities: { presign: false } });
+runBlobStoreConformance(
+  runner,
+  'storage-local (SQLite, every payload inline)',
+  async () => {
+    const store = createSqliteBlobStore({ basePath: tmp() });
+    return { store, teardown: () => store.close() };
+  },
+  { capabilities: { presign: false } },
+);
 
-runBlobStoreConformance(runner, 'storage-local (SQLite, inline up to 8 bytes, files above)', async () => {
-  const store = createSqliteBlobStore({ basePath: tmp(), inlineMaxBytes: 8 });
-  return { store, teardown: () => store.close() };
-}, { capabilities: { presign: false } });
+runBlobStoreConformance(
+  runner,
+  'storage-local (SQLite, inline up to 8 bytes, files above)',
+  async () => {
+    const store = createSqliteBlobStore({ basePath: tmp(), inlineMaxBytes: 8 });
+    return { store, teardown: () => store.close() };
+  },
+  { capabilities: { presign: false } },
+);
 
 runEngineBehaviour(runner, 'embedded default (SQLite metadata + SQLite payloads, one file)', async () => {
   const { meta, blobs, close } = createLocalStorage({ basePath: tmp() });

@@ -40,7 +40,20 @@ const seal = async (c: Cols, from: number, to: number): Promise<void> => {
   const docs: StoredVersion[] = [];
   const at = Date.now();
   for (let cv = from; cv <= to && docs.length < MAX_SEAL; cv++) {
-    docs.push({ _id: `${BURNED_ITEM}:${cv}`, itemId: BURNED_ITEM, ov: cv, cv, at, op: 'DELETE', jsonKey: '', size: 0, sha256: '', metaIndexed: {}, deleted: true, reason: 'burned cv' });
+    docs.push({
+      _id: `${BURNED_ITEM}:${cv}`,
+      itemId: BURNED_ITEM,
+      ov: cv,
+      cv,
+      at,
+      op: 'DELETE',
+      jsonKey: '',
+      size: 0,
+      sha256: '',
+      metaIndexed: {},
+      deleted: true,
+      reason: 'burned cv',
+    });
   }
   try {
     await c.ver.insertMany(docs, { ordered: false });
@@ -58,7 +71,11 @@ export const changesAfter = async (ctx: StoreCtx, ns: Namespace, q: ChangesInput
   await ctx.ensure(ns);
   return ctx.run('changes', async () => {
     for (let round = 0; ; round++) {
-      const docs = await c.ver.find({ cv: { $gt: afterCv } }).sort({ cv: 1 }).limit(limit).toArray();
+      const docs = await c.ver
+        .find({ cv: { $gt: afterCv } })
+        .sort({ cv: 1 })
+        .limit(limit)
+        .toArray();
       const versions: VersionDoc[] = [];
       let next = afterCv;
       let gapEnd = -1;

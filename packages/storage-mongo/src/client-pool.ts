@@ -157,7 +157,15 @@ export function acquireClient(uri: string, opts: SharedClientOptions = {}): Shar
   }
   const client = createClient(uri, opts);
   const e: Entry = {
-    uri, opts, client, refs: 1, dead: false, closing: false, failures: 0, nextAt: 0, reopened: 0,
+    uri,
+    opts,
+    client,
+    refs: 1,
+    dead: false,
+    closing: false,
+    failures: 0,
+    nextAt: 0,
+    reopened: 0,
     handle: {
       get client() {
         return current(e);

@@ -46,7 +46,8 @@ export const STATES: ReadonlySet<ItemState> = new Set(ITEM_STATES);
 const MAX_CV_RETRIES = 50;
 
 export const validateCommit = (input: CommitInput): void => {
-  if (!input || typeof input !== 'object' || !input.version || typeof input.version !== 'object') throw new ValidationError('commit needs { ns, version, expectedOv, head }');
+  if (!input || typeof input !== 'object' || !input.version || typeof input.version !== 'object')
+    throw new ValidationError('commit needs { ns, version, expectedOv, head }');
   const v = input.version;
   assertNamespace(input.ns);
   assertId(v.itemId);
@@ -155,7 +156,11 @@ export const commitManyPlain = async (ctx: StoreCtx, c: Cols, inputs: CommitInpu
   const landed = bulk.filter((_, k) => !refused.has(k));
   for (const b of landed) results[b.i] = { ok: true, cv: b.cv };
   if (hook) for (const b of landed) await hook('version', { ns: inputs[b.i]!.ns, itemId: inputs[b.i]!.version.itemId, ov: inputs[b.i]!.version.ov, cv: b.cv });
-  await writeHeads(ctx, c, landed.map((b) => ({ v: { ...inputs[b.i]!.version, cv: b.cv } as VersionDoc, createdAt: b.createdAt, head: inputs[b.i]!.head ?? {} })));
+  await writeHeads(
+    ctx,
+    c,
+    landed.map((b) => ({ v: { ...inputs[b.i]!.version, cv: b.cv } as VersionDoc, createdAt: b.createdAt, head: inputs[b.i]!.head ?? {} })),
+  );
   if (hook) for (const b of landed) await hook('head', { ns: inputs[b.i]!.ns, itemId: inputs[b.i]!.version.itemId, ov: inputs[b.i]!.version.ov, cv: b.cv });
   const ids = landed.map((b) => versionId(inputs[b.i]!.version.itemId, inputs[b.i]!.version.ov));
   clearInBackground(ctx, c, ids);

@@ -4,7 +4,17 @@
  * server detection (transactions, FerretDB) and the background housekeeping.
  */
 import type { Collection, MongoClient } from 'mongodb';
-import { StorageError, ValidationError, assertNamespace, isFieldPath, physicalName, redactUri, silentLogger, type Logger, type Namespace } from '@chronos-db/core';
+import {
+  StorageError,
+  ValidationError,
+  assertNamespace,
+  isFieldPath,
+  physicalName,
+  redactUri,
+  silentLogger,
+  type Logger,
+  type Namespace,
+} from '@chronos-db/core';
 import { acquireClient, type SharedClientOptions } from './client-pool.js';
 import { clientState, type ClientState } from './client-state.js';
 import type { StoredHead, StoredVersion } from './docs.js';
@@ -109,7 +119,10 @@ function ensureBase(ctx: StoreCtx, c: Cols, map: Map<string, Promise<void>>): Pr
       // panic) when a multi-index createIndexes names indexes that already exist,
       // which is the case for every process after the first.
       const specs: Array<[Record<string, 1 | -1>, { name: string; unique?: boolean; sparse?: boolean }]> = [
-        [{ itemId: 1, ov: 1 }, { name: 'itemId_ov_unique', unique: true }],
+        [
+          { itemId: 1, ov: 1 },
+          { name: 'itemId_ov_unique', unique: true },
+        ],
         [{ cv: 1 }, { name: 'cv_unique', unique: true }],
         [{ itemId: 1, at: -1, ov: -1 }, { name: 'itemId_at' }],
         [{ itemId: 1, cv: -1 }, { name: 'itemId_cv' }],
@@ -146,14 +159,16 @@ function ensureProp(ctx: StoreCtx, c: Cols, map: Map<string, Promise<void>>, pro
 export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
   if (!opts || (!opts.client && !opts.uri)) throw new ValidationError('createMongoMetadataStore needs a uri or a client');
   if (opts.dbName !== undefined && !/^[A-Za-z0-9_-]{1,63}$/.test(opts.dbName)) throw new ValidationError('Invalid counters dbName');
-  if (opts.dialect !== undefined && opts.dialect !== 'auto' && opts.dialect !== 'mongodb' && opts.dialect !== 'ferretdb') throw new ValidationError("dialect must be 'auto', 'mongodb' or 'ferretdb'");
+  if (opts.dialect !== undefined && opts.dialect !== 'auto' && opts.dialect !== 'mongodb' && opts.dialect !== 'ferretdb')
+    throw new ValidationError("dialect must be 'auto', 'mongodb' or 'ferretdb'");
   const t = opts.transactions;
   if (t !== undefined) {
     if (!t || typeof t !== 'object') throw new ValidationError('transactions must be { enabled?, autoDetect? }');
     for (const k of Object.keys(t)) if (k !== 'enabled' && k !== 'autoDetect') throw new ValidationError(`Unknown transactions option '${k.slice(0, 40)}'`);
     if (t.enabled !== undefined && typeof t.enabled !== 'boolean') throw new ValidationError('transactions.enabled must be a boolean');
     if (t.autoDetect !== undefined && typeof t.autoDetect !== 'boolean') throw new ValidationError('transactions.autoDetect must be a boolean');
-    if (t.autoDetect === true && t.enabled !== true) throw new ValidationError('transactions.autoDetect applies only with enabled: true (transactions are opt-in)');
+    if (t.autoDetect === true && t.enabled !== true)
+      throw new ValidationError('transactions.autoDetect applies only with enabled: true (transactions are opt-in)');
   }
   const uri = opts.uri;
   const handle = opts.client ? undefined : acquireClient(uri!, opts);
@@ -248,7 +263,9 @@ export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
       if (t?.enabled !== true) return (ctx.txnKnown = false);
       const offered = await ctx.serverHasSessions();
       if (!offered && t.autoDetect !== true) {
-        throw new ValidationError(`transactions.enabled is true but ${where} offers no multi-document transactions (it is not a replica set or mongos); remove it, or add autoDetect: true to use them only where offered`);
+        throw new ValidationError(
+          `transactions.enabled is true but ${where} offers no multi-document transactions (it is not a replica set or mongos); remove it, or add autoDetect: true to use them only where offered`,
+        );
       }
       return (ctx.txnKnown = offered);
     },

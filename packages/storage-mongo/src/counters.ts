@@ -82,9 +82,11 @@ export function scopeKey(s: CounterScope): string {
 }
 
 function checkIncrement(inc: CounterIncrement): { field: Field; rules: string[]; cv: number | undefined } {
-  if (!inc || typeof inc !== 'object' || (inc.field !== 'created' && inc.field !== 'updated' && inc.field !== 'deleted')) throw new ValidationError("counter field must be 'created', 'updated' or 'deleted'");
+  if (!inc || typeof inc !== 'object' || (inc.field !== 'created' && inc.field !== 'updated' && inc.field !== 'deleted'))
+    throw new ValidationError("counter field must be 'created', 'updated' or 'deleted'");
   const rules = Array.isArray(inc.rules) ? [...new Set(inc.rules)] : [];
-  for (const r of rules) if (typeof r !== 'string' || !RULE_RE.test(r)) throw new ValidationError(`Invalid counter rule name ${JSON.stringify(String(r).slice(0, 64))}`);
+  for (const r of rules)
+    if (typeof r !== 'string' || !RULE_RE.test(r)) throw new ValidationError(`Invalid counter rule name ${JSON.stringify(String(r).slice(0, 64))}`);
   if (inc.cv !== undefined && (!Number.isSafeInteger(inc.cv) || inc.cv < 0)) throw new ValidationError('counter cv must be a non-negative integer');
   return { field: inc.field, rules, cv: inc.cv };
 }
@@ -129,7 +131,10 @@ export function createCounterOps(dbFor: (s: CounterScope) => Db, run: <T>(what: 
         const snap = await latestSnap(snaps, s);
         const already = new Set(snap?.folded ?? []);
         if (already.size) await events.deleteMany({ _id: { $in: [...already] } }); // left by a crashed folder
-        const evs = await events.find({ s }, { projection: { f: 1, r: 1, c: 1 } }).limit(FOLD_BATCH + already.size).toArray();
+        const evs = await events
+          .find({ s }, { projection: { f: 1, r: 1, c: 1 } })
+          .limit(FOLD_BATCH + already.size)
+          .toArray();
         const batch = evs.filter((e) => !already.has(e._id)).slice(0, FOLD_BATCH);
         if (batch.length === 0 && !first) return false;
         let t: CounterTotals;
@@ -201,7 +206,10 @@ export function createCounterOps(dbFor: (s: CounterScope) => Db, run: <T>(what: 
       for (let round = 0; ; round++) {
         const t = await run('get counters', async () => {
           // events first, then the snapshot: an event folded meanwhile is named by the newer snapshot
-          let evs = await events.find({ s }, { projection: { f: 1, r: 1, c: 1 } }).limit(READ_CAP + 1).toArray();
+          let evs = await events
+            .find({ s }, { projection: { f: 1, r: 1, c: 1 } })
+            .limit(READ_CAP + 1)
+            .toArray();
           if (evs.length > READ_CAP) {
             if (round < 3) return null;
             // writers keep adding faster than we fold: read them all (exact, not bounded)
@@ -226,7 +234,8 @@ export function createCounterOps(dbFor: (s: CounterScope) => Db, run: <T>(what: 
 
     async recount(scope, source) {
       scopeKey(scope);
-      if (!source || typeof source !== 'object' || !Number.isSafeInteger(source.upToCv) || source.upToCv < 0) throw new ValidationError('recount needs { events, upToCv } with a non-negative integer upToCv');
+      if (!source || typeof source !== 'object' || !Number.isSafeInteger(source.upToCv) || source.upToCv < 0)
+        throw new ValidationError('recount needs { events, upToCv } with a non-negative integer upToCv');
       const t = zero();
       for await (const inc of source.events as AsyncIterable<CounterIncrement>) {
         const { field, rules, cv } = checkIncrement(inc);

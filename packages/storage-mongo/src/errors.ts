@@ -65,7 +65,9 @@ export function toStorageError(e: unknown, what: string, where: string, redact: 
 
 export function lockError(ns: string, itemId: string, expectedOv: number | null): OptimisticLockError {
   return new OptimisticLockError(
-    expectedOv === null ? `Record '${itemId}' already exists in ${ns}` : `Record '${itemId}' in ${ns} is not at ov ${expectedOv} (a concurrent writer won, or it does not exist)`,
+    expectedOv === null
+      ? `Record '${itemId}' already exists in ${ns}`
+      : `Record '${itemId}' in ${ns} is not at ov ${expectedOv} (a concurrent writer won, or it does not exist)`,
     { itemId, expectedOv },
   );
 }

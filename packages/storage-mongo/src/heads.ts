@@ -59,7 +59,14 @@ export const headUpdate = (v: VersionDoc, createdAt: number, headIn: CommitInput
   return { filter, update };
 };
 
-export const writeHead = async (ctx: StoreCtx, c: Cols, v: VersionDoc, createdAt: number, headIn: CommitInput['head'], session?: ClientSession): Promise<void> => {
+export const writeHead = async (
+  ctx: StoreCtx,
+  c: Cols,
+  v: VersionDoc,
+  createdAt: number,
+  headIn: CommitInput['head'],
+  session?: ClientSession,
+): Promise<void> => {
   const { filter, update } = headUpdate(v, createdAt, headIn ?? {}, await ctx.idSeeks(), !!session, await ctx.isFerret());
   const write = async () => {
     try {
@@ -154,7 +161,10 @@ export const clearFlags = async (c: Cols, ids: string[]): Promise<void> => {
     return;
   }
   for (let k = 0; k < ids.length; k += HEAD_BATCH) {
-    await c.ver.bulkWrite(ids.slice(k, k + HEAD_BATCH).map((_id) => ({ updateOne: { filter: { _id }, update: { $unset: { _h: '' } } } })), { ordered: false });
+    await c.ver.bulkWrite(
+      ids.slice(k, k + HEAD_BATCH).map((_id) => ({ updateOne: { filter: { _id }, update: { $unset: { _h: '' } } } })),
+      { ordered: false },
+    );
   }
 };
 
@@ -180,7 +190,12 @@ export const repairHead = async (ctx: StoreCtx, c: Cols, latest: StoredVersion, 
   const v = toVersion(latest);
   const createdAt = typeof latest._ca === 'number' ? latest._ca : (head?.createdAt ?? latest.at);
   const state = head?.state ?? 'new';
-  ctx.log.warn('repairing a head that lags behind its newest version (interrupted commit)', { collection: c.name, itemId: v.itemId, headOv: head?.ov ?? null, ov: v.ov });
+  ctx.log.warn('repairing a head that lags behind its newest version (interrupted commit)', {
+    collection: c.name,
+    itemId: v.itemId,
+    headOv: head?.ov ?? null,
+    ov: v.ov,
+  });
   // the shadow belonged to an older version: drop it
   await writeHead(ctx, c, v, createdAt, { state, shadow: null });
   if (pendingIds) await clearFlags(c, pendingIds);
@@ -209,7 +224,10 @@ type Pending = Array<{ _id: string; itemId: string; ov: number }>;
  * as one look returns: wait for them and look again), or the ones to repair.
  */
 export const openPending = async (ctx: StoreCtx, c: Cols): Promise<'none' | 'settle' | Pending> => {
-  const pending = await c.ver.find({ _h: true }, { projection: { itemId: 1, ov: 1 } }).limit(MAX_PENDING_REPAIR).toArray();
+  const pending = await c.ver
+    .find({ _h: true }, { projection: { itemId: 1, ov: 1 } })
+    .limit(MAX_PENDING_REPAIR)
+    .toArray();
   const open = pending.filter((p) => !ctx.clearing.has(c.itemKey(p._id)));
   if (open.length) return open as Pending;
   return pending.length < MAX_PENDING_REPAIR ? 'none' : 'settle';

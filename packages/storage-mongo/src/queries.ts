@@ -5,7 +5,17 @@
  * Version reads read `_ver` only. On FerretDB the hot paths use `_id` seeks (seeks.ts).
  */
 import type { Sort } from 'mongodb';
-import { ValidationError, assertId, assertOv, type HeadDoc, type MetadataStore, type Namespace, type QueryInput, type ScanInput, type VersionSelector } from '@chronos-db/core';
+import {
+  ValidationError,
+  assertId,
+  assertOv,
+  type HeadDoc,
+  type MetadataStore,
+  type Namespace,
+  type QueryInput,
+  type ScanInput,
+  type VersionSelector,
+} from '@chronos-db/core';
 import type { Cols, StoreCtx } from './context.js';
 import { toHead, toVersion, versionId } from './docs.js';
 import { toStorageError } from './errors.js';
@@ -71,14 +81,19 @@ export const getVersion = async (ctx: StoreCtx, ns: Namespace, itemId: string, s
       const found = await seekVersion(ctx, c, itemId, field, bound);
       if (found !== undefined) return found;
     }
-    const v = await c.ver.find({ itemId, [field]: { $lte: bound } }).sort(sort).limit(1).next();
+    const v = await c.ver
+      .find({ itemId, [field]: { $lte: bound } })
+      .sort(sort)
+      .limit(1)
+      .next();
     return v ? toVersion(v) : null;
   });
 };
 
 export const findByRequestId = async (ctx: StoreCtx, ns: Namespace, requestId: string): ReturnType<MetadataStore['findByRequestId']> => {
   const c = ctx.cols(ns);
-  if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 256) throw new ValidationError('requestId must be a non-empty string of at most 256 characters');
+  if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > 256)
+    throw new ValidationError('requestId must be a non-empty string of at most 256 characters');
   return ctx.run('find requestId', async () => {
     const v = await c.ver.findOne({ requestId });
     return v ? toVersion(v) : null;
@@ -107,7 +122,8 @@ export const queryHeads = async (ctx: StoreCtx, ns: Namespace, q: QueryInput): P
 export async function* scanHeads(ctx: StoreCtx, ns: Namespace, q: ScanInput): AsyncGenerator<HeadDoc[]> {
   const c = ctx.cols(ns);
   if (!q || typeof q !== 'object') throw new ValidationError('scan must be an object');
-  if (!Number.isSafeInteger(q.batchSize) || q.batchSize < 1 || q.batchSize > 100_000) throw new ValidationError('batchSize must be an integer from 1 to 100000');
+  if (!Number.isSafeInteger(q.batchSize) || q.batchSize < 1 || q.batchSize > 100_000)
+    throw new ValidationError('batchSize must be an integer from 1 to 100000');
   const query = headQuery(q.filter, !!q.includeDeleted);
   await ctx.ensure(ns);
   await ctx.run('scan heads', () => repairBeforeScan(ctx, c, MAX_QUERY_REPAIRS));

@@ -57,11 +57,37 @@ export interface MongoQueueStoreOptions {
   clock?: () => number;
 }
 
-interface OpDoc { _id: string; gen: number; orderKey: string; keySeq: number; requestId: string; body: Record<string, unknown>; enqueuedAt: number; lastError?: QueueErrorInfo }
-interface ClaimDoc { _id: string; opId: string; gen: number; attempt: number; owner: string; expiresAt: number; released?: { notBefore: number; error: QueueErrorInfo } }
+interface OpDoc {
+  _id: string;
+  gen: number;
+  orderKey: string;
+  keySeq: number;
+  requestId: string;
+  body: Record<string, unknown>;
+  enqueuedAt: number;
+  lastError?: QueueErrorInfo;
+}
+interface ClaimDoc {
+  _id: string;
+  opId: string;
+  gen: number;
+  attempt: number;
+  owner: string;
+  expiresAt: number;
+  released?: { notBefore: number; error: QueueErrorInfo };
+}
 interface EndDoc {
-  _id: string; opId: string; gen: number; kind: 'dead' | 'done' | 'cancelled'; at: number;
-  orderKey?: string; requestId?: string; body?: Record<string, unknown>; attempts?: number; enqueuedAt?: number; lastError?: QueueErrorInfo;
+  _id: string;
+  opId: string;
+  gen: number;
+  kind: 'dead' | 'done' | 'cancelled';
+  at: number;
+  orderKey?: string;
+  requestId?: string;
+  body?: Record<string, unknown>;
+  attempts?: number;
+  enqueuedAt?: number;
+  lastError?: QueueErrorInfo;
 }
 
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
@@ -97,16 +123,19 @@ export class MongoQueueStore implements QueueStore {
     if (typeof opts.dbName !== 'string' || !/^[A-Za-z0-9_-]{1,63}$/.test(opts.dbName)) throw new ValidationError('dbName must be 1-63 letters, digits, _ or -');
     const dead = opts.deadLetterCollection ?? 'chronos_dead_letters';
     const prefix = opts.collectionPrefix ?? 'chronos_queue';
-    if (!NAME_RE.test(dead) || !NAME_RE.test(prefix)) throw new ValidationError('deadLetterCollection and collectionPrefix must be 1-64 letters, digits, _ or -');
+    if (!NAME_RE.test(dead) || !NAME_RE.test(prefix))
+      throw new ValidationError('deadLetterCollection and collectionPrefix must be 1-64 letters, digits, _ or -');
     this.redact = makeRedactor(opts.uri);
     this.where = `queue database '${opts.dbName}'`;
     this.prefix = prefix;
     this.dead = dead;
-    this.shared = opts.client ? undefined : acquireClient(opts.uri!, {
-      ...(opts.serverSelectionTimeoutMS !== undefined ? { serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS } : {}),
-      ...(opts.connectTimeoutMS !== undefined ? { connectTimeoutMS: opts.connectTimeoutMS } : {}),
-      ...(opts.socketTimeoutMS !== undefined ? { socketTimeoutMS: opts.socketTimeoutMS } : {}),
-    });
+    this.shared = opts.client
+      ? undefined
+      : acquireClient(opts.uri!, {
+          ...(opts.serverSelectionTimeoutMS !== undefined ? { serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS } : {}),
+          ...(opts.connectTimeoutMS !== undefined ? { connectTimeoutMS: opts.connectTimeoutMS } : {}),
+          ...(opts.socketTimeoutMS !== undefined ? { socketTimeoutMS: opts.socketTimeoutMS } : {}),
+        });
     this.clock = opts.clock ?? Date.now;
   }
 
@@ -188,8 +217,14 @@ export class MongoQueueStore implements QueueStore {
   private toOp(d: OpDoc, c: ClaimDoc | undefined, now: number): QueuedOp {
     const held = !!c && !c.released && c.expiresAt > now;
     const op: QueuedOp = {
-      id: d._id, orderKey: d.orderKey, requestId: d.requestId, body: d.body, attempts: c?.attempt ?? 0, enqueuedAt: d.enqueuedAt,
-      notBefore: c?.released ? c.released.notBefore : c ? now : d.enqueuedAt, status: held ? 'claimed' : 'pending',
+      id: d._id,
+      orderKey: d.orderKey,
+      requestId: d.requestId,
+      body: d.body,
+      attempts: c?.attempt ?? 0,
+      enqueuedAt: d.enqueuedAt,
+      notBefore: c?.released ? c.released.notBefore : c ? now : d.enqueuedAt,
+      status: held ? 'claimed' : 'pending',
     };
     if (held) op.lease = { owner: c!.owner, expiresAt: c!.expiresAt };
     const err = c?.released?.error ?? d.lastError;
@@ -222,8 +257,10 @@ export class MongoQueueStore implements QueueStore {
   enqueue(input: QueueOpInput): Promise<QueuedOp> {
     return this.io('enqueue', async () => {
       if (!input || typeof input !== 'object') throw new ValidationError('enqueue needs { orderKey, requestId, body }');
-      if (typeof input.orderKey !== 'string' || input.orderKey.length < 1 || input.orderKey.length > 1024) throw new ValidationError('orderKey must be a string of 1-1024 characters');
-      if (typeof input.requestId !== 'string' || input.requestId.length < 1 || input.requestId.length > 256) throw new ValidationError('requestId must be a string of 1-256 characters');
+      if (typeof input.orderKey !== 'string' || input.orderKey.length < 1 || input.orderKey.length > 1024)
+        throw new ValidationError('orderKey must be a string of 1-1024 characters');
+      if (typeof input.requestId !== 'string' || input.requestId.length < 1 || input.requestId.length > 256)
+        throw new ValidationError('requestId must be a string of 1-256 characters');
       if (!input.body || typeof input.body !== 'object' || Array.isArray(input.body)) throw new ValidationError('body must be an object');
       const now = this.clock();
       const r = await this.insertOp({ _id: newOpId(), gen: 1, orderKey: input.orderKey, requestId: input.requestId, body: input.body, enqueuedAt: now });
@@ -244,7 +281,11 @@ export class MongoQueueStore implements QueueStore {
       const out: ClaimedOp[] = [];
       let after = '';
       for (let round = 0; round < 20 && out.length < limit; round++) {
-        const batch = await this.ops.find({ _id: { $gt: after } }).sort({ _id: 1 }).limit(Math.max(50, limit * 4)).toArray();
+        const batch = await this.ops
+          .find({ _id: { $gt: after } })
+          .sort({ _id: 1 })
+          .limit(Math.max(50, limit * 4))
+          .toArray();
         if (!batch.length) break;
         after = batch[batch.length - 1]!._id;
         const now = this.clock();
@@ -273,7 +314,11 @@ export class MongoQueueStore implements QueueStore {
             await this.claims.deleteOne({ _id: claimId(d._id, d.gen, attempt) }).catch(() => {});
             continue;
           }
-          out.push({ ...this.toOp(d, { _id: '', opId: d._id, gen: d.gen, attempt, owner: o.owner, expiresAt }, now), status: 'claimed', lease: { owner: o.owner, expiresAt } });
+          out.push({
+            ...this.toOp(d, { _id: '', opId: d._id, gen: d.gen, attempt, owner: o.owner, expiresAt }, now),
+            status: 'claimed',
+            lease: { owner: o.owner, expiresAt },
+          });
         }
       }
       return out;
@@ -283,7 +328,11 @@ export class MongoQueueStore implements QueueStore {
   /** No live op of the same orderKey was queued before this one. */
   private async isFirstOfKey(d: OpDoc): Promise<boolean> {
     for (;;) {
-      const before = await this.ops.find({ orderKey: d.orderKey, keySeq: { $lt: d.keySeq } }).sort({ keySeq: 1 }).limit(1).next();
+      const before = await this.ops
+        .find({ orderKey: d.orderKey, keySeq: { $lt: d.keySeq } })
+        .sort({ keySeq: 1 })
+        .limit(1)
+        .next();
       if (!before) return true;
       if ((await this.live([before])).length) return false;
       await this.cleanup(before);
@@ -324,7 +373,10 @@ export class MongoQueueStore implements QueueStore {
       const d = await this.held(op);
       if (!d) return false;
       // Only the holder writes its own claim document: no concurrent update to lose.
-      await this.claims.updateOne({ _id: claimId(d._id, d.gen, op.attempts) }, { $set: { released: { notBefore: Math.floor(notBefore), error: cleanError(error) } } });
+      await this.claims.updateOne(
+        { _id: claimId(d._id, d.gen, op.attempts) },
+        { $set: { released: { notBefore: Math.floor(notBefore), error: cleanError(error) } } },
+      );
       return true;
     });
   }
@@ -333,7 +385,15 @@ export class MongoQueueStore implements QueueStore {
     return this.io('deadLetter', async () => {
       const d = await this.held(op);
       if (!d) return false;
-      return this.end(d, { kind: 'dead', orderKey: d.orderKey, requestId: d.requestId, body: d.body, attempts: op.attempts, enqueuedAt: d.enqueuedAt, lastError: cleanError(error) });
+      return this.end(d, {
+        kind: 'dead',
+        orderKey: d.orderKey,
+        requestId: d.requestId,
+        body: d.body,
+        attempts: op.attempts,
+        enqueuedAt: d.enqueuedAt,
+        lastError: cleanError(error),
+      });
     });
   }
 
@@ -342,7 +402,11 @@ export class MongoQueueStore implements QueueStore {
     const out: OpDoc[] = [];
     let after = afterId;
     while (out.length < limit) {
-      const batch = await this.ops.find({ _id: { $gt: after } }).sort({ _id: 1 }).limit(limit - out.length).toArray();
+      const batch = await this.ops
+        .find({ _id: { $gt: after } })
+        .sort({ _id: 1 })
+        .limit(limit - out.length)
+        .toArray();
       if (!batch.length) break;
       after = batch[batch.length - 1]!._id;
       out.push(...(await this.live(batch)));
@@ -365,7 +429,11 @@ export class MongoQueueStore implements QueueStore {
     const out: EndDoc[] = [];
     let after = afterId;
     while (out.length < limit) {
-      const batch = await this.ends.find({ kind: 'dead', opId: { $gt: after } }).sort({ opId: 1 }).limit(limit - out.length).toArray();
+      const batch = await this.ends
+        .find({ kind: 'dead', opId: { $gt: after } })
+        .sort({ opId: 1 })
+        .limit(limit - out.length)
+        .toArray();
       if (!batch.length) break;
       after = batch[batch.length - 1]!.opId;
       const newer = await this.ops.find({ _id: { $in: batch.map((b) => b.opId) } }, { projection: { _id: 1, gen: 1 } }).toArray();
@@ -379,7 +447,14 @@ export class MongoQueueStore implements QueueStore {
     return this.io('listDead', async () => {
       const p = pageOpts(opts);
       return (await this.deadPage(p.afterId, p.limit)).map((e) => ({
-        id: e.opId, orderKey: e.orderKey!, requestId: e.requestId!, body: e.body!, attempts: e.attempts!, enqueuedAt: e.enqueuedAt!, deadAt: e.at, lastError: e.lastError!,
+        id: e.opId,
+        orderKey: e.orderKey!,
+        requestId: e.requestId!,
+        body: e.body!,
+        attempts: e.attempts!,
+        enqueuedAt: e.enqueuedAt!,
+        deadAt: e.at,
+        lastError: e.lastError!,
       }));
     });
   }
@@ -391,7 +466,15 @@ export class MongoQueueStore implements QueueStore {
       const current = await this.ops.findOne({ _id: id });
       if (!dead || (current && current.gen > dead.gen)) throw new NotFoundError(`Dead-letter operation '${id}' not found`, { id });
       if (current) await this.cleanup(current); // the dead generation's leftovers
-      const r = await this.insertOp({ _id: id, gen: dead.gen + 1, orderKey: dead.orderKey!, requestId: dead.requestId!, body: dead.body!, enqueuedAt: dead.enqueuedAt!, lastError: dead.lastError! });
+      const r = await this.insertOp({
+        _id: id,
+        gen: dead.gen + 1,
+        orderKey: dead.orderKey!,
+        requestId: dead.requestId!,
+        body: dead.body!,
+        enqueuedAt: dead.enqueuedAt!,
+        lastError: dead.lastError!,
+      });
       if ('existing' in r) throw new ValidationError(`requestId '${dead.requestId}' is queued again as '${r.existing._id}'; cancel or finish it first`, { id });
       if (r.gen !== dead.gen + 1) throw new NotFoundError(`Dead-letter operation '${id}' not found`, { id });
       await this.ends.deleteOne({ _id: dead._id });
@@ -436,7 +519,11 @@ export class MongoQueueStore implements QueueStore {
       let after = '';
       const now = this.clock();
       for (;;) {
-        const batch = (await this.ops.find({ _id: { $gt: after } }, { projection: { body: 0 } }).sort({ _id: 1 }).limit(500).toArray()) as OpDoc[];
+        const batch = (await this.ops
+          .find({ _id: { $gt: after } }, { projection: { body: 0 } })
+          .sort({ _id: 1 })
+          .limit(500)
+          .toArray()) as OpDoc[];
         if (!batch.length) break;
         after = batch[batch.length - 1]!._id;
         const docs = await this.live(batch);

@@ -20,7 +20,17 @@
  * Counter totals: `cnt_events` / `cnt_snap` in the configured `dbName` (or the scope's dbName).
  */
 import type { MongoClient } from 'mongodb';
-import { StorageError, ValidationError, type CommitManyResult, type CounterRecount, type CounterScope, type CounterStore, type CounterTotals, type MetadataCapabilities, type MetadataStore } from '@chronos-db/core';
+import {
+  StorageError,
+  ValidationError,
+  type CommitManyResult,
+  type CounterRecount,
+  type CounterScope,
+  type CounterStore,
+  type CounterTotals,
+  type MetadataCapabilities,
+  type MetadataStore,
+} from '@chronos-db/core';
 import { commandCount, releaseClient } from './client-pool.js';
 import { STATES, asResult, commitManyPlain, commitPlain, commitTxn, validateCommit } from './commit.js';
 import { createStoreCtx, type MongoMetadataStoreOptions } from './context.js';
@@ -74,7 +84,10 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
   const ctx = createStoreCtx(opts);
   const { run } = ctx;
   const ownsShared = !opts.client;
-  const counters = createCounterOps((s) => ctx.client.db(opts.dbName ?? s.dbName), (what, fn) => run(what, fn));
+  const counters = createCounterOps(
+    (s) => ctx.client.db(opts.dbName ?? s.dbName),
+    (what, fn) => run(what, fn),
+  );
 
   const store: MongoMetadataStore = {
     get client() {
@@ -188,7 +201,10 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
       if (ctx.closed) return;
       await ctx.settle();
       ctx.closed = true;
-      if (ownsShared && opts.uri) await releaseClient(opts.uri).catch((e) => ctx.log.warn('closing the MongoDB client failed', { error: ctx.redact(String((e as Error)?.message ?? e)) }));
+      if (ownsShared && opts.uri)
+        await releaseClient(opts.uri).catch((e) =>
+          ctx.log.warn('closing the MongoDB client failed', { error: ctx.redact(String((e as Error)?.message ?? e)) }),
+        );
     },
 
     incrementCounters: (scope, inc) => counters.increment(scope, inc),

@@ -19,7 +19,11 @@ export const hasVersion = async (c: Cols, itemId: string, ov: number): Promise<b
 // cv allocation: a process-local hint, checked by the unique index on cv.
 
 export const maxCv = async (c: Cols, session?: ClientSession): Promise<number> => {
-  const d = await c.ver.find({}, { projection: { cv: 1 }, ...(session ? { session } : {}) }).sort({ cv: -1 }).limit(1).next();
+  const d = await c.ver
+    .find({}, { projection: { cv: 1 }, ...(session ? { session } : {}) })
+    .sort({ cv: -1 })
+    .limit(1)
+    .next();
   return d && typeof d.cv === 'number' ? d.cv : 0;
 };
 

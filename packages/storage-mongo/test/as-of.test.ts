@@ -15,7 +15,17 @@ import { describeMongo, MONGO_URL, rand } from './helpers/env';
 const BASE = 1_700_000_000_000;
 
 function mkVersion(itemId: string, ov: number, at: number): Omit<VersionDoc, 'cv'> {
-  return { itemId, ov, op: ov === 0 ? 'CREATE' : 'UPDATE', at, jsonKey: `k/${itemId}/v${ov}/${rand(8)}/item.json`, size: 1, sha256: 'e'.repeat(64), metaIndexed: { ov }, deleted: false };
+  return {
+    itemId,
+    ov,
+    op: ov === 0 ? 'CREATE' : 'UPDATE',
+    at,
+    jsonKey: `k/${itemId}/v${ov}/${rand(8)}/item.json`,
+    size: 1,
+    sha256: 'e'.repeat(64),
+    metaIndexed: { ov },
+    deleted: false,
+  };
 }
 
 /** The newest version with field <= bound, by definition. */
@@ -58,7 +68,10 @@ describeMongo('storage-mongo as-of and cv reads', () => {
       for (const b of boundsOf(versions, field)) {
         const got = await store.getVersion(ns, id, field === 'at' ? { at: b } : { cv: b });
         const want = reference(versions, field, b);
-        if ((got?.ov ?? null) !== want) throw new Error(`${who}: ${id} ${field} <= ${b}: got ov ${got?.ov ?? null}, want ${want} (chain ${versions.map((v) => `${v.ov}@${v[field]}`).join(' ')})`);
+        if ((got?.ov ?? null) !== want)
+          throw new Error(
+            `${who}: ${id} ${field} <= ${b}: got ov ${got?.ov ?? null}, want ${want} (chain ${versions.map((v) => `${v.ov}@${v[field]}`).join(' ')})`,
+          );
         if (got) expect(got).toMatchObject({ itemId: id, ov: want, [field]: versions[want!]![field] });
       }
     }
@@ -120,7 +133,13 @@ describeMongo('storage-mongo as-of and cv reads', () => {
     const vs: VersionDoc[] = [];
     for (let k = 0; k <= 1000; k++) {
       const v = mkVersion('deep', k, BASE + k * 1000);
-      const r = await writer.commit({ ns, version: v, expectedOv: k === 0 ? null : k - 1, head: k === 0 ? { createdAt: BASE } : {}, ...(k ? { prev: { cv: vs[k - 1]!.cv, createdAt: BASE } } : {}) });
+      const r = await writer.commit({
+        ns,
+        version: v,
+        expectedOv: k === 0 ? null : k - 1,
+        head: k === 0 ? { createdAt: BASE } : {},
+        ...(k ? { prev: { cv: vs[k - 1]!.cv, createdAt: BASE } } : {}),
+      });
       vs.push({ ...v, cv: r.cv });
     }
     await writer.settle();

@@ -18,10 +18,15 @@ jest.setTimeout(600_000);
 
 describeMongo('storage-mongo on FerretDB', () => {
   for (const dialect of ['ferretdb', 'mongodb'] as const) {
-    runMetadataStoreConformance(runner, `mongo, ${dialect} branch${dialect === 'mongodb' ? ' forced on FerretDB' : ' (as detected)'} (shared client by uri)`, async () => {
-      const store = createMongoMetadataStore({ uri: MONGO_URL!, dialect });
-      return { store, teardown: () => store.close() };
-    }, { commitMany: true, scanHeads: true, transactions: false });
+    runMetadataStoreConformance(
+      runner,
+      `mongo, ${dialect} branch${dialect === 'mongodb' ? ' forced on FerretDB' : ' (as detected)'} (shared client by uri)`,
+      async () => {
+        const store = createMongoMetadataStore({ uri: MONGO_URL!, dialect });
+        return { store, teardown: () => store.close() };
+      },
+      { commitMany: true, scanHeads: true, transactions: false },
+    );
   }
   runCounterStoreConformance(runner, 'mongo counters in the scope dbName', async () => {
     const store = createMongoMetadataStore({ uri: MONGO_URL! });
@@ -30,6 +35,12 @@ describeMongo('storage-mongo on FerretDB', () => {
   runCounterStoreConformance(runner, 'mongo counters in a configured counters dbName (injected client)', async () => {
     const client = new MongoClient(MONGO_URL!, { monitorCommands: true });
     const store = createMongoMetadataStore({ client, dbName: `ck_counters_${rand(8)}` });
-    return { store, teardown: async () => { await store.close(); await client.close(); } };
+    return {
+      store,
+      teardown: async () => {
+        await store.close();
+        await client.close();
+      },
+    };
   });
 });

@@ -65,7 +65,12 @@ describeMongo('storage-mongo counters: exact totals', () => {
       for (let i = 0; i < 8; i++) ids.push((await engine.create({ amount: i * 30, vip: i % 2 === 0 })).id);
       for (const id of ids.slice(0, 5)) await engine.update(id, { amount: 500, vip: false });
       for (const id of ids.slice(0, 2)) await engine.delete(id);
-      const want = { created: 8, updated: 5, deleted: 2, rules: { big: { created: 4, updated: 5, deleted: 2 }, vipPayload: { created: 4, updated: 0, deleted: 0 } } };
+      const want = {
+        created: 8,
+        updated: 5,
+        deleted: 2,
+        rules: { big: { created: 4, updated: 5, deleted: 2 }, vipPayload: { created: 4, updated: 0, deleted: 0 } },
+      };
       const before = await counters.getCounters(scope);
       expect(before.created + before.updated + before.deleted).toBe(15 - 5); // 5 of 15 counts were lost
       expect(await engine.recountCounters()).toEqual(want);
@@ -95,12 +100,16 @@ describeMongo('storage-mongo counters: exact totals', () => {
       const c = new MongoClient(MONGO_URL!);
       const s = createMongoMetadataStore({ client: c, dbName });
       for (let i = 0; i < per; i += 20) {
-        await Promise.all(Array.from({ length: 20 }, (_, j) => {
-          const mine = cv++;
-          if (mine % 100 !== 0 && j % 2) odd++;
-          // cvs that are multiples of 100 trigger a fold: skip them, as if those writers were unlucky
-          return mine % 100 === 0 ? s.incrementCounters(scope, { field: 'updated', rules: [] }) : s.incrementCounters(scope, { field: 'created', rules: j % 2 ? ['odd'] : [], cv: mine });
-        }));
+        await Promise.all(
+          Array.from({ length: 20 }, (_, j) => {
+            const mine = cv++;
+            if (mine % 100 !== 0 && j % 2) odd++;
+            // cvs that are multiples of 100 trigger a fold: skip them, as if those writers were unlucky
+            return mine % 100 === 0
+              ? s.incrementCounters(scope, { field: 'updated', rules: [] })
+              : s.incrementCounters(scope, { field: 'created', rules: j % 2 ? ['odd'] : [], cv: mine });
+          }),
+        );
       }
       await s.close();
       await c.close();

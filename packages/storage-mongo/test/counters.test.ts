@@ -15,7 +15,11 @@ describeMongo('storage-mongo counters: folding into snapshots', () => {
       await Promise.all(
         stores.map(async (s, k) => {
           for (let i = 0; i < per; i += 10) {
-            await Promise.all(Array.from({ length: 10 }, (_, j) => s.incrementCounters(scope, { field: (i + j) % 2 === 0 ? 'created' : 'updated', rules: k === 0 ? ['a'] : [] })));
+            await Promise.all(
+              Array.from({ length: 10 }, (_, j) =>
+                s.incrementCounters(scope, { field: (i + j) % 2 === 0 ? 'created' : 'updated', rules: k === 0 ? ['a'] : [] }),
+              ),
+            );
           }
         }),
       );

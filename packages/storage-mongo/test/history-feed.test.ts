@@ -10,8 +10,15 @@ import { describeMongo, MONGO_URL, rand } from './helpers/env';
 
 function mkVersion(itemId: string, ov: number): Omit<VersionDoc, 'cv'> {
   return {
-    itemId, ov, op: ov === 0 ? 'CREATE' : 'UPDATE', at: 1_700_000_000_000 + ov, jsonKey: `k/${itemId}/v${ov}/${rand(8)}/item.json`,
-    size: 1, sha256: 'c'.repeat(64), metaIndexed: { ov }, deleted: false,
+    itemId,
+    ov,
+    op: ov === 0 ? 'CREATE' : 'UPDATE',
+    at: 1_700_000_000_000 + ov,
+    jsonKey: `k/${itemId}/v${ov}/${rand(8)}/item.json`,
+    size: 1,
+    sha256: 'c'.repeat(64),
+    metaIndexed: { ov },
+    deleted: false,
   };
 }
 const freshNs = (): Namespace => ({ dbName: `hf_${rand(10)}`, collection: `p${rand(8)}` });
@@ -29,7 +36,8 @@ describeMongo('storage-mongo listVersions pages and changesAfter (FerretDB)', ()
   });
 
   const create = (s: MongoMetadataStore, ns: Namespace, id: string) => s.commit({ ns, version: mkVersion(id, 0), expectedOv: null, head: { createdAt: 1 } });
-  const update = (s: MongoMetadataStore, ns: Namespace, id: string, expectedOv: number) => s.commit({ ns, version: mkVersion(id, expectedOv + 1), expectedOv, head: {} });
+  const update = (s: MongoMetadataStore, ns: Namespace, id: string, expectedOv: number) =>
+    s.commit({ ns, version: mkVersion(id, expectedOv + 1), expectedOv, head: {} });
 
   it('pages one record both ways, within bounds; seeks (limit <= 1000) and the query (limit > 1000) agree', async () => {
     const ns = freshNs();
@@ -131,7 +139,12 @@ describeMongo('storage-mongo listVersions pages and changesAfter (FerretDB)', ()
 
   it('refuses bad input with a ValidationError', async () => {
     const ns = freshNs();
-    for (const q of [{ afterCv: -1, limit: 1 }, { afterCv: 1.5, limit: 1 }, { afterCv: 0, limit: 0 }, { afterCv: 0, limit: 10_001 }]) {
+    for (const q of [
+      { afterCv: -1, limit: 1 },
+      { afterCv: 1.5, limit: 1 },
+      { afterCv: 0, limit: 0 },
+      { afterCv: 0, limit: 10_001 },
+    ]) {
       await expect(store.changesAfter!(ns, q)).rejects.toMatchObject({ code: 'VALIDATION' });
     }
   });

@@ -18,7 +18,8 @@ describeMongo('storage-mongo indexedProps: head indexes', () => {
     const client = new MongoClient(MONGO_URL!, { monitorCommands: true });
     const created: string[] = [];
     client.on('commandStarted', (e) => {
-      if (e.commandName === 'createIndexes') created.push(`${String(e.command.createIndexes)}:${(e.command.indexes as Array<{ name: string }>).map((i) => i.name).join(',')}`);
+      if (e.commandName === 'createIndexes')
+        created.push(`${String(e.command.createIndexes)}:${(e.command.indexes as Array<{ name: string }>).map((i) => i.name).join(',')}`);
     });
     const meta = createMongoMetadataStore({ client });
     const blobs = createLocalBlobStore({ basePath });

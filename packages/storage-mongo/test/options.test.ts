@@ -7,7 +7,17 @@ import { ValidationError, type Namespace, type VersionDoc } from '@chronos-db/co
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { describeMongo, MONGO_URL, rand } from './helpers/env';
 
-const version = (itemId: string, ov: number): Omit<VersionDoc, 'cv'> => ({ itemId, ov, op: ov ? 'UPDATE' : 'CREATE', at: Date.now(), jsonKey: `k/${itemId}/${ov}`, size: 1, sha256: 'e'.repeat(64), metaIndexed: { n: ov }, deleted: false });
+const version = (itemId: string, ov: number): Omit<VersionDoc, 'cv'> => ({
+  itemId,
+  ov,
+  op: ov ? 'UPDATE' : 'CREATE',
+  at: Date.now(),
+  jsonKey: `k/${itemId}/${ov}`,
+  size: 1,
+  sha256: 'e'.repeat(64),
+  metaIndexed: { n: ov },
+  deleted: false,
+});
 
 describe('storage-mongo options, refused before any command', () => {
   it.each([
@@ -54,7 +64,9 @@ describeMongo('storage-mongo options on FerretDB (no replica set)', () => {
   it('transactions.enabled on a server without them: the first commit is a ValidationError and writes nothing', async () => {
     const store = createMongoMetadataStore({ client, transactions: { enabled: true } });
     const n = ns();
-    await expect(store.commit({ ns: n, version: version('a', 0), expectedOv: null, head: { createdAt: Date.now() } })).rejects.toThrow(/offers no multi-document transactions/);
+    await expect(store.commit({ ns: n, version: version('a', 0), expectedOv: null, head: { createdAt: Date.now() } })).rejects.toThrow(
+      /offers no multi-document transactions/,
+    );
     await expect(store.detect()).rejects.toBeInstanceOf(ValidationError);
     expect(await store.getHead(n, 'a')).toBeNull();
     expect(await store.listVersions(n, 'a')).toEqual([]);

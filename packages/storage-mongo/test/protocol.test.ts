@@ -83,7 +83,9 @@ describeMongo('storage-mongo commit protocol (FerretDB, no transactions)', () =>
       expect(cv).toBeLessThan(u.cv);
     }
     // eslint-disable-next-line no-console
-    console.log(`[storage-mongo] commands per create: ${perCreate.join(',')} (awaited before returning: ${awaitedCreate.join(',')}); per update: ${perUpdate.join(',')}; with prev: ${perUpdatePrev.join(',')}`);
+    console.log(
+      `[storage-mongo] commands per create: ${perCreate.join(',')} (awaited before returning: ${awaitedCreate.join(',')}); per update: ${perUpdate.join(',')}; with prev: ${perUpdatePrev.join(',')}`,
+    );
     for (const n of [...perCreate, ...perUpdate, ...perUpdatePrev]) expect(n).toBeLessThanOrEqual(4);
     expect(Math.max(...perCreate)).toBe(3);
     expect(Math.max(...perUpdate)).toBe(4);
@@ -151,7 +153,12 @@ describeMongo('storage-mongo commit protocol (FerretDB, no transactions)', () =>
     const ns = freshNs();
     const other = new MongoClient(MONGO_URL!);
     const b = createMongoMetadataStore({ client: other });
-    const crashing = createMongoMetadataStore({ client: other, onCommitStep: (step) => { if (step === 'version') throw new Error('simulated crash'); } });
+    const crashing = createMongoMetadataStore({
+      client: other,
+      onCommitStep: (step) => {
+        if (step === 'version') throw new Error('simulated crash');
+      },
+    });
     try {
       await create(ns, 'g');
       expect((await store.getHead(ns, 'g'))!.ov).toBe(0); // this process now expects ov 0
@@ -176,18 +183,26 @@ describeMongo('storage-mongo commit protocol (FerretDB, no transactions)', () =>
       await stores[0]!.commit({ ns, version: mkVersion('x', 0), expectedOv: null, head: { createdAt: 1 } });
       for (let round = 0; round < 10; round++) {
         const results = await Promise.allSettled(
-          Array.from({ length: 8 }, (_, i) => stores[i % 4]!.commit({ ns, version: mkVersion('x', round + 1, { metaIndexed: { i } }), expectedOv: round, head: {} })),
+          Array.from({ length: 8 }, (_, i) =>
+            stores[i % 4]!.commit({ ns, version: mkVersion('x', round + 1, { metaIndexed: { i } }), expectedOv: round, head: {} }),
+          ),
         );
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
         for (const r of results) if (r.status === 'rejected') expect(codeOf(r.reason)).toBe('OPTIMISTIC_LOCK');
         // other records created from every client at once: cvs must never collide
-        const made = await Promise.all(stores.map((s, i) => s.commit({ ns, version: mkVersion(`o${round}_${i}`, 0), expectedOv: null, head: { createdAt: 1 } })));
+        const made = await Promise.all(
+          stores.map((s, i) => s.commit({ ns, version: mkVersion(`o${round}_${i}`, 0), expectedOv: null, head: { createdAt: 1 } })),
+        );
         expect(new Set(made.map((m) => m.cv)).size).toBe(made.length);
       }
       const chain = await store.listVersions(ns, 'x');
       expect(chain.map((v) => v.ov)).toEqual(Array.from({ length: 11 }, (_, i) => i));
       for (let i = 1; i < chain.length; i++) expect(chain[i]!.cv).toBeGreaterThan(chain[i - 1]!.cv);
-      const all = await client.db(ns.dbName).collection(`${ns.collection}_ver`).find({}, { projection: { cv: 1 } }).toArray();
+      const all = await client
+        .db(ns.dbName)
+        .collection(`${ns.collection}_ver`)
+        .find({}, { projection: { cv: 1 } })
+        .toArray();
       expect(new Set(all.map((d) => d.cv)).size).toBe(all.length);
     } finally {
       for (const s of stores) await s.close();
@@ -208,7 +223,9 @@ describeMongo('storage-mongo commit protocol (FerretDB, no transactions)', () =>
       const ns = freshNs();
       await create(ns, 'a', { metaIndexed: { v: 0 } });
       const crashing = crashingStore('checked');
-      await expect(crashing.commit({ ns, version: mkVersion('a', 1, { metaIndexed: { v: 'lost' } }), expectedOv: 0, head: {} })).rejects.toThrow('simulated crash');
+      await expect(crashing.commit({ ns, version: mkVersion('a', 1, { metaIndexed: { v: 'lost' } }), expectedOv: 0, head: {} })).rejects.toThrow(
+        'simulated crash',
+      );
       expect((await store.getHead(ns, 'a'))!.ov).toBe(0);
       expect((await store.listVersions(ns, 'a')).map((v) => v.ov)).toEqual([0]);
       expect(await store.queryHeads(ns, { limit: 10, filter: compileFilter({ v: 'lost' })! })).toEqual([]);
@@ -224,7 +241,10 @@ describeMongo('storage-mongo commit protocol (FerretDB, no transactions)', () =>
       const va = mkVersion('a', 1, { metaIndexed: { v: 'committed' }, requestId: `req-${rand()}` });
       await expect(crashing.commit({ ns, version: va, expectedOv: 0, head: {} })).rejects.toThrow('simulated crash');
       // the head document lags (raw look), but no reader can tell
-      const raw = await client.db(ns.dbName).collection(`${ns.collection}_head`).findOne({ _id: 'a' as never });
+      const raw = await client
+        .db(ns.dbName)
+        .collection(`${ns.collection}_head`)
+        .findOne({ _id: 'a' as never });
       expect(raw!.ov).toBe(0);
       const hits = await store.queryHeads(ns, { limit: 10, filter: compileFilter({ v: 'committed' })! });
       expect(hits.map((h) => [h.itemId, h.ov])).toEqual([['a', 1]]);

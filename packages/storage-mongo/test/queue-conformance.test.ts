@@ -7,17 +7,25 @@ import { describeMongo, MONGO_URL, rand } from './helpers/env';
 const runner = { describe, it, beforeAll, afterAll, afterEach };
 
 describeMongo('storage-mongo queue on FerretDB', () => {
-  runQueueStoreConformance(runner, 'mongo queue (insert-unique leases)', async () => {
-    const dbName = `ck_q_${rand(8)}`;
-    const open = () => createMongoQueueStore({ uri: MONGO_URL!, dbName, deadLetterCollection: 'dead' });
-    return {
-      store: open(),
-      reopen: async () => open(),
-      teardown: async () => {
-        const c = new MongoClient(MONGO_URL!);
-        await c.db(dbName).dropDatabase().catch(() => {});
-        await c.close();
-      },
-    };
-  }, { raceOps: 100 });
+  runQueueStoreConformance(
+    runner,
+    'mongo queue (insert-unique leases)',
+    async () => {
+      const dbName = `ck_q_${rand(8)}`;
+      const open = () => createMongoQueueStore({ uri: MONGO_URL!, dbName, deadLetterCollection: 'dead' });
+      return {
+        store: open(),
+        reopen: async () => open(),
+        teardown: async () => {
+          const c = new MongoClient(MONGO_URL!);
+          await c
+            .db(dbName)
+            .dropDatabase()
+            .catch(() => {});
+          await c.close();
+        },
+      };
+    },
+    { raceOps: 100 },
+  );
 });

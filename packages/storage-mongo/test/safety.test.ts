@@ -49,7 +49,8 @@ describe('filter compiler (no server)', () => {
     const keys = JSON.stringify(q).match(/"[^"]+":/g) ?? [];
     for (const k of keys) {
       const key = k.slice(1, -2);
-      if (key.startsWith('$')) expect(['$and', '$or', '$nor', '$not', '$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exists', '$type']).toContain(key);
+      if (key.startsWith('$'))
+        expect(['$and', '$or', '$nor', '$not', '$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exists', '$type']).toContain(key);
       else expect(key === '_id' || key.startsWith('metaIndexed.')).toBe(true);
     }
     expect(() => assertSafeQuery({ $where: 'true' })).toThrow();
@@ -73,7 +74,11 @@ describeMongo('storage-mongo safety against the server', () => {
     await store.ensureNamespace(ns);
     await store.detectTransactions();
     const counter = countCommands(client);
-    const badNodes = [{ op: 'where', field: 'a', value: '1' }, { op: 'eq', field: '__proto__', value: 1 }, { op: 'eq', field: 'a', value: { $gt: 1 } }];
+    const badNodes = [
+      { op: 'where', field: 'a', value: '1' },
+      { op: 'eq', field: '__proto__', value: 1 },
+      { op: 'eq', field: 'a', value: { $gt: 1 } },
+    ];
     for (const filter of badNodes) await expectValidation(store.queryHeads(ns, { limit: 10, filter: filter as unknown as FilterNode }));
     for (const id of ['../../x', '%2e%2e', 'a'.repeat(1000), '', 'a/b', '$x']) {
       await expectValidation(store.getHead(ns, id));
@@ -81,13 +86,24 @@ describeMongo('storage-mongo safety against the server', () => {
       await expectValidation(store.listVersions(ns, id));
       await expectValidation(store.hardDelete(ns, id));
     }
-    for (const bad of [{ ...ns, collection: '../x' }, { ...ns, collection: 'system.users' }, { ...ns, dbName: 'admin' }, { ...ns, tenant: 'a/../b' }, { ...ns, collection: '$x' }]) {
+    for (const bad of [
+      { ...ns, collection: '../x' },
+      { ...ns, collection: 'system.users' },
+      { ...ns, dbName: 'admin' },
+      { ...ns, tenant: 'a/../b' },
+      { ...ns, collection: '$x' },
+    ]) {
       await expectValidation(store.getHead(bad, 'a'));
       await expectValidation(store.queryHeads(bad, { limit: 1 }));
     }
     for (const expectedOv of [-1, 1.5, '1', Number.NaN]) {
       await expectValidation(
-        store.commit({ ns, version: { itemId: 'a', ov: 0, op: 'UPDATE', at: 1, jsonKey: 'k', size: 1, sha256: 's', metaIndexed: {}, deleted: false }, expectedOv: expectedOv as number, head: {} }),
+        store.commit({
+          ns,
+          version: { itemId: 'a', ov: 0, op: 'UPDATE', at: 1, jsonKey: 'k', size: 1, sha256: 's', metaIndexed: {}, deleted: false },
+          expectedOv: expectedOv as number,
+          head: {},
+        }),
       );
     }
     await expectValidation(store.queryHeads(ns, { limit: 0 }));
@@ -103,14 +119,26 @@ describeMongo('storage-mongo safety against the server', () => {
     const uri = `mongodb://alice:${secret}@127.0.0.1:9/?authSource=admin`;
     const lines: string[] = [];
     const sink = (...a: unknown[]) => lines.push(a.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' '));
-    const store = createMongoMetadataStore({ uri, serverSelectionTimeoutMS: 300, pingTimeoutMS: 2000, logger: { debug: sink, info: sink, warn: sink, error: sink } });
+    const store = createMongoMetadataStore({
+      uri,
+      serverSelectionTimeoutMS: 300,
+      pingTimeoutMS: 2000,
+      logger: { debug: sink, info: sink, warn: sink, error: sink },
+    });
     const errors: unknown[] = [];
     const started = Date.now();
     await store.ping().catch((e) => errors.push(e));
     const pingMs = Date.now() - started;
     const ns: Namespace = { dbName: `ck_${rand(10)}`, collection: 'c1' };
     await store.getHead(ns, 'a').catch((e) => errors.push(e));
-    await store.commit({ ns, version: { itemId: 'a', ov: 0, op: 'CREATE', at: 1, jsonKey: 'k', size: 1, sha256: 's', metaIndexed: {}, deleted: false }, expectedOv: null, head: { createdAt: 1 } }).catch((e) => errors.push(e));
+    await store
+      .commit({
+        ns,
+        version: { itemId: 'a', ov: 0, op: 'CREATE', at: 1, jsonKey: 'k', size: 1, sha256: 's', metaIndexed: {}, deleted: false },
+        expectedOv: null,
+        head: { createdAt: 1 },
+      })
+      .catch((e) => errors.push(e));
     await store.getCounters(ns).catch((e) => errors.push(e));
     await store.close();
     expect(errors).toHaveLength(4);
@@ -118,7 +146,15 @@ describeMongo('storage-mongo safety against the server', () => {
     for (const e of errors) {
       const err = e as Error & { code?: string; cause?: Error; details?: unknown };
       expect(err.code).toBe('STORAGE');
-      const everything = [err.message, err.stack, JSON.stringify(err), JSON.stringify(err.details), err.cause?.message, err.cause?.stack, String(err.cause)].join('\n');
+      const everything = [
+        err.message,
+        err.stack,
+        JSON.stringify(err),
+        JSON.stringify(err.details),
+        err.cause?.message,
+        err.cause?.stack,
+        String(err.cause),
+      ].join('\n');
       expect(everything).not.toContain(secret);
       expect(err.message).toContain('127.0.0.1:9');
     }

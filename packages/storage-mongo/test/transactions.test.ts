@@ -25,17 +25,27 @@ d('storage-mongo with transactions (MONGO_URL)', () => {
       await store.close();
     }
   });
-  runMetadataStoreConformance(runner, 'mongo with transactions', async () => {
-    const store = createMongoMetadataStore({ uri: URL!, transactions: { enabled: true } });
-    if (!(await store.detectTransactions())) throw new Error('MONGO_URL does not offer transactions (needs a replica set or mongos)');
-    return { store, teardown: () => store.close() };
-  }, { commitMany: true, scanHeads: true, transactions: true });
+  runMetadataStoreConformance(
+    runner,
+    'mongo with transactions',
+    async () => {
+      const store = createMongoMetadataStore({ uri: URL!, transactions: { enabled: true } });
+      if (!(await store.detectTransactions())) throw new Error('MONGO_URL does not offer transactions (needs a replica set or mongos)');
+      return { store, teardown: () => store.close() };
+    },
+    { commitMany: true, scanHeads: true, transactions: true },
+  );
   runCounterStoreConformance(runner, 'mongo counters (transactional server)', async () => {
     const store = createMongoMetadataStore({ uri: URL! });
     return { store, teardown: () => store.close() };
   });
-  runMetadataStoreConformance(runner, 'mongo without transactions (the default) on a replica set', async () => {
-    const store = createMongoMetadataStore({ uri: URL! });
-    return { store, teardown: () => store.close() };
-  }, { commitMany: true, scanHeads: true, transactions: false });
+  runMetadataStoreConformance(
+    runner,
+    'mongo without transactions (the default) on a replica set',
+    async () => {
+      const store = createMongoMetadataStore({ uri: URL! });
+      return { store, teardown: () => store.close() };
+    },
+    { commitMany: true, scanHeads: true, transactions: false },
+  );
 });

@@ -130,7 +130,11 @@ export interface OwnedClient {
 export function createS3Client(conn: S3ConnectionOptions, extra?: Partial<S3ClientConfig>): OwnedClient {
   assertConnection(conn);
   const tuning = resolveTuning(conn);
-  const http = createHttpHandler({ maxConnections: tuning.maxConnections, requestTimeoutMs: tuning.requestTimeoutMs, lookup: conn.dnsLookup ?? localhostAwareLookup });
+  const http = createHttpHandler({
+    maxConnections: tuning.maxConnections,
+    requestTimeoutMs: tuning.requestTimeoutMs,
+    lookup: conn.dnsLookup ?? localhostAwareLookup,
+  });
   const aws = isAwsEndpoint(conn.endpoint);
   const client = new S3Client({
     endpoint: conn.endpoint,

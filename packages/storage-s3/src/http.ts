@@ -15,7 +15,7 @@ export type DnsLookup = LookupFunction;
 export const localhostAwareLookup: DnsLookup = ((hostname: string, options: dns.LookupOptions, callback: (...args: unknown[]) => void) => {
   const h = hostname.toLowerCase().replace(/\.$/, '');
   if (h === 'localhost' || h.endsWith('.localhost')) {
-    if (options && options.all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
+    if (options?.all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
     else callback(null, '127.0.0.1', 4);
     return;
   }

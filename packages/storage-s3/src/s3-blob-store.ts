@@ -7,7 +7,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -126,7 +126,7 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): S3BlobStore {
     }
   }
 
-  const detailsOf = (e: unknown): { status?: number; code?: string } => ((e as { details?: { status?: number; code?: string } }).details ?? {});
+  const detailsOf = (e: unknown): { status?: number; code?: string } => (e as { details?: { status?: number; code?: string } }).details ?? {};
 
   async function bucketExists(bucket: string): Promise<void> {
     if (verifiedBuckets.has(bucket)) return;
@@ -254,7 +254,8 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): S3BlobStore {
         if (!out.Body) return new Uint8Array(0);
         return await out.Body.transformToByteArray();
       } catch (e) {
-        if (signal.aborted) throw new StorageError(`S3 get timed out after ${opDeadlineMs} ms on bucket '${bucket}'`, { op: 'get', bucket, key, code: 'Timeout' });
+        if (signal.aborted)
+          throw new StorageError(`S3 get timed out after ${opDeadlineMs} ms on bucket '${bucket}'`, { op: 'get', bucket, key, code: 'Timeout' });
         throw mapS3Error(e, c);
       }
     },
@@ -263,7 +264,10 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): S3BlobStore {
       const bucket = bucketOf(role);
       assertBlobKey(key);
       try {
-        const out = await send<{ ContentLength?: number; ContentType?: string; LastModified?: Date }>(new HeadObjectCommand({ Bucket: bucket, Key: key }), ctx('head', bucket, key));
+        const out = await send<{ ContentLength?: number; ContentType?: string; LastModified?: Date }>(
+          new HeadObjectCommand({ Bucket: bucket, Key: key }),
+          ctx('head', bucket, key),
+        );
         const h: BlobHead = { size: out.ContentLength ?? 0 };
         if (out.ContentType) h.contentType = out.ContentType;
         if (out.LastModified) h.lastModified = out.LastModified;
@@ -298,10 +302,11 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): S3BlobStore {
           assertBlobPrefix(prefix);
           let token: string | undefined;
           do {
-            const out = await send<{ Contents?: Array<{ Key?: string; Size?: number; LastModified?: Date }>; IsTruncated?: boolean; NextContinuationToken?: string }>(
-              new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token, MaxKeys: 1000 }),
-              ctx('list', bucket),
-            );
+            const out = await send<{
+              Contents?: Array<{ Key?: string; Size?: number; LastModified?: Date }>;
+              IsTruncated?: boolean;
+              NextContinuationToken?: string;
+            }>(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token, MaxKeys: 1000 }), ctx('list', bucket));
             for (const o of out.Contents ?? []) {
               if (!o.Key || o.Key.startsWith('.chronos-probe/')) continue;
               yield { key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) };
@@ -316,7 +321,9 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): S3BlobStore {
       const bucket = bucketOf(role);
       assertBlobKey(key);
       if (typeof ttlSeconds !== 'number' || !Number.isInteger(ttlSeconds) || ttlSeconds < MIN_PRESIGN_TTL_SECONDS || ttlSeconds > MAX_PRESIGN_TTL_SECONDS) {
-        throw new ValidationError(`Presign TTL must be an integer number of seconds in ${MIN_PRESIGN_TTL_SECONDS}..${MAX_PRESIGN_TTL_SECONDS} (7 days), got ${JSON.stringify(ttlSeconds)}`);
+        throw new ValidationError(
+          `Presign TTL must be an integer number of seconds in ${MIN_PRESIGN_TTL_SECONDS}..${MAX_PRESIGN_TTL_SECONDS} (7 days), got ${JSON.stringify(ttlSeconds)}`,
+        );
       }
       try {
         return await getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: ttlSeconds });

@@ -13,7 +13,6 @@ import { describeS3, s3Blobs } from './helpers/env.js';
 /** The jest functions the testkit suites register their tests with (the suites take any runner's). */
 const runner = { describe, it, beforeAll, afterAll };
 
-
 describeS3('storage-s3 under the engine', (env) => {
   runEngineBehaviour(
     runner,

@@ -62,8 +62,7 @@ describeS3('S3BlobStore under injected faults (T3)', (env) => {
       for (const op of ['put', 'get', 'head'] as const) {
         proxy.resetCounters();
         const t0 = Date.now();
-        const call =
-          op === 'put' ? store.put('json', `f/${mode}`, enc('x')) : op === 'get' ? store.get('json', 'ok/a') : store.head('json', 'ok/a');
+        const call = op === 'put' ? store.put('json', `f/${mode}`, enc('x')) : op === 'get' ? store.get('json', 'ok/a') : store.head('json', 'ok/a');
         const err = await call.then(
           () => null,
           (e: unknown) => e,

@@ -12,12 +12,18 @@ const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 /** GET a URL; host names under .localhost go to 127.0.0.1. */
 function fetchUrl(url: string): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { lookup: (_h, o, cb) => ((o as { all?: boolean }).all ? (cb as any)(null, [{ address: '127.0.0.1', family: 4 }]) : (cb as any)(null, '127.0.0.1', 4)) } as http.RequestOptions, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = http.get(
+      url,
+      {
+        lookup: (_h, o, cb) => ((o as { all?: boolean }).all ? (cb as any)(null, [{ address: '127.0.0.1', family: 4 }]) : (cb as any)(null, '127.0.0.1', 4)),
+      } as http.RequestOptions,
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
   });
 }
@@ -211,7 +217,10 @@ describeS3('S3BlobStore on the Ceph gateway', (env) => {
     try {
       const errors: unknown[] = [];
       for (const op of [() => bad.put('json', 'x', enc('x')), () => bad.get('json', 'x'), () => bad.head('json', 'x'), () => collect(bad.list('json', ''))]) {
-        const e = await op().then(() => null, (err: unknown) => err);
+        const e = await op().then(
+          () => null,
+          (err: unknown) => err,
+        );
         errors.push(e);
         expect(e).toBeInstanceOf(StorageError);
         expect((e as Error).message).toBe(`Access denied to bucket '${names.jsonBucket}'`);
@@ -235,7 +244,10 @@ describeS3('S3BlobStore on the Ceph gateway', (env) => {
     const s = createS3BlobStore(connFor(env, missing));
     try {
       for (const op of [() => s.put('json', 'x', enc('x')), () => s.get('json', 'x'), () => s.head('json', 'x'), () => collect(s.list('json', ''))]) {
-        const e = await op().then(() => null, (err: unknown) => err);
+        const e = await op().then(
+          () => null,
+          (err: unknown) => err,
+        );
         expect(e).toBeInstanceOf(StorageError);
         expect((e as Error).message).toBe(`Bucket '${missing.jsonBucket}' does not exist`);
       }

@@ -51,13 +51,18 @@ describe('storage-s3 units', () => {
     const other = mapS3Error(err('InternalError', 500), { op: 'put', bucket: 'b' });
     expect(other).toBeInstanceOf(StorageError);
     expect(other.details).toMatchObject({ code: 'InternalError', status: 500, bucket: 'b' });
-    const leaky = mapS3Error(Object.assign(new Error(`bad ${conn.secretKey}`), { name: 'Weird' }), { op: 'put', bucket: 'b', redact: (s) => s.split(conn.secretKey).join('[REDACTED]') });
+    const leaky = mapS3Error(Object.assign(new Error(`bad ${conn.secretKey}`), { name: 'Weird' }), {
+      op: 'put',
+      bucket: 'b',
+      redact: (s) => s.split(conn.secretKey).join('[REDACTED]'),
+    });
     expect(leaky.message).not.toContain(conn.secretKey);
   });
 
   it('accepts safe keys and rejects escapes', () => {
     for (const k of ['a', 'db/users/abc/v0/ff/item.json', 'a.b-c_d', '.chronos/x']) expect(() => assertBlobKey(k)).not.toThrow();
-    for (const k of ['', '/a', 'a/', 'a//b', '..', 'a/../b', './a', 'a b', 'a\\b', 'a?b', 'é', 5, null]) expect(() => assertBlobKey(k)).toThrow(ValidationError);
+    for (const k of ['', '/a', 'a/', 'a//b', '..', 'a/../b', './a', 'a b', 'a\\b', 'a?b', 'é', 5, null])
+      expect(() => assertBlobKey(k)).toThrow(ValidationError);
     for (const p of ['', 'a/', 'db/users/', 'db/us']) expect(() => assertBlobPrefix(p)).not.toThrow();
     for (const p of ['../', '/a', 'a//', 'a/../', '..']) expect(() => assertBlobPrefix(p)).toThrow(ValidationError);
   });

@@ -41,7 +41,7 @@ export function equals(a: unknown, b: unknown, partial = false): boolean {
     const ka = defined(a);
     if (ka.length !== kb.length || !ka.every((k) => kb.includes(k))) return false;
   }
-  return kb.every((k) => Object.prototype.hasOwnProperty.call(a, k) && equals((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], partial));
+  return kb.every((k) => Object.hasOwn(a, k) && equals((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], partial));
 }
 
 export interface Matchers {

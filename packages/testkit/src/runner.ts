@@ -60,11 +60,11 @@ export const skippedTitle = (title: string, reason: string): string => `${title}
 
 export function registrar(runner: TestRunner, skip: SkipList = []): Registrar {
   if (!runner || typeof runner.describe !== 'function' || typeof runner.it !== 'function' || typeof runner.it.skip !== 'function') {
-    throw new TypeError('the testkit needs the runner\'s { describe, it } (it with it.skip), e.g. from @jest/globals, vitest or node:test');
+    throw new TypeError("the testkit needs the runner's { describe, it } (it with it.skip), e.g. from @jest/globals, vitest or node:test");
   }
   const before = runner.beforeAll ?? runner.before;
   const after = runner.afterAll ?? runner.after;
-  if (!before || !after) throw new TypeError('the testkit needs the runner\'s beforeAll/afterAll (jest, vitest) or before/after (node:test)');
+  if (!before || !after) throw new TypeError("the testkit needs the runner's beforeAll/afterAll (jest, vitest) or before/after (node:test)");
   const reasons: Record<string, string> = Array.isArray(skip) ? Object.fromEntries(skip.map((t) => [t, 'listed in the skip option'])) : { ...skip };
   const unused = new Set(Object.keys(reasons));
   const reg: Registrar = {
@@ -86,7 +86,7 @@ export function registrar(runner: TestRunner, skip: SkipList = []): Registrar {
     beforeAll: (body) => void before.call(runner, body),
     afterAll: (body) => void after.call(runner, body),
     afterEach(body) {
-      if (!runner.afterEach) throw new TypeError('this suite needs the runner\'s afterEach');
+      if (!runner.afterEach) throw new TypeError("this suite needs the runner's afterEach");
       void runner.afterEach.call(runner, body);
     },
     unusedSkips: () => [...unused],

@@ -50,8 +50,14 @@ describe('testkit assertions', () => {
     fails(() => check(['a']).toContain('b'));
     check(new RangeError('x')).toBeInstanceOf(Error);
     fails(() => check({}).toBeInstanceOf(Error));
-    check(() => { throw new RangeError('x'); }).toThrow(RangeError);
-    fails(() => check(() => { throw new Error('x'); }).toThrow(RangeError));
+    check(() => {
+      throw new RangeError('x');
+    }).toThrow(RangeError);
+    fails(() =>
+      check(() => {
+        throw new Error('x');
+      }).toThrow(RangeError),
+    );
     fails(() => check(() => 1).toThrow());
     check(1).not.toBe(2);
     fails(() => check(1).not.toBe(1));

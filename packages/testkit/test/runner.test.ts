@@ -4,7 +4,9 @@ import { registrar, lateBound, type TestBody } from '../src/runner';
 /** A runner that records what the suites register with it. */
 function recorder() {
   const log: string[] = [];
-  const it = Object.assign((title: string, _b: TestBody) => void log.push(`it ${title}`), { skip: (title: string, _b: TestBody) => void log.push(`skip ${title}`) });
+  const it = Object.assign((title: string, _b: TestBody) => void log.push(`it ${title}`), {
+    skip: (title: string, _b: TestBody) => void log.push(`skip ${title}`),
+  });
   const runner = {
     describe: (title: string, body: () => void) => {
       log.push(`describe ${title}`);
@@ -51,7 +53,12 @@ describe('testkit runner injection', () => {
   it('a late-bound store throws until set, then forwards with the store as this', () => {
     const late = lateBound<{ n: number; get(): number; opt?: () => void }>('store');
     expect(() => late.value.n).toThrow(/not created yet/);
-    late.set({ n: 3, get() { return this.n; } });
+    late.set({
+      n: 3,
+      get() {
+        return this.n;
+      },
+    });
     const { get } = late.value;
     expect(get()).toBe(3);
     expect(typeof late.value.opt).toBe('undefined');

@@ -27,7 +27,11 @@ function spacesConnOf(rt: AdminRuntime, ctx: ContextInput): SpacesConnConfig | n
 }
 
 const localDirs = (rt: AdminRuntime) => ROLES.map((name) => ({ name, path: join(rt.cfg.localStorage?.basePath ?? '.', name) }));
-const isDir = (p: string) => stat(p).then((s) => s.isDirectory(), () => false);
+const isDir = (p: string) =>
+  stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 
 export async function ensureBucketsExist(rt: AdminRuntime, ctx: ContextInput, opts: EnsureBucketsOptions): Promise<EnsureBucketsResult> {
   rt.assertOpen();
@@ -52,7 +56,13 @@ export async function ensureBucketsExist(rt: AdminRuntime, ctx: ContextInput, op
       created++;
       statuses.push({ name: b.name, exists: true, accessible: true, created: true });
     } catch (e) {
-      statuses.push({ name: b.name, exists: false, accessible: false, created: false, error: rt.redactor.text(`Could not create bucket '${b.name}': ${(e as Error).message}`) });
+      statuses.push({
+        name: b.name,
+        exists: false,
+        accessible: false,
+        created: false,
+        error: rt.redactor.text(`Could not create bucket '${b.name}': ${(e as Error).message}`),
+      });
     }
   }
   return { bucketsChecked: statuses.length, bucketsCreated: created, bucketStatuses: statuses };
@@ -70,5 +80,9 @@ export async function validateSpacesConfiguration(rt: AdminRuntime, ctx: Context
   rt.assertOpen();
   const conn = spacesConnOf(rt, ctx);
   if (conn) return rt.redactor.value(await s3Validate(conn));
-  return { valid: true, issues: [], recommendations: ['This context stores payloads on the local filesystem (localStorage); configure spacesConns for S3-compatible storage in production.'] };
+  return {
+    valid: true,
+    issues: [],
+    recommendations: ['This context stores payloads on the local filesystem (localStorage); configure spacesConns for S3-compatible storage in production.'],
+  };
 }

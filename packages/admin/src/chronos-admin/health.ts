@@ -41,7 +41,15 @@ export async function health(rt: AdminRuntime): Promise<HealthReport> {
   const probes = await probeBackends(topology, (b) => rt.metaFor(b).ping(), { timeoutMs, redactor: rt.redactor });
   const backends: ComponentHealth[] = probes.map((p, i) => {
     const b = topology.backends[i]!; // probeBackends answers in topology order
-    return { name: p.key, ok: p.ok, latencyMs: p.latencyMs, type: b.type, tier: b.tier, dbName: b.dbName, ...(p.error !== undefined ? { error: p.error } : {}) };
+    return {
+      name: p.key,
+      ok: p.ok,
+      latencyMs: p.latencyMs,
+      type: b.type,
+      tier: b.tier,
+      dbName: b.dbName,
+      ...(p.error !== undefined ? { error: p.error } : {}),
+    };
   });
   const refs = [...new Set(topology.backends.map((b) => b.spacesConnIndex))];
   const storage = await Promise.all(

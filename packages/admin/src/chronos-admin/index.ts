@@ -31,7 +31,8 @@ export function createChronosAdmin(rt: AdminRuntime) {
     testS3Connectivity: (ctx: ContextInput) => testS3Connectivity(rt, ctx),
     validateSpacesConfiguration: (ctx: ContextInput) => validateSpacesConfiguration(rt, ctx),
     /** Marks every live record whose last update is older than ttlHours (and not yet processed) as `processed`. */
-    markItemsAsProcessedByTTL: (ctx: ContextInput, ttlHours: number, opts: { confirm?: boolean; dryRun?: boolean }) => markItemsAsProcessedByTTL(rt, ctx, ttlHours, opts),
+    markItemsAsProcessedByTTL: (ctx: ContextInput, ttlHours: number, opts: { confirm?: boolean; dryRun?: boolean }) =>
+      markItemsAsProcessedByTTL(rt, ctx, ttlHours, opts),
     markItemAsProcessed: (ctx: ContextInput, id: string, opts: { confirm?: boolean }) => markItemAsProcessed(rt, ctx, id, opts),
     /** Removes every version, payload, blob and pointer of one record. Needs `hardDeleteEnabled`. */
     hardDelete: (ctx: ContextInput, id: string, opts: { confirm?: boolean }) => hardDelete(rt, ctx, id, opts),

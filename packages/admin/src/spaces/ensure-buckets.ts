@@ -94,7 +94,13 @@ export async function ensureBucketsExist(conn: SpacesConnection, opts: EnsureBuc
         } else if (info.code === 'BucketAlreadyExists') {
           statuses.push({ name, exists: true, accessible: false, created: false, error: `Bucket name '${name}' is already taken by another account` });
         } else {
-          statuses.push({ name, exists: false, accessible: false, created: false, error: redact(mapS3Error(e, { op: 'createBucket', bucket: name, redact }).message) });
+          statuses.push({
+            name,
+            exists: false,
+            accessible: false,
+            created: false,
+            error: redact(mapS3Error(e, { op: 'createBucket', bucket: name, redact }).message),
+          });
         }
       }
     }

@@ -31,6 +31,7 @@ export async function s3Health(conn: SpacesConnection): Promise<S3HealthResult> 
   const requestsLastHour = Math.max(0, ...configuredBuckets(conn).map((b) => spaceRequestStats(conn.endpoint, b.name).requestsLastHour));
   const out: S3HealthResult = { ok, latencyMs, requestsLastHour, hourlyLimit: SPACES_HOURLY_LIMIT };
   if (error) out.error = error;
-  if (requestsLastHour > SPACES_HOURLY_LIMIT * 0.8) out.warning = `${requestsLastHour} requests in the last hour: close to the limit of ${SPACES_HOURLY_LIMIT} per space`;
+  if (requestsLastHour > SPACES_HOURLY_LIMIT * 0.8)
+    out.warning = `${requestsLastHour} requests in the last hour: close to the limit of ${SPACES_HOURLY_LIMIT} per space`;
   return out;
 }

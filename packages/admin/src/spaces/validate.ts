@@ -45,7 +45,8 @@ export function endpointRegion(endpoint: string): { region: string; provider: 'd
 /** Why a bucket name is invalid for S3 (and Spaces), or null. */
 export function bucketNameProblem(name: string): string | null {
   if (typeof name !== 'string' || name.length < 3 || name.length > 63) return 'must be 3-63 characters long';
-  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return 'may contain only lowercase letters, digits, dots and hyphens, and must start and end with a letter or digit';
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name))
+    return 'may contain only lowercase letters, digits, dots and hyphens, and must start and end with a letter or digit';
   if (name.includes('..') || name.includes('.-') || name.includes('-.')) return 'must not contain adjacent dots or a dot next to a hyphen';
   if (IPV4.test(name)) return 'must not look like an IP address';
   if (name.startsWith('xn--') || name.startsWith('sthree-')) return "must not start with 'xn--' or 'sthree-'";
@@ -54,7 +55,14 @@ export function bucketNameProblem(name: string): string | null {
 }
 
 function isLocalHost(host: string): boolean {
-  return host === 'localhost' || host.endsWith('.localhost') || host === '127.0.0.1' || host === '[::1]' || host === '::1' || /^(10|127)\.|^192\.168\.|^172\.(1[6-9]|2\d|3[01])\./.test(host);
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host === '127.0.0.1' ||
+    host === '[::1]' ||
+    host === '::1' ||
+    /^(10|127)\.|^192\.168\.|^172\.(1[6-9]|2\d|3[01])\./.test(host)
+  );
 }
 
 function staticChecks(conn: SpacesConnection, issues: string[], recs: string[]): { host: string | null; isDo: boolean } {
@@ -70,9 +78,11 @@ function staticChecks(conn: SpacesConnection, issues: string[], recs: string[]):
   if (url) {
     host = url.hostname.toLowerCase();
     isDo = DO_ANY.test(host);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') issues.push(`Invalid endpoint: protocol '${url.protocol.replace(':', '')}' is not http or https`);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      issues.push(`Invalid endpoint: protocol '${url.protocol.replace(':', '')}' is not http or https`);
     if (url.username || url.password) issues.push('Invalid endpoint: it must not contain credentials; use accessKey and secretKey');
-    if (url.pathname !== '/' && url.pathname !== '') issues.push(`Invalid endpoint: it must not contain a path ('${url.pathname}'); put bucket names in jsonBucket, contentBucket and backupsBucket`);
+    if (url.pathname !== '/' && url.pathname !== '')
+      issues.push(`Invalid endpoint: it must not contain a path ('${url.pathname}'); put bucket names in jsonBucket, contentBucket and backupsBucket`);
     if (url.search) issues.push('Invalid endpoint: it must not contain a query string');
     if (url.protocol === 'http:' && !isLocalHost(host)) recs.push(`Use https for '${host}': credentials and payloads should not travel in clear text`);
     if (isDo) {
@@ -82,11 +92,15 @@ function staticChecks(conn: SpacesConnection, issues: string[], recs: string[]):
         const parts = sub.split('.');
         const regionPart = parts[parts.length - 1] ?? '';
         if (parts.length > 1 && /^[a-z]{3}\d$/.test(regionPart)) {
-          issues.push(`Invalid endpoint: '${host}' includes a bucket name; use https://${regionPart}.digitaloceanspaces.com and set the bucket names separately`);
+          issues.push(
+            `Invalid endpoint: '${host}' includes a bucket name; use https://${regionPart}.digitaloceanspaces.com and set the bucket names separately`,
+          );
         } else if (parts.includes('cdn')) {
           issues.push(`Invalid endpoint: '${host}' is a CDN endpoint; use the origin endpoint https://<region>.digitaloceanspaces.com`);
         } else {
-          issues.push(`Invalid endpoint: '${host}' is not a DigitalOcean Spaces endpoint; use https://<region>.digitaloceanspaces.com (e.g. fra1, nyc3, sfo3, sgp1, ams3)`);
+          issues.push(
+            `Invalid endpoint: '${host}' is not a DigitalOcean Spaces endpoint; use https://<region>.digitaloceanspaces.com (e.g. fra1, nyc3, sfo3, sgp1, ams3)`,
+          );
         }
       }
     }
@@ -136,7 +150,8 @@ function staticChecks(conn: SpacesConnection, issues: string[], recs: string[]):
   }
   for (let i = 0; i < roles.length; i++) {
     for (let j = i + 1; j < roles.length; j++) {
-      if (roles[i]![1] && roles[i]![1] === roles[j]![1]) issues.push(`${roles[i]![0]} and ${roles[j]![0]} are the same bucket '${roles[i]![1]}': use three separate buckets`);
+      if (roles[i]![1] && roles[i]![1] === roles[j]![1])
+        issues.push(`${roles[i]![0]} and ${roles[j]![0]} are the same bucket '${roles[i]![1]}': use three separate buckets`);
     }
   }
 
@@ -146,7 +161,8 @@ function staticChecks(conn: SpacesConnection, issues: string[], recs: string[]):
   if (typeof ak !== 'string' || !ak) issues.push('Missing accessKey: set it, e.g. from process.env.DO_SPACES_ACCESS_KEY');
   else if (/\s/.test(ak)) issues.push('Invalid accessKey: it contains whitespace (check how the environment variable is set)');
   else if (PLACEHOLDER.test(ak)) issues.push('Invalid accessKey: it looks like a placeholder, not a real key');
-  else if (isDo && !/^[A-Z0-9]{20}$/.test(ak)) recs.push('The accessKey does not look like a DigitalOcean Spaces key (20 uppercase letters and digits, usually starting with DO)');
+  else if (isDo && !/^[A-Z0-9]{20}$/.test(ak))
+    recs.push('The accessKey does not look like a DigitalOcean Spaces key (20 uppercase letters and digits, usually starting with DO)');
   if (typeof sk !== 'string' || !sk) issues.push('Missing secretKey: set it, e.g. from process.env.DO_SPACES_SECRET_KEY');
   else if (/\s/.test(sk)) issues.push('Invalid secretKey: it contains whitespace (check how the environment variable is set)');
   else if (PLACEHOLDER.test(sk)) issues.push('Invalid secretKey: it looks like a placeholder, not a real key');
@@ -211,7 +227,8 @@ async function liveChecks(conn: SpacesConnection, issues: string[], recs: string
       if (role === 'json' || role === 'content') {
         try {
           const v = await client.send(new GetBucketVersioningCommand({ Bucket: name }));
-          if (v.Status !== 'Enabled') recs.push(`Enable versioning on bucket '${name}' (Spaces: Settings → Versioning) to keep overwritten or deleted objects recoverable`);
+          if (v.Status !== 'Enabled')
+            recs.push(`Enable versioning on bucket '${name}' (Spaces: Settings → Versioning) to keep overwritten or deleted objects recoverable`);
         } catch (e) {
           recs.push(`Could not read the versioning state of bucket '${name}': ${mapS3Error(e, { op: 'getBucketVersioning', bucket: name, redact }).message}`);
         }
@@ -236,7 +253,14 @@ export async function validateSpacesConfiguration(conn: SpacesConnection, opts: 
   const recommendations: string[] = [];
   staticChecks(conn, issues, recommendations);
   // Live checks only make sense when the connection itself is usable.
-  const usable = !issues.some((i) => i.startsWith('Invalid endpoint') || i.startsWith('Missing') || i.startsWith('Invalid accessKey') || i.startsWith('Invalid secretKey') || i.startsWith('Invalid credentials'));
+  const usable = !issues.some(
+    (i) =>
+      i.startsWith('Invalid endpoint') ||
+      i.startsWith('Missing') ||
+      i.startsWith('Invalid accessKey') ||
+      i.startsWith('Invalid secretKey') ||
+      i.startsWith('Invalid credentials'),
+  );
   if (opts.live !== false && usable) {
     try {
       await liveChecks(conn, issues, recommendations);

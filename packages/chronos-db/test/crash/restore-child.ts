@@ -8,7 +8,13 @@ import { CollectionEngine, type MetadataStore } from '@chronos-db/core';
 import { makeStores, type StoreSpec } from './stores.js';
 
 async function main() {
-  const job = JSON.parse(process.env.RESTORE_JOB!) as { spec: StoreSpec; ns: { dbName: string; collection: string }; cv: number; slowAfter?: number; slowMs?: number };
+  const job = JSON.parse(process.env.RESTORE_JOB!) as {
+    spec: StoreSpec;
+    ns: { dbName: string; collection: string };
+    cv: number;
+    slowAfter?: number;
+    slowMs?: number;
+  };
   const { meta, blobs } = makeStores(job.spec);
   let scanned = 0;
   const pause = () => (scanned >= (job.slowAfter ?? Infinity) ? new Promise((r) => setTimeout(r, job.slowMs ?? 20)) : undefined);
@@ -25,14 +31,17 @@ async function main() {
     };
   }
   const engine = new CollectionEngine({ ns: job.ns, meta: slowed, blobs });
-  await engine.restoreCollection({ cv: job.cv }, {
-    pageSize: 100,
-    parallel: 4,
-    onProgress: (p) => {
-      scanned = p.scanned;
-      console.log(`progress ${p.scanned} ${p.restored}`);
+  await engine.restoreCollection(
+    { cv: job.cv },
+    {
+      pageSize: 100,
+      parallel: 4,
+      onProgress: (p) => {
+        scanned = p.scanned;
+        console.log(`progress ${p.scanned} ${p.restored}`);
+      },
     },
-  });
+  );
   console.log('FINISHED');
 }
 

@@ -7,9 +7,26 @@ import { createS3BlobStore } from '@chronos-db/storage-s3';
 
 export type StoreSpec =
   | { kind: 'local'; basePath: string }
-  | { kind: 'mongo-s3'; mongoUri: string; s3: { endpoint: string; region: string; accessKey: string; secretKey: string; jsonBucket: string; contentBucket: string; backupsBucket: string; forcePathStyle: boolean } };
+  | {
+      kind: 'mongo-s3';
+      mongoUri: string;
+      s3: {
+        endpoint: string;
+        region: string;
+        accessKey: string;
+        secretKey: string;
+        jsonBucket: string;
+        contentBucket: string;
+        backupsBucket: string;
+        forcePathStyle: boolean;
+      };
+    };
 
 export function makeStores(spec: StoreSpec): { meta: MetadataStore; blobs: BlobStore } {
-  if (spec.kind === 'local') return { meta: createLocalMetadataStore({ basePath: spec.basePath }), blobs: createSqliteBlobStore({ basePath: spec.basePath, filename: join(spec.basePath, METADATA_FILE), deferSync: true }) };
+  if (spec.kind === 'local')
+    return {
+      meta: createLocalMetadataStore({ basePath: spec.basePath }),
+      blobs: createSqliteBlobStore({ basePath: spec.basePath, filename: join(spec.basePath, METADATA_FILE), deferSync: true }),
+    };
   return { meta: createMongoMetadataStore({ uri: spec.mongoUri }), blobs: createS3BlobStore(spec.s3) };
 }

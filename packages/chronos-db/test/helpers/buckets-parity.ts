@@ -22,9 +22,17 @@ export async function expectBucketsContract(chronos: Chronos, ctx: Ctx, names: s
   expect((await chronos.admin.ensureBucketsExist(ctx, { confirm: true, createIfMissing: false })).bucketsCreated).toBe(0);
   // confirm alone: createIfMissing defaults to true.
   const made = await chronos.admin.ensureBucketsExist(ctx, { confirm: true });
-  expect(made).toEqual({ bucketsChecked: names.length, bucketsCreated: names.length, bucketStatuses: names.map((name) => ({ name, exists: true, accessible: true, created: true })) });
+  expect(made).toEqual({
+    bucketsChecked: names.length,
+    bucketsCreated: names.length,
+    bucketStatuses: names.map((name) => ({ name, exists: true, accessible: true, created: true })),
+  });
   // Again, and dryRun: everything exists, nothing created.
   for (const opts of [{ confirm: true, createIfMissing: true }, { dryRun: true }]) {
-    expect(await chronos.admin.ensureBucketsExist(ctx, opts)).toEqual({ bucketsChecked: names.length, bucketsCreated: 0, bucketStatuses: names.map((name) => ({ name, exists: true, accessible: true })) });
+    expect(await chronos.admin.ensureBucketsExist(ctx, opts)).toEqual({
+      bucketsChecked: names.length,
+      bucketsCreated: 0,
+      bucketStatuses: names.map((name) => ({ name, exists: true, accessible: true })),
+    });
   }
 }

@@ -6,7 +6,10 @@ import { freePort } from './servers';
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One acknowledged queued write. */
-export interface Acked { id: string; requestId: string }
+export interface Acked {
+  id: string;
+  requestId: string;
+}
 
 /**
  * Queues `records` creates and `updatesPer` updates each through an instance whose MongoDB
@@ -14,7 +17,13 @@ export interface Acked { id: string; requestId: string }
  * backend key, fallback settings and queue for every uri. `timeoutMs`: how long a create waits
  * for the closed port (a queue on a MongoDB needs more). Returns the writes in order.
  */
-export async function fillQueue(config: (mongoUri: string) => ChronosConfig, collection: string, records: number, updatesPer: number, timeoutMs = 150): Promise<Acked[]> {
+export async function fillQueue(
+  config: (mongoUri: string) => ChronosConfig,
+  collection: string,
+  records: number,
+  updatesPer: number,
+  timeoutMs = 150,
+): Promise<Acked[]> {
   const down = initChronos({ ...config(`mongodb://127.0.0.1:${await freePort()}/`), operationTimeoutMs: timeoutMs, logging: { level: 'error' } });
   const col = down.with({ key: 'rt', collection });
   const acked: Acked[] = [];

@@ -33,7 +33,11 @@ export function describeServers(name: string, fn: (env: ServersEnv) => void): vo
   if (env) return describe(name, () => fn(env));
   const why = `needs ${NEEDED.join(', ')} (bash scripts/ferretdb.sh start && bash scripts/ceph.sh start && source .tmp/test-servers.env)`;
   if (process.env.CI === 'true') {
-    describe(name, () => it('has its test servers', () => { throw new Error(`CI=true but the test servers are not configured: ${why}`); }));
+    describe(name, () =>
+      it('has its test servers', () => {
+        throw new Error(`CI=true but the test servers are not configured: ${why}`);
+      }),
+    );
   } else {
     console.log(`[skip] ${name}: ${why}`);
     describe.skip(name, () => fn({ mongoUrl: '', s3Endpoint: '', accessKey: '', secretKey: '', dnsName: '' }));
@@ -48,7 +52,12 @@ export function buckets(tag: string) {
 }
 
 export async function createBuckets(env: ServersEnv, names: { jsonBucket: string; contentBucket: string; backupsBucket: string }): Promise<void> {
-  const c = new S3Client({ endpoint: env.s3Endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: env.accessKey, secretAccessKey: env.secretKey } });
+  const c = new S3Client({
+    endpoint: env.s3Endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: env.accessKey, secretAccessKey: env.secretKey },
+  });
   for (const b of [names.jsonBucket, names.contentBucket, names.backupsBucket]) await c.send(new CreateBucketCommand({ Bucket: b }));
   c.destroy();
 }
@@ -73,7 +82,10 @@ export function freePort(): Promise<number> {
 
 function accepts(port: number): Promise<boolean> {
   return new Promise<boolean>((res) => {
-    const s = connect(port, '127.0.0.1', () => { s.destroy(); res(true); });
+    const s = connect(port, '127.0.0.1', () => {
+      s.destroy();
+      res(true);
+    });
     s.on('error', () => res(false));
   });
 }
@@ -101,10 +113,18 @@ function spawnFerret(bin: string, port: number, data: string): Spawned {
   const child: ChildProcess = spawn(bin, ['-listen', `127.0.0.1:${port}`, '-data', data], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   let exited: string | null = null;
-  child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
   const gone = new Promise<void>((res) => {
-    child.once('exit', (code, signal) => { exited = `exit ${code ?? signal}`; res(); });
-    child.once('error', (e) => { exited = `spawn error ${e.message}`; res(); });
+    child.once('exit', (code, signal) => {
+      exited = `exit ${code ?? signal}`;
+      res();
+    });
+    child.once('error', (e) => {
+      exited = `spawn error ${e.message}`;
+      res();
+    });
   });
   return { child, exited: () => exited, stderr: () => stderr, gone };
 }
@@ -137,23 +157,33 @@ export async function startSecondFerret(o: { port?: number } = {}): Promise<Seco
     const data = mkdtempSync(join(tmpdir(), 'ferret2-'));
     let cur = spawnFerret(bin, port, data);
     if (await ready(cur, port)) {
-      const signal = (sig: NodeJS.Signals) => { if (cur.exited() === null) cur.child.kill(sig); };
+      const signal = (sig: NodeJS.Signals) => {
+        if (cur.exited() === null) cur.child.kill(sig);
+      };
       return {
         url: `mongodb://127.0.0.1:${port}/`,
         port,
         dataDir: data,
         pause: () => signal('SIGSTOP'),
         resume: () => signal('SIGCONT'),
-        kill: async () => { signal('SIGKILL'); await cur.gone; },
+        kill: async () => {
+          signal('SIGKILL');
+          await cur.gone;
+        },
         restart: async () => {
           if (cur.exited() === null) throw new Error('restart() needs the server killed first');
           cur = spawnFerret(bin, port, data);
           if (!(await ready(cur, port))) {
             cur.child.kill('SIGKILL');
-            throw new Error(`second FerretDB did not restart on port ${port}: ${cur.exited() ?? 'no connection within 30 s'}; stderr: ${cur.stderr().trim() || '(empty)'}`);
+            throw new Error(
+              `second FerretDB did not restart on port ${port}: ${cur.exited() ?? 'no connection within 30 s'}; stderr: ${cur.stderr().trim() || '(empty)'}`,
+            );
           }
         },
-        stop: () => { signal('SIGKILL'); rmSync(data, { recursive: true, force: true }); },
+        stop: () => {
+          signal('SIGKILL');
+          rmSync(data, { recursive: true, force: true });
+        },
       };
     }
     cur.child.kill('SIGKILL');

@@ -11,7 +11,9 @@ function write(dir: string, base: string, imports: Imports, body: string): { esm
   const loaded = `const loadedNative = () => ${'typeof require'} === 'undefined' ? null : Object.keys(require.cache).filter((k) => /better-sqlite3|better_sqlite3/.test(k));`;
   writeFileSync(
     esm,
-    `${Object.entries(imports).map(([a, p]) => `import * as ${a} from '${p}';`).join('\n')}
+    `${Object.entries(imports)
+      .map(([a, p]) => `import * as ${a} from '${p}';`)
+      .join('\n')}
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 ${loaded}
@@ -23,7 +25,9 @@ process.exit(0);
   );
   writeFileSync(
     cjs,
-    `${Object.entries(imports).map(([a, p]) => `const ${a} = require('${p}');`).join('\n')}
+    `${Object.entries(imports)
+      .map(([a, p]) => `const ${a} = require('${p}');`)
+      .join('\n')}
 ${loaded}
 const out = {};
 (async () => {

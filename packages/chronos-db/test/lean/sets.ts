@@ -89,7 +89,10 @@ export function installSet(set: LeanSet, tarballs: Record<Pkg, string>, parent =
   const sqlite = set.betterSqlite ? workspaceBetterSqlite() : undefined;
   if (sqlite) deps['better-sqlite3'] = sqlite.version;
   const overrides = Object.fromEntries(set.closure.filter((p) => !set.direct.includes(p)).map((p) => [NAME[p], file(p)]));
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `lean-${set.name}`, private: true, version: '0.0.0', dependencies: deps, overrides }, null, 2));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: `lean-${set.name}`, private: true, version: '0.0.0', dependencies: deps, overrides }, null, 2),
+  );
   const t0 = performance.now();
   const args = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', '--no-package-lock'];
   if (sqlite) args.push('--ignore-scripts');

@@ -38,7 +38,10 @@ export interface ListAsOfOptions {
 }
 
 export async function listAsOf(
-  cx: EngineContext, target: unknown, q: ListAsOfOptions = {}, opts: ReadOptions = {},
+  cx: EngineContext,
+  target: unknown,
+  q: ListAsOfOptions = {},
+  opts: ReadOptions = {},
 ): Promise<{ items: ChronosRecord[]; pageToken?: string }> {
   const sel = strictSelector(target, ['at', 'cv'], 'listAsOf target');
   if (!isPlainObject(q as unknown)) throw new ValidationError('listAsOf options must be { filter?, limit?, pageToken? }');
@@ -51,7 +54,8 @@ export async function listAsOf(
   let afterId: string | undefined;
   if (q.pageToken !== undefined) {
     const t = decodeToken('a', q.pageToken);
-    if (typeof t.a !== 'string' || JSON.stringify(t.s) !== JSON.stringify(shownSel)) throw new ValidationError('Invalid pageToken (it belongs to another target or call)');
+    if (typeof t.a !== 'string' || JSON.stringify(t.s) !== JSON.stringify(shownSel))
+      throw new ValidationError('Invalid pageToken (it belongs to another target or call)');
     assertId(t.a);
     afterId = t.a;
   }

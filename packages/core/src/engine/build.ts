@@ -20,9 +20,18 @@ export interface Built {
 }
 
 export interface BuildInput {
-  id: string; ov: number; op: Op; at: number; createdAt: number; doc: Record<string, unknown>;
-  actor?: string | undefined; reason?: string | undefined; requestId?: string | undefined; requestHash?: string | undefined;
-  functionIds?: string[] | undefined; previousBlobs?: Record<string, BlobRef> | undefined;
+  id: string;
+  ov: number;
+  op: Op;
+  at: number;
+  createdAt: number;
+  doc: Record<string, unknown>;
+  actor?: string | undefined;
+  reason?: string | undefined;
+  requestId?: string | undefined;
+  requestHash?: string | undefined;
+  functionIds?: string[] | undefined;
+  previousBlobs?: Record<string, BlobRef> | undefined;
 }
 
 export function metaIndexed(cx: EngineContext, doc: Record<string, unknown>): Record<string, unknown> {
@@ -69,8 +78,15 @@ export function build(cx: EngineContext, a: BuildInput): Built {
   for (const p of ext.pending) blobBytes += p.bytes.length + (p.text?.length ?? 0);
   checkSize(blobBytes, Math.max(cx.maxBytes, 5 * 1024 ** 3), 'externalized content');
   const version: Omit<VersionDoc, 'cv'> = {
-    itemId: a.id, ov: a.ov, op: a.op, at: a.at, jsonKey: jsonKey(cx.ns, a.id, a.ov, attempt),
-    size: json.length, sha256: sha256(json), metaIndexed: indexed, deleted: false,
+    itemId: a.id,
+    ov: a.ov,
+    op: a.op,
+    at: a.at,
+    jsonKey: jsonKey(cx.ns, a.id, a.ov, attempt),
+    size: json.length,
+    sha256: sha256(json),
+    metaIndexed: indexed,
+    deleted: false,
   };
   if (ext.blobs) version.blobs = ext.blobs;
   if (a.actor !== undefined) version.actor = a.actor;
@@ -92,8 +108,15 @@ export interface PointerMeta {
 /** A version that reuses the payload of `source` (delete, restore): no PUT needed. */
 export function pointerVersion(head: HeadDoc, source: VersionDoc, op: Op, at: number, deleted: boolean, m: PointerMeta = {}): Built {
   const version: Omit<VersionDoc, 'cv'> = {
-    itemId: head.itemId, ov: head.ov + 1, op, at, jsonKey: source.jsonKey, size: source.size, sha256: source.sha256,
-    metaIndexed: source.metaIndexed, deleted,
+    itemId: head.itemId,
+    ov: head.ov + 1,
+    op,
+    at,
+    jsonKey: source.jsonKey,
+    size: source.size,
+    sha256: source.sha256,
+    metaIndexed: source.metaIndexed,
+    deleted,
   };
   if (source.blobs) version.blobs = source.blobs;
   if (source.functionIds) version.functionIds = source.functionIds;

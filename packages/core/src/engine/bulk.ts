@@ -42,7 +42,13 @@ interface Planned {
 
 type Settled = BulkResult;
 
-function options(o: BulkOptions | undefined): { batchSize: number; concurrency: number; actor?: string; reason?: string; onProgress?: BulkOptions['onProgress'] } {
+function options(o: BulkOptions | undefined): {
+  batchSize: number;
+  concurrency: number;
+  actor?: string;
+  reason?: string;
+  onProgress?: BulkOptions['onProgress'];
+} {
   if (o === undefined) return { batchSize: 500, concurrency: 16 };
   if (!isPlainObject(o as unknown)) throw new ValidationError('bulk options must be an object');
   const int = (v: unknown, name: string, def: number, max: number) => {
@@ -63,7 +69,11 @@ function options(o: BulkOptions | undefined): { batchSize: number; concurrency: 
 }
 
 /** Batches of items, cut early so that no id appears twice in one batch. */
-async function* batches<T>(items: Iterable<T> | AsyncIterable<T>, size: number, idOf: (item: T) => string | undefined): AsyncGenerator<{ start: number; items: T[] }> {
+async function* batches<T>(
+  items: Iterable<T> | AsyncIterable<T>,
+  size: number,
+  idOf: (item: T) => string | undefined,
+): AsyncGenerator<{ start: number; items: T[] }> {
   if (items === null || typeof items !== 'object' || (!(Symbol.iterator in items) && !(Symbol.asyncIterator in items))) {
     throw new ValidationError('items must be an array or an (async) iterable');
   }
@@ -106,10 +116,12 @@ async function land(cx: EngineContext, plans: Planned[], concurrency: number, op
   await mapLimit(plans, concurrency, async (p) => {
     const b = p.built!;
     try {
-      await Promise.all(b.pending.flatMap((x) => [
-        cx.blobs.put('content', x.ref.key, x.bytes, { contentType: x.ref.contentType }),
-        ...(x.text && x.ref.textKey ? [cx.blobs.put('content', x.ref.textKey, x.text, { contentType: 'text/plain; charset=utf-8' })] : []),
-      ]));
+      await Promise.all(
+        b.pending.flatMap((x) => [
+          cx.blobs.put('content', x.ref.key, x.bytes, { contentType: x.ref.contentType }),
+          ...(x.text && x.ref.textKey ? [cx.blobs.put('content', x.ref.textKey, x.text, { contentType: 'text/plain; charset=utf-8' })] : []),
+        ]),
+      );
       await cx.blobs.put('json', b.version.jsonKey, b.json, { contentType: 'application/json' });
       ready.push(p);
     } catch (e) {
@@ -168,7 +180,9 @@ async function land(cx: EngineContext, plans: Planned[], concurrency: number, op
 }
 
 async function* run<T>(
-  cx: EngineContext, items: Iterable<T> | AsyncIterable<T>, opts: BulkOptions | undefined,
+  cx: EngineContext,
+  items: Iterable<T> | AsyncIterable<T>,
+  opts: BulkOptions | undefined,
   idOf: (item: T) => string | undefined,
   plan: (item: T, index: number, o: ReturnType<typeof options>) => Promise<Planned | Settled>,
   op: 'CREATE' | 'UPDATE',
@@ -181,7 +195,7 @@ async function* run<T>(
     const settled: Settled[] = [];
     const plans: Planned[] = [];
     const planned = await mapLimit(batch.items, o.concurrency, (item, i) => plan(item, batch.start + i, o).catch((e: unknown) => fail(batch.start + i, e)));
-    for (const p of planned) ('built' in p ? plans.push(p as Planned) : settled.push(p as Settled));
+    for (const p of planned) 'built' in p ? plans.push(p as Planned) : settled.push(p as Settled);
     if (plans.length) settled.push(...(await land(cx, plans, o.concurrency, op)));
     settled.sort((a, z) => a.index - z.index);
     for (const r of settled) {
@@ -197,42 +211,73 @@ const idOfCreate = (it: BulkCreateItem) => (isPlainObject(it as unknown) && type
 const idOfUpdate = (it: BulkUpdateItem) => (isPlainObject(it as unknown) && typeof it.id === 'string' ? it.id : undefined);
 
 export function createMany(cx: EngineContext, items: Iterable<BulkCreateItem> | AsyncIterable<BulkCreateItem>, opts?: BulkOptions): AsyncGenerator<BulkResult> {
-  return run(cx, items, opts, idOfCreate, async (item, index, o) => {
-    if (!isPlainObject(item as unknown)) throw new ValidationError(`items[${index}] must be { data, id?, requestId? }`);
-    const input = checkData(item.data, `items[${index}].data`);
-    if (item.id !== undefined) assertId(item.id);
-    const w = writeSetup({ actor: o.actor, reason: o.reason, requestId: item.requestId }, () => ({ op: 'CREATE', id: item.id, data: input }));
-    const id = item.id ?? (w.requestId ? derivedId(cx, 'req', w.requestId) : newId());
-    const at = cx.clock();
-    const built = build(cx, { id, ov: 0, op: 'CREATE', at, createdAt: at, doc: input, ...w });
-    const commit: CommitInput = { ns: cx.ns, version: built.version, expectedOv: null, head: { createdAt: at, state: 'new', shadow: built.shadow } };
-    return { index, id, w, input, built, commit };
-  }, 'CREATE');
+  return run(
+    cx,
+    items,
+    opts,
+    idOfCreate,
+    async (item, index, o) => {
+      if (!isPlainObject(item as unknown)) throw new ValidationError(`items[${index}] must be { data, id?, requestId? }`);
+      const input = checkData(item.data, `items[${index}].data`);
+      if (item.id !== undefined) assertId(item.id);
+      const w = writeSetup({ actor: o.actor, reason: o.reason, requestId: item.requestId }, () => ({ op: 'CREATE', id: item.id, data: input }));
+      const id = item.id ?? (w.requestId ? derivedId(cx, 'req', w.requestId) : newId());
+      const at = cx.clock();
+      const built = build(cx, { id, ov: 0, op: 'CREATE', at, createdAt: at, doc: input, ...w });
+      const commit: CommitInput = { ns: cx.ns, version: built.version, expectedOv: null, head: { createdAt: at, state: 'new', shadow: built.shadow } };
+      return { index, id, w, input, built, commit };
+    },
+    'CREATE',
+  );
 }
 
 export function updateMany(cx: EngineContext, items: Iterable<BulkUpdateItem> | AsyncIterable<BulkUpdateItem>, opts?: BulkOptions): AsyncGenerator<BulkResult> {
-  return run(cx, items, opts, idOfUpdate, async (item, index, o) => {
-    if (!isPlainObject(item as unknown)) throw new ValidationError(`items[${index}] must be { id, data, expectedOv?, requestId? }`);
-    const { id, expectedOv } = item;
-    assertId(id);
-    const input = checkData(item.data, `items[${index}].data`);
-    if (expectedOv !== undefined && expectedOv !== null) assertOv(expectedOv);
-    const w = writeSetup({ actor: o.actor, reason: o.reason, requestId: item.requestId }, () => ({ op: 'UPDATE', id, expectedOv, data: input }));
-    if (w.requestId) {
-      const prior = await replay(cx, w.requestId, w.requestHash!);
-      if (prior) return { ok: true, index, id: prior.itemId, ov: prior.ov, cv: prior.cv };
-    }
-    const head: HeadDoc | null = await cx.meta.getHead(cx.ns, id, { forWrite: true });
-    if (!head || head.deleted) throw new NotFoundError(`Record '${id}' not found`, { id });
-    if (expectedOv !== undefined && expectedOv !== null && head.ov !== expectedOv) {
-      throw new OptimisticLockError(`Record '${id}' is at ov ${head.ov}, expected ${expectedOv}`, { id, expectedOv, actualOv: head.ov });
-    }
-    const at = Math.max(cx.clock(), head.at);
-    const built = build(cx, { id, ov: head.ov + 1, op: 'UPDATE', at, createdAt: head.createdAt, doc: input, ...w, functionIds: head.functionIds, previousBlobs: head.blobs });
-    const commit: CommitInput = { ns: cx.ns, version: built.version, expectedOv: head.ov, head: { shadow: built.shadow }, prev: { cv: head.cv, createdAt: head.createdAt } };
-    const retryAlone = expectedOv === undefined || expectedOv === null
-      ? () => write.update(cx, id, input, undefined, o.actor, o.reason, w.requestId ? { requestId: w.requestId } : {})
-      : undefined;
-    return { index, id, w, input, built, commit, ...(retryAlone ? { retryAlone } : {}) };
-  }, 'UPDATE');
+  return run(
+    cx,
+    items,
+    opts,
+    idOfUpdate,
+    async (item, index, o) => {
+      if (!isPlainObject(item as unknown)) throw new ValidationError(`items[${index}] must be { id, data, expectedOv?, requestId? }`);
+      const { id, expectedOv } = item;
+      assertId(id);
+      const input = checkData(item.data, `items[${index}].data`);
+      if (expectedOv !== undefined && expectedOv !== null) assertOv(expectedOv);
+      const w = writeSetup({ actor: o.actor, reason: o.reason, requestId: item.requestId }, () => ({ op: 'UPDATE', id, expectedOv, data: input }));
+      if (w.requestId) {
+        const prior = await replay(cx, w.requestId, w.requestHash!);
+        if (prior) return { ok: true, index, id: prior.itemId, ov: prior.ov, cv: prior.cv };
+      }
+      const head: HeadDoc | null = await cx.meta.getHead(cx.ns, id, { forWrite: true });
+      if (!head || head.deleted) throw new NotFoundError(`Record '${id}' not found`, { id });
+      if (expectedOv !== undefined && expectedOv !== null && head.ov !== expectedOv) {
+        throw new OptimisticLockError(`Record '${id}' is at ov ${head.ov}, expected ${expectedOv}`, { id, expectedOv, actualOv: head.ov });
+      }
+      const at = Math.max(cx.clock(), head.at);
+      const built = build(cx, {
+        id,
+        ov: head.ov + 1,
+        op: 'UPDATE',
+        at,
+        createdAt: head.createdAt,
+        doc: input,
+        ...w,
+        functionIds: head.functionIds,
+        previousBlobs: head.blobs,
+      });
+      const commit: CommitInput = {
+        ns: cx.ns,
+        version: built.version,
+        expectedOv: head.ov,
+        head: { shadow: built.shadow },
+        prev: { cv: head.cv, createdAt: head.createdAt },
+      };
+      const retryAlone =
+        expectedOv === undefined || expectedOv === null
+          ? () => write.update(cx, id, input, undefined, o.actor, o.reason, w.requestId ? { requestId: w.requestId } : {})
+          : undefined;
+      return { index, id, w, input, built, commit, ...(retryAlone ? { retryAlone } : {}) };
+    },
+    'UPDATE',
+  );
 }

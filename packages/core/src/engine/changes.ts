@@ -85,7 +85,8 @@ function check(cx: EngineContext, o: unknown, extra: string[]): Checked {
   const afterCv = o.afterCv ?? 0;
   if (typeof afterCv !== 'number' || !Number.isSafeInteger(afterCv) || afterCv < 0) throw new ValidationError('afterCv must be a non-negative integer');
   const limit = o.limit ?? 100;
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_CHANGES_LIMIT) throw new ValidationError(`limit must be an integer from 1 to ${MAX_CHANGES_LIMIT}`);
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_CHANGES_LIMIT)
+    throw new ValidationError(`limit must be an integer from 1 to ${MAX_CHANGES_LIMIT}`);
   if (o.includePayload !== undefined && typeof o.includePayload !== 'boolean') throw new ValidationError('includePayload must be a boolean');
   if (!cx.meta.changesAfter) throw new ValidationError('This metadata store has no change feed (MetadataStore.changesAfter)');
   return { afterCv, limit, filter: compileUserFilter(cx, o.filter), includePayload: o.includePayload === true };
@@ -97,8 +98,14 @@ async function page(cx: EngineContext, c: Checked): Promise<ChangeFeedPage> {
   const kept = versions.filter((v) => matchFilter(c.filter, v.metaIndexed));
   const items = await mapLimit(kept, 8, async (v: VersionDoc) => {
     const e: ChangeEntry = {
-      op: v.op, id: v.itemId, ov: v.ov, cv: v.cv, at: new Date(v.at), deleted: v.deleted,
-      ...(v.actor !== undefined ? { actor: v.actor } : {}), ...(v.reason !== undefined ? { reason: v.reason } : {}),
+      op: v.op,
+      id: v.itemId,
+      ov: v.ov,
+      cv: v.cv,
+      at: new Date(v.at),
+      deleted: v.deleted,
+      ...(v.actor !== undefined ? { actor: v.actor } : {}),
+      ...(v.reason !== undefined ? { reason: v.reason } : {}),
     };
     if (c.includePayload) e.data = await render(cx, v, null, { includeDeleted: true });
     return e;
@@ -139,7 +146,8 @@ export function watch(cx: EngineContext, opts: WatchOptions = {}): AsyncIterable
   const maxDelay = delayOf(opts.maxDelayMs, 'maxDelayMs', 5000, 600_000);
   if (maxDelay < minDelay) throw new ValidationError('maxDelayMs must be at least minDelayMs');
   const signal = opts.signal;
-  if (signal !== undefined && !(typeof signal === 'object' && signal !== null && 'aborted' in signal)) throw new ValidationError('signal must be an AbortSignal');
+  if (signal !== undefined && !(typeof signal === 'object' && signal !== null && 'aborted' in signal))
+    throw new ValidationError('signal must be an AbortSignal');
   return {
     async *[Symbol.asyncIterator]() {
       let afterCv = c.afterCv;

@@ -74,19 +74,40 @@ export class CollectionEngine<Q = never> {
   // ---------------------------------------------------------------- writes
 
   create(data: unknown, actor?: string, reason?: string, opts: CreateOptions = {}): Promise<{ id: string; ov: 0; cv: number; createdAt: Date } | Q> {
-    return (this.cx.fallback ? queued.create(this.cx, data, actor, reason, opts) : write.create(this.cx, data, actor, reason, opts)) as Promise<{ id: string; ov: 0; cv: number; createdAt: Date } | Q>;
+    return (this.cx.fallback ? queued.create(this.cx, data, actor, reason, opts) : write.create(this.cx, data, actor, reason, opts)) as Promise<
+      { id: string; ov: 0; cv: number; createdAt: Date } | Q
+    >;
   }
 
-  update(id: string, data: unknown, expectedOv?: number, actor?: string, reason?: string, opts: WriteOptions = {}): Promise<{ id: string; ov: number; cv: number; updatedAt: Date } | Q> {
-    return (this.cx.fallback ? queued.update(this.cx, id, data, expectedOv, actor, reason, opts) : write.update(this.cx, id, data, expectedOv, actor, reason, opts)) as Promise<{ id: string; ov: number; cv: number; updatedAt: Date } | Q>;
+  update(
+    id: string,
+    data: unknown,
+    expectedOv?: number,
+    actor?: string,
+    reason?: string,
+    opts: WriteOptions = {},
+  ): Promise<{ id: string; ov: number; cv: number; updatedAt: Date } | Q> {
+    return (
+      this.cx.fallback ? queued.update(this.cx, id, data, expectedOv, actor, reason, opts) : write.update(this.cx, id, data, expectedOv, actor, reason, opts)
+    ) as Promise<{ id: string; ov: number; cv: number; updatedAt: Date } | Q>;
   }
 
-  delete(id: string, expectedOv?: number, actor?: string, reason?: string, opts: WriteOptions = {}): Promise<{ id: string; ov: number; cv: number; deletedAt: Date } | Q> {
-    return (this.cx.fallback ? queued.remove(this.cx, id, expectedOv, actor, reason, opts) : write.remove(this.cx, id, expectedOv, actor, reason, opts)) as Promise<{ id: string; ov: number; cv: number; deletedAt: Date } | Q>;
+  delete(
+    id: string,
+    expectedOv?: number,
+    actor?: string,
+    reason?: string,
+    opts: WriteOptions = {},
+  ): Promise<{ id: string; ov: number; cv: number; deletedAt: Date } | Q> {
+    return (
+      this.cx.fallback ? queued.remove(this.cx, id, expectedOv, actor, reason, opts) : write.remove(this.cx, id, expectedOv, actor, reason, opts)
+    ) as Promise<{ id: string; ov: number; cv: number; deletedAt: Date } | Q>;
   }
 
   enrich(id: string, patch: unknown, opts: EnrichOptions = {}): Promise<{ id: string; ov: number; cv: number } | Q> {
-    return (this.cx.fallback ? queued.enrich(this.cx, id, patch, opts) : write.enrich(this.cx, id, patch, opts)) as Promise<{ id: string; ov: number; cv: number } | Q>;
+    return (this.cx.fallback ? queued.enrich(this.cx, id, patch, opts) : write.enrich(this.cx, id, patch, opts)) as Promise<
+      { id: string; ov: number; cv: number } | Q
+    >;
   }
 
   smartInsert(data: unknown, opts: SmartInsertOptions): Promise<{ id: string; ov: number; cv: number; created: boolean }> {
@@ -121,11 +142,18 @@ export class CollectionEngine<Q = never> {
     return bulk.updateMany(this.cx, items, opts);
   }
 
-  restoreObject(id: string, target: { ov: number } | { at: Date | string | number }, opts: RestoreObjectOptions = {}): Promise<{ id: string; newOv: number; newCv: number }> {
+  restoreObject(
+    id: string,
+    target: { ov: number } | { at: Date | string | number },
+    opts: RestoreObjectOptions = {},
+  ): Promise<{ id: string; newOv: number; newCv: number }> {
     return restoreObject(this.cx, id, target, opts);
   }
 
-  restoreCollection(target: { cv: number } | { at: Date | string | number }, opts: RestoreCollectionOptions = {}): Promise<{ target: { cv: number } | { at: Date }; planned: number; restored: number; scanned: number }> {
+  restoreCollection(
+    target: { cv: number } | { at: Date | string | number },
+    opts: RestoreCollectionOptions = {},
+  ): Promise<{ target: { cv: number } | { at: Date }; planned: number; restored: number; scanned: number }> {
     return restoreCollection(this.cx, target, opts);
   }
 
@@ -175,7 +203,11 @@ export class CollectionEngine<Q = never> {
   }
 
   /** The records that existed at `{ at }` / `{ cv }`, with their values then, filtered on their metadata then. Writes nothing. */
-  listAsOf(target: { at: Date | string | number } | { cv: number }, q: ListAsOfOptions = {}, opts: ReadOptions = {}): Promise<{ items: ChronosRecord[]; pageToken?: string }> {
+  listAsOf(
+    target: { at: Date | string | number } | { cv: number },
+    q: ListAsOfOptions = {},
+    opts: ReadOptions = {},
+  ): Promise<{ items: ChronosRecord[]; pageToken?: string }> {
     return listAsOf(this.cx, target, q, opts);
   }
 
@@ -195,7 +227,16 @@ export class CollectionEngine<Q = never> {
 
   query(filter: Record<string, unknown> = {}, opts: ReadOptions & Omit<ListOptions, 'filter'> = {}): Promise<{ items: ChronosRecord[]; pageToken?: string }> {
     const { limit, afterId, pageToken, sort, ...rest } = opts;
-    return this.listByMeta({ filter, ...(limit !== undefined ? { limit } : {}), ...(afterId !== undefined ? { afterId } : {}), ...(pageToken !== undefined ? { pageToken } : {}), ...(sort !== undefined ? { sort } : {}) }, rest);
+    return this.listByMeta(
+      {
+        filter,
+        ...(limit !== undefined ? { limit } : {}),
+        ...(afterId !== undefined ? { afterId } : {}),
+        ...(pageToken !== undefined ? { pageToken } : {}),
+        ...(sort !== undefined ? { sort } : {}),
+      },
+      rest,
+    );
   }
 
   presignProperty(id: string, property: string, expiresIn = 3600): Promise<string> {

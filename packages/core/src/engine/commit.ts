@@ -17,12 +17,20 @@ import { tagBuilt } from './fallback.js';
  * attempt, so no winner names them). On any other failure the outcome is unknown (the commit
  * may have landed) and nothing is deleted; collectGarbage removes real orphans later.
  */
-export async function commitBuilt(cx: EngineContext, b: Built, expectedOv: number | null, at: number, prev?: { cv: number; createdAt: number }): Promise<{ cv: number }> {
+export async function commitBuilt(
+  cx: EngineContext,
+  b: Built,
+  expectedOv: number | null,
+  at: number,
+  prev?: { cv: number; createdAt: number },
+): Promise<{ cv: number }> {
   if (b.json.length > 0) {
-    await Promise.all(b.pending.flatMap((p) => [
-      cx.blobs.put('content', p.ref.key, p.bytes, { contentType: p.ref.contentType }),
-      ...(p.text && p.ref.textKey ? [cx.blobs.put('content', p.ref.textKey, p.text, { contentType: 'text/plain; charset=utf-8' })] : []),
-    ]));
+    await Promise.all(
+      b.pending.flatMap((p) => [
+        cx.blobs.put('content', p.ref.key, p.bytes, { contentType: p.ref.contentType }),
+        ...(p.text && p.ref.textKey ? [cx.blobs.put('content', p.ref.textKey, p.text, { contentType: 'text/plain; charset=utf-8' })] : []),
+      ]),
+    );
     await cx.blobs.put('json', b.version.jsonKey, b.json, { contentType: 'application/json' });
   }
   try {
@@ -60,21 +68,28 @@ async function removeLost(cx: EngineContext, b: Built): Promise<void> {
   if (left > 0) {
     cx.stats.lostWriteObjectsLeft += left;
     cx.log.warn('a lost write attempt could not delete its own payload objects; collectGarbage removes them after the grace period', {
-      id: b.version.itemId, ov: b.version.ov, left, totalLeft: cx.stats.lostWriteObjectsLeft,
+      id: b.version.itemId,
+      ov: b.version.ov,
+      left,
+      totalLeft: cx.stats.lostWriteObjectsLeft,
     });
   }
 }
 
 function commitOnly(cx: EngineContext, b: Built, expectedOv: number | null, at: number, prev?: { cv: number; createdAt: number }): Promise<{ cv: number }> {
-  return cx.meta.commit({
-    ns: cx.ns, version: b.version, expectedOv,
-    // Every new version (create, update, enrich, delete, restore) makes the record `new` again:
-    // `processed` marks the version that was processed, not the ones after it.
-    head: { ...(expectedOv === null ? { createdAt: at } : {}), state: 'new', shadow: b.shadow },
-    ...(prev ? { prev } : {}),
-  }).catch((e: unknown) => {
-    throw tagBuilt(e, b, expectedOv);
-  });
+  return cx.meta
+    .commit({
+      ns: cx.ns,
+      version: b.version,
+      expectedOv,
+      // Every new version (create, update, enrich, delete, restore) makes the record `new` again:
+      // `processed` marks the version that was processed, not the ones after it.
+      head: { ...(expectedOv === null ? { createdAt: at } : {}), state: 'new', shadow: b.shadow },
+      ...(prev ? { prev } : {}),
+    })
+    .catch((e: unknown) => {
+      throw tagBuilt(e, b, expectedOv);
+    });
 }
 
 /** The version an earlier attempt with this requestId committed, or null; a reuse with another payload is refused. */
@@ -91,8 +106,13 @@ export async function replay(cx: EngineContext, requestId: string, requestHash: 
  * rebuilt on the new head (last writer wins), a bounded number of times.
  */
 export async function writeLoop(
-  cx: EngineContext, id: string, expectedOv: number | undefined, requestId: string | undefined, requestHash: string | undefined,
-  buildOn: (head: HeadDoc, at: number) => Promise<Built>, countAs: 'CREATE' | 'UPDATE' | 'DELETE',
+  cx: EngineContext,
+  id: string,
+  expectedOv: number | undefined,
+  requestId: string | undefined,
+  requestHash: string | undefined,
+  buildOn: (head: HeadDoc, at: number) => Promise<Built>,
+  countAs: 'CREATE' | 'UPDATE' | 'DELETE',
   payload?: Record<string, unknown> | (() => Record<string, unknown>),
 ): Promise<{ ov: number; cv: number; at: number }> {
   await cx.ensure();

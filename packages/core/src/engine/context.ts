@@ -58,7 +58,8 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 export function createContext(opts: EngineOptions): EngineContext {
   assertNamespace(opts.ns);
   const t = opts.operationTimeoutMs;
-  if (t !== undefined && (typeof t !== 'number' || !Number.isInteger(t) || t < 1)) throw new ValidationError('operationTimeoutMs must be a positive integer (ms)');
+  if (t !== undefined && (typeof t !== 'number' || !Number.isInteger(t) || t < 1))
+    throw new ValidationError('operationTimeoutMs must be a positive integer (ms)');
   const ns = { ...opts.ns };
   const meta = opts.meta;
   let ready: Promise<void> | undefined;

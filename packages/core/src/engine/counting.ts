@@ -8,7 +8,13 @@ import type { EngineContext } from './context.js';
  * The increment of one committed version (`cv`): field by op, rules matched on metaIndexed or,
  * for payload-scoped rules, on `payload()` (asked at most once; missing: metaIndexed).
  */
-export async function incrementFor(cx: EngineContext, op: Op, metaIndexed: Record<string, unknown>, payload: () => Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined, cv: number): Promise<CounterIncrement> {
+export async function incrementFor(
+  cx: EngineContext,
+  op: Op,
+  metaIndexed: Record<string, unknown>,
+  payload: () => Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined,
+  cv: number,
+): Promise<CounterIncrement> {
   const field = op === 'CREATE' ? 'created' : op === 'DELETE' ? 'deleted' : 'updated';
   const ruleOp = op === 'CREATE' ? 'CREATE' : op === 'DELETE' ? 'DELETE' : 'UPDATE';
   const rules: string[] = [];
@@ -16,7 +22,7 @@ export async function incrementFor(cx: EngineContext, op: Op, metaIndexed: Recor
   for (const r of cx.rules) {
     if (r.on && !r.on.includes(ruleOp)) continue;
     if (r.scope === 'payload' && !loaded) loaded = { p: await payload() };
-    const subject = r.scope === 'payload' ? loaded!.p ?? metaIndexed : metaIndexed;
+    const subject = r.scope === 'payload' ? (loaded!.p ?? metaIndexed) : metaIndexed;
     if (matchFilter(r.when, subject)) rules.push(r.name);
   }
   return { field, rules, cv };

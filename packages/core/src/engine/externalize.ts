@@ -67,8 +67,7 @@ export function planExternalization(
     const v = getPath(out, prop);
     if (v === undefined || v === null) continue;
     const keepsPrevious =
-      isPlainObject(v) &&
-      (typeof v[BLOB_MARKER] === 'string' || (isPlainObject(v.ref) && previous?.[prop] !== undefined && v.ref.key === previous[prop]!.key));
+      isPlainObject(v) && (typeof v[BLOB_MARKER] === 'string' || (isPlainObject(v.ref) && previous?.[prop] !== undefined && v.ref.key === previous[prop]!.key));
     if (keepsPrevious) {
       const prev = previous?.[prop];
       if (prev) {

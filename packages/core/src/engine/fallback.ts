@@ -96,21 +96,40 @@ export async function queueable<T>(cx: EngineContext, intent: WriteIntent, run: 
   }
 }
 
-async function enqueueWrite(cx: EngineContext, fb: EngineFallback, orderKey: string, intent: WriteIntent, built: { built: Built; on: number | null } | undefined, cause?: unknown): Promise<QueuedWrite> {
+async function enqueueWrite(
+  cx: EngineContext,
+  fb: EngineFallback,
+  orderKey: string,
+  intent: WriteIntent,
+  built: { built: Built; on: number | null } | undefined,
+  cause?: unknown,
+): Promise<QueuedWrite> {
   const { ordered, ...rest } = intent;
   void ordered;
   const { dbName, tenant, collection } = cx.ns;
   const body: QueuedWriteBody = {
-    v: 1, ...rest, route: fb.route, ns: { dbName, collection, ...(tenant !== undefined ? { tenant } : {}) }, acceptedAt: cx.clock(),
+    v: 1,
+    ...rest,
+    route: fb.route,
+    ns: { dbName, collection, ...(tenant !== undefined ? { tenant } : {}) },
+    acceptedAt: cx.clock(),
     ...(built ? { built: { version: built.built.version, on: built.on, shadow: built.built.shadow } } : {}),
   };
   try {
     await queueOf(fb).enqueue({ orderKey, requestId: intent.requestId, body: JSON.parse(JSON.stringify(body)) as Record<string, unknown> });
   } catch (e) {
     // Not persisted: the caller must not hear "queued".
-    throw new StorageError(`The write could not be committed nor queued: ${(e as Error).message}`, { id: intent.id, requestId: intent.requestId }, { cause: cause ?? e });
+    throw new StorageError(
+      `The write could not be committed nor queued: ${(e as Error).message}`,
+      { id: intent.id, requestId: intent.requestId },
+      { cause: cause ?? e },
+    );
   }
-  cx.log.warn('write queued: the metadata store is unreachable or the record has queued writes', { id: intent.id, requestId: intent.requestId, kind: intent.kind });
+  cx.log.warn('write queued: the metadata store is unreachable or the record has queued writes', {
+    id: intent.id,
+    requestId: intent.requestId,
+    kind: intent.kind,
+  });
   return { queued: true, requestId: intent.requestId, id: intent.id };
 }
 

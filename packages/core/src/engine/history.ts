@@ -57,7 +57,8 @@ export interface DiffResult {
 export type DiffSelector = { ov: number } | { at: Date | string | number } | { cv: number };
 
 function checkKeys(o: Record<string, unknown>, allowed: readonly string[], what: string): void {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new ValidationError(`${what}: unknown option '${k.slice(0, 40)}' (allowed: ${allowed.join(', ')})`);
+  for (const k of Object.keys(o))
+    if (!allowed.includes(k)) throw new ValidationError(`${what}: unknown option '${k.slice(0, 40)}' (allowed: ${allowed.join(', ')})`);
 }
 export { checkKeys as checkOptionKeys };
 
@@ -71,7 +72,8 @@ export function strictSelector(target: unknown, allowed: ReadonlyArray<'ov' | 'c
   const shape = allowed.map((k) => `{ ${k} }`).join(', ');
   if (!isPlainObject(target)) throw new ValidationError(`${what} must be ${shape}`);
   const keys = Object.keys(target);
-  if (keys.length !== 1 || !(allowed as readonly string[]).includes(keys[0]!)) throw new ValidationError(`${what} must be exactly one of ${shape}, got keys [${keys.map((k) => k.slice(0, 20)).join(', ')}]`);
+  if (keys.length !== 1 || !(allowed as readonly string[]).includes(keys[0]!))
+    throw new ValidationError(`${what} must be exactly one of ${shape}, got keys [${keys.map((k) => k.slice(0, 20)).join(', ')}]`);
   const k = keys[0] as 'ov' | 'cv' | 'at';
   if (k === 'at') return { at: toTime(target.at) };
   return k === 'ov' ? { ov: nonNegInt(target.ov, 'ov') } : { cv: nonNegInt(target.cv, 'cv') };
@@ -94,8 +96,14 @@ export function decodeToken(kind: string, t: unknown): Record<string, unknown> {
 }
 
 export const toHistoryEntry = (v: VersionDoc): HistoryEntry => ({
-  ov: v.ov, cv: v.cv, op: v.op, at: new Date(v.at), deleted: v.deleted, size: v.size,
-  ...(v.actor !== undefined ? { actor: v.actor } : {}), ...(v.reason !== undefined ? { reason: v.reason } : {}),
+  ov: v.ov,
+  cv: v.cv,
+  op: v.op,
+  at: new Date(v.at),
+  deleted: v.deleted,
+  size: v.size,
+  ...(v.actor !== undefined ? { actor: v.actor } : {}),
+  ...(v.reason !== undefined ? { reason: v.reason } : {}),
 });
 
 /**
@@ -105,7 +113,8 @@ export const toHistoryEntry = (v: VersionDoc): HistoryEntry => ({
 export async function history(cx: EngineContext, id: string, opts: HistoryOptions = {}): Promise<HistoryPage> {
   assertId(id);
   if (!isPlainObject(opts as unknown)) throw new ValidationError('history options must be { limit?, pageToken?, dir? }');
-  if ('afterOv' in opts) throw new ValidationError("history no longer takes afterOv: it returns { items, pageToken? } pages (use { dir: 'asc' } for oldest first)");
+  if ('afterOv' in opts)
+    throw new ValidationError("history no longer takes afterOv: it returns { items, pageToken? } pages (use { dir: 'asc' } for oldest first)");
   checkKeys(opts as Record<string, unknown>, ['limit', 'pageToken', 'dir'], 'history');
   const limit = opts.limit ?? 100;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_LIMIT) throw new ValidationError(`limit must be an integer from 1 to ${MAX_HISTORY_LIMIT}`);
@@ -114,7 +123,8 @@ export async function history(cx: EngineContext, id: string, opts: HistoryOption
   let bound: number | undefined;
   if (opts.pageToken !== undefined) {
     const t = decodeToken('h', opts.pageToken);
-    if (t.i !== id || (t.d !== 1 && t.d !== -1) || typeof t.o !== 'number' || !Number.isSafeInteger(t.o) || t.o < 0) throw new ValidationError('Invalid pageToken (it belongs to another record or call)');
+    if (t.i !== id || (t.d !== 1 && t.d !== -1) || typeof t.o !== 'number' || !Number.isSafeInteger(t.o) || t.o < 0)
+      throw new ValidationError('Invalid pageToken (it belongs to another record or call)');
     dir = t.d;
     bound = t.o;
     if (opts.dir !== undefined && (opts.dir === 'asc' ? 1 : -1) !== dir) throw new ValidationError('dir differs from the pageToken it continues');
@@ -130,7 +140,13 @@ export async function history(cx: EngineContext, id: string, opts: HistoryOption
 }
 
 export const versionMeta = (v: VersionDoc): VersionMeta => ({
-  ov: v.ov, cv: v.cv, at: iso(v.at), op: v.op, metaIndexed: v.metaIndexed, deleted: v.deleted, ...(v.deleted ? { deletedAt: iso(v.at) } : {}),
+  ov: v.ov,
+  cv: v.cv,
+  at: iso(v.at),
+  op: v.op,
+  metaIndexed: v.metaIndexed,
+  deleted: v.deleted,
+  ...(v.deleted ? { deletedAt: iso(v.at) } : {}),
 });
 
 /**
@@ -158,12 +174,10 @@ export async function diff(cx: EngineContext, id: string, from: unknown, to?: un
   const fromSel = strictSelector(from, ['ov', 'at', 'cv'], 'diff from');
   const toSel = to === undefined ? undefined : strictSelector(to, ['ov', 'at', 'cv'], 'diff to');
   await cx.ensure();
-  const [a, b] = await Promise.all([
-    cx.meta.getVersion(cx.ns, id, fromSel),
-    toSel ? cx.meta.getVersion(cx.ns, id, toSel) : cx.meta.getHead(cx.ns, id),
-  ]);
+  const [a, b] = await Promise.all([cx.meta.getVersion(cx.ns, id, fromSel), toSel ? cx.meta.getVersion(cx.ns, id, toSel) : cx.meta.getHead(cx.ns, id)]);
   if (!a || a.itemId !== id) throw new NotFoundError(`Record '${id}' has no version matching ${JSON.stringify(from)}`, { id });
-  if (!b || b.itemId !== id) throw new NotFoundError(toSel ? `Record '${id}' has no version matching ${JSON.stringify(to)}` : `Record '${id}' not found`, { id });
+  if (!b || b.itemId !== id)
+    throw new NotFoundError(toSel ? `Record '${id}' has no version matching ${JSON.stringify(to)}` : `Record '${id}' not found`, { id });
   let patch: Operation[] = [];
   // the same payload object (a delete or a restore points at it): nothing to read
   if (a.jsonKey !== b.jsonKey || a.sha256 !== b.sha256) {

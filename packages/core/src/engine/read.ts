@@ -39,8 +39,14 @@ export async function history(cx: EngineContext, id: string, opts: { afterOv?: n
   await cx.ensure();
   const vs = await cx.meta.listVersions(cx.ns, id, { ...(opts.afterOv !== undefined ? { afterOv: opts.afterOv } : {}), limit });
   return vs.map((v) => ({
-    ov: v.ov, cv: v.cv, op: v.op, at: new Date(v.at), deleted: v.deleted, size: v.size,
-    ...(v.actor !== undefined ? { actor: v.actor } : {}), ...(v.reason !== undefined ? { reason: v.reason } : {}),
+    ov: v.ov,
+    cv: v.cv,
+    op: v.op,
+    at: new Date(v.at),
+    deleted: v.deleted,
+    size: v.size,
+    ...(v.actor !== undefined ? { actor: v.actor } : {}),
+    ...(v.reason !== undefined ? { reason: v.reason } : {}),
   }));
 }
 
@@ -60,7 +66,13 @@ export async function listByMeta(cx: EngineContext, q: ListOptions = {}, opts: R
   if (afterId !== undefined) assertId(afterId);
   checkReadOptions(opts);
   await cx.ensure();
-  const heads = await cx.meta.queryHeads(cx.ns, { ...(filter ? { filter } : {}), limit: limit + 1, dir, includeDeleted: !!opts.includeDeleted, ...(afterId ? { afterId } : {}) });
+  const heads = await cx.meta.queryHeads(cx.ns, {
+    ...(filter ? { filter } : {}),
+    limit: limit + 1,
+    dir,
+    includeDeleted: !!opts.includeDeleted,
+    ...(afterId ? { afterId } : {}),
+  });
   const page = heads.slice(0, limit);
   const items = await mapLimit(page, 8, (h) => render(cx, h, h, opts));
   const out: { items: ChronosRecord[]; pageToken?: string } = { items };

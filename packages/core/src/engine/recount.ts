@@ -29,12 +29,18 @@ export async function recountCounters(cx: EngineContext): Promise<CounterTotals>
           for (const v of vs) {
             if (v.cv > upToCv) continue;
             const withPayload = v.op === 'CREATE' || v.op === 'UPDATE' || v.op === 'ENRICH';
-            yield await incrementFor(cx, v.op, v.metaIndexed, async () => {
-              if (!withPayload) return undefined;
-              const p = await loadStored(cx, v);
-              delete p._system;
-              return p;
-            }, v.cv);
+            yield await incrementFor(
+              cx,
+              v.op,
+              v.metaIndexed,
+              async () => {
+                if (!withPayload) return undefined;
+                const p = await loadStored(cx, v);
+                delete p._system;
+                return p;
+              },
+              v.cv,
+            );
           }
           if (vs.length < PAGE) break;
           afterOv = vs[vs.length - 1]!.ov;

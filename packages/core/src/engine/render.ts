@@ -14,7 +14,8 @@ export async function loadStored(cx: EngineContext, v: VersionDoc & { shadow?: H
     try {
       bytes = await cx.blobs.get('json', v.jsonKey);
     } catch (e) {
-      if (e instanceof NotFoundError) throw new StorageError(`Payload of record '${v.itemId}' v${v.ov} is missing from the json bucket`, { id: v.itemId, ov: v.ov });
+      if (e instanceof NotFoundError)
+        throw new StorageError(`Payload of record '${v.itemId}' v${v.ov} is missing from the json bucket`, { id: v.itemId, ov: v.ov });
       throw e;
     }
     if (sha256(bytes) !== v.sha256) throw new IntegrityError(`Checksum mismatch for record '${v.itemId}' v${v.ov}`, { id: v.itemId, ov: v.ov });
@@ -35,7 +36,12 @@ export async function loadStored(cx: EngineContext, v: VersionDoc & { shadow?: H
  * Latest reads show the head's state; a past version (getVersion, getAsOf) shows `new`: the
  * processing state belongs to the record, not to a version.
  */
-export async function render(cx: EngineContext, v: VersionDoc & { shadow?: HeadDoc['shadow'] }, head: HeadDoc | null, opts: ReadOptions): Promise<ChronosRecord> {
+export async function render(
+  cx: EngineContext,
+  v: VersionDoc & { shadow?: HeadDoc['shadow'] },
+  head: HeadDoc | null,
+  opts: ReadOptions,
+): Promise<ChronosRecord> {
   const doc = await loadStored(cx, v);
   const stored = isPlainObject(doc._system) ? doc._system : {};
   let urls: Record<string, string> | undefined;

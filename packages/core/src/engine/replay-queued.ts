@@ -18,7 +18,7 @@ import type { QueuedWriteBody } from './fallback.js';
 import * as write from './write.js';
 
 export async function applyQueued(cxIn: EngineContext, body: QueuedWriteBody): Promise<{ id: string; ov: number; cv: number }> {
-  if (!body || body.v !== 1 || typeof body.requestId !== 'string' || typeof body.id !== 'string') throw new ValidationError('Not a queued write of this version');
+  if (body?.v !== 1 || typeof body.requestId !== 'string' || typeof body.id !== 'string') throw new ValidationError('Not a queued write of this version');
   const cx: EngineContext = { ...cxIn, fallback: undefined };
   await cx.ensure();
   const prior = await replay(cx, body.requestId, body.requestHash);
@@ -63,15 +63,22 @@ export async function applyQueued(cxIn: EngineContext, body: QueuedWriteBody): P
 function rerun(cx: EngineContext, body: QueuedWriteBody, opts: { requestId: string }) {
   switch (body.kind) {
     case 'create':
-      return write.create(cx, body.data, body.actor, body.reason, { ...opts, ...(body.idGiven ? { id: body.id } : {}), ...(body.functionId !== undefined ? { functionId: body.functionId } : {}) });
+      return write.create(cx, body.data, body.actor, body.reason, {
+        ...opts,
+        ...(body.idGiven ? { id: body.id } : {}),
+        ...(body.functionId !== undefined ? { functionId: body.functionId } : {}),
+      });
     case 'update':
       return write.update(cx, body.id, body.data, body.expectedOv, body.actor, body.reason, opts);
     case 'delete':
       return write.remove(cx, body.id, body.expectedOv, body.actor, body.reason, opts);
     case 'enrich':
       return write.enrich(cx, body.id, body.patches, {
-        ...opts, ...(body.expectedOv !== undefined ? { expectedOv: body.expectedOv } : {}), ...(body.functionId !== undefined ? { functionId: body.functionId } : {}),
-        ...(body.actor !== undefined ? { actor: body.actor } : {}), ...(body.reason !== undefined ? { reason: body.reason } : {}),
+        ...opts,
+        ...(body.expectedOv !== undefined ? { expectedOv: body.expectedOv } : {}),
+        ...(body.functionId !== undefined ? { functionId: body.functionId } : {}),
+        ...(body.actor !== undefined ? { actor: body.actor } : {}),
+        ...(body.reason !== undefined ? { reason: body.reason } : {}),
       });
     default:
       throw new ValidationError(`Unknown queued write kind '${String(body.kind)}'`);

@@ -15,7 +15,12 @@ import { count } from './counting.js';
 import type { RestoreCollectionOptions, RestoreObjectOptions, RestoreProgress } from './types.js';
 import { optString, selector, writeSetup } from './validate.js';
 
-export async function restoreObject(cx: EngineContext, id: string, target: { ov: number } | { at: Date | string | number }, opts: RestoreObjectOptions = {}): Promise<{ id: string; newOv: number; newCv: number }> {
+export async function restoreObject(
+  cx: EngineContext,
+  id: string,
+  target: { ov: number } | { at: Date | string | number },
+  opts: RestoreObjectOptions = {},
+): Promise<{ id: string; newOv: number; newCv: number }> {
   assertId(id);
   const sel = selector(target);
   if (opts.expectedHeadOv !== undefined) assertOv(opts.expectedHeadOv, 'expectedHeadOv');
@@ -23,12 +28,23 @@ export async function restoreObject(cx: EngineContext, id: string, target: { ov:
   await cx.ensure();
   const tv = await cx.meta.getVersion(cx.ns, id, sel);
   if (!tv || tv.itemId !== id) throw new NotFoundError(`Record '${id}' has no version matching ${JSON.stringify(target)}`, { id });
-  const r = await writeLoop(cx, id, opts.expectedHeadOv, w.requestId, w.requestHash, async (head, at) =>
-    pointerVersion(head, tv, 'RESTORE', at, tv.deleted, w), 'UPDATE');
+  const r = await writeLoop(
+    cx,
+    id,
+    opts.expectedHeadOv,
+    w.requestId,
+    w.requestHash,
+    async (head, at) => pointerVersion(head, tv, 'RESTORE', at, tv.deleted, w),
+    'UPDATE',
+  );
   return { id, newOv: r.ov, newCv: r.cv };
 }
 
-export async function restoreCollection(cx: EngineContext, target: { cv: number } | { at: Date | string | number }, opts: RestoreCollectionOptions = {}): Promise<{ target: { cv: number } | { at: Date }; planned: number; restored: number; scanned: number }> {
+export async function restoreCollection(
+  cx: EngineContext,
+  target: { cv: number } | { at: Date | string | number },
+  opts: RestoreCollectionOptions = {},
+): Promise<{ target: { cv: number } | { at: Date }; planned: number; restored: number; scanned: number }> {
   const sel = selector(target);
   const pageSize = opts.pageSize ?? 200;
   const parallel = opts.parallel ?? 4;
@@ -48,9 +64,15 @@ export async function restoreCollection(cx: EngineContext, target: { cv: number 
         const plans = await mapLimit(heads, parallel, async (h) => ({ h, built: await planRestore(cx, h, sel, actor, reason) }));
         progress.scanned += heads.length;
         const todo = plans.filter((p): p is { h: HeadDoc; built: Built } => p.built !== null);
-        const results = await cx.meta.commitMany(todo.map(({ h, built }) => ({
-          ns: cx.ns, version: built.version, expectedOv: h.ov, head: { state: 'new', shadow: built.shadow }, prev: { cv: h.cv, createdAt: h.createdAt },
-        })));
+        const results = await cx.meta.commitMany(
+          todo.map(({ h, built }) => ({
+            ns: cx.ns,
+            version: built.version,
+            expectedOv: h.ov,
+            head: { state: 'new', shadow: built.shadow },
+            prev: { cv: h.cv, createdAt: h.createdAt },
+          })),
+        );
         const redo: HeadDoc[] = [];
         const landed: Array<{ built: Built; cv: number }> = [];
         let failed: { error: Error } | undefined;
@@ -113,7 +135,15 @@ async function planRestore(cx: EngineContext, head: HeadDoc, sel: VersionSelecto
 }
 
 /** Brings one record to its state at `sel`. Returns whether a version was (or would be) appended. */
-async function restoreOne(cx: EngineContext, first: HeadDoc, sel: VersionSelector, dryRun: boolean, actor: string | undefined, reason: string, signal: StopSignal): Promise<boolean> {
+async function restoreOne(
+  cx: EngineContext,
+  first: HeadDoc,
+  sel: VersionSelector,
+  dryRun: boolean,
+  actor: string | undefined,
+  reason: string,
+  signal: StopSignal,
+): Promise<boolean> {
   let head: HeadDoc | null = first;
   for (let attempt = 0; attempt < MAX_RETRIES && head; attempt++) {
     const built = await planRestore(cx, head, sel, actor, reason);

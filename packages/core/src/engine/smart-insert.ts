@@ -33,13 +33,16 @@ type Result = { id: string; ov: number; cv: number; created: boolean };
 
 export async function smartInsert(cx: EngineContext, data: unknown, opts: SmartInsertOptions): Promise<Result> {
   const input = checkData(data);
-  if (!opts || !Array.isArray(opts.uniqueKeys) || opts.uniqueKeys.length === 0) throw new ValidationError('smartInsert needs uniqueKeys: a non-empty array of property names');
+  if (!opts || !Array.isArray(opts.uniqueKeys) || opts.uniqueKeys.length === 0)
+    throw new ValidationError('smartInsert needs uniqueKeys: a non-empty array of property names');
   const filter: Record<string, unknown> = {};
   for (const k of opts.uniqueKeys) {
     assertPropPath(k);
     const v = input[k];
     if (v === undefined || v === null) {
-      throw new ValidationError(`smartInsert: data.${k} is ${v === null ? 'null' : 'missing'}, but it is a unique key: every unique key needs a value`, { key: k });
+      throw new ValidationError(`smartInsert: data.${k} is ${v === null ? 'null' : 'missing'}, but it is a unique key: every unique key needs a value`, {
+        key: k,
+      });
     }
     if (typeof v === 'object') throw new ValidationError(`smartInsert: data.${k} must be a scalar value (it is a unique key)`, { key: k });
     filter[k] = v;
@@ -69,7 +72,10 @@ class KeyChainExhausted extends OptimisticLockError {}
 
 /** Walks the chain of derived ids until one is free, deleted, or held by a record with these keys. */
 async function onChain(
-  cx: EngineContext, input: Record<string, unknown>, compiled: FilterNode | undefined, keyText: string,
+  cx: EngineContext,
+  input: Record<string, unknown>,
+  compiled: FilterNode | undefined,
+  keyText: string,
   who: { functionId?: string; actor?: string; reason?: string },
 ): Promise<Result> {
   let first = '';

@@ -48,9 +48,15 @@ export function checkData(data: unknown, what = 'data', recordId?: string, exist
     const v = data[k];
     if (v === undefined) continue;
     if (!existing) {
-      throw new ValidationError(`${what}.${k} is reserved: chronos-db writes it. Remove it from what you write (from a record you read: const { id, _system, _meta, ...data } = record)`, { key: k });
+      throw new ValidationError(
+        `${what}.${k} is reserved: chronos-db writes it. Remove it from what you write (from a record you read: const { id, _system, _meta, ...data } = record)`,
+        { key: k },
+      );
     }
-    if (!isPlainObject(v)) throw new ValidationError(`${what}.${k} is reserved: chronos-db writes it (a record read and written back may carry it as it was read, an object)`, { key: k });
+    if (!isPlainObject(v))
+      throw new ValidationError(`${what}.${k} is reserved: chronos-db writes it (a record read and written back may carry it as it was read, an object)`, {
+        key: k,
+      });
   }
   if (data.id !== undefined && data.id !== recordId) {
     const shown = JSON.stringify(data.id)?.slice(0, 80);
@@ -77,7 +83,8 @@ export function checkRequestId(r: unknown): string | undefined {
 export function checkReadOptions(o: ReadOptions): void {
   if (!isPlainObject(o as unknown)) throw new ValidationError('read options must be an object');
   if (o.ttlSeconds !== undefined) assertTtl(o.ttlSeconds);
-  if (o.projection !== undefined && (!Array.isArray(o.projection) || o.projection.some((p) => typeof p !== 'string'))) throw new ValidationError('projection must be an array of property names');
+  if (o.projection !== undefined && (!Array.isArray(o.projection) || o.projection.some((p) => typeof p !== 'string')))
+    throw new ValidationError('projection must be an array of property names');
 }
 
 export function selector(target: unknown): VersionSelector {

@@ -14,7 +14,13 @@ import { loadStored } from './render.js';
 import type { CreateOptions, EnrichOptions, WriteOptions } from './types.js';
 import { checkData, optString, writeSetup } from './validate.js';
 
-export async function create(cx: EngineContext, data: unknown, actorIn?: string, reasonIn?: string, opts: CreateOptions = {}): Promise<{ id: string; ov: 0; cv: number; createdAt: Date }> {
+export async function create(
+  cx: EngineContext,
+  data: unknown,
+  actorIn?: string,
+  reasonIn?: string,
+  opts: CreateOptions = {},
+): Promise<{ id: string; ov: 0; cv: number; createdAt: Date }> {
   const input = checkData(data, 'data', typeof opts.id === 'string' ? opts.id : undefined, false);
   const w = writeSetup({ actor: actorIn, reason: reasonIn, requestId: opts.requestId }, () => ({ op: 'CREATE', id: opts.id, data: input }));
   const functionId = optString(opts.functionId, 'functionId');
@@ -41,26 +47,68 @@ export async function create(cx: EngineContext, data: unknown, actorIn?: string,
   }
 }
 
-export async function update(cx: EngineContext, id: string, data: unknown, expectedOv?: number, actor?: string, reason?: string, opts: WriteOptions = {}): Promise<{ id: string; ov: number; cv: number; updatedAt: Date }> {
+export async function update(
+  cx: EngineContext,
+  id: string,
+  data: unknown,
+  expectedOv?: number,
+  actor?: string,
+  reason?: string,
+  opts: WriteOptions = {},
+): Promise<{ id: string; ov: number; cv: number; updatedAt: Date }> {
   assertId(id);
   const input = checkData(data, 'data', id);
   if (expectedOv !== undefined && expectedOv !== null) assertOv(expectedOv);
   const w = writeSetup({ actor, reason, requestId: opts.requestId }, () => ({ op: 'UPDATE', id, expectedOv, data: input }));
-  const r = await writeLoop(cx, id, expectedOv ?? undefined, w.requestId, w.requestHash, async (head, at) => {
-    if (head.deleted) throw new NotFoundError(`Record '${id}' not found`, { id });
-    return build(cx, { id, ov: head.ov + 1, op: 'UPDATE', at, createdAt: head.createdAt, doc: input, ...w, functionIds: head.functionIds, previousBlobs: head.blobs });
-  }, 'UPDATE', input);
+  const r = await writeLoop(
+    cx,
+    id,
+    expectedOv ?? undefined,
+    w.requestId,
+    w.requestHash,
+    async (head, at) => {
+      if (head.deleted) throw new NotFoundError(`Record '${id}' not found`, { id });
+      return build(cx, {
+        id,
+        ov: head.ov + 1,
+        op: 'UPDATE',
+        at,
+        createdAt: head.createdAt,
+        doc: input,
+        ...w,
+        functionIds: head.functionIds,
+        previousBlobs: head.blobs,
+      });
+    },
+    'UPDATE',
+    input,
+  );
   return { id, ov: r.ov, cv: r.cv, updatedAt: new Date(r.at) };
 }
 
-export async function remove(cx: EngineContext, id: string, expectedOv?: number, actor?: string, reason?: string, opts: WriteOptions = {}): Promise<{ id: string; ov: number; cv: number; deletedAt: Date }> {
+export async function remove(
+  cx: EngineContext,
+  id: string,
+  expectedOv?: number,
+  actor?: string,
+  reason?: string,
+  opts: WriteOptions = {},
+): Promise<{ id: string; ov: number; cv: number; deletedAt: Date }> {
   assertId(id);
   if (expectedOv !== undefined && expectedOv !== null) assertOv(expectedOv);
   const w = writeSetup({ actor, reason, requestId: opts.requestId }, () => ({ op: 'DELETE', id, expectedOv }));
-  const r = await writeLoop(cx, id, expectedOv ?? undefined, w.requestId, w.requestHash, async (head, at) => {
-    if (head.deleted) throw new NotFoundError(`Record '${id}' not found`, { id });
-    return pointerVersion(head, head, 'DELETE', at, true, w);
-  }, 'DELETE');
+  const r = await writeLoop(
+    cx,
+    id,
+    expectedOv ?? undefined,
+    w.requestId,
+    w.requestHash,
+    async (head, at) => {
+      if (head.deleted) throw new NotFoundError(`Record '${id}' not found`, { id });
+      return pointerVersion(head, head, 'DELETE', at, true, w);
+    },
+    'DELETE',
+  );
   return { id, ov: r.ov, cv: r.cv, deletedAt: new Date(r.at) };
 }
 
@@ -73,15 +121,24 @@ export async function enrich(cx: EngineContext, id: string, patch: unknown, opts
   const functionId = optString(opts.functionId, 'functionId');
   const w = writeSetup(opts, () => ({ op: 'ENRICH', id, expectedOv: opts.expectedOv, patches: checked, functionId }));
   let merged: Record<string, unknown> = {};
-  const r = await writeLoop(cx, id, opts.expectedOv, w.requestId, w.requestHash, async (head, at) => {
-    if (head.deleted) throw new NotFoundError(`Record '${id}' not found`, { id });
-    const current = await loadStored(cx, head);
-    delete current._system;
-    merged = checked.reduce((acc, p) => deepMerge(acc, p), current);
-    checkSize(Buffer.byteLength(JSON.stringify(merged)), cx.maxBytes);
-    const functionIds = functionId ? Array.from(new Set([...(head.functionIds ?? []), functionId])) : head.functionIds;
-    return build(cx, { id, ov: head.ov + 1, op: 'ENRICH', at, createdAt: head.createdAt, doc: merged, ...w, functionIds, previousBlobs: head.blobs });
-  }, 'UPDATE', () => merged);
+  const r = await writeLoop(
+    cx,
+    id,
+    opts.expectedOv,
+    w.requestId,
+    w.requestHash,
+    async (head, at) => {
+      if (head.deleted) throw new NotFoundError(`Record '${id}' not found`, { id });
+      const current = await loadStored(cx, head);
+      delete current._system;
+      merged = checked.reduce((acc, p) => deepMerge(acc, p), current);
+      checkSize(Buffer.byteLength(JSON.stringify(merged)), cx.maxBytes);
+      const functionIds = functionId ? Array.from(new Set([...(head.functionIds ?? []), functionId])) : head.functionIds;
+      return build(cx, { id, ov: head.ov + 1, op: 'ENRICH', at, createdAt: head.createdAt, doc: merged, ...w, functionIds, previousBlobs: head.blobs });
+    },
+    'UPDATE',
+    () => merged,
+  );
   return { id, ov: r.ov, cv: r.cv };
 }
 
@@ -89,11 +146,26 @@ export async function enrich(cx: EngineContext, id: string, patch: unknown, opts
  * Writes `input` as the next version of a deleted record (smartInsert revives the record
  * holding its derived id). A record that is live again by then is a lost race.
  */
-export async function revive(cx: EngineContext, id: string, input: Record<string, unknown>, expectedOv: number, who: { actor?: string | undefined; reason?: string | undefined; functionId?: string | undefined }): Promise<{ ov: number; cv: number }> {
-  const r = await writeLoop(cx, id, expectedOv, undefined, undefined, async (head, at) => {
-    if (!head.deleted) throw new OptimisticLockError(`Record '${id}' was revived by another writer`, { id });
-    const functionIds = who.functionId ? [who.functionId] : undefined;
-    return build(cx, { id, ov: head.ov + 1, op: 'UPDATE', at, createdAt: head.createdAt, doc: input, actor: who.actor, reason: who.reason, functionIds });
-  }, 'UPDATE', input);
+export async function revive(
+  cx: EngineContext,
+  id: string,
+  input: Record<string, unknown>,
+  expectedOv: number,
+  who: { actor?: string | undefined; reason?: string | undefined; functionId?: string | undefined },
+): Promise<{ ov: number; cv: number }> {
+  const r = await writeLoop(
+    cx,
+    id,
+    expectedOv,
+    undefined,
+    undefined,
+    async (head, at) => {
+      if (!head.deleted) throw new OptimisticLockError(`Record '${id}' was revived by another writer`, { id });
+      const functionIds = who.functionId ? [who.functionId] : undefined;
+      return build(cx, { id, ov: head.ov + 1, op: 'UPDATE', at, createdAt: head.createdAt, doc: input, actor: who.actor, reason: who.reason, functionIds });
+    },
+    'UPDATE',
+    input,
+  );
   return { ov: r.ov, cv: r.cv };
 }

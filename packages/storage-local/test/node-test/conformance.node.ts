@@ -12,14 +12,36 @@ import { createLocalBlobStore, createLocalMetadataStore } from '@chronos-db/stor
 
 const runner = { describe, it, before, after };
 
-runBlobStoreConformance(runner, 'storage-local (filesystem) under node:test', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'chronos-node-test-'));
-  const store = createLocalBlobStore({ basePath: dir });
-  return { store, teardown: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
-}, { capabilities: { presign: false } });
+runBlobStoreConformance(
+  runner,
+  'storage-local (filesystem) under node:test',
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chronos-node-test-'));
+    const store = createLocalBlobStore({ basePath: dir });
+    return {
+      store,
+      teardown: async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  { capabilities: { presign: false } },
+);
 
-runMetadataStoreConformance(runner, 'storage-local (SQLite file) under node:test', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'chronos-node-test-'));
-  const store = createLocalMetadataStore({ basePath: dir });
-  return { store, teardown: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
-}, { commitMany: true });
+runMetadataStoreConformance(
+  runner,
+  'storage-local (SQLite file) under node:test',
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chronos-node-test-'));
+    const store = createLocalMetadataStore({ basePath: dir });
+    return {
+      store,
+      teardown: async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  { commitMany: true },
+);

@@ -32,5 +32,7 @@ export function describeMongo(name: string, fn: () => void): void {
 
 export function rand(n = 10): string {
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(Math.ceil(n / 2)));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('').slice(0, n);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0'))
+    .join('')
+    .slice(0, n);
 }

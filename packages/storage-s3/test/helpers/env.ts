@@ -1,6 +1,6 @@
 /** Integration settings from CHRONOS_TEST_S3_* (written by scripts/ceph.sh). Missing: skip with a reason, or fail under CI. */
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { createS3BlobStore, createS3Client, type S3BlobStoreOptions, type S3ConnectionOptions } from '@chronos-db/storage-s3';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { createS3BlobStore, createS3Client, type S3BlobStoreOptions } from '@chronos-db/storage-s3';
 
 export interface S3TestEnv {
   endpoint: string;
@@ -50,13 +50,26 @@ export function bucketNames(tag: string): { jsonBucket: string; contentBucket: s
   return { jsonBucket: `chronos-${tag}-${r}-json`, contentBucket: `chronos-${tag}-${r}-content`, backupsBucket: `chronos-${tag}-${r}-backups` };
 }
 
-export function connFor(env: S3TestEnv, buckets: { jsonBucket: string; contentBucket: string; backupsBucket: string }, extra?: Partial<S3BlobStoreOptions>): S3BlobStoreOptions {
+export function connFor(
+  env: S3TestEnv,
+  buckets: { jsonBucket: string; contentBucket: string; backupsBucket: string },
+  extra?: Partial<S3BlobStoreOptions>,
+): S3BlobStoreOptions {
   return { endpoint: env.endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...buckets, ...extra };
 }
 
 /** A plain admin client (path style) for setup and oracle checks. */
 export function oracleClient(env: S3TestEnv): { client: S3Client; destroy: () => void } {
-  return createS3Client({ endpoint: env.endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, jsonBucket: 'x-x', contentBucket: 'x-x', backupsBucket: 'x-x', forcePathStyle: true });
+  return createS3Client({
+    endpoint: env.endpoint,
+    region: 'us-east-1',
+    accessKey: env.accessKey,
+    secretKey: env.secretKey,
+    jsonBucket: 'x-x',
+    contentBucket: 'x-x',
+    backupsBucket: 'x-x',
+    forcePathStyle: true,
+  });
 }
 
 export async function createBuckets(client: S3Client, names: string[]): Promise<void> {

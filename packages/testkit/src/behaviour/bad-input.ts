@@ -36,7 +36,15 @@ export function badInputTests(b: BehaviourSuite): void {
         await expect(e.update(id, { a: 2 })).rejects.toBeInstanceOf(ValidationError);
         await expect(e.getLatest(id)).rejects.toBeInstanceOf(ValidationError);
       }
-      for (const f of [{ $where: 'sleep(1)' }, { $function: {} }, { $expr: {} }, { $accumulator: {} }, { a: { $regex: '.*' } }, JSON.parse('{"__proto__": 1}'), { notIndexed: 1 }]) {
+      for (const f of [
+        { $where: 'sleep(1)' },
+        { $function: {} },
+        { $expr: {} },
+        { $accumulator: {} },
+        { a: { $regex: '.*' } },
+        JSON.parse('{"__proto__": 1}'),
+        { notIndexed: 1 },
+      ]) {
         await expect(e.listByMeta({ filter: f as Record<string, unknown> })).rejects.toBeInstanceOf(ValidationError);
       }
       for (const ttl of [0, -1, NaN, 8 * 24 * 3600]) await expect(e.presignProperty(c.id, 'a', ttl)).rejects.toBeInstanceOf(ValidationError);

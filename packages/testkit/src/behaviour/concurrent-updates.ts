@@ -13,9 +13,7 @@ export function concurrentUpdateTests(b: BehaviourSuite): void {
       const c = await e.create({ round: 0, racer: -1 });
       const winners: number[] = [];
       for (let round = 0; round < rounds; round++) {
-        const results = await Promise.allSettled(
-          Array.from({ length: 16 }, (_, racer) => e.update(c.id, { round: round + 1, racer }, round)),
-        );
+        const results = await Promise.allSettled(Array.from({ length: 16 }, (_, racer) => e.update(c.id, { round: round + 1, racer }, round)));
         const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
         expect(won).toHaveLength(1);
         for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(OptimisticLockError);

@@ -14,7 +14,10 @@ export function counterTests(b: BehaviourSuite): void {
       const counters = stores.counters!;
       const e = engine({
         map: { indexedProps: ['status'] },
-        counterRules: [{ name: 'active', when: { status: 'active' } }, { name: 'gone', on: ['DELETE'], when: {} }],
+        counterRules: [
+          { name: 'active', when: { status: 'active' } },
+          { name: 'gone', on: ['DELETE'], when: {} },
+        ],
       });
       const a = await e.create({ status: 'active' });
       await e.create({ status: 'idle' });

@@ -8,7 +8,12 @@ export function externalizationTests(b: BehaviourSuite): void {
   const { t, stores, engine } = b;
   t.describe('externalization', () => {
     t.it('base64 properties are externalized to the content bucket with a text rendition', async () => {
-      const e = engine({ map: { indexedProps: ['title'], base64Props: { doc: { contentType: 'text/plain', preferredText: true, textCharset: 'utf-8' }, img: { contentType: 'image/png' } } } });
+      const e = engine({
+        map: {
+          indexedProps: ['title'],
+          base64Props: { doc: { contentType: 'text/plain', preferredText: true, textCharset: 'utf-8' }, img: { contentType: 'image/png' } },
+        },
+      });
       const text = 'héllo wörld';
       const png = Buffer.from([137, 80, 78, 71, 0, 1, 2, 3]);
       const c = await e.create({ title: 't', doc: Buffer.from(text).toString('base64'), img: png.toString('base64') });

@@ -7,7 +7,10 @@
 import type { BlobStore, BucketRole, CommitInput, MetadataStore, PutOptions } from '@chronos-db/core';
 
 export class InjectedFault extends Error {
-  constructor(readonly method: string, readonly afterEffect: boolean) {
+  constructor(
+    readonly method: string,
+    readonly afterEffect: boolean,
+  ) {
     super(`injected fault in ${method} (${afterEffect ? 'after' : 'before'} the effect)`);
     this.name = 'InjectedFault';
   }

@@ -25,7 +25,11 @@ export function historyTests(b: BehaviourSuite): void {
       expect(dl!._system.deleted).toBe(true);
       expect((await e.getVersion(c.id, 0))!.email).toBe('a@example.com');
       const h = await e.history(c.id);
-      expect(h.map((x) => [x.ov, x.op, x.actor])).toEqual([[0, 'CREATE', 'alice'], [1, 'UPDATE', 'bob'], [2, 'DELETE', 'carol']]);
+      expect(h.map((x) => [x.ov, x.op, x.actor])).toEqual([
+        [0, 'CREATE', 'alice'],
+        [1, 'UPDATE', 'bob'],
+        [2, 'DELETE', 'carol'],
+      ]);
       await expect(e.update(c.id, { x: 1 })).rejects.toBeInstanceOf(NotFoundError);
       await expect(e.update('missing-id', { x: 1 })).rejects.toBeInstanceOf(NotFoundError);
       await assertNoDanglingPointers(stores, e.ns, [c.id]);

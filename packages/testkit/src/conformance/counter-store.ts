@@ -53,7 +53,9 @@ export function runCounterStoreConformance(runner: TestRunner, name: string, fac
 
     it('loses no increment under concurrency', async () => {
       const s = scope();
-      await Promise.all(Array.from({ length: 24 }, (_, i) => store.incrementCounters(s, { field: i % 3 === 0 ? 'deleted' : 'created', rules: i % 2 === 0 ? ['even'] : [] })));
+      await Promise.all(
+        Array.from({ length: 24 }, (_, i) => store.incrementCounters(s, { field: i % 3 === 0 ? 'deleted' : 'created', rules: i % 2 === 0 ? ['even'] : [] })),
+      );
       const t = norm(await store.getCounters(s));
       expect(t.created).toBe(16);
       expect(t.deleted).toBe(8);
@@ -76,7 +78,12 @@ export function runCounterStoreConformance(runner: TestRunner, name: string, fac
         for (let k = 0; k <= i; k++) await store.incrementCounters(scopes[i]!, { field: 'created', rules: [`r${i}`] });
       }
       for (let i = 0; i < scopes.length; i++) {
-        expect(norm(await store.getCounters(scopes[i]!))).toEqual({ created: i + 1, updated: 0, deleted: 0, rules: { [`r${i}`]: { created: i + 1, updated: 0, deleted: 0 } } });
+        expect(norm(await store.getCounters(scopes[i]!))).toEqual({
+          created: i + 1,
+          updated: 0,
+          deleted: 0,
+          rules: { [`r${i}`]: { created: i + 1, updated: 0, deleted: 0 } },
+        });
       }
     });
 

@@ -6,7 +6,9 @@ import { lateBound, type Registrar, type SkipList } from '../runner.js';
 /** Random lowercase hex, `n` characters. */
 export function rand(n = 10): string {
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(Math.ceil(n / 2)));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('').slice(0, n);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0'))
+    .join('')
+    .slice(0, n);
 }
 
 /** A fresh namespace nobody else uses: `ck_<random>` database, random collection. */

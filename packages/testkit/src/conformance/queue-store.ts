@@ -144,7 +144,13 @@ export function runQueueStoreConformance(runner: TestRunner, name: string, facto
       expect(await q.pendingFor(k)).toBe(0);
       const dead = await q.listDead();
       expect(dead).toHaveLength(1);
-      expect(dead[0]).toMatchObject({ id: a.id, requestId: a.requestId, body: { v: 1 }, attempts: 1, lastError: { message: 'conflict', code: 'OPTIMISTIC_LOCK' } });
+      expect(dead[0]).toMatchObject({
+        id: a.id,
+        requestId: a.requestId,
+        body: { v: 1 },
+        attempts: 1,
+        lastError: { message: 'conflict', code: 'OPTIMISTIC_LOCK' },
+      });
       expect(await q.stats()).toMatchObject({ pending: 0, claimed: 0, dead: 1 });
       expect(await q.deadLetter(c!, { message: 'again' })).toBe(false);
       const back = await q.retryDeadLetter(a.id);
@@ -239,13 +245,22 @@ export function runQueueStoreConformance(runner: TestRunner, name: string, facto
       await sleep(300);
       const cur = await q2.claim({ owner: 'new', leaseMs: 60_000, limit: 10 });
       expect(cur).toHaveLength(10);
-      const results = await Promise.all(ops.map((_, i) => Promise.all([
-        q.deadLetter(stale.find((s) => s.id === ops[i]!.id)!, { message: 'stale' }),
-        i % 2 ? q2.complete(cur.find((s) => s.id === ops[i]!.id)!) : q2.deadLetter(cur.find((s) => s.id === ops[i]!.id)!, { message: 'current' }),
-      ])));
+      const results = await Promise.all(
+        ops.map((_, i) =>
+          Promise.all([
+            q.deadLetter(stale.find((s) => s.id === ops[i]!.id)!, { message: 'stale' }),
+            i % 2 ? q2.complete(cur.find((s) => s.id === ops[i]!.id)!) : q2.deadLetter(cur.find((s) => s.id === ops[i]!.id)!, { message: 'current' }),
+          ]),
+        ),
+      );
       expect(results.every(([a, b]) => a === false && b === true)).toBe(true);
       const dead = await q.listDead();
-      expect(dead.map((d) => d.id).sort()).toEqual(ops.filter((_, i) => i % 2 === 0).map((o) => o.id).sort());
+      expect(dead.map((d) => d.id).sort()).toEqual(
+        ops
+          .filter((_, i) => i % 2 === 0)
+          .map((o) => o.id)
+          .sort(),
+      );
       expect(dead.every((d) => d.lastError.message === 'current')).toBe(true);
       expect(await q.listPending()).toEqual([]);
     });

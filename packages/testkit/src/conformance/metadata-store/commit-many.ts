@@ -19,7 +19,11 @@ export function commitManyTests(s: MetaSuite): void {
       await next(n, 'm007', 0, { metaIndexed: { i: 7, phase: 'other' } });
       await create(n, 'solo');
       const inputs: CommitInput[] = heads.map((h, i) => ({
-        ns: n, version: mkVersion(n, h.id, 1, { metaIndexed: { i, phase: 'b' } }), expectedOv: 0, head: {}, prev: { cv: h.cv, createdAt: 1234 },
+        ns: n,
+        version: mkVersion(n, h.id, 1, { metaIndexed: { i, phase: 'b' } }),
+        expectedOv: 0,
+        head: {},
+        prev: { cv: h.cv, createdAt: 1234 },
       }));
       inputs.push({ ns: n, version: mkVersion(n, 'fresh', 0, { metaIndexed: { phase: 'b' } }), expectedOv: null, head: { createdAt: 99 } });
       inputs.push({ ns: n, version: mkVersion(n, 'solo', 0), expectedOv: null, head: { createdAt: 1 } }); // exists already

@@ -11,7 +11,10 @@ export function commitTests(s: MetaSuite): void {
     t.it('creates a record: head and version 0', async () => {
       const n = await ns();
       const v = mkVersion(n, 'r1', 0, {
-        actor: 'alice', reason: 'first', requestId: `req-${rand()}`, requestHash: 'h'.repeat(64),
+        actor: 'alice',
+        reason: 'first',
+        requestId: `req-${rand()}`,
+        requestHash: 'h'.repeat(64),
         functionIds: ['f1', 'f2'],
         blobs: { 'doc.file': { key: 'k/blob.bin', size: 3, sha256: 'b'.repeat(64), contentType: 'application/pdf', textKey: 'k/text.txt' } },
         metaIndexed: { name: 'Zoë ✓', n: 1.5, nested: { deep: { x: [1, 'two', null] } }, flag: true, nothing: null },
@@ -42,7 +45,6 @@ export function commitTests(s: MetaSuite): void {
       expect((await store.listVersions(n, 'w1')).map((v) => v.ov)).toEqual([0, 1]);
     });
 
-
     t.it('a create without a state gets a valid state', async () => {
       const n = await ns();
       await create(n, 'r1');
@@ -65,7 +67,11 @@ export function commitTests(s: MetaSuite): void {
       expect(head!.jsonKey).toBe(c.version.jsonKey);
       expect(head!.createdAt).toBe(777); // createdAt is ignored on update
       expect(head!.state).toBe('new'); // state kept when not given
-      expect((await store.listVersions(n, 'r1')).map((v) => [v.ov, v.cv])).toEqual([[0, a.cv], [1, b.cv], [2, c.cv]]);
+      expect((await store.listVersions(n, 'r1')).map((v) => [v.ov, v.cv])).toEqual([
+        [0, a.cv],
+        [1, b.cv],
+        [2, c.cv],
+      ]);
     });
 
     t.it('stores the given head state on update', async () => {

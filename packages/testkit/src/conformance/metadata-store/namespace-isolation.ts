@@ -40,7 +40,9 @@ export function namespaceIsolationTests(s: MetaSuite): void {
         expect((await store.getVersion(s, 'same', { at: 1999 }))!.at).toBe(1000 + i);
         expect((await store.findByRequestId(s, req))!.metaIndexed).toEqual({ space: i });
         expect((await store.queryHeads(s, { limit: 100, includeDeleted: true })).map((h) => h.metaIndexed)).toEqual([{ space: i }]);
-        expect((await store.queryHeads(s, { limit: 100, filter: compileFilter({ space: { $exists: true } })! })).map((h) => h.metaIndexed)).toEqual([{ space: i }]);
+        expect((await store.queryHeads(s, { limit: 100, filter: compileFilter({ space: { $exists: true } })! })).map((h) => h.metaIndexed)).toEqual([
+          { space: i },
+        ]);
         expect(await store.currentCv(s)).toBe(Math.max(...versions.map((v) => v.cv)));
         // the cv seek sees only this namespace's versions
         expect((await store.getVersion(s, 'same', { cv: Number.MAX_SAFE_INTEGER }))!.ov).toBe(i);
