@@ -1,5 +1,7 @@
 /**
  * The fallback queue on a MongoDB (or FerretDB) of its own: a QueueStore
+ * (one file of ~550 lines on purpose: the claim, release, end and retry inserts
+ * and the unique indexes that decide them are one protocol, read together)
  * whose every state change commits by an insert that a unique index can
  * refuse, never by a conditional update (FerretDB applies updates as
  * read-compute-replace without a lock, so a findOneAndUpdate compare-and-set
