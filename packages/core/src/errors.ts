@@ -14,10 +14,12 @@ export interface ConfigIssue {
 const KINDS = Symbol.for('chronos-db.error.kinds');
 
 export class ChronosError extends Error {
-  static override [Symbol.hasInstance](v: unknown): boolean {
-    if (Function.prototype[Symbol.hasInstance].call(ChronosError, v)) return true;
+  // `this` is the class on the right of `instanceof` (a subclass inherits this method): checking
+  // ChronosError here instead made every ChronosError pass `instanceof OptimisticLockError`
+  static override [Symbol.hasInstance](this: abstract new (...args: never[]) => unknown, v: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, v)) return true;
     const kinds = v !== null && typeof v === 'object' ? (v as { [KINDS]?: unknown })[KINDS] : undefined;
-    return Array.isArray(kinds) && kinds.includes(ChronosError.name);
+    return Array.isArray(kinds) && kinds.includes(this.name);
   }
 
   readonly code: string;

@@ -43,5 +43,8 @@ describe('errors from another copy of core', () => {
   it('same-copy instanceof is unchanged', () => {
     expect(new core.ValidationError('v') instanceof core.ValidationError).toBe(true);
     expect(new core.ValidationError('v') instanceof Error).toBe(true);
+    // a subclass's instanceof checks that subclass, not the base (every ChronosError passed as OptimisticLockError)
+    expect(new core.StorageError('s') instanceof core.OptimisticLockError).toBe(false);
+    expect(new core.ValidationError('v') instanceof core.NotFoundError).toBe(false);
   });
 });
