@@ -49,7 +49,8 @@ async function main() {
   show('carol latest', await users.getLatest(carol.id));
 
   line('history of one record');
-  for (const h of (await users.history(id, { dir: 'asc' })).items) console.log(`  v${h.ov}  cv=${h.cv}  ${h.op.padEnd(7)} by ${h.actor ?? '-'}  ${h.reason ?? ''}`);
+  for (const h of (await users.history(id, { dir: 'asc' })).items)
+    console.log(`  v${h.ov}  cv=${h.cv}  ${h.op.padEnd(7)} by ${h.actor ?? '-'}  ${h.reason ?? ''}`);
 
   line('time travel');
   show('version 0', await users.getVersion(id, 0));
@@ -73,7 +74,10 @@ async function main() {
   );
   show('restoreCollection', rc);
   show('carol is back', await users.getLatest(carol.id));
-  show('history kept', (await users.history(carol.id, { dir: 'asc' })).items.map((h) => `v${h.ov}:${h.op}`));
+  show(
+    'history kept',
+    (await users.history(carol.id, { dir: 'asc' })).items.map((h) => `v${h.ov}:${h.op}`),
+  );
 
   line('counters');
   show('totals', await chronos.counters.getTotals({ dbName: 'myapp', collection: 'users' }));

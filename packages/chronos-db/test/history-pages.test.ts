@@ -19,7 +19,15 @@ forEachTarget('history pages', (t) => {
     expect(first.items.map((e) => e.ov)).toEqual([n - 1, n - 2, n - 3, n - 4, n - 5, n - 6, n - 7]);
     expect(typeof first.pageToken).toBe('string');
     // every version once, in order, through the tokens (the newest are never the ones dropped)
-    for (const [dir, limit] of t.name === 'embedded' ? ([['desc', 100], ['asc', 37]] as const) : ([['desc', 10], ['asc', 7]] as const)) {
+    for (const [dir, limit] of t.name === 'embedded'
+      ? ([
+          ['desc', 100],
+          ['asc', 37],
+        ] as const)
+      : ([
+          ['desc', 10],
+          ['asc', 7],
+        ] as const)) {
       const ovs: number[] = [];
       let pageToken: string | undefined;
       let pages = 0;
@@ -46,7 +54,10 @@ forEachTarget('history pages', (t) => {
     await expect(c.history('nobody')).rejects.toBeInstanceOf(NotFoundError);
     const { id } = await c.create({ a: 1 });
     await c.delete(id);
-    expect((await c.history(id)).items.map((e) => [e.ov, e.op, e.deleted])).toEqual([[1, 'DELETE', true], [0, 'CREATE', false]]);
+    expect((await c.history(id)).items.map((e) => [e.ov, e.op, e.deleted])).toEqual([
+      [1, 'DELETE', true],
+      [0, 'CREATE', false],
+    ]);
     await expect(col('other-tenant').history(id)).rejects.toBeInstanceOf(NotFoundError);
   });
 

@@ -30,7 +30,13 @@ export function historyCallTests(b: BehaviourSuite): void {
       const then = await e.listAsOf({ cv: u.cv });
       expect(then.items.map((r) => dataOf(r))).toEqual([{ n: 2, tags: ['x', 'y'] }]);
       const feed = await e.changes({ afterCv: 0 });
-      expect(feed.items.map((c) => [c.op, c.ov])).toEqual([['CREATE', 0], ['UPDATE', 1], ['CREATE', 0], ['DELETE', 1], ['CREATE', 0]]);
+      expect(feed.items.map((c) => [c.op, c.ov])).toEqual([
+        ['CREATE', 0],
+        ['UPDATE', 1],
+        ['CREATE', 0],
+        ['DELETE', 1],
+        ['CREATE', 0],
+      ]);
       expect((await e.changes({ afterCv: feed.nextCv })).items).toEqual([]);
       await expect(e.changes({ afterCv: -1 })).rejects.toBeInstanceOf(ValidationError);
     });
