@@ -39,7 +39,7 @@ export async function runHistoryWorkloads(s: RemoteSetup, opts: BenchOptions, lo
   };
 
   const records = Math.max(2, opts.pageSize);
-  const hi = Math.min(1000, Math.max(...opts.depths));
+  const hi = Math.min(1000, Math.max(10, ...opts.depths));
   const depths = [10, hi];
   const wantAsOf = depths.some((d) => selected(opts, `list-as-of-d${d}`));
   const wantChanges = selected(opts, 'changes-p100');
@@ -67,7 +67,9 @@ export async function runHistoryWorkloads(s: RemoteSetup, opts: BenchOptions, lo
         docs.push({ ...rest, _id: `${id}:${ov}`, ov, cv: base + (ov - 1) * records + i + 1, op: 'UPDATE', at: t0 + ov });
       }
     }
-    for (let k = 0; k < docs.length; k += 1000) await ver.insertMany(docs.slice(k, k + 1000), { ordered: false });
+    log(`  (setup: ${ids.length} created; inserting ${docs.length} versions)`);
+    // 20 per command: FerretDB 1.24 holds resources per statement until a command ends (see storage-mongo heads.ts)
+    for (let k = 0; k < docs.length; k += 20) await ver.insertMany(docs.slice(k, k + 20), { ordered: false });
     for (const id of ids) {
       const last = docs[(depth - 1) * records + ids.indexOf(id)]!;
       const { _id, _ca, ...h } = last;

@@ -129,7 +129,7 @@ export async function runLocalWorkloads(opts: BenchOptions, log: Log = () => {},
       await raw.write('r0', k, payload(k, 1024));
     }
     const midOv = Math.floor(depth / 2);
-    const midAt = (await e.history(deep, { ...(midOv > 0 ? { afterOv: midOv - 1 } : {}), limit: 1 }))[0]!.at.getTime();
+    const midAt = Date.parse((await e.getVersion(deep, midOv, { includeMeta: true }))!._meta!.at as string);
     let rawOv = depth + 1;
 
     const spec: Array<[string, (i: number) => Promise<void>, (i: number) => Promise<void>, string, number?]> = [

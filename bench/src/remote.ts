@@ -256,8 +256,7 @@ export async function runRemoteWorkloads(s: RemoteSetup, opts: BenchOptions, log
       const e = s.ours.engine('chains', MAP);
       // The version in the middle of the chain (ov 0 at depth 1): not the head, so the version index is used.
       const ov = Math.floor(d / 2);
-      const hist = await e.history(id, { ...(ov > 0 ? { afterOv: ov - 1 } : {}), limit: 1 });
-      const at = hist[0]!.at.getTime();
+      const at = Date.parse((await e.getVersion(id, ov, { includeMeta: true }))!._meta!.at as string);
       const r = await runPair(
         oursSide(async () => {
           const rec = kind === 'get-version' ? await e.getVersion(id, ov) : await e.getAsOf(id, at);

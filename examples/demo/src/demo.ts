@@ -49,7 +49,8 @@ async function main() {
   show('carol latest', await users.getLatest(carol.id));
 
   line('history of one record');
-  for (const h of await users.history(id)) console.log(`  v${h.ov}  cv=${h.cv}  ${h.op.padEnd(7)} by ${h.actor ?? '-'}  ${h.reason ?? ''}`);
+  for (const h of (await users.history(id, { dir: 'asc' })).items)
+    console.log(`  v${h.ov}  cv=${h.cv}  ${h.op.padEnd(7)} by ${h.actor ?? '-'}  ${h.reason ?? ''}`);
 
   line('time travel');
   show('version 0', await users.getVersion(id, 0));
@@ -75,7 +76,7 @@ async function main() {
   show('carol is back', await users.getLatest(carol.id));
   show(
     'history kept',
-    (await users.history(carol.id)).map((h) => `v${h.ov}:${h.op}`),
+    (await users.history(carol.id, { dir: 'asc' })).items.map((h) => `v${h.ov}:${h.op}`),
   );
 
   line('counters');

@@ -131,7 +131,7 @@ function runBulkSuite(name: string, n: number, spec: () => StoreSpec | null, pre
         expect(rs.filter((r) => r.ok).every((r) => r.ok && r.ov === 1)).toBe(true);
         expect(rs.filter((r) => r.ok)).toHaveLength(48);
       }
-      expect((await engine.history(ids[10]!)).map((h) => h.ov)).toEqual([0, 1]);
+      expect((await engine.history(ids[10]!, { dir: 'asc' })).items.map((h) => h.ov)).toEqual([0, 1]);
       expect(await engine.getLatest(ids[10]!)).toMatchObject({ u: 10, v: 1 });
     }, 600_000);
 

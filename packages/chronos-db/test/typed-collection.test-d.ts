@@ -147,7 +147,11 @@ export async function typedReads(): Promise<void> {
   const q = await users.query({ 'address.city': 'London' }, { limit: 5, projection: ['email'] });
   expectTypeOf(q.items[0]!.email).toBeString();
 
-  expectTypeOf(await users.history('u1', { limit: 5 })).toEqualTypeOf<HistoryEntry[]>();
+  const hist = await users.history('u1', { limit: 5, dir: 'asc' });
+  expectTypeOf(hist.items).toEqualTypeOf<HistoryEntry[]>();
+  expectTypeOf(hist.pageToken).toEqualTypeOf<string | undefined>();
+  // @ts-expect-error history pages by token, not by ov
+  await users.history('u1', { afterOv: 3 });
   await users.diff('u1', { ov: 0 }, { at: '2024-05-01' });
   // @ts-expect-error not a time
   await users.diff('u1', { at: 'then' });

@@ -93,7 +93,14 @@ export async function run(
     });
   ctxOpts(program.command('history').description("list a record's versions").argument('<id>')).action(async (id: string, o) => {
     const c = await open(o);
-    for (const h of await c.with(ctxOf(o)).history(id)) io.out(`v${h.ov}\tcv=${h.cv}\t${h.op}\t${h.at.toISOString()}\t${h.actor ?? ''}\t${h.reason ?? ''}`);
+    const col = c.with(ctxOf(o));
+    let pageToken: string | undefined;
+    do {
+      // oldest first, a page at a time: a record with many versions never sits in memory whole
+      const page = await col.history(id, { dir: 'asc', limit: 1000, ...(pageToken ? { pageToken } : {}) });
+      for (const h of page.items) io.out(`v${h.ov}\tcv=${h.cv}\t${h.op}\t${h.at.toISOString()}\t${h.actor ?? ''}\t${h.reason ?? ''}`);
+      pageToken = page.pageToken;
+    } while (pageToken);
   });
 
   try {

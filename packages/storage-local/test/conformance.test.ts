@@ -23,7 +23,7 @@ runMetadataStoreConformance(
       },
     };
   },
-  { commitMany: true },
+  { commitMany: true, changesAfter: true },
 );
 
 runCounterStoreConformance(runner, 'storage-local (SQLite file)', async () => {

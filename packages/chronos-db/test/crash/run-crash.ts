@@ -53,7 +53,7 @@ export function runCrashScenarios(name: string, spec: () => StoreSpec | null, pr
       expect({ signal: r.signal, out: r.out }).toEqual({ signal: 'SIGKILL', out: '' });
       const head = await meta.getHead(ns, id);
       expect(head!.ov).toBe(0);
-      expect((await engine.history(id)).length).toBe(1);
+      expect((await engine.history(id)).items.length).toBe(1);
       const keysAfter = await jsonKeys(blobs, `${ns.dbName}/`);
       const orphans = keysAfter.filter((k) => !keysBefore.includes(k));
       expect(orphans).toHaveLength(1);
@@ -75,7 +75,7 @@ export function runCrashScenarios(name: string, spec: () => StoreSpec | null, pr
       const retry = await engine.update(id, { v: 1 }, 0, 'crash', 'test', { requestId: `t2-${id}` });
       expect(retry.ov).toBe(1);
       expect(retry.id).toBe(id);
-      expect((await engine.history(id)).map((h) => h.ov)).toEqual([0, 1]);
+      expect((await engine.history(id, { dir: 'asc' })).items.map((h) => h.ov)).toEqual([0, 1]);
       expect(await engine.getLatest(id)).toMatchObject({ v: 1 });
     });
   });

@@ -17,7 +17,7 @@ import { recountCounters } from './recount.js';
 import { listAsOf, type ListAsOfOptions } from './as-of.js';
 import { changes, watch, type ChangeEntry, type ChangesOptions, type ChangeFeedPage, type WatchOptions } from './changes.js';
 import { createContext, type EngineContext, type EngineStats } from './context.js';
-import { diff, type DiffResult, type DiffSelector } from './history.js';
+import { diff, history, type DiffResult, type DiffSelector, type HistoryOptions, type HistoryPage } from './history.js';
 import { collectGarbage, type GcOptions, type GcResult } from './gc.js';
 import * as read from './read.js';
 import { restoreCollection, restoreObject } from './restore.js';
@@ -32,7 +32,6 @@ import type {
   CreateOptions,
   EnrichOptions,
   EngineOptions,
-  HistoryEntry,
   ListOptions,
   ReadOptions,
   RestoreCollectionOptions,
@@ -193,8 +192,9 @@ export class CollectionEngine<Q = never> {
     return this.getLatest(id, opts);
   }
 
-  history(id: string, opts: { afterOv?: number; limit?: number } = {}): Promise<HistoryEntry[]> {
-    return read.history(this.cx, id, opts);
+  /** One record's versions, newest first by default, in keyset pages: `{ items, pageToken? }`. Unknown id: NotFoundError. */
+  history(id: string, opts: HistoryOptions = {}): Promise<HistoryPage> {
+    return history(this.cx, id, opts);
   }
 
   /** RFC 6902 patch from version `from` to `to` (default: the latest) of one record, with both versions' `_meta`. */

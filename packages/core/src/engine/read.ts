@@ -1,11 +1,11 @@
-/** The read API: latest, by ov, as of a time, history, metadata queries and externalized properties. */
+/** The read API: latest, by ov, as of a time, metadata queries and externalized properties. */
 import { IntegrityError, NotFoundError, ValidationError } from '../errors.js';
 import { assertId, assertOv, assertPropPath } from '../names.js';
 import { mapLimit } from './concurrency.js';
 import { compileUserFilter, type EngineContext } from './context.js';
 import { isPlainObject, sha256 } from './payload.js';
 import { readAt, render } from './render.js';
-import type { ChronosRecord, HistoryEntry, ListOptions, ReadOptions } from './types.js';
+import type { ChronosRecord, ListOptions, ReadOptions } from './types.js';
 import { assertTtl, checkReadOptions, decodePageToken, toTime } from './validate.js';
 
 export async function getLatest(cx: EngineContext, id: string, opts: ReadOptions = {}): Promise<ChronosRecord | null> {
@@ -29,25 +29,6 @@ export async function getAsOf(cx: EngineContext, id: string, at: Date | string |
   const t = toTime(at);
   checkReadOptions(opts);
   return readAt(cx, id, { at: t }, opts);
-}
-
-export async function history(cx: EngineContext, id: string, opts: { afterOv?: number; limit?: number } = {}): Promise<HistoryEntry[]> {
-  assertId(id);
-  if (opts.afterOv !== undefined) assertOv(opts.afterOv, 'afterOv');
-  const limit = opts.limit ?? 1000;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ValidationError('limit must be an integer from 1 to 10000');
-  await cx.ensure();
-  const vs = await cx.meta.listVersions(cx.ns, id, { ...(opts.afterOv !== undefined ? { afterOv: opts.afterOv } : {}), limit });
-  return vs.map((v) => ({
-    ov: v.ov,
-    cv: v.cv,
-    op: v.op,
-    at: new Date(v.at),
-    deleted: v.deleted,
-    size: v.size,
-    ...(v.actor !== undefined ? { actor: v.actor } : {}),
-    ...(v.reason !== undefined ? { reason: v.reason } : {}),
-  }));
 }
 
 export async function listByMeta(cx: EngineContext, q: ListOptions = {}, opts: ReadOptions = {}): Promise<{ items: ChronosRecord[]; pageToken?: string }> {

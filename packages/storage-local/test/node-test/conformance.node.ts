@@ -43,5 +43,5 @@ runMetadataStoreConformance(
       },
     };
   },
-  { commitMany: true },
+  { commitMany: true, changesAfter: true },
 );

@@ -18,6 +18,7 @@ import { devShadowTests } from './dev-shadow.js';
 import { enrichAndSmartInsertTests } from './enrich-and-smart-insert.js';
 import { externalizationTests } from './externalization.js';
 import { historyTests } from './history.js';
+import { historyCallTests } from './history-calls.js';
 import { idempotencyTests } from './idempotency.js';
 import { listByMetaTests } from './list-by-meta.js';
 import { modelWithFaultsTests } from './model-with-faults.js';
@@ -41,6 +42,7 @@ export function runEngineBehaviour(runner: TestRunner, name: string, factory: ()
     });
     const b = behaviourSuite(t, stores.value, opts);
     historyTests(b);
+    historyCallTests(b);
     asOfReadTests(b);
     concurrentUpdateTests(b);
     enrichAndSmartInsertTests(b);

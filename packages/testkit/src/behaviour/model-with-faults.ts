@@ -6,6 +6,7 @@ import { rnd } from './context.js';
 import { FaultyBlobStore, FaultyMetadataStore, InjectedFault } from './faults.js';
 import { assertNoDanglingPointers } from './oracle.js';
 import type { BehaviourSuite } from './context.js';
+import { allVersions } from './all-versions.js';
 
 export function modelWithFaultsTests(b: BehaviourSuite): void {
   const { t, stores, opts } = b;
@@ -82,7 +83,7 @@ export function modelWithFaultsTests(b: BehaviourSuite): void {
               fm.clear();
               // after every step: the store agrees with the model
               for (const [mid, mchain] of model) {
-                const hist = await e.history(mid);
+                const hist = await allVersions(e, mid);
                 expect(hist.map((h) => h.ov)).toEqual(mchain.map((_, i) => i)); // I3 gapless
                 const last = mchain[mchain.length - 1]!;
                 const latest = await e.getLatest(mid, { includeDeleted: true });

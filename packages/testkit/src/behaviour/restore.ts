@@ -2,6 +2,7 @@
 import { NotFoundError, OptimisticLockError } from '@chronos-db/core';
 import { expect } from '../assert.js';
 import type { BehaviourSuite } from './context.js';
+import { allVersions } from './all-versions.js';
 
 export function restoreTests(b: BehaviourSuite): void {
   const { t, stores, engine, opts } = b;
@@ -19,7 +20,7 @@ export function restoreTests(b: BehaviourSuite): void {
       const r2 = await e.restoreObject(c.id, { at: t1 });
       expect(r2.newOv).toBe(4);
       expect(await e.getLatest(c.id)).toMatchObject({ v: 'one' });
-      expect((await e.history(c.id)).map((h) => h.op)).toEqual(['CREATE', 'UPDATE', 'DELETE', 'RESTORE', 'RESTORE']);
+      expect((await allVersions(e, c.id)).map((h) => h.op)).toEqual(['CREATE', 'UPDATE', 'DELETE', 'RESTORE', 'RESTORE']);
       await expect(e.restoreObject(c.id, { ov: 99 })).rejects.toBeInstanceOf(NotFoundError);
       await expect(e.restoreObject(c.id, { ov: 0 }, { expectedHeadOv: 1 })).rejects.toBeInstanceOf(OptimisticLockError);
     });
@@ -49,7 +50,7 @@ export function restoreTests(b: BehaviourSuite): void {
       expect(await e.getLatest(born.id)).toBeNull();
       expect((await e.getLatest(born.id, { includeDeleted: true }))!._system.deleted).toBe(true);
       // nothing rewritten: history kept, restore only appended
-      expect((await e.history(ids[1]!)).map((h) => h.op)).toEqual(['CREATE', 'UPDATE', 'RESTORE']);
+      expect((await allVersions(e, ids[1]!)).map((h) => h.op)).toEqual(['CREATE', 'UPDATE', 'RESTORE']);
       const again = await e.restoreCollection({ at: tTarget });
       expect(again.restored).toBe(0);
     });

@@ -12,6 +12,7 @@ import type { MetadataStore } from '@chronos-db/core';
 import { registrar, type TestRunner } from '../../runner.js';
 import { checkSkipList, setUpStore, type StoreFactory } from '../helpers.js';
 import { basicsTests } from './basics.js';
+import { changesAfterTests } from './changes-after.js';
 import { commitConflictTests } from './commit-conflicts.js';
 import { commitManyTests } from './commit-many.js';
 import { commitRaceTests } from './commit-races.js';
@@ -45,6 +46,7 @@ export function runMetadataStoreConformance(runner: TestRunner, name: string, fa
     scanHeadsTests(s);
     getVersionTests(s);
     listVersionsTests(s);
+    changesAfterTests(s);
     findByRequestIdTests(s);
     queryHeadsFilterTests(s);
     queryHeadsPagingTests(s);
