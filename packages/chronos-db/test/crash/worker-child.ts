@@ -5,10 +5,15 @@
  * store's `complete`). It writes the id of that op to stdout first.
  */
 import { writeSync } from 'node:fs';
-import { SqliteQueueStore } from '@chronos-db/storage-local';
-import { MongoQueueStore } from '@chronos-db/storage-mongo';
+import { createRequire } from 'node:module';
 import type { ClaimedOp } from '@chronos-db/core';
 import { initChronos, type ChronosConfig } from 'chronos-db';
+
+// chronos-db loads its adapters lazily with require (their CommonJS builds): patch those same
+// module instances, not the ESM copies a static import would give
+const nodeRequire: NodeRequire = typeof __filename === 'string' ? require : createRequire(import.meta.url);
+const { SqliteQueueStore } = nodeRequire('@chronos-db/storage-local') as typeof import('@chronos-db/storage-local');
+const { MongoQueueStore } = nodeRequire('@chronos-db/storage-mongo') as typeof import('@chronos-db/storage-mongo');
 
 interface Job {
   config: ChronosConfig;
