@@ -35,7 +35,7 @@ import {
   type BucketRole,
   type PutOptions,
 } from '@chronos-db/core';
-import { loadBetterSqlite } from './better-sqlite.js';
+import { openSqlite } from './sqlite-open.js';
 import { LocalBlobStore } from './fs-blob-store.js';
 
 /** Payloads up to this size (bytes) are kept inside SQLite by default; larger ones are files. */
@@ -86,11 +86,10 @@ export class SqliteBlobStore implements BlobStore {
     this.base = resolve(opts.basePath);
     this.files = new LocalBlobStore({ basePath: this.base });
     this.filename = opts.filename ? resolve(opts.filename) : join(this.base, BLOBS_FILE);
-    const Sqlite = loadBetterSqlite();
     const busy = opts.busyTimeoutMs ?? 10_000;
     try {
       mkdirSync(this.base, { recursive: true });
-      this.db = new Sqlite(this.filename, { timeout: busy });
+      this.db = openSqlite(this.filename, { timeout: busy });
       this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busy))}`);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${opts.deferSync ? 'NORMAL' : 'FULL'}`);
