@@ -122,6 +122,9 @@ describe('bench smoke (embedded default)', () => {
         'local-list-p1',
         `local-mixed-80-20-c${smoke.clients}`,
         `local-gc-${smoke.gcN}`,
+        'local-fallback-queued-create',
+        'local-fallback-drain-c1',
+        'local-fallback-drain-c4',
       ]);
       for (const r of results) checkResult(r);
     } finally {
