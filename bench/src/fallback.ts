@@ -57,9 +57,19 @@ export async function runLocalFallback(opts: BenchOptions, dir: string, log: Log
   try {
     if (selected(opts, names[0]!) || selected(opts, 'local')) {
       const res = await runPair(side(enqueue), directCreate, { batch: opts.batch, concurrency: 1, ops: opts.localOps });
-      push({ table: 'local', name: names[0]!, ...res, ratio: ratioOf(res.ours, res.raw), baseline: 'direct create (committed) on the same stores', targets: [] });
+      push({
+        table: 'local',
+        name: names[0]!,
+        ...res,
+        ratio: ratioOf(res.ours, res.raw),
+        baseline: 'direct create (committed) on the same stores',
+        targets: [],
+      });
     }
-    for (const [name, c] of [[names[1]!, 1], [names[2]!, 4]] as const) {
+    for (const [name, c] of [
+      [names[1]!, 1],
+      [names[2]!, 4],
+    ] as const) {
       if (!selected(opts, name) && !selected(opts, 'local')) continue;
       const have = (await queue.stats()).pending;
       if (have < opts.localOps) await pool(Array.from({ length: opts.localOps - have }), 4, enqueue); // not measured
