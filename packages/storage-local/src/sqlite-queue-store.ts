@@ -1,7 +1,11 @@
 /**
  * The fallback queue's local durable journal: a QueueStore on SQLite
  * (better-sqlite3, WAL, synchronous = FULL, so an enqueue that returned is on
- * disk). Every transition is one `BEGIN IMMEDIATE` transaction, so several
+ * disk). A worker's claim, complete and release are committed without the
+ * fsync (synchronous = NORMAL: durable across a process crash, and made
+ * durable by the next synced commit): losing one to a power cut only means a
+ * lease that expires or an idempotent re-apply, and it halves the fsyncs of a
+ * drain. Enqueue, dead-lettering, retry and cancel stay synced. Every transition is one `BEGIN IMMEDIATE` transaction, so several
  * processes on the same file never hold the same op; a dead letter is moved
  * by one transaction (live or dead, never both, never neither).
  */
@@ -169,14 +173,28 @@ export class SqliteQueueStore implements QueueStore {
     return this.db;
   }
 
-  private run<T>(what: string, fn: (db: Database.Database) => T): Promise<T> {
+  /** The connection's current `synchronous` setting (set between transactions only). */
+  private sync: 'FULL' | 'NORMAL' = 'FULL';
+
+  /** One transition; `synced: false` for a worker's claim, complete and release (see the header). */
+  private run<T>(what: string, fn: (db: Database.Database) => T, synced = true): Promise<T> {
     try {
       const db = this.d;
+      const want = synced ? 'FULL' : 'NORMAL';
+      if (this.sync !== want) {
+        db.pragma(`synchronous = ${want}`);
+        this.sync = want;
+      }
       return Promise.resolve(db.transaction(() => fn(db)).immediate());
     } catch (e) {
       if (isChronosError(e)) return Promise.reject(e);
       return Promise.reject(new StorageError(`Queue journal ${what} failed: ${(e as Error).message}`, { code: (e as { code?: string }).code }, { cause: e }));
     }
+  }
+
+  /** A worker's transition (claim, complete, release): committed without the fsync (see the header). */
+  private runUnsynced<T>(what: string, fn: (db: Database.Database) => T): Promise<T> {
+    return this.run(what, fn, false);
   }
 
   async enqueue(input: QueueOpInput): Promise<QueuedOp> {
@@ -203,7 +221,7 @@ export class SqliteQueueStore implements QueueStore {
 
   async claim(opts: ClaimOptions): Promise<ClaimedOp[]> {
     const limit = checkClaim(opts);
-    return this.run('claim', (db) => {
+    return this.runUnsynced('claim', (db) => {
       const now = this.clock();
       const rows = db
         .prepare(`
@@ -233,7 +251,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   complete(op: ClaimedOp): Promise<boolean> {
-    return this.run('complete', (db) => {
+    return this.runUnsynced('complete', (db) => {
       if (!this.held(db, op)) return false;
       db.prepare('DELETE FROM q_ops WHERE id = ?').run(op.id);
       return true;
@@ -241,7 +259,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   release(op: ClaimedOp, error: QueueErrorInfo, notBefore: number): Promise<boolean> {
-    return this.run('release', (db) => {
+    return this.runUnsynced('release', (db) => {
       if (!this.held(db, op)) return false;
       db.prepare('UPDATE q_ops SET owner = NULL, expires_at = NULL, not_before = ?, last_error = ? WHERE id = ?').run(
         Math.floor(notBefore),
