@@ -89,6 +89,7 @@ describeServers('a MongoDB down at start, up later: clients reopen (second Ferre
       spacesConns: [{ endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names }],
       fallback: { enabled: true, maxAttempts: 1000, baseDelayMs: 50, maxDelayMs: 500, deadLetterCollection: 'dead', localPath: join(dir, 'queue') },
       operationTimeoutMs: 800,
+      logging: { level: 'error' },
     } satisfies ChronosConfig);
     const col = chronos.with({ key: 'rt', collection: 'orders' });
     try {
