@@ -2,15 +2,17 @@
  * A fallback worker SIGKILLed with claimed ops (a child process, killed right
  * after it applied an op and before the queue recorded it): another worker
  * takes those ops once their leases expire and finishes the queue; nothing is
- * applied twice. On the local journal and on the MongoDB queue; FerretDB + Ceph.
+ * applied twice. On the embedded stores with the local journal (no server
+ * needed), and on FerretDB + Ceph with the local journal and the MongoDB queue.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createLocalMetadataStore } from '@chronos-db/storage-local';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { initChronos, type ChronosConfig } from 'chronos-db';
-import { drained, expectAppliedOnce, fillQueue } from './helpers/fallback';
+import { drained, expectAppliedOnce, expectAppliedOnceLocal, fillEmbeddedQueue, fillQueue } from './helpers/fallback';
 import { buckets, createBuckets, describeServers, rnd } from './helpers/servers';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -29,6 +31,62 @@ function runWorkerChild(job: object): Promise<{ code: number | null; signal: Nod
     child.on('exit', (code, signal) => res({ code, signal, out }));
   });
 }
+
+/** The child's SIGKILL, or a failure that says how it ended instead. */
+function killedOn(r: { code: number | null; signal: NodeJS.Signals | null; out: string }): { applied: string; requestId: string } {
+  if (r.signal !== 'SIGKILL') throw new Error(`the worker child was not killed (exit ${r.code ?? r.signal}): ${r.out.slice(-2000)}`);
+  return JSON.parse(r.out.trim().split('\n')[0]!) as { applied: string; requestId: string };
+}
+
+/** The ops left in the queue (every page). */
+async function leftOps(api: { getPendingOps(o: { limit: number; afterId?: string }): Promise<Array<{ id: string; attempts: number }>> }) {
+  const left: Array<{ id: string; attempts: number }> = [];
+  for (let page = await api.getPendingOps({ limit: 100 }); page.length; page = await api.getPendingOps({ limit: 100, afterId: page.at(-1)!.id }))
+    left.push(...page);
+  return left;
+}
+
+describe('fallback worker SIGKILLed with claimed ops (embedded)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'chronos-fbke-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("local journal: the next worker finishes the dead worker's ops after their leases expire; each applied once", async () => {
+    const basePath = join(dir, 'data');
+    const localPath = join(dir, 'queue');
+    const ns = { dbName: 'myapp', collection: 'orders' };
+    const acked = await fillEmbeddedQueue(basePath, localPath, ns, 6, 4);
+    const config = {
+      localStorage: { enabled: true, basePath },
+      fallback: { enabled: true, maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 500, deadLetterCollection: 'dead', localPath },
+      logging: { level: 'error' as const },
+    } satisfies ChronosConfig;
+    const dead = killedOn(await runWorkerChild({ config, killAt: 8, leaseMs: 3000, concurrency: 4 }));
+
+    const meta = createLocalMetadataStore({ basePath });
+    expect(await meta.findByRequestId(ns, dead.requestId)).not.toBeNull();
+    await meta.close();
+
+    const up = initChronos(config);
+    try {
+      // The op the worker applied is committed, and still in the queue: its completion died with the worker.
+      const left = await leftOps(up.fallback);
+      expect(left.map((o) => o.id)).toContain(dead.applied);
+      expect(left.length).toBeGreaterThan(0);
+      expect(left.length).toBeLessThan(acked.length);
+      expect(left.some((o) => o.attempts > 0)).toBe(true); // claimed by the dead worker
+      up.fallback.startWorker({ concurrency: 4, pollMs: 50 });
+      const stats = await drained(() => up.fallback.getQueueStats());
+      await up.fallback.stopWorker();
+      expect(stats).toMatchObject({ pending: 0, claimed: 0, dead: 0 });
+    } finally {
+      await up.admin.shutdown();
+    }
+    expect(await expectAppliedOnceLocal(basePath, ns, acked)).toBe(acked.length);
+  }, 180_000);
+});
 
 describeServers('fallback worker SIGKILLed with claimed ops (FerretDB + Ceph)', (env) => {
   const dir = mkdtempSync(join(tmpdir(), 'chronos-fbk-'));
@@ -55,24 +113,16 @@ describeServers('fallback worker SIGKILLed with claimed ops (FerretDB + Ceph)', 
       const acked = await fillQueue(config, 'orders', 6, 4, 'mongoUri' in queue ? 1000 : 150);
       expect(acked).toHaveLength(30);
 
-      const r = await runWorkerChild({ config: config(env.mongoUrl), killAt: 8, leaseMs: 3000, concurrency: 4 });
-      expect(r.signal).toBe('SIGKILL');
-      const killedOn = JSON.parse(r.out.trim().split('\n')[0]!) as { applied: string; requestId: string };
+      const dead = killedOn(await runWorkerChild({ config: config(env.mongoUrl), killAt: 8, leaseMs: 3000, concurrency: 4 }));
 
       const up = initChronos(config(env.mongoUrl));
       const ns = { dbName, collection: 'orders' };
       const meta = createMongoMetadataStore({ uri: env.mongoUrl });
       try {
         // The op the worker applied is committed, and still in the queue: its completion died with the worker.
-        expect(await meta.findByRequestId(ns, killedOn.requestId)).not.toBeNull();
-        const left = [];
-        for (
-          let page = await up.fallback.getPendingOps({ limit: 100 });
-          page.length;
-          page = await up.fallback.getPendingOps({ limit: 100, afterId: page.at(-1)!.id })
-        )
-          left.push(...page);
-        expect(left.map((o) => o.id)).toContain(killedOn.applied);
+        expect(await meta.findByRequestId(ns, dead.requestId)).not.toBeNull();
+        const left = await leftOps(up.fallback);
+        expect(left.map((o) => o.id)).toContain(dead.applied);
         expect(left.length).toBeGreaterThan(0);
         expect(left.length).toBeLessThan(30);
         expect(left.some((o) => o.attempts > 0)).toBe(true); // claimed by the dead worker

@@ -1,4 +1,6 @@
 /** Helpers of the fallback queue tests: fill a queue while MongoDB is down, wait for a drain, check the versions. */
+import { CollectionEngine, StorageError, isQueuedWrite, type MetadataStore, type QueuedWrite } from '@chronos-db/core';
+import { createLocalBlobStore, createLocalMetadataStore, createLocalQueueStore } from '@chronos-db/storage-local';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { initChronos, type ChronosConfig } from 'chronos-db';
 import { freePort } from './servers';
@@ -61,20 +63,76 @@ export async function drained(stats: () => Promise<{ pending: number; claimed: n
 export async function expectAppliedOnce(mongoUri: string, ns: { dbName: string; collection: string }, acked: Acked[]): Promise<number> {
   const meta = createMongoMetadataStore({ uri: mongoUri });
   try {
-    const seen = new Set<string>();
-    let versions = 0;
-    for (const id of [...new Set(acked.map((a) => a.id))]) {
-      const vs = await meta.listVersions(ns, id, { limit: 1000 });
-      versions += vs.length;
-      expect(vs.map((v) => v.ov)).toEqual(vs.map((_, i) => i));
-      expect(vs.map((v) => v.requestId)).toEqual(acked.filter((a) => a.id === id).map((a) => a.requestId));
-      for (const v of vs) {
-        expect(seen.has(v.requestId!)).toBe(false);
-        seen.add(v.requestId!);
+    return await expectAppliedOnceOn(meta, ns, acked);
+  } finally {
+    await meta.close();
+  }
+}
+
+async function expectAppliedOnceOn(meta: MetadataStore, ns: { dbName: string; collection: string }, acked: Acked[]): Promise<number> {
+  const seen = new Set<string>();
+  let versions = 0;
+  for (const id of [...new Set(acked.map((a) => a.id))]) {
+    const vs = await meta.listVersions(ns, id, { limit: 1000 });
+    versions += vs.length;
+    expect(vs.map((v) => v.ov)).toEqual(vs.map((_, i) => i));
+    expect(vs.map((v) => v.requestId)).toEqual(acked.filter((a) => a.id === id).map((a) => a.requestId));
+    for (const v of vs) {
+      expect(seen.has(v.requestId!)).toBe(false);
+      seen.add(v.requestId!);
+    }
+  }
+  expect(versions).toBe(acked.length);
+  return versions;
+}
+
+/**
+ * Queues `records` creates and `updatesPer` updates each for the embedded default
+ * (`localStorage.basePath`, backend 'local') in the journal at `localPath`, through an engine
+ * whose metadata store fails its commits as an unreachable MongoDB would (a fault-injection
+ * wrapper around the real SQLite store). Returns the writes in order.
+ */
+export async function fillEmbeddedQueue(
+  basePath: string,
+  localPath: string,
+  ns: { dbName: string; collection: string },
+  records: number,
+  updatesPer: number,
+): Promise<Acked[]> {
+  const real = createLocalMetadataStore({ basePath });
+  const blobs = createLocalBlobStore({ basePath });
+  const queue = createLocalQueueStore({ path: localPath });
+  const down: MetadataStore = Object.assign(Object.create(real) as MetadataStore, {
+    async commit() {
+      throw new StorageError('MongoDB commit failed: connection refused (test fault)', {}, { retriable: true });
+    },
+  });
+  const filler = new CollectionEngine<QueuedWrite>({ ns, meta: down, blobs, fallback: { queue, route: { key: 'local', storage: 'local' } } });
+  const acked: Acked[] = [];
+  try {
+    for (let i = 0; i < records; i++) {
+      const c = await filler.create({ i, n: 0 });
+      if (!isQueuedWrite(c)) throw new Error('a create was not queued');
+      acked.push({ id: c.id, requestId: c.requestId });
+      for (let n = 1; n <= updatesPer; n++) {
+        const u = await filler.update(c.id, { i, n });
+        if (!isQueuedWrite(u)) throw new Error('an update was not queued');
+        acked.push({ id: c.id, requestId: u.requestId });
       }
     }
-    expect(versions).toBe(acked.length);
-    return versions;
+  } finally {
+    await queue.close();
+    await real.close();
+    await blobs.close();
+  }
+  return acked;
+}
+
+/** expectAppliedOnce on the embedded default's metadata store. */
+export async function expectAppliedOnceLocal(basePath: string, ns: { dbName: string; collection: string }, acked: Acked[]): Promise<number> {
+  const meta = createLocalMetadataStore({ basePath });
+  try {
+    return await expectAppliedOnceOn(meta, ns, acked);
   } finally {
     await meta.close();
   }
