@@ -105,7 +105,7 @@ describe('markItemsAsProcessedByTTL', () => {
     const users = chronos.with(ctx);
     await users.update(touched.id, { email: 'touched-now@example.com' }, touched.ov);
     const dry = await chronos.admin.markItemsAsProcessedByTTL(ctx, 24, { dryRun: true });
-    expect(dry).toEqual({ scanned: 2, marked: 1, dryRun: true });
+    expect(dry).toEqual({ scanned: 1, marked: 1, dryRun: true }); // scanned: the stale heads read (findHeadsByState)
     await chronos.admin.markItemsAsProcessedByTTL(ctx, 24, { confirm: true });
     const states = Object.fromEntries(
       await Promise.all(

@@ -6,7 +6,8 @@
  * conformance suites check the behaviour that follows from them.
  */
 import { ValidationError } from './errors.js';
-import type { BucketRole, ItemState, Op } from './ports.js';
+import { assertId } from './names.js';
+import type { BucketRole, HeadsByStateInput, ItemState, Op } from './ports.js';
 
 const show = (v: unknown, max = 64) => JSON.stringify(typeof v === 'string' ? v.slice(0, max) : v);
 
@@ -44,6 +45,20 @@ export function assertBucketRole(role: unknown): asserts role is BucketRole {
 /** Throws ValidationError unless `state` is one of ITEM_STATES. */
 export function assertItemState(state: unknown): asserts state is ItemState {
   if (!isItemState(state)) throw new ValidationError(`Invalid item state ${show(String(state), 40)}`);
+}
+
+/** Checks the input of `MetadataStore.findHeadsByState`; throws ValidationError naming what is wrong. */
+export function assertHeadsByState(q: unknown): asserts q is HeadsByStateInput {
+  if (!q || typeof q !== 'object') throw new ValidationError('findHeadsByState needs { state, atOrBefore, limit, after? }');
+  const i = q as HeadsByStateInput;
+  assertItemState(i.state);
+  if (typeof i.atOrBefore !== 'number' || !Number.isFinite(i.atOrBefore)) throw new ValidationError('atOrBefore must be a finite number (epoch ms)');
+  if (!Number.isSafeInteger(i.limit) || i.limit < 1 || i.limit > 100_000) throw new ValidationError('limit must be an integer from 1 to 100000');
+  if (i.after !== undefined) {
+    if (!i.after || typeof i.after !== 'object' || typeof i.after.at !== 'number' || !Number.isFinite(i.after.at))
+      throw new ValidationError('after must be { at, itemId } of the last head of the previous page');
+    assertId(i.after.itemId);
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -134,6 +134,20 @@ export interface ScanInput {
   batchSize: number;
 }
 
+/**
+ * Input of `findHeadsByState`: the live heads in one processing state whose last update (`at`,
+ * the newest version's time) is at or before a cutoff, one page at a time, in (at, itemId) order.
+ */
+export interface HeadsByStateInput {
+  state: ItemState;
+  /** Only heads with at <= this (epoch ms). */
+  atOrBefore: number;
+  /** Keyset: the (at, itemId) of the last head of the previous page; this page starts after it. */
+  after?: { at: number; itemId: string };
+  /** At most this many heads (1 to 100000). */
+  limit: number;
+}
+
 /** Options of `listVersions`: a keyset range of one record's versions by ov. */
 export interface ListVersionsOptions {
   /** Only versions with ov > afterOv. */
@@ -283,6 +297,16 @@ export interface MetadataStore {
    * next commit on the unique (itemId, ov). Breaking out of the loop closes the cursor.
    */
   scanHeads?(ns: Namespace, q: ScanInput): AsyncIterable<HeadDoc[]>;
+  /**
+   * Optional: the live (not deleted) heads in `q.state` last updated at or before `q.atOrBefore`,
+   * ordered by (at, itemId), at most `q.limit`, after the keyset `q.after`. An index seek on
+   * (state, at, itemId) (storage-mongo: the heads index `state_at_id`; storage-local: an
+   * expression index), so its cost follows the heads it returns, not the size of the
+   * collection. TTL marking (`admin.markItemsAsProcessedByTTL`) uses it; without it, the
+   * admin pages through every head with `queryHeads`. Heads of interrupted commits are
+   * repaired first, like `queryHeads`.
+   */
+  findHeadsByState?(ns: Namespace, q: HeadsByStateInput): Promise<HeadDoc[]>;
   /**
    * Optional: the change feed. Versions committed after `afterCv`, in cv order, and the cv to
    * resume from. Exact: a consumer that resumes from `nextCv` sees every committed version

@@ -22,6 +22,7 @@ import {
   StorageError,
   TxnError,
   ValidationError,
+  assertHeadsByState,
   assertId,
   assertItemState,
   assertNamespace,
@@ -39,6 +40,7 @@ import {
   type CounterTotals,
   type CounterTriple,
   type HeadDoc,
+  type HeadsByStateInput,
   type ItemState,
   type ListVersionsOptions,
   type MetadataCapabilities,
@@ -66,6 +68,8 @@ CREATE TABLE IF NOT EXISTS chronos_heads (
   doc TEXT NOT NULL, shadow TEXT,
   PRIMARY KEY (db_name, tenant, collection, item_id)
 ) WITHOUT ROWID;
+-- findHeadsByState (TTL marking): the live heads of one state by last update, in keyset order
+CREATE INDEX IF NOT EXISTS chronos_heads_state_at ON chronos_heads (db_name, tenant, collection, state, deleted, json_extract(doc, '$.at'), item_id);
 CREATE TABLE IF NOT EXISTS chronos_versions (
   db_name TEXT NOT NULL, tenant TEXT NOT NULL, collection TEXT NOT NULL, item_id TEXT NOT NULL,
   ov INTEGER NOT NULL, cv INTEGER NOT NULL, at INTEGER NOT NULL, request_id TEXT,
@@ -96,6 +100,8 @@ CREATE TABLE IF NOT EXISTS chronos_counter_base (
 `;
 
 const NS = 'db_name = ? AND tenant = ? AND collection = ?';
+/** A head's last update time, exactly as the index chronos_heads_state_at names it (so queries use it). */
+const HEAD_AT = "json_extract(doc, '$.at')";
 
 type Row = { doc: string };
 type HeadRow = { doc: string; state: string; created_at: number; shadow: string | null };
@@ -468,6 +474,19 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       }
       params.push(limit);
       const sql = `SELECT doc, state, created_at, shadow FROM chronos_heads WHERE ${where.join(' AND ')} ORDER BY item_id ${dir === 1 ? 'ASC' : 'DESC'} LIMIT ?`;
+      return (this.stmt(sql).all(...params) as HeadRow[]).map(toHead);
+    });
+  }
+
+  /** One range of the expression index chronos_heads_state_at: (state, deleted, at, item_id), keyset by row value. */
+  findHeadsByState(ns: Namespace, q: HeadsByStateInput): Promise<HeadDoc[]> {
+    return this.run('findHeadsByState', () => {
+      const key = nsKey(ns);
+      assertHeadsByState(q);
+      const after = q.after ? ` AND (${HEAD_AT}, item_id) > (?, ?)` : '';
+      const sql = `SELECT doc, state, created_at, shadow FROM chronos_heads WHERE ${NS} AND state = ? AND deleted = 0 AND ${HEAD_AT} <= ?${after}
+                   ORDER BY ${HEAD_AT}, item_id LIMIT ?`;
+      const params: unknown[] = [...key, q.state, q.atOrBefore, ...(q.after ? [q.after.at, q.after.itemId] : []), q.limit];
       return (this.stmt(sql).all(...params) as HeadRow[]).map(toHead);
     });
   }

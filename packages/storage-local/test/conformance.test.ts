@@ -23,7 +23,7 @@ runMetadataStoreConformance(
       },
     };
   },
-  { commitMany: true, changesAfter: true },
+  { commitMany: true, changesAfter: true, headsByState: true },
 );
 
 runCounterStoreConformance(runner, 'storage-local (SQLite file)', async () => {

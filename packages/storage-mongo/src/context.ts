@@ -132,6 +132,8 @@ function ensureBase(ctx: StoreCtx, c: Cols, map: Map<string, Promise<void>>): Pr
       ];
       for (const [key, options] of specs) await c.ver.createIndex(key, options);
       await c.head.createIndex({ deleted: 1, _id: 1 }, { name: 'deleted_id' });
+      // TTL marking (findHeadsByState): the stale heads of one state, in keyset order
+      await c.head.createIndex({ state: 1, at: 1, _id: 1 }, { name: 'state_at_id' });
     });
     map.set(c.key, p);
     p.catch(() => map.delete(c.key));

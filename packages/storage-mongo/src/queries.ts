@@ -7,9 +7,11 @@
 import type { Sort } from 'mongodb';
 import {
   ValidationError,
+  assertHeadsByState,
   assertId,
   assertOv,
   type HeadDoc,
+  type HeadsByStateInput,
   type MetadataStore,
   type Namespace,
   type QueryInput,
@@ -116,6 +118,29 @@ export const queryHeads = async (ctx: StoreCtx, ns: Namespace, q: QueryInput): P
       if (pending === 'settle') await ctx.settle();
       else await repairPending(ctx, c, pending);
     }
+  });
+};
+
+/**
+ * Live heads in one state last updated at or before a cutoff, in (at, _id) order after a keyset:
+ * one range of the heads index `state_at_id` ({ state, at, _id }); only the heads of the page
+ * come back (TTL marking reads the stale heads, not the collection).
+ */
+export const findHeadsByState = async (ctx: StoreCtx, ns: Namespace, q: HeadsByStateInput): Promise<HeadDoc[]> => {
+  const c = ctx.cols(ns);
+  assertHeadsByState(q);
+  const at: Record<string, number> = { $lte: q.atOrBefore };
+  const parts: Record<string, unknown>[] = [{ state: q.state }, { at }, { deleted: { $ne: true } }];
+  if (q.after) {
+    // (at, _id) > (after.at, after.itemId): the index bounds start at after.at, ties skip by _id
+    at.$gte = q.after.at;
+    parts.push({ $or: [{ at: { $gt: q.after.at } }, { _id: { $gt: q.after.itemId } }] });
+  }
+  await ctx.ensure(ns);
+  return ctx.run('find heads by state', async () => {
+    await repairBeforeScan(ctx, c, MAX_QUERY_REPAIRS);
+    const docs = await c.head.find({ $and: parts }).sort({ state: 1, at: 1, _id: 1 }).limit(q.limit).toArray();
+    return docs.map((d) => toHead(d));
   });
 };
 

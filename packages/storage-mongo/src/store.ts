@@ -40,7 +40,7 @@ import { forgetGuess, repairHead } from './heads.js';
 import { findVersions } from './gc-lookup.js';
 import { changesAfter } from './changes.js';
 import { listVersions } from './history.js';
-import { checkItem, findByRequestId, getHead, getVersion, queryHeads, scanHeads } from './queries.js';
+import { checkItem, findByRequestId, findHeadsByState, getHead, getVersion, queryHeads, scanHeads } from './queries.js';
 import { latestVersion, maxCv } from './versions.js';
 
 export type { CommitStep, MongoMetadataStoreOptions } from './context.js';
@@ -146,6 +146,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     findByRequestId: (ns, requestId) => findByRequestId(ctx, ns, requestId),
     queryHeads: (ns, q) => queryHeads(ctx, ns, q),
     scanHeads: (ns, q) => scanHeads(ctx, ns, q),
+    findHeadsByState: (ns, q) => findHeadsByState(ctx, ns, q),
     changesAfter: (ns, q) => changesAfter(ctx, ns, q),
 
     async currentCv(ns) {

@@ -8,6 +8,8 @@ export interface MetadataStoreOptions extends SuiteOptions {
   commitMany?: boolean;
   /** Whether the store offers the optional `scanHeads` (checked; its tests skip when false). Default false. */
   scanHeads?: boolean;
+  /** Whether the store offers the optional `findHeadsByState` (checked; its tests skip when false). Default false. */
+  headsByState?: boolean;
   /** Whether the store offers the optional `changesAfter` (checked; its tests skip when false). Default false. */
   changesAfter?: boolean;
   /**

@@ -23,6 +23,7 @@ import { declarationTests } from './declarations.js';
 import { findByRequestIdTests } from './find-by-request-id.js';
 import { getVersionTests } from './get-version.js';
 import { hardDeleteTests } from './hard-delete.js';
+import { headsByStateTests } from './heads-by-state.js';
 import { listVersionsTests } from './list-versions.js';
 import { namespaceIsolationTests } from './namespace-isolation.js';
 import { queryHeadsFilterTests } from './query-heads-filters.js';
@@ -52,6 +53,7 @@ export function runMetadataStoreConformance(runner: TestRunner, name: string, fa
     queryHeadsPagingTests(s);
     currentCvTests(s);
     setStateTests(s);
+    headsByStateTests(s);
     hardDeleteTests(s);
     namespaceIsolationTests(s);
     declarationTests(s);
