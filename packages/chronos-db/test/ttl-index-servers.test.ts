@@ -53,7 +53,14 @@ describeServers('TTL marking on FerretDB', (env) => {
       let headDocs = 0;
       const headFilters: unknown[] = [];
       const onStart = (e: CommandStartedEvent) => {
-        const coll = e.commandName === 'find' ? e.command.find : e.commandName === 'getMore' ? e.command.collection : e.commandName === 'aggregate' ? e.command.aggregate : undefined;
+        const coll =
+          e.commandName === 'find'
+            ? e.command.find
+            : e.commandName === 'getMore'
+              ? e.command.collection
+              : e.commandName === 'aggregate'
+                ? e.command.aggregate
+                : undefined;
         if (coll === headCol) {
           started.set(e.requestId, e.commandName);
           if (e.commandName !== 'getMore') headFilters.push(e.command.filter ?? e.command.pipeline);
@@ -91,7 +98,11 @@ describeServers('TTL marking on FerretDB', (env) => {
 
       const heads = await store.queryHeads(ns, { limit: 1000 });
       expect(heads).toHaveLength(ids.length + 1);
-      for (const h of heads) expect([h.itemId, h.state]).toEqual([h.itemId, staleIds.has(h.itemId) ? 'processed' : h.itemId === created.id ? expect.not.stringMatching(/^processed$/) : 'new']);
+      for (const h of heads)
+        expect([h.itemId, h.state]).toEqual([
+          h.itemId,
+          staleIds.has(h.itemId) ? 'processed' : h.itemId === created.id ? expect.not.stringMatching(/^processed$/) : 'new',
+        ]);
     } finally {
       await store.close();
       await chronos.admin.shutdown();
