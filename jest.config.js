@@ -6,7 +6,7 @@ const moduleNameMapper = {
   // ESM-style relative imports ('./x.js') resolve to the .ts source.
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };
-const pkgs = ['core', 'storage-local', 'storage-mongo', 'storage-s3', 'router', 'admin', 'cli', 'chronos-db', 'testkit'];
+const pkgs = ['core', 'storage-local', 'storage-mongo', 'storage-s3', 'router', 'admin', 'cli', 'studio', 'chronos-db', 'testkit'];
 module.exports = {
   testTimeout: 120000,
   projects: pkgs.map((p) => ({
