@@ -8,6 +8,15 @@ ROOT="$PWD"
 
 bash scripts/setup.sh
 
+# the studio's browser tests drive Debian's chromium (playwright-core downloads no browser)
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "== chromium (apt-get)"
+  SUDO=""
+  [ "$(id -u)" = "0" ] || SUDO="sudo"
+  { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } >/dev/null 2>&1 \
+    || echo "chromium: apt-get install failed; the studio's browser tests will skip (they say so)"
+fi
+
 echo "== lint and format (biome)"
 pnpm exec biome check --reporter=summary .
 

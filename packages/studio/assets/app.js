@@ -407,6 +407,7 @@ async function recordPage(ci, colName, id) {
       h(
         'div',
         {},
+        h('section', { class: 'panel' }, h('h2', {}, 'Time picker'), asofForm, asofOut),
         h(
           'section',
           { class: 'panel' },
@@ -433,7 +434,6 @@ async function recordPage(ci, colName, id) {
           ),
           h('div', { class: 'actions' }, older, h('button', { type: 'button', id: 'compare', onclick: compare }, 'Compare selected (c)')),
         ),
-        h('section', { class: 'panel' }, h('h2', {}, 'Time picker'), asofForm, asofOut),
       ),
       h('div', {}, versionBox, diffBox),
     ),
