@@ -54,6 +54,13 @@ export interface ConnectivityResult {
   /** The configured buckets that are reachable with these credentials. */
   buckets: string[];
   error?: string;
+  /**
+   * Set to 'local' when the context has no S3 (the embedded store, localStorage): S3 connectivity
+   * does not apply, and the result reports the local payload folders instead (see `note`).
+   */
+  storage?: 'local';
+  /** Why the result is not an S3 check (only with `storage: 'local'`). */
+  note?: string;
 }
 
 export interface SpacesValidationResult {

@@ -8,7 +8,8 @@
  * - a missing bucket that is not created reads `{ exists: false, accessible: false, created: false, error }`,
  *   a created one `{ exists: true, accessible: true, created: true }`, an existing one `{ exists: true, accessible: true }`.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContextInput } from '@chronos-db/router';
 import type { SpacesConnConfig } from '@chronos-db/core';
@@ -68,12 +69,35 @@ export async function ensureBucketsExist(rt: AdminRuntime, ctx: ContextInput, op
   return { bucketsChecked: statuses.length, bucketsCreated: created, bucketStatuses: statuses };
 }
 
+/** What `testS3Connectivity` says on a context without S3. */
+export const LOCAL_CONNECTIVITY_NOTE =
+  'S3 connectivity does not apply: this context stores payloads on the local filesystem (localStorage), not S3. Checked instead: the local payload folders json, content and backups under localStorage.basePath (ensureBucketsExist creates them).';
+
+/**
+ * S3 contexts: HeadBucket on every configured bucket. Embedded contexts (no S3): says so
+ * (`storage: 'local'`, `note`) and checks the local payload folders, the same ones
+ * `ensureBucketsExist` checks and creates: success only when each exists and is readable and
+ * writable; a missing one is named as `ensureBucketsExist` names it.
+ */
 export async function testS3Connectivity(rt: AdminRuntime, ctx: ContextInput): Promise<ConnectivityResult> {
   rt.assertOpen();
   const conn = spacesConnOf(rt, ctx);
   if (conn) return rt.redactor.value(await s3Connectivity(conn));
-  // The local blob store creates its directories on first write: the filesystem is always reachable.
-  return { success: true, buckets: ROLES.map((r) => r) };
+  const buckets: string[] = [];
+  const errors: string[] = [];
+  for (const b of localDirs(rt)) {
+    if (!(await isDir(b.path))) errors.push(`Bucket '${b.name}' does not exist`);
+    else if (
+      !(await access(b.path, fsConstants.R_OK | fsConstants.W_OK).then(
+        () => true,
+        () => false,
+      ))
+    )
+      errors.push(`Bucket '${b.name}' is not readable and writable`);
+    else buckets.push(b.name);
+  }
+  const base = { buckets, storage: 'local' as const, note: LOCAL_CONNECTIVITY_NOTE };
+  return errors.length ? { success: false, ...base, error: `${errors.join('; ')} (run ensureBucketsExist)` } : { success: true, ...base };
 }
 
 export async function validateSpacesConfiguration(rt: AdminRuntime, ctx: ContextInput): Promise<SpacesValidationResult> {
