@@ -4,24 +4,12 @@
  * `ChronosError` code `CLOSED` even when their input is bad, never the ValidationError their
  * input would get on an open instance, and write nothing.
  */
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CollectionEngine } from '@chronos-db/core';
 import { ChronosError, initChronos } from 'chronos-db';
-
-function files(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(`${p}:${statSync(p).size}`);
-    }
-  };
-  walk(dir);
-  return out.filter((f) => !/\.(sqlite|db)(-wal|-shm|-journal)?:/.test(f)).sort();
-}
+import { files, rows } from './helpers/stored.js';
 
 /** What the call threw (synchronously or by rejecting); undefined when it did not. */
 async function thrown(call: () => unknown): Promise<unknown> {
@@ -56,7 +44,7 @@ describe('after admin.shutdown(), with bad input', () => {
       expect(((await thrown(call)) as ChronosError)?.code).toBe('VALIDATION');
     }
     await admin.shutdown();
-    const before = files(basePath);
+    const before = { files: files(basePath), rows: rows(basePath) };
 
     const bound: Record<string, () => unknown> = {
       create: () => c.create(BAD),
@@ -118,6 +106,6 @@ describe('after admin.shutdown(), with bad input', () => {
       got[what] = e instanceof ChronosError ? e.code : e === undefined ? 'no error' : String(e);
     }
     expect(got).toEqual(Object.fromEntries(Object.keys(got).map((k) => [k, 'CLOSED'])));
-    expect(files(basePath)).toEqual(before);
+    expect({ files: files(basePath), rows: rows(basePath) }).toEqual(before);
   });
 });

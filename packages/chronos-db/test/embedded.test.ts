@@ -1,40 +1,8 @@
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { files, rows } from './helpers/stored.js';
 import { initChronos, ConfigError, NotFoundError, OptimisticLockError, RouteError, ValidationError, PayloadTooLargeError, type Chronos } from 'chronos-db';
-
-function files(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(`${p}:${statSync(p).size}`);
-    }
-  };
-  walk(dir);
-  return out.filter((f) => !/\.(sqlite|db)(-wal|-shm|-journal)?:/.test(f)).sort();
-}
-
-function rows(dir: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/\.(sqlite|db)$/.test(e.name)) {
-        const db = new Database(p, { readonly: true, fileMustExist: true });
-        for (const t of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>) {
-          out[`${e.name}.${t.name}`] = (db.prepare(`SELECT count(*) AS n FROM "${t.name}"`).get() as { n: number }).n;
-        }
-        db.close();
-      }
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe('chronos-db on the embedded default', () => {
   let chronos: Chronos;

@@ -4,26 +4,14 @@
  * cache, TTL marking by last update, ensureBucketsExist parity, unknown
  * context keys.
  */
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CollectionEngine } from '@chronos-db/core';
 import { createLocalBlobStore, createLocalMetadataStore } from '@chronos-db/storage-local';
 import { ChronosError, MAX_CACHED_ENGINES, RouteError, initChronos } from 'chronos-db';
 import { expectBucketsContract } from './helpers/buckets-parity.js';
-
-function files(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(`${p}:${statSync(p).size}`);
-    }
-  };
-  walk(dir);
-  return out.filter((f) => !/\.(sqlite|db)(-wal|-shm|-journal)?:/.test(f)).sort();
-}
+import { files } from './helpers/stored.js';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'chronos-lifecycle-'));
 const ctx = { dbName: 'app', collection: 'users' };
