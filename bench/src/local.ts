@@ -18,6 +18,7 @@ import { selected, type BenchOptions, type WorkloadResult } from './options.js';
 import { payload, type Log } from './remote.js';
 import { runLocalGc } from './gc.js';
 import { runLocalFallback } from './fallback.js';
+import { runLocalStudio } from './studio.js';
 
 const NONE: Counters = { mongo: () => 0, s3: () => 0 };
 const MAP: CollectionMap = { indexedProps: ['grp', 'n'] };
@@ -198,6 +199,7 @@ export async function runLocalWorkloads(opts: BenchOptions, log: Log = () => {},
     }
     if (selected(opts, 'local-gc') || selected(opts, 'local')) push(await runLocalGc(opts, dir, log));
     for (const r of await runLocalFallback(opts, dir, log)) out.push(r);
+    for (const r of await runLocalStudio(opts, dir, log)) out.push(r);
   } finally {
     await storage.close();
     raw.db.close();

@@ -36,6 +36,8 @@ export interface BenchOptions {
   localOps: number;
   /** Orphan payloads for the collectGarbage workload (local-gc-N). */
   gcN: number;
+  /** Versions of the record whose first timeline page the studio workload opens (local-studio-timeline-N). */
+  studioVersions: number;
   remote: boolean;
   local: boolean;
 }
@@ -60,6 +62,7 @@ export const PRESETS: Record<'full' | 'quick' | 'smoke', BenchOptions> = {
     checkTargets: true,
     localOps: 2000,
     gcN: 100_000,
+    studioVersions: 10_000,
     remote: true,
     local: true,
   },
@@ -82,6 +85,7 @@ export const PRESETS: Record<'full' | 'quick' | 'smoke', BenchOptions> = {
     checkTargets: true,
     localOps: 500,
     gcN: 20_000,
+    studioVersions: 10_000,
     remote: true,
     local: true,
   },
@@ -104,6 +108,7 @@ export const PRESETS: Record<'full' | 'quick' | 'smoke', BenchOptions> = {
     checkTargets: false,
     localOps: 5,
     gcN: 50,
+    studioVersions: 20,
     remote: true,
     local: true,
   },

@@ -14,7 +14,7 @@ export const USAGE = `pnpm bench [-- options]
   --workloads a,b       only workloads whose name starts with one of these
                         (create-1k create-64k update-dD get-latest get-version-dD get-as-of-dD
                          list-p1 list-pP restore-N mixed createMany local local-gc
-                         local-create-141b local-createMany local-bytes lean)
+                         local-create-141b local-createMany local-bytes local-studio lean)
   --creates N           operations per side for each create workload
   --updates N           timed updates per side per chain depth
   --depths 1,100,1000   update-chain depths (reads at depth use the smallest and largest)
@@ -27,6 +27,7 @@ export const USAGE = `pnpm bench [-- options]
   --batch N             operations per batch before the sides swap
   --local-ops N         operations per side in the embedded table
   --gc N                orphan payloads for collectGarbage (local-gc-N; also runs N/10 to compare peak RSS)
+  --studio-versions N   versions of the record whose first timeline page the studio opens (10000)
   --no-remote | --no-local
   --keep                keep the bench database and buckets
   --out DIR             where the JSON goes (default bench/results)
@@ -67,6 +68,7 @@ export function parseArgs(argv: string[]): CliArgs {
     '--local-ops': 'localOps',
     '--pool': 'pool',
     '--gc': 'gcN',
+    '--studio-versions': 'studioVersions',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;

@@ -1,5 +1,5 @@
 import { defineConfig } from 'tsup';
 import { base } from '../../tsup.base';
 
-// shims: `__dirname` in the ESM build too (the page's assets are read from ../assets)
+// shims: import.meta.url in the CommonJS build and __dirname in the ESM one (server.ts finds assets/ with either)
 export default defineConfig({ ...base, shims: true });

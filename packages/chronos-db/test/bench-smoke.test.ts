@@ -125,6 +125,7 @@ describe('bench smoke (embedded default)', () => {
         'local-fallback-queued-create',
         'local-fallback-drain-c1',
         'local-fallback-drain-c4',
+        `local-studio-timeline-${smoke.studioVersions}`,
       ]);
       for (const r of results) checkResult(r);
     } finally {

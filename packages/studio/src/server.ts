@@ -8,7 +8,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { configRedactor, createRedactor, parseConfig } from '@chronos-db/core';
@@ -21,8 +22,10 @@ const ASSETS: Record<string, string> = {
   'json-view.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
 };
-// src/ (tests, tsx) and dist/ (the published build, ESM via tsup's shims) both sit next to assets/
-const assetsDir = join(__dirname, '..', 'assets');
+// src/ (tests, tsx) and dist/ (the published build) both sit next to assets/; CommonJS has
+// __dirname (jest's transform, the .cjs build), ES modules have import.meta.url (tsx, the .js build)
+const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
+const assetsDir = join(here, '..', 'assets');
 
 export const CSP = [
   "default-src 'none'",
