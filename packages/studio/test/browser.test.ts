@@ -14,18 +14,32 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startStudio, type Studio } from '@chronos-db/studio';
 import { allOvs, seeded } from './seed';
 
-const exe = process.env.CHRONOS_CHROMIUM || ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
+const wanted = process.env.CHRONOS_CHROMIUM;
+const exe = wanted
+  ? existsSync(wanted)
+    ? wanted
+    : undefined
+  : ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
 const shotsDir =
   process.env.CHRONOS_STUDIO_SCREENSHOTS === '1' ? join(__dirname, '..', 'docs') : join(__dirname, '..', '..', '..', '.tmp', 'studio-screenshots');
 // the page's globals inside page functions (the workspace compiles without the DOM lib)
-type Dom = { dataset: Record<string, string>; textContent: string | null; innerText: string; className: string; scrollIntoView(): void };
+type Dom = {
+  dataset: Record<string, string>;
+  textContent: string | null;
+  innerText: string;
+  className: string;
+  scrollIntoView(): void;
+  querySelector(s: string): Dom | null;
+  querySelectorAll(s: string): Dom[];
+};
 declare const document: { querySelector(s: string): Dom | null; querySelectorAll(s: string): Dom[]; getElementById(id: string): Dom | null };
 declare const window: { scrollTo(x: number, y: number): void };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const title = exe
   ? `chronos studio in headless Chromium (${exe})`
-  : 'chronos studio in headless Chromium: SKIPPED, no Chromium found (apt-get install chromium, or set CHRONOS_CHROMIUM to an executable)';
+  : `chronos studio in headless Chromium: SKIPPED, ${wanted ? `CHRONOS_CHROMIUM=${wanted} does not exist` : 'no Chromium found (apt-get install chromium, or set CHRONOS_CHROMIUM to an executable)'}`;
+if (!exe) console.log(`[skip] ${title}`);
 
 (exe ? describe : describe.skip)(title, () => {
   let s: Awaited<ReturnType<typeof seeded>>;
@@ -76,6 +90,28 @@ const title = exe
   };
   const rowsOvs = (page: Page) => page.$$eval('#timeline tbody tr[data-ov]', (trs) => trs.map((tr) => Number((tr as Dom).dataset.ov)));
   const waitRows = (page: Page, n: number) => page.waitForFunction((k) => document.querySelectorAll('#timeline tbody tr[data-ov]').length === k, n);
+
+  it('the home page lists the contexts and their collections with record counts', async () => {
+    const page = await open(ro, '');
+    await page.waitForFunction(() => [...document.querySelectorAll('td.count')].every((td) => /^\d+\+?$/.test(td.textContent ?? '')));
+    const counts = await page.$$eval('section.panel', (ss) =>
+      ss.map((sec) => [
+        sec.querySelector('h2')!.textContent,
+        [...sec.querySelectorAll('td.count')].map((td) => `${(td as Dom).dataset.col}=${td.textContent}`),
+      ]),
+    );
+    expect(counts).toEqual([
+      ['shop · tenant t1', ['users=2', 'docs=1']],
+      ['shop · tenant t2', ['users=1']],
+    ]);
+    await page.click('text=docs');
+    await page.waitForSelector('#records tbody tr[data-id="doc1"]');
+    // a record with externalized content links it (the embedded store serves it as a download)
+    await page.click('#records a:text("doc1")');
+    await page.waitForSelector('#version .content-links a');
+    expect(await page.getAttribute('#version .content-links a', 'href')).toBe('api/content?c=0&col=docs&id=doc1&prop=file&ov=1');
+    await page.close();
+  });
 
   it('the timeline lists every version in order, 50 a page, deletes and restores marked', async () => {
     const page = await open(ro, '#/c/0/users/r/carol');

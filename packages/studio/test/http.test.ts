@@ -151,6 +151,23 @@ describe('chronos studio over HTTP', () => {
     expect((await get(ro, 'assets/../server.ts')).status).toBe(404);
   });
 
+  it('serves externalized content of any version as a sandboxed download (the embedded store cannot presign)', async () => {
+    const v = (await (await get(ro, 'api/version?c=0&col=docs&id=doc1&ov=0')).json()) as { record: { data: { file: { ref: { contentType: string } } } } };
+    expect(v.record.data.file.ref.contentType).toBe('text/html');
+    const head = await get(ro, 'api/content?c=0&col=docs&id=doc1&prop=file');
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('second upload');
+    const old = await get(ro, 'api/content?c=0&col=docs&id=doc1&prop=file&ov=0');
+    expect(await old.text()).toBe('<script>alert(1)</script> v0');
+    // never rendered as a page of the studio's origin
+    expect(old.headers.get('content-type')).toBe('application/octet-stream');
+    expect(old.headers.get('content-disposition')).toBe('attachment; filename="doc1-file"');
+    expect(old.headers.get('content-security-policy')).toBe("default-src 'none'; sandbox");
+    expect(old.headers.get('x-content-type-options')).toBe('nosniff');
+    expect((await get(ro, 'api/content?c=0&col=docs&id=doc1&prop=title')).status).toBe(404);
+    expect((await get(ro, 'api/content?c=1&col=docs&id=doc1&prop=file')).status).toBe(404); // tenant t2 has no docs collection here
+  });
+
   it('shows no secret: keys that name one and URI passwords are redacted', async () => {
     const bodies = await Promise.all(
       [

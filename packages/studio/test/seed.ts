@@ -7,7 +7,7 @@ import type { StudioContext } from '@chronos-db/studio';
 
 export const config = (dir: string) => ({
   localStorage: { enabled: true, basePath: join(dir, 'data') },
-  collectionMaps: { users: { indexedProps: ['team', 'n'] } },
+  collectionMaps: { users: { indexedProps: ['team', 'n'] }, docs: { indexedProps: [], base64Props: { file: { contentType: 'text/html' } } } },
   logging: { level: 'error' as const },
 });
 
@@ -21,8 +21,11 @@ export async function seeded() {
   });
   await t1.update('alice', { name: 'Alice', team: 'blue', n: 2, password: 'hunter2-secret', note: 'x' }, 0, 'ops', 'moved team');
   await t2.create({ name: 'Bob', team: 'red', n: 1 }, 'seed', 'first', { id: 'bob' });
+  const docs = chronos.with({ dbName: 'shop', collection: 'docs', tenantId: 't1' });
+  await docs.create({ title: 'v0', file: Buffer.from('<script>alert(1)</script> v0').toString('base64') }, 'seed', 'doc', { id: 'doc1' });
+  await docs.update('doc1', { title: 'v1', file: Buffer.from('second upload').toString('base64') }, 0, 'seed', 'doc');
   const contexts: StudioContext[] = [
-    { dbName: 'shop', tenantId: 't1', collections: ['users'] },
+    { dbName: 'shop', tenantId: 't1', collections: ['users', 'docs'] },
     { dbName: 'shop', tenantId: 't2', collections: ['users'] },
   ];
   return {
