@@ -121,6 +121,7 @@ export function apiRoutes(d: ApiDeps): Hono {
     const pageToken = c.req.query('pageToken') || undefined;
     const at = c.req.query('at') || undefined;
     const read = { includeMeta: true, includeDeleted: c.req.query('deleted') === '1' };
+    if (at && read.includeDeleted) throw new ValidationError('an "as of" list shows the records that existed then: it has no deleted ones to include');
     const q = { ...(filter ? { filter } : {}), limit, ...(pageToken ? { pageToken } : {}) };
     const p = at ? await col.listAsOf({ at: at as `${number}-${number}-${number}` }, q, { includeMeta: true }) : await col.listByMeta(q, read);
     return c.json({ items: p.items.map(view), ...(p.pageToken ? { pageToken: p.pageToken } : {}) });

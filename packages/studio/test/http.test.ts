@@ -119,6 +119,7 @@ describe('chronos studio over HTTP', () => {
       items: { id: string }[];
     };
     expect(asOfList.items.map((i) => i.id)).toEqual(['bob']);
+    expect((await get(ro, `api/records?c=0&col=users&deleted=1&at=${encodeURIComponent(new Date().toISOString())}`)).status).toBe(400);
     // a context or collection the studio was not given: refused, whatever the store holds
     for (const path of ['records?c=2&col=users', 'records?c=0&col=orders', 'records?col=users'])
       expect((await get(ro, `api/${path}`)).status).toBeGreaterThanOrEqual(400);
