@@ -90,4 +90,19 @@ export interface ChronosAdmin {
   hardDelete(ctx: ContextInput, id: string, opts: { confirm?: boolean }): Promise<{ id: string; versionsDeleted: number; objectsDeleted: number }>;
   /** Deletes unreferenced payload objects older than graceMs (orphans of failed or lost writes). */
   gc(ctx: ContextInput, opts?: GcOptions & { confirm?: boolean }): Promise<GcResult>;
+  /**
+   * Embedded store (localStorage): moves payload files of the older layout (one file per version under
+   * `<basePath>/<role>/`) up to the inline limit into the SQLite file; larger files stay. Optional: reads
+   * find payloads in either place. Needs `{ confirm: true }`, or `{ dryRun: true }` to only count.
+   */
+  compactLocal(opts: { confirm?: boolean; dryRun?: boolean }): Promise<CompactLocalResult>;
+}
+
+export interface CompactLocalResult {
+  /** Files moved into SQLite (with dryRun: that would move). */
+  moved: number;
+  movedBytes: number;
+  /** Files over the inline limit, which stay files. */
+  keptAsFiles: number;
+  dryRun: boolean;
 }

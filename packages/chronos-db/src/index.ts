@@ -12,6 +12,7 @@ export type {
   BucketStatus,
   ConnectivityResult,
   SpacesValidationResult,
+  CompactLocalResult,
 } from './admin-types.js';
 export {
   ChronosError,

@@ -25,6 +25,7 @@ import {
 import type { AdminResolved, AdminRuntime } from '@chronos-db/admin';
 import { buildTopology, createClientPool, resolveContext, type Backend, type ContextInput, type StorageRef, type Topology } from '@chronos-db/router';
 import { storageLocal, storageMongo, storageS3 } from './adapters.js';
+import type { SqliteMetadataStore } from '@chronos-db/storage-local';
 import { createFallback, type FallbackRuntime } from './fallback.js';
 
 /**
@@ -108,11 +109,12 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     pingTimeoutMS: Math.min(timeoutMs, 3000),
   };
   let localMeta: (MetadataStore & CounterStore) | undefined;
+  let localRaw: SqliteMetadataStore | undefined;
   let countersMeta: (MetadataStore & CounterStore) | undefined;
   const local = () => {
     assertOpen();
     if (!basePath) throw new ValidationError('localStorage is not enabled');
-    return (localMeta ??= guard(storageLocal.createLocalMetadataStore({ basePath }), assertOpen, redactor));
+    return (localMeta ??= guard((localRaw = storageLocal.createLocalMetadataStore({ basePath })), assertOpen, redactor));
   };
   const mongoPool = createClientPool<MetadataStore & CounterStore, { uri: string }>({
     id: (a) => a.uri,
@@ -129,9 +131,13 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     open: (r) => {
       if (r === 'local') {
         if (!basePath) throw new ValidationError('localStorage is not enabled');
-        // Small payloads inside the metadata file (one fsync per commit when it is the embedded store), large ones as files.
+        // Small payloads inside the metadata file, large ones as files. The embedded store shares the metadata
+        // store's connection: a commit writes its small payloads in its own transaction (one fsync per write).
+        if (topology.embedded) local();
         return guard(
-          storageLocal.createSqliteBlobStore({ basePath, filename: join(basePath, storageLocal.METADATA_FILE), deferSync: topology.embedded }),
+          storageLocal.createSqliteBlobStore(
+            topology.embedded ? { basePath, metadata: localRaw! } : { basePath, filename: join(basePath, storageLocal.METADATA_FILE) },
+          ),
           assertOpen,
           redactor,
         );

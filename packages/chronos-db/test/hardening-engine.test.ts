@@ -52,8 +52,11 @@ function payloadRows(dir: string): { role: string; key: string; size: number; bo
   if (!existsSync(file)) return [];
   const db = new Database(file, { readonly: true });
   try {
-    const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chronos_blobs'").get();
-    return has ? (db.prepare('SELECT role, key, size, body FROM chronos_blobs').all() as { role: string; key: string; size: number; body: Buffer }[]) : [];
+    // chronos_payloads: small rows; chronos_blobs: larger inline rows (and every row of the earlier layout)
+    const tables = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('chronos_blobs', 'chronos_payloads')").all() as { name: string }[]
+    ).map((r) => r.name);
+    return tables.flatMap((t) => db.prepare(`SELECT role, key, size, body FROM ${t}`).all() as { role: string; key: string; size: number; body: Buffer }[]);
   } finally {
     db.close();
   }
@@ -271,17 +274,47 @@ describe('hardening (issue 9): the embedded default', () => {
 describe('hardening (issue 9): engine over the embedded stores with fault injection', () => {
   let dir: string;
   let storage: LocalStorage;
+  /** Every payload a file (inline limit 0): the PUT-before-commit path, whose lost attempts leave objects. */
+  let files: LocalStorage;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'chronos-harden-fi-'));
     storage = createLocalStorage({ basePath: dir });
+    files = createLocalStorage({ basePath: join(dir, 'files'), inlineMaxBytes: 0 });
   });
   afterAll(async () => {
     await storage.close();
+    await files.close();
     rmSync(dir, { recursive: true, force: true });
   });
   const ns = (collection: string): Namespace => ({ dbName: 'fi', collection });
-  lostWriteCases(() => storage);
+  lostWriteCases(() => files);
   gcCases(() => storage, 1200);
+
+  it('payloads written by the commit (the embedded default): a refused commit writes none, so there is nothing to remove', async () => {
+    const n = ns(`inline_lost_${rnd()}`);
+    const plain = new CollectionEngine({ ns: n, meta: storage.meta, blobs: storage.blobs });
+    const { id } = await plain.create({ n: 0 });
+    const before = await keysUnder(storage.blobs, 'json', 'fi/');
+    let raced = false;
+    const meta = wrap<MetadataStore>(storage.meta, {
+      commit: async (input: CommitInput) => {
+        if (!raced && input.expectedOv !== null) {
+          raced = true;
+          expect(input.payloads?.map((p) => p.role)).toEqual(['json']); // handed to the commit, not PUT before it
+          await plain.update(id, { n: 99 });
+        }
+        return storage.meta.commit(input);
+      },
+    });
+    const engine = new CollectionEngine({ ns: n, meta, blobs: storage.blobs });
+    expect((await engine.update(id, { n: 1 })).ov).toBe(2);
+    expect(engine.stats()).toEqual({ lostWriteObjectsRemoved: 0, lostWriteObjectsLeft: 0 });
+    const after = await keysUnder(storage.blobs, 'json', 'fi/');
+    // the rival's version and the retry's, nothing of the refused attempt
+    const committed = (await committedJsonKeys(storage.meta, n, id)).filter((k) => !before.includes(k));
+    expect(committed).toHaveLength(2);
+    expect(after.filter((k) => !before.includes(k))).toEqual(committed);
+  });
 
   it('restoreCollection: on the first error the other workers commit nothing more; the error says how far it got and that a rerun resumes', async () => {
     const n = ns('restore_stop');

@@ -98,6 +98,21 @@ export interface CommitInput {
    * them may skip the read. A lagging head still cannot win: (itemId, ov) is unique.
    */
   prev?: { cv: number; createdAt: number };
+  /**
+   * Payloads written in the commit's own transaction, only to a store whose `payloadLink` is
+   * the blob store's (the engine sends them only then; any other store refuses them). Each is
+   * written only if the commit succeeds; a key that exists refuses the commit (OptimisticLockError).
+   */
+  payloads?: Array<{ role: BucketRole; key: string; body: Uint8Array }>;
+}
+
+/**
+ * A metadata store and a blob store that share storage (the embedded store: one SQLite file)
+ * carry the same link object: the engine then passes payloads of up to `maxBytes` to the commit
+ * (`CommitInput.payloads`) instead of PUTting them first, so a write is one transaction.
+ */
+export interface PayloadLink {
+  readonly maxBytes: number;
 }
 
 export interface GetHeadOptions {
@@ -255,6 +270,8 @@ export interface CounterStore {
  */
 export interface MetadataStore {
   readonly capabilities: MetadataCapabilities;
+  /** Optional: see PayloadLink. */
+  readonly payloadLink?: PayloadLink | undefined;
   /**
    * Creates indexes/tables for a namespace. Idempotent; adapters cache it per process.
    * `indexedProps` (the collection map's): metadata properties that filters and smartInsert
@@ -373,6 +390,8 @@ export interface BlobListEntry {
  */
 export interface BlobStore {
   readonly capabilities: BlobCapabilities;
+  /** Optional: see PayloadLink (the same object as its metadata store's). */
+  readonly payloadLink?: PayloadLink | undefined;
   put(bucket: BucketRole, key: string, body: Uint8Array, opts?: PutOptions): Promise<void>;
   get(bucket: BucketRole, key: string): Promise<Uint8Array>;
   head(bucket: BucketRole, key: string): Promise<BlobHead | null>;

@@ -1,4 +1,4 @@
-export { createLocalMetadataStore, SqliteMetadataStore, METADATA_FILE, type LocalMetadataStoreOptions } from './sqlite-metadata-store.js';
+export { createLocalMetadataStore, SqliteMetadataStore, METADATA_FILE, LAYOUT_VERSION, type LocalMetadataStoreOptions } from './sqlite-metadata-store.js';
 export { createLocalBlobStore, LocalBlobStore, type LocalBlobStoreOptions } from './fs-blob-store.js';
 export { createLocalStorage, type LocalStorage, type LocalStorageOptions } from './local-storage.js';
 export { createLocalQueueStore, SqliteQueueStore, QUEUE_FILE, type LocalQueueStoreOptions } from './sqlite-queue-store.js';

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { SqliteBlobStore } from './sqlite-blob-store.js';
-import { METADATA_FILE, SqliteMetadataStore } from './sqlite-metadata-store.js';
+import { SqliteMetadataStore } from './sqlite-metadata-store.js';
 
 export interface LocalStorageOptions {
   /**
@@ -17,7 +17,7 @@ export interface LocalStorageOptions {
 export interface LocalStorage {
   /** MetadataStore and CounterStore. */
   meta: SqliteMetadataStore;
-  /** BlobStore: small payloads in the metadata file (no fsync of their own: the commit that follows syncs both). */
+  /** BlobStore: small payloads in the metadata file, written by the commit of their version (one transaction). */
   blobs: SqliteBlobStore;
   close(): Promise<void>;
 }
@@ -27,10 +27,10 @@ export function createLocalStorage(opts: LocalStorageOptions): LocalStorage {
   const base = resolve(opts.basePath);
   const busy = opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {};
   const meta = new SqliteMetadataStore({ basePath: base, ...busy });
+  // one connection: small payloads are written in the commit's transaction (one fsync per write)
   const blobs = new SqliteBlobStore({
     basePath: join(base, 'blobs'),
-    filename: join(base, METADATA_FILE),
-    deferSync: true,
+    metadata: meta,
     ...busy,
     ...(opts.inlineMaxBytes !== undefined ? { inlineMaxBytes: opts.inlineMaxBytes } : {}),
   });
@@ -38,7 +38,8 @@ export function createLocalStorage(opts: LocalStorageOptions): LocalStorage {
     meta,
     blobs,
     async close() {
-      await Promise.all([meta.close(), blobs.close()]);
+      await blobs.close();
+      await meta.close();
     },
   };
 }

@@ -10,12 +10,23 @@
  * key); `compact()` moves small files into the table, crash-safe (row
  * committed first, file removed after).
  *
- * `deferSync`: the table lives in the metadata store's SQLite file and every
- * put is followed by a metadata commit on that file (chronos-db's embedded
- * store). The put then commits with `synchronous = NORMAL` (no fsync) and the
- * metadata commit's fsync of the shared WAL makes both durable: one fsync
- * per create. A process crash (SIGKILL) loses nothing either way; only a
- * power loss before the metadata commit can drop a payload no version names.
+ * Rows: payloads up to `SMALL_ROW_MAX` bytes are rows of `chronos_payloads`
+ * (WITHOUT ROWID: the key is stored once, no rowid and no second index);
+ * larger inline payloads are rows of `chronos_blobs` (a rowid table, whose
+ * big bodies do not weigh on the key's B-tree). Reads look in both tables
+ * and then the files, so folders written by every earlier layout read.
+ *
+ * `metadata`: the store shares the connection of a SqliteMetadataStore on the
+ * same file (the embedded default) and links to it (`payloadLink`): the
+ * engine then hands small payloads to the metadata commit, which writes them
+ * in the commit's own transaction, so a create is one transaction and one
+ * fsync, and a payload exists exactly when its version does.
+ *
+ * `deferSync` (a standalone store on the metadata file, without `metadata`):
+ * puts commit with `synchronous = NORMAL` (no fsync) and the metadata commit
+ * that follows each put makes both durable with its fsync of the shared WAL.
+ * A process crash (SIGKILL) loses nothing either way; only a power loss before
+ * the metadata commit can drop a payload no version names.
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -42,6 +53,29 @@ import { LocalBlobStore } from './fs-blob-store.js';
 export const INLINE_MAX_BYTES = 256 * 1024;
 /** The SQLite file of a standalone blob store, under its basePath. */
 export const BLOBS_FILE = 'chronos-blobs.sqlite';
+/** Payloads up to this size are rows of the key-ordered `chronos_payloads` table (they fit a B-tree cell of a 4 KiB page). */
+export const SMALL_ROW_MAX = 896;
+
+/** A payload the metadata store writes inside a commit's transaction (see `SqliteBlobStore.writeInCommit`). */
+export interface InlinePayload {
+  role: BucketRole;
+  key: string;
+  body: Uint8Array;
+}
+
+/** The part of SqliteMetadataStore a linked blob store uses: its connection and the link. */
+export interface PayloadHost {
+  readonly connection: Database.Database;
+  readonly filename: string;
+  linkPayloads(writer: SqliteBlobStore): void;
+}
+
+const PAYLOADS_SCHEMA = `CREATE TABLE IF NOT EXISTS chronos_blobs (
+  role TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL, body BLOB NOT NULL,
+  PRIMARY KEY (role, key));
+CREATE TABLE IF NOT EXISTS chronos_payloads (
+  role TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL, body BLOB NOT NULL,
+  PRIMARY KEY (role, key)) WITHOUT ROWID;`;
 
 export interface SqliteBlobStoreOptions {
   /** Folder of the large payloads (and of every payload of the older, files-only layout). */
@@ -53,6 +87,12 @@ export interface SqliteBlobStoreOptions {
   /** Commit puts without an fsync: only when a metadata commit on the same SQLite file follows each put. */
   deferSync?: boolean;
   busyTimeoutMs?: number;
+  /**
+   * The metadata store of the same file (createLocalStorage and chronos-db's embedded store pass it):
+   * the blob store uses its connection (`filename` and `deferSync` do not apply) and small payloads
+   * of a commit are written in the commit's transaction.
+   */
+  metadata?: PayloadHost;
 }
 
 const LIST_PAGE = 500;
@@ -71,12 +111,33 @@ export class SqliteBlobStore implements BlobStore {
   readonly capabilities: BlobCapabilities = { conditionalWrite: true, presign: false };
   readonly filename: string;
   readonly inlineMaxBytes: number;
+  /** Set when linked to a metadata store (the same object there): the engine then passes small payloads to its commits. */
+  readonly payloadLink?: { readonly maxBytes: number };
   private readonly files: LocalBlobStore;
   private readonly base: string;
   private readonly db: Database.Database;
+  private readonly ownsDb: boolean;
+  /** Roles whose folder existed at open or was written since: others cannot hold files of this store. */
+  private readonly roleDirs = new Map<BucketRole, boolean>();
   private queue: Array<{ role: BucketRole; key: string; body: Uint8Array; ifNoneMatch: boolean; resolve: () => void; reject: (e: Error) => void }> = [];
   private readonly putTx: Database.Transaction<(q: SqliteBlobStore['queue']) => Array<Error | null>>;
-  private readonly s: Record<'get' | 'head' | 'insert' | 'upsert' | 'del' | 'pageFirst' | 'pageNext', Database.Statement>;
+  private readonly s: Record<
+    | 'get'
+    | 'getBig'
+    | 'head'
+    | 'headBig'
+    | 'insert'
+    | 'insertBig'
+    | 'upsert'
+    | 'upsertBig'
+    | 'del'
+    | 'delBig'
+    | 'pageFirst'
+    | 'pageNext'
+    | 'pageFirstBig'
+    | 'pageNextBig',
+    Database.Statement
+  >;
 
   constructor(opts: SqliteBlobStoreOptions) {
     if (!opts || typeof opts.basePath !== 'string' || opts.basePath.length === 0) throw new ValidationError('createSqliteBlobStore needs a basePath');
@@ -85,34 +146,40 @@ export class SqliteBlobStore implements BlobStore {
     this.inlineMaxBytes = max;
     this.base = resolve(opts.basePath);
     this.files = new LocalBlobStore({ basePath: this.base });
-    this.filename = opts.filename ? resolve(opts.filename) : join(this.base, BLOBS_FILE);
     const busy = opts.busyTimeoutMs ?? 10_000;
+    const host = opts.metadata;
+    this.filename = host ? host.filename : opts.filename ? resolve(opts.filename) : join(this.base, BLOBS_FILE);
+    this.ownsDb = !host;
     try {
       mkdirSync(this.base, { recursive: true });
-      this.db = openSqlite(this.filename, { timeout: busy });
-      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busy))}`);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${opts.deferSync ? 'NORMAL' : 'FULL'}`);
-      this.db.exec(`CREATE TABLE IF NOT EXISTS chronos_blobs (
-        role TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL, body BLOB NOT NULL,
-        PRIMARY KEY (role, key))`);
+      if (host) this.db = host.connection;
+      else {
+        this.db = openSqlite(this.filename, { timeout: busy });
+        this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busy))}`);
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma(`synchronous = ${opts.deferSync ? 'NORMAL' : 'FULL'}`);
+      }
+      this.db.transaction(() => this.db.exec(PAYLOADS_SCHEMA)).immediate();
+      for (const role of ['json', 'content', 'backups'] as const)
+        this.roleDirs.set(role, statSync(join(this.base, role), { throwIfNoEntry: false })?.isDirectory() ?? false);
     } catch (e) {
       throw mapError('open', '', this.filename, e);
     }
     const p = (sql: string) => this.db.prepare(sql);
-    this.s = {
-      get: p('SELECT body FROM chronos_blobs WHERE role = ? AND key = ?'),
-      head: p('SELECT size, mtime FROM chronos_blobs WHERE role = ? AND key = ?'),
-      insert: p('INSERT INTO chronos_blobs (role, key, size, mtime, body) VALUES (?, ?, ?, ?, ?)'),
-      upsert: p('INSERT OR REPLACE INTO chronos_blobs (role, key, size, mtime, body) VALUES (?, ?, ?, ?, ?)'),
-      del: p('DELETE FROM chronos_blobs WHERE role = ? AND key = ?'),
-      pageFirst: p('SELECT key, size, mtime FROM chronos_blobs WHERE role = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?'),
-      pageNext: p('SELECT key, size, mtime FROM chronos_blobs WHERE role = ? AND key > ? AND key < ? ORDER BY key LIMIT ?'),
-    };
+    const t = (sql: string) => [p(sql.replace('$T', 'chronos_payloads')), p(sql.replace('$T', 'chronos_blobs'))] as const;
+    const [get, getBig] = t('SELECT body FROM $T WHERE role = ? AND key = ?');
+    const [head, headBig] = t('SELECT size, mtime FROM $T WHERE role = ? AND key = ?');
+    const [insert, insertBig] = t('INSERT INTO $T (role, key, size, mtime, body) VALUES (?, ?, ?, ?, ?)');
+    const [upsert, upsertBig] = t('INSERT OR REPLACE INTO $T (role, key, size, mtime, body) VALUES (?, ?, ?, ?, ?)');
+    const [del, delBig] = t('DELETE FROM $T WHERE role = ? AND key = ?');
+    const [pageFirst, pageFirstBig] = t('SELECT key, size, mtime FROM $T WHERE role = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?');
+    const [pageNext, pageNextBig] = t('SELECT key, size, mtime FROM $T WHERE role = ? AND key > ? AND key < ? ORDER BY key LIMIT ?');
+    this.s = { get, getBig, head, headBig, insert, insertBig, upsert, upsertBig, del, delBig, pageFirst, pageNext, pageFirstBig, pageNextBig };
     this.putTx = this.db.transaction((q: SqliteBlobStore['queue']) =>
       q.map(({ role, key, body, ifNoneMatch }): Error | null => {
         try {
-          (ifNoneMatch ? this.s.insert : this.s.upsert).run(role, key, body.byteLength, Date.now(), Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+          if (ifNoneMatch && this.rowExists(role, key)) return new OptimisticLockError(`Object '${role}/${key}' already exists`, { bucket: role, key });
+          this.writeRow(role, key, body, false);
           return null;
         } catch (e) {
           const code = (e as { code?: unknown }).code;
@@ -122,6 +189,51 @@ export class SqliteBlobStore implements BlobStore {
         }
       }),
     );
+    if (host) {
+      this.payloadLink = { maxBytes: max };
+      host.linkPayloads(this);
+    }
+  }
+
+  private rowExists(role: BucketRole, key: string): boolean {
+    return !!this.s.head.get(role, key) || !!this.s.headBig.get(role, key);
+  }
+
+  /** One row in the table its size belongs to; an overwrite removes the key from the other table. */
+  private writeRow(role: BucketRole, key: string, body: Uint8Array, insertOnly: boolean): void {
+    const small = body.byteLength <= SMALL_ROW_MAX;
+    const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const args = [role, key, body.byteLength, Date.now(), buf] as const;
+    if (insertOnly) (small ? this.s.insert : this.s.insertBig).run(...args);
+    else {
+      (small ? this.s.upsert : this.s.upsertBig).run(...args);
+      (small ? this.s.delBig : this.s.del).run(role, key);
+    }
+  }
+
+  /**
+   * Called by the linked metadata store inside its commit transaction (same connection):
+   * checks that no key exists (as a row, or as a file of a role folder this store has seen),
+   * then inserts the rows. An existing key: an OptimisticLockError and nothing written.
+   */
+  writeInCommit(payloads: readonly InlinePayload[]): OptimisticLockError | null {
+    for (const x of payloads) {
+      if (this.rowExists(x.role, x.key) || (this.roleDirs.get(x.role) !== false && this.fileExists(x.role, x.key)))
+        return new OptimisticLockError(`Object '${x.role}/${x.key}' already exists`, { bucket: x.role, key: x.key });
+    }
+    for (const x of payloads) this.writeRow(x.role, x.key, x.body, true);
+    return null;
+  }
+
+  /** Validates payloads handed to a commit (before its transaction). */
+  checkInline(payloads: unknown): void {
+    if (!Array.isArray(payloads)) throw new ValidationError('commit payloads must be an array');
+    for (const x of payloads as InlinePayload[]) {
+      if (!x || typeof x !== 'object') throw new ValidationError('a commit payload must be { role, key, body }');
+      this.check(x.role, x.key);
+      if (!(x.body instanceof Uint8Array)) throw new ValidationError('a commit payload body must be a Uint8Array');
+      if (x.body.byteLength > this.inlineMaxBytes) throw new ValidationError(`a commit payload is over the inline limit (${this.inlineMaxBytes} bytes)`);
+    }
   }
 
   private check(role: BucketRole, key: string): void {
@@ -142,9 +254,13 @@ export class SqliteBlobStore implements BlobStore {
     this.check(role, key);
     if (!(body instanceof Uint8Array)) throw new ValidationError('put body must be a Uint8Array');
     if (body.byteLength > this.inlineMaxBytes) {
-      if (opts.ifNoneMatch && this.s.head.get(role, key)) throw new OptimisticLockError(`Object '${role}/${key}' already exists`, { bucket: role, key });
+      if (opts.ifNoneMatch && this.rowExists(role, key)) throw new OptimisticLockError(`Object '${role}/${key}' already exists`, { bucket: role, key });
+      this.roleDirs.set(role, true);
       await this.files.put(role, key, body, opts);
-      if (!opts.ifNoneMatch) this.s.del.run(role, key);
+      if (!opts.ifNoneMatch) {
+        this.s.del.run(role, key);
+        this.s.delBig.run(role, key);
+      }
       return;
     }
     const had = this.fileExists(role, key);
@@ -181,7 +297,7 @@ export class SqliteBlobStore implements BlobStore {
     this.check(role, key);
     let row: { body: Buffer } | undefined;
     try {
-      row = this.s.get.get(role, key) as { body: Buffer } | undefined;
+      row = (this.s.get.get(role, key) ?? this.s.getBig.get(role, key)) as { body: Buffer } | undefined;
     } catch (e) {
       throw mapError('read', role, key, e);
     }
@@ -193,7 +309,7 @@ export class SqliteBlobStore implements BlobStore {
     this.check(role, key);
     let row: { size: number; mtime: number } | undefined;
     try {
-      row = this.s.head.get(role, key) as { size: number; mtime: number } | undefined;
+      row = (this.s.head.get(role, key) ?? this.s.headBig.get(role, key)) as { size: number; mtime: number } | undefined;
     } catch (e) {
       throw mapError('stat', role, key, e);
     }
@@ -205,6 +321,7 @@ export class SqliteBlobStore implements BlobStore {
     this.check(role, key);
     try {
       this.s.del.run(role, key);
+      this.s.delBig.run(role, key);
     } catch (e) {
       throw mapError('delete', role, key, e);
     }
@@ -214,17 +331,19 @@ export class SqliteBlobStore implements BlobStore {
   list(role: BucketRole, prefix: string): AsyncIterable<BlobListEntry> {
     assertBucketRole(role);
     blobPrefixParts(prefix); // validates like the files layer
-    return mergeSorted(this.rows(role, prefix), this.files.list(role, prefix));
+    return mergeSorted(mergeSorted(this.rows(role, prefix, false), this.rows(role, prefix, true)), this.files.list(role, prefix));
   }
 
-  private async *rows(role: BucketRole, prefix: string): AsyncGenerator<BlobListEntry> {
+  private async *rows(role: BucketRole, prefix: string, big: boolean): AsyncGenerator<BlobListEntry> {
+    const first = big ? this.s.pageFirstBig : this.s.pageFirst;
+    const next = big ? this.s.pageNextBig : this.s.pageNext;
     // Keys use [A-Za-z0-9._/-] only, all below '\x7f': [prefix, prefix + '\x7f') is the prefix's range.
     const upper = `${prefix}\u007f`;
     let after: string | undefined;
     for (;;) {
       let rows: { key: string; size: number; mtime: number }[];
       try {
-        rows = (after === undefined ? this.s.pageFirst.all(role, prefix, upper, LIST_PAGE) : this.s.pageNext.all(role, after, upper, LIST_PAGE)) as typeof rows;
+        rows = (after === undefined ? first.all(role, prefix, upper, LIST_PAGE) : next.all(role, after, upper, LIST_PAGE)) as typeof rows;
       } catch (e) {
         throw mapError('list', role, prefix, e);
       }
@@ -252,11 +371,11 @@ export class SqliteBlobStore implements BlobStore {
         moved++;
         movedBytes += e.size;
         if (opts.dryRun) continue;
-        if (!this.s.head.get(role, e.key)) {
+        if (!this.rowExists(role, e.key)) {
           const body = await this.files.get(role, e.key);
           const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
           try {
-            this.s.insert.run(role, e.key, body.byteLength, e.lastModified.getTime(), buf);
+            (body.byteLength <= SMALL_ROW_MAX ? this.s.insert : this.s.insertBig).run(role, e.key, body.byteLength, e.lastModified.getTime(), buf);
           } catch (err) {
             throw mapError('compact', role, e.key, err);
           }
@@ -267,8 +386,9 @@ export class SqliteBlobStore implements BlobStore {
     return { moved, movedBytes, keptAsFiles };
   }
 
+  /** Closes its own connection; a connection shared with the metadata store is closed by that store. */
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (this.ownsDb && this.db.open) this.db.close();
   }
 }
 

@@ -2,11 +2,21 @@
  * MetadataStore and CounterStore on SQLite (better-sqlite3, synchronous;
  * results are wrapped in promises).
  *
- * One database file holds every namespace: rows are keyed by
- * (db_name, tenant or '', collection). A commit is one `BEGIN IMMEDIATE`
- * transaction that checks the head's ov, takes the next cv from the
- * namespace's counter row, inserts the version and moves the head. WAL mode
- * and a busy timeout make several processes on the same file safe.
+ * One database file holds every namespace: each (db_name, tenant or '',
+ * collection) has an integer id in `chronos_ns`, which also holds its cv
+ * counter; rows are keyed by that id. A commit is one `BEGIN IMMEDIATE`
+ * transaction that checks the head's ov, takes the next cv, inserts the
+ * version (and, when a SqliteBlobStore is linked, its small payloads) and
+ * moves the head. WAL mode and a busy timeout make several processes on the
+ * same file safe.
+ *
+ * Layout 2 (`user_version` 2): a version document is stored once, in its
+ * version row, without the fields its columns hold (itemId, ov, cv, at,
+ * requestId); the head row holds only the record-level fields and its ov, and
+ * head reads join the version row. A file of layout 1 (namespace names in
+ * every row, the head holding a copy of the version document) is converted
+ * in one transaction when it is opened: every process on a file must run
+ * the same chronos-db version.
  *
  * Why one file of ~580 lines: every method is a few prepared statements on
  * the one connection and schema declared here; splitting them would scatter
@@ -51,6 +61,7 @@ import {
   type VersionSelector,
 } from '@chronos-db/core';
 import { filterToSql, strcmp } from './sql-filter.js';
+import type { SqliteBlobStore } from './sqlite-blob-store.js';
 
 export type LocalMetadataStoreOptions = { basePath: string; busyTimeoutMs?: number } | { filename: string; busyTimeoutMs?: number };
 
@@ -61,25 +72,20 @@ const FIELDS = ['created', 'updated', 'deleted'] as const;
 const MAX_LIMIT = 100_000;
 const STMT_CACHE = 200;
 
-const SCHEMA = `
+/** Layout 1, as created before: only ever created here to convert a file of that layout. */
+const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS chronos_heads (
   db_name TEXT NOT NULL, tenant TEXT NOT NULL, collection TEXT NOT NULL, item_id TEXT NOT NULL,
   ov INTEGER NOT NULL, deleted INTEGER NOT NULL, created_at INTEGER NOT NULL, state TEXT NOT NULL,
   doc TEXT NOT NULL, shadow TEXT,
   PRIMARY KEY (db_name, tenant, collection, item_id)
 ) WITHOUT ROWID;
--- findHeadsByState (TTL marking): the live heads of one state by last update, in keyset order
-CREATE INDEX IF NOT EXISTS chronos_heads_state_at ON chronos_heads (db_name, tenant, collection, state, deleted, json_extract(doc, '$.at'), item_id);
 CREATE TABLE IF NOT EXISTS chronos_versions (
   db_name TEXT NOT NULL, tenant TEXT NOT NULL, collection TEXT NOT NULL, item_id TEXT NOT NULL,
   ov INTEGER NOT NULL, cv INTEGER NOT NULL, at INTEGER NOT NULL, request_id TEXT,
   doc TEXT NOT NULL,
   PRIMARY KEY (db_name, tenant, collection, item_id, ov)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS chronos_versions_at ON chronos_versions (db_name, tenant, collection, item_id, at, ov);
-CREATE INDEX IF NOT EXISTS chronos_versions_cv ON chronos_versions (db_name, tenant, collection, item_id, cv);
-CREATE INDEX IF NOT EXISTS chronos_versions_feed ON chronos_versions (db_name, tenant, collection, cv);
-CREATE INDEX IF NOT EXISTS chronos_versions_req ON chronos_versions (db_name, tenant, collection, request_id) WHERE request_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS chronos_cv (
   db_name TEXT NOT NULL, tenant TEXT NOT NULL, collection TEXT NOT NULL, cv INTEGER NOT NULL,
   PRIMARY KEY (db_name, tenant, collection)
@@ -99,12 +105,72 @@ CREATE TABLE IF NOT EXISTS chronos_counter_base (
 ) WITHOUT ROWID;
 `;
 
-const NS = 'db_name = ? AND tenant = ? AND collection = ?';
-/** A head's last update time, exactly as the index chronos_heads_state_at names it (so queries use it). */
-const HEAD_AT = "json_extract(doc, '$.at')";
+export const LAYOUT_VERSION = 2;
 
-type Row = { doc: string };
-type HeadRow = { doc: string; state: string; created_at: number; shadow: string | null };
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS chronos_ns (
+  id INTEGER PRIMARY KEY, db_name TEXT NOT NULL, tenant TEXT NOT NULL, collection TEXT NOT NULL,
+  cv INTEGER NOT NULL DEFAULT 0, counter_base INTEGER,
+  UNIQUE (db_name, tenant, collection)
+);
+CREATE TABLE IF NOT EXISTS chronos_heads_v2 (
+  ns INTEGER NOT NULL, item_id TEXT NOT NULL, ov INTEGER NOT NULL, deleted INTEGER NOT NULL,
+  created_at INTEGER NOT NULL, at INTEGER NOT NULL, state TEXT NOT NULL, shadow TEXT,
+  PRIMARY KEY (ns, item_id)
+) WITHOUT ROWID;
+-- findHeadsByState (TTL marking): the live heads of one state by last update, in keyset order
+CREATE INDEX IF NOT EXISTS chronos_heads_v2_state_at ON chronos_heads_v2 (ns, state, deleted, at, item_id);
+CREATE TABLE IF NOT EXISTS chronos_versions_v2 (
+  ns INTEGER NOT NULL, item_id TEXT NOT NULL, ov INTEGER NOT NULL, cv INTEGER NOT NULL, at INTEGER NOT NULL,
+  request_id TEXT, doc TEXT NOT NULL,
+  PRIMARY KEY (ns, item_id, ov)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS chronos_versions_v2_at ON chronos_versions_v2 (ns, item_id, at, ov);
+CREATE INDEX IF NOT EXISTS chronos_versions_v2_cv ON chronos_versions_v2 (ns, item_id, cv);
+CREATE INDEX IF NOT EXISTS chronos_versions_v2_feed ON chronos_versions_v2 (ns, cv);
+CREATE INDEX IF NOT EXISTS chronos_versions_v2_req ON chronos_versions_v2 (ns, request_id) WHERE request_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS chronos_counters_v2 (
+  ns INTEGER NOT NULL, rule TEXT NOT NULL,
+  created INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (ns, rule)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chronos_counted_v2 (
+  ns INTEGER NOT NULL, cv INTEGER NOT NULL,
+  PRIMARY KEY (ns, cv)
+) WITHOUT ROWID;
+`;
+
+const V1_NS = (t: string) => `JOIN chronos_ns n ON n.db_name = ${t}.db_name AND n.tenant = ${t}.tenant AND n.collection = ${t}.collection`;
+/** Converts the tables of layout 1 (run inside the open transaction, after SCHEMA). */
+const MIGRATE_V1 = `
+INSERT OR IGNORE INTO chronos_ns (db_name, tenant, collection)
+  SELECT db_name, tenant, collection FROM chronos_cv UNION SELECT db_name, tenant, collection FROM chronos_heads
+  UNION SELECT db_name, tenant, collection FROM chronos_versions UNION SELECT db_name, tenant, collection FROM chronos_counters
+  UNION SELECT db_name, tenant, collection FROM chronos_counted UNION SELECT db_name, tenant, collection FROM chronos_counter_base;
+UPDATE chronos_ns SET
+  cv = MAX(cv, COALESCE((SELECT c.cv FROM chronos_cv c WHERE c.db_name = chronos_ns.db_name AND c.tenant = chronos_ns.tenant AND c.collection = chronos_ns.collection), 0)),
+  counter_base = COALESCE((SELECT b.cv FROM chronos_counter_base b WHERE b.db_name = chronos_ns.db_name AND b.tenant = chronos_ns.tenant AND b.collection = chronos_ns.collection), counter_base);
+INSERT INTO chronos_versions_v2 (ns, item_id, ov, cv, at, request_id, doc)
+  SELECT n.id, v.item_id, v.ov, v.cv, v.at, v.request_id, json_remove(v.doc, '$.itemId', '$.ov', '$.cv', '$.at', '$.requestId')
+  FROM chronos_versions v ${V1_NS('v')};
+INSERT INTO chronos_heads_v2 (ns, item_id, ov, deleted, created_at, at, state, shadow)
+  SELECT n.id, h.item_id, h.ov, h.deleted, h.created_at, json_extract(h.doc, '$.at'), h.state, h.shadow FROM chronos_heads h ${V1_NS('h')};
+INSERT INTO chronos_counters_v2 (ns, rule, created, updated, deleted)
+  SELECT n.id, c.rule, c.created, c.updated, c.deleted FROM chronos_counters c ${V1_NS('c')};
+INSERT INTO chronos_counted_v2 (ns, cv) SELECT n.id, c.cv FROM chronos_counted c ${V1_NS('c')};
+DROP TABLE chronos_heads; DROP TABLE chronos_versions; DROP TABLE chronos_cv;
+DROP TABLE chronos_counters; DROP TABLE chronos_counted; DROP TABLE chronos_counter_base;
+`;
+
+const NS = 'ns = ?';
+/** The columns a VersionDoc is read from (`v`: the version table). */
+const VCOLS = 'v.item_id, v.ov, v.cv, v.at, v.request_id, v.doc';
+const HEAD_FROM = 'chronos_heads_v2 h JOIN chronos_versions_v2 v ON v.ns = h.ns AND v.item_id = h.item_id AND v.ov = h.ov';
+const HCOLS = `${VCOLS}, h.state, h.created_at, h.shadow`;
+
+type Row = { item_id: string; ov: number; cv: number; at: number; request_id: string | null; doc: string };
+type HeadRow = Row & { state: string; created_at: number; shadow: string | null };
+type Key = [number];
 
 /** The (db_name, tenant, collection) key of a namespace, validated. */
 function nsKey(ns: Namespace): [string, string, string] {
@@ -134,15 +200,33 @@ function checkState(s: unknown): asserts s is ItemState {
   assertItemState(s);
 }
 
+/** The stored document of a version: what its columns do not hold. */
+function packVersion(v: CommitInput['version']): string {
+  const { itemId, ov, at, requestId, ...rest } = v;
+  void itemId;
+  void ov;
+  void at;
+  void requestId;
+  return JSON.stringify(rest);
+}
+
+function toVersion(r: Row): VersionDoc {
+  const d = JSON.parse(r.doc) as VersionDoc;
+  d.itemId = r.item_id;
+  d.ov = r.ov;
+  d.cv = r.cv;
+  d.at = r.at;
+  if (r.request_id !== null) d.requestId = r.request_id;
+  return d;
+}
+
 function toHead(r: HeadRow): HeadDoc {
-  const h = JSON.parse(r.doc) as HeadDoc;
+  const h = toVersion(r) as HeadDoc;
   h.createdAt = r.created_at;
   h.state = r.state as ItemState;
   if (r.shadow !== null) h.shadow = JSON.parse(r.shadow) as HeadDoc['shadow'] & object;
   return h;
 }
-
-const toVersion = (r: Row): VersionDoc => JSON.parse(r.doc) as VersionDoc;
 
 function mapError(e: unknown, op: string): Error {
   if (isChronosError(e)) return e;
@@ -159,17 +243,32 @@ function mapError(e: unknown, op: string): Error {
   return new StorageError(`SQLite ${op} failed: ${msg}`, typeof code === 'string' ? { code } : undefined, { cause: e });
 }
 
+/** Creates the tables of layout 2 and converts a file of layout 1 (inside the open transaction). */
+function openLayout(db: Database.Database): void {
+  db.exec(SCHEMA);
+  const v1 = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name IN ('chronos_heads', 'chronos_versions', 'chronos_cv')").get();
+  if (v1) {
+    db.exec(SCHEMA_V1); // the tables it may lack, so that one statement converts every file of that layout
+    db.exec(MIGRATE_V1);
+  }
+  if ((db.pragma('user_version', { simple: true }) as number) < LAYOUT_VERSION) db.pragma(`user_version = ${LAYOUT_VERSION}`);
+}
+
 export class SqliteMetadataStore implements MetadataStore, CounterStore {
   readonly capabilities: MetadataCapabilities = { transactions: true };
   readonly filename: string;
+  /** Set when a SqliteBlobStore on this connection is linked (the same object there): commits then take `payloads`. */
+  payloadLink?: { readonly maxBytes: number };
+  private payloads: SqliteBlobStore | undefined;
   private readonly db: Database.Database;
   private readonly cache = new Map<string, Database.Statement>();
+  private readonly nsIds = new Map<string, number>();
   private readonly s: Record<string, Database.Statement>;
   private readonly commitTx: Database.Transaction<(input: CommitInput) => number>;
   private readonly commitManyTx: Database.Transaction<(inputs: CommitInput[]) => CommitManyResult[]>;
-  private readonly hardDeleteTx: Database.Transaction<(key: [string, string, string], itemId: string) => VersionDoc[]>;
-  private readonly incrementTx: Database.Transaction<(key: [string, string, string], inc: CounterIncrement) => void>;
-  private readonly feedTx: (key: [string, string, string], afterCv: number, limit: number) => ChangesPage;
+  private readonly hardDeleteTx: Database.Transaction<(key: Key, itemId: string) => VersionDoc[]>;
+  private readonly incrementTx: Database.Transaction<(ns: Namespace, inc: CounterIncrement) => void>;
+  private readonly feedTx: (key: Key, afterCv: number, limit: number) => ChangesPage;
 
   constructor(opts: LocalMetadataStoreOptions) {
     if (!opts || typeof opts !== 'object') throw new ValidationError('createLocalMetadataStore needs { basePath } or { filename }');
@@ -187,58 +286,57 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       this.db.function('chronos_strcmp', { deterministic: true }, strcmp);
-      this.db.transaction(() => this.db.exec(SCHEMA)).immediate();
+      this.db.transaction(() => openLayout(this.db)).immediate();
     } catch (e) {
       throw mapError(e, 'open');
     }
     const db = this.db;
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      headOv: p(`SELECT ov FROM chronos_heads WHERE ${NS} AND item_id = ?`),
-      head: p(`SELECT doc, state, created_at, shadow FROM chronos_heads WHERE ${NS} AND item_id = ?`),
-      bumpCv: p(`INSERT INTO chronos_cv (db_name, tenant, collection, cv) VALUES (?, ?, ?, 1)
-                 ON CONFLICT (db_name, tenant, collection) DO UPDATE SET cv = cv + 1 RETURNING cv`),
-      cv: p(`SELECT cv FROM chronos_cv WHERE ${NS}`),
-      insVersion: p(`INSERT INTO chronos_versions (db_name, tenant, collection, item_id, ov, cv, at, request_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      insHead: p(
-        `INSERT INTO chronos_heads (db_name, tenant, collection, item_id, ov, deleted, created_at, state, doc, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      updHead: p(`UPDATE chronos_heads SET ov = ?, deleted = ?, doc = ?, state = COALESCE(?, state),
+      nsGet: p('SELECT id FROM chronos_ns WHERE db_name = ? AND tenant = ? AND collection = ?'),
+      nsAdd: p('INSERT OR IGNORE INTO chronos_ns (db_name, tenant, collection) VALUES (?, ?, ?)'),
+      headOv: p(`SELECT ov FROM chronos_heads_v2 WHERE ${NS} AND item_id = ?`),
+      head: p(`SELECT ${HCOLS} FROM ${HEAD_FROM} WHERE h.ns = ? AND h.item_id = ?`),
+      bumpCv: p('UPDATE chronos_ns SET cv = cv + 1 WHERE id = ? RETURNING cv'),
+      cv: p('SELECT cv FROM chronos_ns WHERE id = ?'),
+      insVersion: p(`INSERT INTO chronos_versions_v2 (ns, item_id, ov, cv, at, request_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      insHead: p(`INSERT INTO chronos_heads_v2 (ns, item_id, ov, deleted, created_at, at, state, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      updHead: p(`UPDATE chronos_heads_v2 SET ov = ?, deleted = ?, at = ?, state = COALESCE(?, state),
                   shadow = CASE WHEN ? THEN ? ELSE shadow END WHERE ${NS} AND item_id = ?`),
-      verByOv: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND item_id = ? AND ov = ?`),
-      verByAt: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND item_id = ? AND at <= ? ORDER BY at DESC, ov DESC LIMIT 1`),
-      verByCv: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND item_id = ? AND cv <= ? ORDER BY cv DESC LIMIT 1`),
-      list: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND item_id = ? AND ov > ? ORDER BY ov ASC LIMIT ?`),
-      listAsc: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND item_id = ? AND ov > ? AND ov < ? ORDER BY ov ASC LIMIT ?`),
-      listDesc: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND item_id = ? AND ov > ? AND ov < ? ORDER BY ov DESC LIMIT ?`),
-      feed: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND cv > ? ORDER BY cv ASC LIMIT ?`),
-      byReq: p(`SELECT doc FROM chronos_versions WHERE ${NS} AND request_id = ? ORDER BY cv ASC LIMIT 1`),
-      setState: p(`UPDATE chronos_heads SET state = ? WHERE ${NS} AND item_id = ?`),
-      delVersions: p(`DELETE FROM chronos_versions WHERE ${NS} AND item_id = ?`),
-      delHead: p(`DELETE FROM chronos_heads WHERE ${NS} AND item_id = ?`),
-      counters: p(`SELECT rule, created, updated, deleted FROM chronos_counters WHERE ${NS}`),
-      resetCounters: p(`DELETE FROM chronos_counters WHERE ${NS}`),
+      verByOv: p(`SELECT ${VCOLS} FROM chronos_versions_v2 v WHERE ${NS} AND item_id = ? AND ov = ?`),
+      verByAt: p(`SELECT ${VCOLS} FROM chronos_versions_v2 v WHERE ${NS} AND item_id = ? AND at <= ? ORDER BY at DESC, ov DESC LIMIT 1`),
+      verByCv: p(`SELECT ${VCOLS} FROM chronos_versions_v2 v WHERE ${NS} AND item_id = ? AND cv <= ? ORDER BY cv DESC LIMIT 1`),
+      list: p(`SELECT ${VCOLS} FROM chronos_versions_v2 v WHERE ${NS} AND item_id = ? AND ov > ? ORDER BY ov ASC LIMIT ?`),
+      listAsc: p(`SELECT ${VCOLS} FROM chronos_versions_v2 v WHERE ${NS} AND item_id = ? AND ov > ? AND ov < ? ORDER BY ov ASC LIMIT ?`),
+      listDesc: p(`SELECT ${VCOLS} FROM chronos_versions_v2 v WHERE ${NS} AND item_id = ? AND ov > ? AND ov < ? ORDER BY ov DESC LIMIT ?`),
+      feed: p(`SELECT ${VCOLS} FROM chronos_versions_v2 v WHERE ${NS} AND cv > ? ORDER BY cv ASC LIMIT ?`),
+      byReq: p(`SELECT ${VCOLS} FROM chronos_versions_v2 v WHERE ${NS} AND request_id = ? ORDER BY cv ASC LIMIT 1`),
+      setState: p(`UPDATE chronos_heads_v2 SET state = ? WHERE ${NS} AND item_id = ?`),
+      delVersions: p(`DELETE FROM chronos_versions_v2 WHERE ${NS} AND item_id = ?`),
+      delHead: p(`DELETE FROM chronos_heads_v2 WHERE ${NS} AND item_id = ?`),
+      counters: p(`SELECT rule, created, updated, deleted FROM chronos_counters_v2 WHERE ${NS}`),
+      resetCounters: p(`DELETE FROM chronos_counters_v2 WHERE ${NS}`),
       // counted once per (namespace, cv): the ledger of counted versions, and the base of a recount
-      counted: p(`INSERT OR IGNORE INTO chronos_counted (db_name, tenant, collection, cv) VALUES (?, ?, ?, ?)`),
-      counterBase: p(`SELECT cv FROM chronos_counter_base WHERE ${NS}`),
-      setCounterBase: p(`INSERT INTO chronos_counter_base (db_name, tenant, collection, cv) VALUES (?, ?, ?, ?)
-                         ON CONFLICT (db_name, tenant, collection) DO UPDATE SET cv = excluded.cv`),
-      dropCounted: p(`DELETE FROM chronos_counted WHERE ${NS} AND cv <= ?`),
-      setCounterRow: p(`INSERT INTO chronos_counters (db_name, tenant, collection, rule, created, updated, deleted) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      counted: p('INSERT OR IGNORE INTO chronos_counted_v2 (ns, cv) VALUES (?, ?)'),
+      counterBase: p('SELECT counter_base AS cv FROM chronos_ns WHERE id = ?'),
+      setCounterBase: p('UPDATE chronos_ns SET counter_base = ? WHERE id = ?'),
+      dropCounted: p(`DELETE FROM chronos_counted_v2 WHERE ${NS} AND cv <= ?`),
+      setCounterRow: p('INSERT INTO chronos_counters_v2 (ns, rule, created, updated, deleted) VALUES (?, ?, ?, ?, ?)'),
       ping: p('SELECT 1 AS ok'),
     };
     const inc: Record<string, Database.Statement> = {};
     for (const f of FIELDS) {
       // f is one of three constants, never input.
-      inc[f] = p(`INSERT INTO chronos_counters (db_name, tenant, collection, rule, ${f}) VALUES (?, ?, ?, ?, 1)
-                  ON CONFLICT (db_name, tenant, collection, rule) DO UPDATE SET ${f} = ${f} + 1`);
+      inc[f] = p(`INSERT INTO chronos_counters_v2 (ns, rule, ${f}) VALUES (?, ?, 1)
+                  ON CONFLICT (ns, rule) DO UPDATE SET ${f} = ${f} + 1`);
     }
 
     const s = this.s;
-    this.commitTx = db.transaction((input: CommitInput): number => {
-      const key = nsKey(input.ns);
+    /** The writes of one commit; every check runs before the first write, so a refusal writes nothing. */
+    const commitOne = (input: CommitInput): number => {
+      const ns = this.nsId(input.ns, true);
       const v = input.version;
-      const cur = s.headOv!.get(...key, v.itemId) as { ov: number } | undefined;
+      const cur = s.headOv!.get(ns, v.itemId) as { ov: number } | undefined;
       if (input.expectedOv === null) {
         if (cur) throw new OptimisticLockError(`Record '${v.itemId}' already exists`, { id: v.itemId, actualOv: cur.ov });
       } else if (!cur || cur.ov !== input.expectedOv) {
@@ -248,52 +346,91 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
           ...(cur ? { actualOv: cur.ov } : {}),
         });
       }
-      const { cv } = s.bumpCv!.get(...key) as { cv: number };
-      const doc = JSON.stringify({ ...v, cv });
-      s.insVersion!.run(...key, v.itemId, v.ov, cv, v.at, v.requestId ?? null, doc);
+      if (input.payloads?.length) {
+        const refused = this.payloads!.writeInCommit(input.payloads);
+        if (refused) throw refused;
+      }
+      const { cv } = s.bumpCv!.get(ns) as { cv: number };
+      s.insVersion!.run(ns, v.itemId, v.ov, cv, v.at, v.requestId ?? null, packVersion(v));
       const h = input.head ?? {};
       const shadow = h.shadow === undefined || h.shadow === null ? null : JSON.stringify(h.shadow);
       if (input.expectedOv === null) {
-        s.insHead!.run(...key, v.itemId, v.ov, v.deleted ? 1 : 0, h.createdAt, h.state ?? 'new-not-synched', doc, shadow);
+        s.insHead!.run(ns, v.itemId, v.ov, v.deleted ? 1 : 0, h.createdAt, v.at, h.state ?? 'new-not-synched', shadow);
       } else {
-        s.updHead!.run(v.ov, v.deleted ? 1 : 0, doc, h.state ?? null, h.shadow === undefined ? 0 : 1, shadow, ...key, v.itemId);
+        s.updHead!.run(v.ov, v.deleted ? 1 : 0, v.at, h.state ?? null, h.shadow === undefined ? 0 : 1, shadow, ns, v.itemId);
       }
       return cv;
-    });
+    };
+    this.commitTx = db.transaction(commitOne);
+    // No savepoint per entry: a refused entry is refused by its checks, before it writes anything.
     this.commitManyTx = db.transaction((inputs: CommitInput[]): CommitManyResult[] =>
       inputs.map((input): CommitManyResult => {
         try {
-          return { ok: true, cv: this.commitTx(input) }; // nested: a savepoint
+          return { ok: true, cv: commitOne(input) };
         } catch (e) {
-          const err = mapError(e, 'commit');
-          if (err instanceof OptimisticLockError) return { ok: false, error: err };
-          throw err;
+          if (e instanceof OptimisticLockError) return { ok: false, error: e };
+          throw e;
         }
       }),
     );
-    this.hardDeleteTx = db.transaction((key: [string, string, string], itemId: string): VersionDoc[] => {
+    this.hardDeleteTx = db.transaction((key: Key, itemId: string): VersionDoc[] => {
       const rows = s.list!.all(...key, itemId, -1, -1) as Row[];
       s.delVersions!.run(...key, itemId);
       s.delHead!.run(...key, itemId);
       return rows.map(toVersion);
     });
-    const feedRead = db.transaction((key: [string, string, string], afterCv: number, limit: number): ChangesPage => {
+    const feedRead = db.transaction((key: Key, afterCv: number, limit: number): ChangesPage => {
       const versions = (s.feed!.all(...key, afterCv, limit) as Row[]).map(toVersion);
       if (versions.length === limit) return { versions, nextCv: versions[versions.length - 1]!.cv };
       const cur = s.cv!.get(...key) as { cv: number } | undefined;
       return { versions, nextCv: Math.max(afterCv, cur ? cur.cv : 0) };
     });
     this.feedTx = (key, afterCv, limit) => feedRead.deferred(key, afterCv, limit);
-    this.incrementTx = db.transaction((key: [string, string, string], i: CounterIncrement) => {
+    this.incrementTx = db.transaction((scope: Namespace, i: CounterIncrement) => {
+      const ns = this.nsId(scope, true);
       if (i.cv !== undefined) {
-        const base = s.counterBase!.get(...key) as { cv: number } | undefined;
-        if (base && i.cv <= base.cv) return; // a recount covers this version
-        if (s.counted!.run(...key, i.cv).changes === 0) return; // counted already
+        const base = s.counterBase!.get(ns) as { cv: number | null } | undefined;
+        if (base && base.cv !== null && i.cv <= base.cv) return; // a recount covers this version
+        if (s.counted!.run(ns, i.cv).changes === 0) return; // counted already
       }
       const stmt = inc[i.field]!;
-      stmt.run(...key, '');
-      for (const rule of new Set(i.rules)) stmt.run(...key, rule);
+      stmt.run(ns, '');
+      for (const rule of new Set(i.rules)) stmt.run(ns, rule);
     });
+  }
+
+  /** The connection (a linked SqliteBlobStore shares it). */
+  get connection(): Database.Database {
+    return this.db;
+  }
+
+  /** Called by a SqliteBlobStore created with `{ metadata: this }`: commits may then carry its small payloads. */
+  linkPayloads(blobs: SqliteBlobStore): void {
+    this.payloads = blobs;
+    this.payloadLink = blobs.payloadLink;
+  }
+
+  /**
+   * The namespace's id (validated). `create`: add it when missing (inside a write); else a
+   * namespace never written reads as the id -1, which no row has. Only found ids are cached.
+   */
+  private nsId(ns: Namespace, create: boolean): number {
+    const k = nsKey(ns);
+    const name = `${k[0]}\u0000${k[1]}\u0000${k[2]}`;
+    const known = this.nsIds.get(name);
+    if (known !== undefined) return known;
+    let r = this.s.nsGet!.get(...k) as { id: number } | undefined;
+    if (!r && create) {
+      this.s.nsAdd!.run(...k);
+      r = this.s.nsGet!.get(...k) as { id: number } | undefined;
+    }
+    if (!r) return -1;
+    this.nsIds.set(name, r.id);
+    return r.id;
+  }
+
+  private key(ns: Namespace): Key {
+    return [this.nsId(ns, false)];
   }
 
   private run<T>(op: string, fn: () => T): Promise<T> {
@@ -319,7 +456,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
 
   ensureNamespace(ns: Namespace): Promise<void> {
     return this.run('ensureNamespace', () => {
-      nsKey(ns); // tables are shared by every namespace and created on open
+      this.nsId(ns, true); // tables are shared by every namespace and created on open; this names it
     });
   }
 
@@ -340,7 +477,22 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
         if (seen.has(i.version.itemId)) throw new ValidationError(`commitMany takes one commit per record ('${i.version.itemId}' twice)`);
         seen.add(i.version.itemId);
       }
-      return this.commitManyTx.immediate(inputs);
+      try {
+        return this.commitManyTx.immediate(inputs);
+      } catch (e) {
+        // a constraint no check foresaw (a payload key written by another process between checks cannot be: the
+        // transaction is IMMEDIATE); each entry alone, so that only the entry it belongs to fails
+        if (!String((e as { code?: unknown }).code ?? '').startsWith('SQLITE_CONSTRAINT')) throw e;
+        return inputs.map((i): CommitManyResult => {
+          try {
+            return { ok: true, cv: this.commitTx.immediate(i) };
+          } catch (err) {
+            const m = mapError(err, 'commit');
+            if (m instanceof OptimisticLockError) return { ok: false, error: m };
+            throw m;
+          }
+        });
+      }
     });
   }
 
@@ -359,6 +511,11 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
     if (h.shadow !== undefined && h.shadow !== null && (typeof h.shadow.json !== 'string' || typeof h.shadow.expiresAt !== 'number')) {
       throw new ValidationError('head.shadow must be { json: string, expiresAt: number } or null');
     }
+    if (input.payloads !== undefined) {
+      // refused, never ignored: only a store with a linked blob store writes payloads
+      if (!this.payloads) throw new ValidationError('this metadata store has no linked blob store: commit payloads are not accepted');
+      this.payloads.checkInline(input.payloads);
+    }
   }
 
   commit(input: CommitInput): Promise<CommitResult> {
@@ -370,7 +527,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
 
   getHead(ns: Namespace, itemId: string): Promise<HeadDoc | null> {
     return this.run('getHead', () => {
-      const key = nsKey(ns);
+      const key = this.key(ns);
       assertId(itemId);
       const r = this.s.head!.get(...key, itemId) as HeadRow | undefined;
       return r ? toHead(r) : null;
@@ -379,7 +536,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
 
   getVersion(ns: Namespace, itemId: string, sel: VersionSelector): Promise<VersionDoc | null> {
     return this.run('getVersion', () => {
-      const key = nsKey(ns);
+      const key = this.key(ns);
       assertId(itemId);
       if (!sel || typeof sel !== 'object') throw new ValidationError('getVersion needs { ov } | { at } | { cv }');
       let r: Row | undefined;
@@ -398,7 +555,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
   /** Batched lookup by (itemId, ov) for collectGarbage: one primary-key read each, in one call. */
   findVersions(ns: Namespace, refs: ReadonlyArray<{ itemId: string; ov: number }>): Promise<VersionDoc[]> {
     return this.run('findVersions', () => {
-      const key = nsKey(ns);
+      const key = this.key(ns);
       if (!Array.isArray(refs) || refs.length > 1000) throw new ValidationError('findVersions takes an array of at most 1000 { itemId, ov }');
       const out: VersionDoc[] = [];
       for (const r of refs) {
@@ -412,7 +569,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
 
   listVersions(ns: Namespace, itemId: string, opts: ListVersionsOptions = {}): Promise<VersionDoc[]> {
     return this.run('listVersions', () => {
-      const key = nsKey(ns);
+      const key = this.key(ns);
       assertId(itemId);
       if (!opts || typeof opts !== 'object') throw new ValidationError('listVersions options must be an object');
       const after = opts.afterOv === undefined ? -1 : finiteInt(opts.afterOv, 'afterOv');
@@ -433,7 +590,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
    */
   changesAfter(ns: Namespace, q: ChangesInput): Promise<ChangesPage> {
     return this.run('changesAfter', () => {
-      const key = nsKey(ns);
+      const key = this.key(ns);
       if (!q || typeof q !== 'object') throw new ValidationError('changesAfter needs { afterCv, limit }');
       const afterCv = finiteInt(q.afterCv, 'afterCv');
       const limit = finiteInt(q.limit, 'limit');
@@ -444,7 +601,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
 
   findByRequestId(ns: Namespace, requestId: string): Promise<VersionDoc | null> {
     return this.run('findByRequestId', () => {
-      const key = nsKey(ns);
+      const key = this.key(ns);
       if (typeof requestId !== 'string' || requestId.length === 0) throw new ValidationError('requestId must be a non-empty string');
       const r = this.s.byReq!.get(...key, requestId) as Row | undefined;
       return r ? toVersion(r) : null;
@@ -453,39 +610,39 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
 
   queryHeads(ns: Namespace, q: QueryInput): Promise<HeadDoc[]> {
     return this.run('queryHeads', () => {
-      const key = nsKey(ns);
+      const key = this.key(ns);
       if (!q || typeof q !== 'object') throw new ValidationError('queryHeads needs a query');
       const limit = finiteInt(q.limit, 'limit');
       if (limit < 1 || limit > MAX_LIMIT) throw new ValidationError(`limit must be from 1 to ${MAX_LIMIT}`);
       const dir = q.dir ?? 1;
       if (dir !== 1 && dir !== -1) throw new ValidationError('dir must be 1 or -1');
-      const where = [NS];
+      const where = ['h.ns = ?'];
       const params: unknown[] = [...key];
       if (q.afterId !== undefined) {
         if (typeof q.afterId !== 'string') throw new ValidationError('afterId must be a string');
-        where.push(dir === 1 ? 'item_id > ?' : 'item_id < ?');
+        where.push(dir === 1 ? 'h.item_id > ?' : 'h.item_id < ?');
         params.push(q.afterId);
       }
-      if (!q.includeDeleted) where.push('deleted = 0');
+      if (!q.includeDeleted) where.push('h.deleted = 0');
       if (q.filter) {
-        const f = filterToSql(q.filter, 'doc', 'metaIndexed');
+        const f = filterToSql(q.filter, 'v.doc', 'metaIndexed');
         where.push(f.sql);
         params.push(...f.params);
       }
       params.push(limit);
-      const sql = `SELECT doc, state, created_at, shadow FROM chronos_heads WHERE ${where.join(' AND ')} ORDER BY item_id ${dir === 1 ? 'ASC' : 'DESC'} LIMIT ?`;
+      const sql = `SELECT ${HCOLS} FROM ${HEAD_FROM} WHERE ${where.join(' AND ')} ORDER BY h.item_id ${dir === 1 ? 'ASC' : 'DESC'} LIMIT ?`;
       return (this.stmt(sql).all(...params) as HeadRow[]).map(toHead);
     });
   }
 
-  /** One range of the expression index chronos_heads_state_at: (state, deleted, at, item_id), keyset by row value. */
+  /** One range of the index chronos_heads_v2_state_at: (state, deleted, at, item_id), keyset by row value. */
   findHeadsByState(ns: Namespace, q: HeadsByStateInput): Promise<HeadDoc[]> {
     return this.run('findHeadsByState', () => {
-      const key = nsKey(ns);
+      const key = this.key(ns);
       assertHeadsByState(q);
-      const after = q.after ? ` AND (${HEAD_AT}, item_id) > (?, ?)` : '';
-      const sql = `SELECT doc, state, created_at, shadow FROM chronos_heads WHERE ${NS} AND state = ? AND deleted = 0 AND ${HEAD_AT} <= ?${after}
-                   ORDER BY ${HEAD_AT}, item_id LIMIT ?`;
+      const after = q.after ? ' AND (h.at, h.item_id) > (?, ?)' : '';
+      const sql = `SELECT ${HCOLS} FROM ${HEAD_FROM} WHERE h.ns = ? AND h.state = ? AND h.deleted = 0 AND h.at <= ?${after}
+                   ORDER BY h.at, h.item_id LIMIT ?`;
       const params: unknown[] = [...key, q.state, q.atOrBefore, ...(q.after ? [q.after.at, q.after.itemId] : []), q.limit];
       return (this.stmt(sql).all(...params) as HeadRow[]).map(toHead);
     });
@@ -493,14 +650,14 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
 
   currentCv(ns: Namespace): Promise<number> {
     return this.run('currentCv', () => {
-      const r = this.s.cv!.get(...nsKey(ns)) as { cv: number } | undefined;
+      const r = this.s.cv!.get(...this.key(ns)) as { cv: number } | undefined;
       return r ? r.cv : 0;
     });
   }
 
   setState(ns: Namespace, itemId: string, state: ItemState): Promise<boolean> {
     return this.run('setState', () => {
-      const key = nsKey(ns);
+      const key = this.key(ns);
       assertId(itemId);
       checkState(state);
       return this.s.setState!.run(state, ...key, itemId).changes > 0;
@@ -509,7 +666,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
 
   hardDelete(ns: Namespace, itemId: string): Promise<VersionDoc[]> {
     return this.run('hardDelete', () => {
-      const key = nsKey(ns);
+      const key = this.key(ns);
       assertId(itemId);
       return this.hardDeleteTx.immediate(key, itemId);
     });
@@ -517,19 +674,19 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
 
   incrementCounters(scope: CounterScope, inc: CounterIncrement): Promise<void> {
     return this.run('incrementCounters', () => {
-      const key = nsKey(scope);
+      nsKey(scope);
       if (!inc || !FIELDS.includes(inc.field)) throw new ValidationError('counter field must be created, updated or deleted');
       if (!Array.isArray(inc.rules) || inc.rules.some((r) => typeof r !== 'string' || r.length === 0 || r.length > 128)) {
         throw new ValidationError('counter rules must be non-empty names');
       }
       if (inc.cv !== undefined && (!Number.isSafeInteger(inc.cv) || inc.cv < 0)) throw new ValidationError('counter cv must be a non-negative integer');
-      this.incrementTx.immediate(key, inc);
+      this.incrementTx.immediate(scope, inc);
     });
   }
 
   /** Replaces the totals with the count of `source.events` (see CounterStore.recountCounters): one transaction. */
   async recountCounters(scope: CounterScope, source: CounterRecount): Promise<CounterTotals> {
-    const key = await this.run('recountCounters', () => nsKey(scope));
+    await this.run('recountCounters', () => nsKey(scope));
     if (!source || typeof source !== 'object' || !Number.isSafeInteger(source.upToCv) || source.upToCv < 0) {
       throw new ValidationError('recount needs { events, upToCv } with a non-negative integer upToCv');
     }
@@ -547,10 +704,11 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
     await this.run('recountCounters', () =>
       this.db
         .transaction(() => {
-          s.resetCounters!.run(...key);
-          for (const [rule, r] of rows) s.setCounterRow!.run(...key, rule, r.created, r.updated, r.deleted);
-          s.setCounterBase!.run(...key, source.upToCv);
-          s.dropCounted!.run(...key, source.upToCv);
+          const ns = this.nsId(scope, true);
+          s.resetCounters!.run(ns);
+          for (const [rule, r] of rows) s.setCounterRow!.run(ns, rule, r.created, r.updated, r.deleted);
+          s.setCounterBase!.run(source.upToCv, ns);
+          s.dropCounted!.run(ns, source.upToCv);
         })
         .immediate(),
     );
@@ -559,7 +717,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
 
   getCounters(scope: CounterScope): Promise<CounterTotals> {
     return this.run('getCounters', () => {
-      const rows = this.s.counters!.all(...nsKey(scope)) as Array<{ rule: string; created: number; updated: number; deleted: number }>;
+      const rows = this.s.counters!.all(...this.key(scope)) as Array<{ rule: string; created: number; updated: number; deleted: number }>;
       const out: CounterTotals = { created: 0, updated: 0, deleted: 0, rules: {} };
       for (const r of rows) {
         if (r.rule === '') {
@@ -578,7 +736,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
 
   resetCounters(scope: CounterScope): Promise<void> {
     return this.run('resetCounters', () => {
-      this.s.resetCounters!.run(...nsKey(scope));
+      this.s.resetCounters!.run(...this.key(scope));
     });
   }
 

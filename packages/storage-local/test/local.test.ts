@@ -142,7 +142,7 @@ describe('SqliteMetadataStore specifics', () => {
     // A stray row at (r1, ov 1) makes the version insert violate the unique key mid-transaction.
     const db = new Database(join(base, METADATA_FILE));
     db.prepare(
-      "INSERT INTO chronos_versions (db_name, tenant, collection, item_id, ov, cv, at, request_id, doc) VALUES (?, '', ?, 'r1', 1, 99, 0, NULL, '{}')",
+      "INSERT INTO chronos_versions_v2 (ns, item_id, ov, cv, at, request_id, doc) SELECT id, 'r1', 1, 99, 0, NULL, '{}' FROM chronos_ns WHERE db_name = ? AND tenant = '' AND collection = ?",
     ).run(ns.dbName, ns.collection);
     db.close();
     expect(await code(s.commit({ ns, version: mkVersion(ns, 'r1', 1), expectedOv: 0, head: { state: 'processed' } }))).toBe('OPTIMISTIC_LOCK');
@@ -182,16 +182,11 @@ describe('SqliteMetadataStore specifics', () => {
     const s = createLocalMetadataStore({ basePath: base });
     await s.commit({ ns, version: mkVersion(ns, 'r1', 0), expectedOv: null, head: { createdAt: 1 } });
     const db = new Database(join(base, METADATA_FILE), { readonly: true });
-    const plan = (sql: string) =>
-      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('d', '', 'c', 'i', 1) as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
-    const at = plan(
-      'SELECT doc FROM chronos_versions WHERE db_name = ? AND tenant = ? AND collection = ? AND item_id = ? AND at <= ? ORDER BY at DESC, ov DESC LIMIT 1',
-    );
-    const cv = plan(
-      'SELECT doc FROM chronos_versions WHERE db_name = ? AND tenant = ? AND collection = ? AND item_id = ? AND cv <= ? ORDER BY cv DESC LIMIT 1',
-    );
-    expect(at).toMatch(/SEARCH chronos_versions USING INDEX chronos_versions_at/);
-    expect(cv).toMatch(/SEARCH chronos_versions USING INDEX chronos_versions_cv/);
+    const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(1, 'i', 1) as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
+    const at = plan('SELECT doc FROM chronos_versions_v2 v WHERE ns = ? AND item_id = ? AND at <= ? ORDER BY at DESC, ov DESC LIMIT 1');
+    const cv = plan('SELECT doc FROM chronos_versions_v2 v WHERE ns = ? AND item_id = ? AND cv <= ? ORDER BY cv DESC LIMIT 1');
+    expect(at).toMatch(/SEARCH v USING INDEX chronos_versions_v2_at/);
+    expect(cv).toMatch(/SEARCH v USING INDEX chronos_versions_v2_cv/);
     expect(`${at} ${cv}`).not.toMatch(/TEMP B-TREE|SCAN/);
     db.close();
     await s.close();

@@ -8,12 +8,14 @@ import type { GcOptions } from '@chronos-db/core';
 import { describeBackends, type ContextInput } from '@chronos-db/router';
 import type { EnsureBucketsOptions } from '../spaces/ensure-buckets.js';
 import { ensureBucketsExist, testS3Connectivity, validateSpacesConfiguration } from './buckets.js';
+import { compactLocal } from './compact.js';
 import { health } from './health.js';
 import { gc, hardDelete, markItemAsProcessed, markItemsAsProcessedByTTL } from './records.js';
 import type { AdminRuntime } from './runtime.js';
 
 export type { AdminRuntime, AdminResolved } from './runtime.js';
 export type { ComponentHealth, HealthReport } from './health.js';
+export type { CompactLocalResult } from './compact.js';
 export { requireConfirm } from './confirm.js';
 
 export function createChronosAdmin(rt: AdminRuntime) {
@@ -38,6 +40,8 @@ export function createChronosAdmin(rt: AdminRuntime) {
     hardDelete: (ctx: ContextInput, id: string, opts: { confirm?: boolean }) => hardDelete(rt, ctx, id, opts),
     /** Deletes unreferenced payload objects older than graceMs (orphans of failed or lost writes). */
     gc: (ctx: ContextInput, opts: GcOptions & { confirm?: boolean } = {}) => gc(rt, ctx, opts),
+    /** Embedded store: moves payload files of the older layout (one file per version) into SQLite. Optional; `{ confirm }` or `{ dryRun }`. */
+    compactLocal: (opts: { confirm?: boolean; dryRun?: boolean } = {}) => compactLocal(rt, opts),
   };
 }
 

@@ -1,7 +1,6 @@
 /** Builds a real adapter pair from a JSON description (used by the crash child and by the tests). */
 import type { BlobStore, MetadataStore } from '@chronos-db/core';
-import { createLocalMetadataStore, createSqliteBlobStore, METADATA_FILE } from '@chronos-db/storage-local';
-import { join } from 'node:path';
+import { createLocalMetadataStore, createSqliteBlobStore } from '@chronos-db/storage-local';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { createS3BlobStore } from '@chronos-db/storage-s3';
 
@@ -23,10 +22,10 @@ export type StoreSpec =
     };
 
 export function makeStores(spec: StoreSpec): { meta: MetadataStore; blobs: BlobStore } {
-  if (spec.kind === 'local')
-    return {
-      meta: createLocalMetadataStore({ basePath: spec.basePath }),
-      blobs: createSqliteBlobStore({ basePath: spec.basePath, filename: join(spec.basePath, METADATA_FILE), deferSync: true }),
-    };
+  if (spec.kind === 'local') {
+    // as chronos-db's embedded store: one connection, small payloads written by the commit
+    const meta = createLocalMetadataStore({ basePath: spec.basePath });
+    return { meta, blobs: createSqliteBlobStore({ basePath: spec.basePath, metadata: meta }) };
+  }
   return { meta: createMongoMetadataStore({ uri: spec.mongoUri }), blobs: createS3BlobStore(spec.s3) };
 }

@@ -17,7 +17,7 @@ import { ChronosError, NotFoundError, OptimisticLockError, StorageError, Validat
 import { assertId, assertOv, newId } from '../names.js';
 import type { CommitInput, CommitManyResult, HeadDoc } from '../ports.js';
 import { build, type Built } from './build.js';
-import { replay } from './commit.js';
+import { putPayloads, replay } from './commit.js';
 import { mapLimit } from './concurrency.js';
 import { derivedId, type EngineContext } from './context.js';
 import { count } from './counting.js';
@@ -116,13 +116,8 @@ async function land(cx: EngineContext, plans: Planned[], concurrency: number, op
   await mapLimit(plans, concurrency, async (p) => {
     const b = p.built!;
     try {
-      await Promise.all(
-        b.pending.flatMap((x) => [
-          cx.blobs.put('content', x.ref.key, x.bytes, { contentType: x.ref.contentType }),
-          ...(x.text && x.ref.textKey ? [cx.blobs.put('content', x.ref.textKey, x.text, { contentType: 'text/plain; charset=utf-8' })] : []),
-        ]),
-      );
-      await cx.blobs.put('json', b.version.jsonKey, b.json, { contentType: 'application/json' });
+      const payloads = await putPayloads(cx, b);
+      if (payloads) p.commit = { ...p.commit!, payloads };
       ready.push(p);
     } catch (e) {
       out.set(p.index, fail(p.index, e, p.id));

@@ -4,7 +4,7 @@
  * caller named the ov it expects; idempotent replay by requestId.
  */
 import { NotFoundError, OptimisticLockError, ValidationError } from '../errors.js';
-import type { HeadDoc, VersionDoc } from '../ports.js';
+import type { CommitInput, HeadDoc, VersionDoc } from '../ports.js';
 import type { Built } from './build.js';
 import { backoff, MAX_RETRIES, type EngineContext } from './context.js';
 import { count } from './counting.js';
@@ -24,30 +24,50 @@ export async function commitBuilt(
   at: number,
   prev?: { cv: number; createdAt: number },
 ): Promise<{ cv: number }> {
-  if (b.json.length > 0) {
-    await Promise.all(
-      b.pending.flatMap((p) => [
-        cx.blobs.put('content', p.ref.key, p.bytes, { contentType: p.ref.contentType }),
-        ...(p.text && p.ref.textKey ? [cx.blobs.put('content', p.ref.textKey, p.text, { contentType: 'text/plain; charset=utf-8' })] : []),
-      ]),
-    );
-    await cx.blobs.put('json', b.version.jsonKey, b.json, { contentType: 'application/json' });
-  }
+  const payloads = await putPayloads(cx, b);
   try {
-    return await commitOnly(cx, b, expectedOv, at, prev);
+    return await commitOnly(cx, b, expectedOv, at, prev, payloads);
   } catch (e) {
-    if (e instanceof OptimisticLockError && b.json.length > 0) await removeLost(cx, b);
+    // payloads handed to the commit were not written: only what was PUT is this attempt's to remove
+    if (e instanceof OptimisticLockError && b.json.length > 0) await removeLost(cx, b, new Set(payloads?.map((p) => p.key)));
     throw e;
   }
 }
 
-/** Deletes the objects a lost attempt wrote; counts what could not be deleted (engine stats, warn log). */
-async function removeLost(cx: EngineContext, b: Built): Promise<void> {
-  const keys: Array<['json' | 'content', string]> = [['json', b.version.jsonKey]];
+/**
+ * PUTs the payload objects of a built version, content first and the json last. When the
+ * metadata store writes this blob store's payloads in its commits (PayloadLink: the embedded
+ * store), those up to the link's size are returned instead, for the commit to write.
+ */
+export async function putPayloads(cx: EngineContext, b: Built): Promise<CommitInput['payloads']> {
+  if (b.json.length === 0) return undefined;
+  const link = cx.meta.payloadLink;
+  const max = link && link === cx.blobs.payloadLink ? link.maxBytes : -1;
+  const inline: NonNullable<CommitInput['payloads']> = [];
+  const puts: Promise<void>[] = [];
+  const add = (role: 'json' | 'content', key: string, body: Uint8Array, contentType: string) => {
+    if (body.length <= max) inline.push({ role, key, body });
+    else if (role === 'content') puts.push(cx.blobs.put(role, key, body, { contentType }));
+  };
   for (const p of b.pending) {
-    keys.push(['content', p.ref.key]);
-    if (p.text && p.ref.textKey) keys.push(['content', p.ref.textKey]);
+    add('content', p.ref.key, p.bytes, p.ref.contentType);
+    if (p.text && p.ref.textKey) add('content', p.ref.textKey, p.text, 'text/plain; charset=utf-8');
   }
+  await Promise.all(puts);
+  if (b.json.length <= max) inline.push({ role: 'json', key: b.version.jsonKey, body: b.json });
+  else await cx.blobs.put('json', b.version.jsonKey, b.json, { contentType: 'application/json' });
+  return inline.length ? inline : undefined;
+}
+
+/** Deletes the objects a lost attempt wrote; counts what could not be deleted (engine stats, warn log). */
+async function removeLost(cx: EngineContext, b: Built, notPut: Set<string>): Promise<void> {
+  const all: Array<['json' | 'content', string]> = [['json', b.version.jsonKey]];
+  for (const p of b.pending) {
+    all.push(['content', p.ref.key]);
+    if (p.text && p.ref.textKey) all.push(['content', p.ref.textKey]);
+  }
+  const keys = all.filter(([, k]) => !notPut.has(k));
+  if (keys.length === 0) return;
   let left = 0;
   // A refusal can hide a commit that landed (a driver retrying an insert that had succeeded
   // sees its own duplicate): delete only when the version at (itemId, ov) is not this attempt's.
@@ -76,9 +96,17 @@ async function removeLost(cx: EngineContext, b: Built): Promise<void> {
   }
 }
 
-function commitOnly(cx: EngineContext, b: Built, expectedOv: number | null, at: number, prev?: { cv: number; createdAt: number }): Promise<{ cv: number }> {
+function commitOnly(
+  cx: EngineContext,
+  b: Built,
+  expectedOv: number | null,
+  at: number,
+  prev: { cv: number; createdAt: number } | undefined,
+  payloads: CommitInput['payloads'],
+): Promise<{ cv: number }> {
   return cx.meta
     .commit({
+      ...(payloads ? { payloads } : {}),
       ns: cx.ns,
       version: b.version,
       expectedOv,
