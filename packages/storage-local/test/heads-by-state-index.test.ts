@@ -1,6 +1,6 @@
 /**
- * findHeadsByState on SQLite reads the expression index chronos_heads_state_at
- * ((namespace), state, deleted, at, item_id), never the heads table: the query the store
+ * findHeadsByState on SQLite reads the index chronos_heads_v2_state_at
+ * ((namespace), state, deleted, at, item_id), never scans the heads table: the query the store
  * runs is explained by SQLite itself (EXPLAIN QUERY PLAN), first page and keyset page.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { mkVersion } from '@chronos-db/testkit';
 import { createLocalMetadataStore } from '@chronos-db/storage-local';
 
 describe('storage-local findHeadsByState', () => {
-  it('is answered from the chronos_heads_state_at index (no table scan), first page and keyset page', async () => {
+  it('is answered from the chronos_heads_v2_state_at index (no table scan), first page and keyset page', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chronos-local-state-'));
     const store = createLocalMetadataStore({ basePath: dir });
     const ns = { dbName: 'app', collection: 'users' };
@@ -27,10 +27,10 @@ describe('storage-local findHeadsByState', () => {
       const sqls = [...internals.cache.keys()].filter((s) => s.includes('state = ?'));
       expect(sqls).toHaveLength(2);
       for (const sql of sqls) {
-        const params = sql.includes('item_id) > (?, ?)') ? ['app', '', 'users', 'new', 1, 0, 'x', 4] : ['app', '', 'users', 'new', 1, 4];
+        const params = sql.includes('item_id) > (?, ?)') ? [1, 'new', 1, 0, 'x', 4] : [1, 'new', 1, 4];
         const plan = (internals.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail);
-        expect(plan.join(' | ')).toMatch(/USING INDEX chronos_heads_state_at/);
-        expect(plan.join(' | ')).not.toMatch(/USE TEMP B-TREE|SCAN chronos_heads\b(?! USING)/);
+        expect(plan.join(' | ')).toMatch(/USING (COVERING )?INDEX chronos_heads_v2_state_at/);
+        expect(plan.join(' | ')).not.toMatch(/USE TEMP B-TREE|SCAN h\b(?! USING)/);
       }
     } finally {
       await store.close();

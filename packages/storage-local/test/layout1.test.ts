@@ -74,6 +74,12 @@ describe('a data folder of layout 1', () => {
     expect(feed.nextCv).toBe(expected.cv);
     expect((await e.listByMeta({ filter: { plan: 'pro' }, limit: 100 })).items.map((r) => r._system?.insertedAt !== undefined)).toHaveLength(3);
     expect(await st.meta.getCounters({ dbName: 'app', collection: 'users' })).toEqual(expected.counters);
+    // TTL marking's index reads the converted heads (their last update time came from the old head document)
+    const stale = await st.meta.findHeadsByState(
+      { dbName: 'app', collection: 'users' },
+      { state: 'new', atOrBefore: Date.UTC(2026, 0, 1, 0, 0, 8), limit: 100 },
+    );
+    expect(stale.map((x) => x.itemId)).toEqual(['u3', 'u4', 'u5', 'big']); // created at 4-7 s; u0 and u1 updated later, u2 deleted
     expect(await ten.getLatest('tu1')).toMatchObject({ i: 2 });
     expect(await st.meta.currentCv({ dbName: 'app', tenant: 't1', collection: 'users' })).toBe(expected.tenantCv);
 
