@@ -17,9 +17,11 @@ describeMongo('storage-mongo indexedProps: head indexes', () => {
     const basePath = mkdtempSync(join(tmpdir(), 'chronos-mongo-idx-'));
     const client = new MongoClient(MONGO_URL!, { monitorCommands: true });
     const created: string[] = [];
+    const headFinds: Array<Record<string, unknown>> = [];
     client.on('commandStarted', (e) => {
       if (e.commandName === 'createIndexes')
         created.push(`${String(e.command.createIndexes)}:${(e.command.indexes as Array<{ name: string }>).map((i) => i.name).join(',')}`);
+      if (e.commandName === 'find' && String(e.command.find).endsWith('_head')) headFinds.push((e.command.filter ?? {}) as Record<string, unknown>);
     });
     const meta = createMongoMetadataStore({ client });
     const blobs = createLocalBlobStore({ basePath });
@@ -30,13 +32,24 @@ describeMongo('storage-mongo indexedProps: head indexes', () => {
       await a.create({ status: 'new', owner: { name: 'ann' }, email: 'a@x' });
       await a.smartInsert({ status: 'new', email: 'b@x' }, { uniqueKeys: ['email'] });
       expect((await a.listByMeta({ filter: { status: 'new' } })).items).toHaveLength(2);
+      await a.listByMeta({ filter: { 'owner.name': 'ann', email: { $in: ['a@x', 'b@x'] } } });
       const head = client.db(ns.dbName).collection(`${physicalName(ns)}_head`);
       const byName = new Map((await head.listIndexes().toArray()).map((i) => [i.name as string, i.key as Record<string, number>]));
-      expect(byName.get('mi_status')).toEqual({ 'metaIndexed.status': 1, _id: 1 });
-      expect(byName.get('mi_owner~name')).toEqual({ 'metaIndexed.owner.name': 1, _id: 1 });
-      expect(byName.get('mi_email')).toEqual({ 'metaIndexed.email': 1, _id: 1 });
+      // every indexed property has its index: the property, then _id (keyset order)
+      for (const prop of map.indexedProps) expect([prop, byName.get(`mi_${prop.replace(/\./g, '~')}`)]).toEqual([prop, { [`metaIndexed.${prop}`]: 1, _id: 1 }]);
       const propIndexCommands = () => created.filter((c) => c.includes(':mi_')).length;
-      expect(propIndexCommands()).toBe(3);
+      expect(propIndexCommands()).toBe(map.indexedProps.length);
+      // the head queries of smartInsert and listByMeta select by properties that lead an index
+      // (a query may add residual guards, e.g. that `owner` is not an array, beside the indexed condition)
+      const leading = new Set([...byName.values()].map((k) => Object.keys(k)[0]));
+      const selecting = headFinds
+        .map((f) => [...JSON.stringify(f).matchAll(/"(metaIndexed\.[^"]+)":\{"\$(?:eq|in|gt|gte|lt|lte)"/g)].map((m) => m[1]!))
+        .filter((fields) => fields.length > 0);
+      expect(new Set(selecting.flat())).toEqual(new Set(['metaIndexed.status', 'metaIndexed.email', 'metaIndexed.owner.name']));
+      for (const fields of selecting) for (const f of fields) expect([f, leading.has(f)]).toEqual([f, true]);
+      // and they cannot filter on anything else: a unique key or filter outside indexedProps is refused
+      await expect(a.smartInsert({ status: 'new', phone: '1' }, { uniqueKeys: ['phone'] })).rejects.toMatchObject({ code: 'VALIDATION' });
+      await expect(a.listByMeta({ filter: { phone: '1' } })).rejects.toMatchObject({ code: 'VALIDATION' });
       const firstRound = created.length;
       // another engine (and store) on the same client and namespace: nothing is created again
       const meta2 = createMongoMetadataStore({ client });
