@@ -26,17 +26,22 @@ runMetadataStoreConformance(
   { commitMany: true, changesAfter: true, headsByState: true },
 );
 
-runCounterStoreConformance(runner, 'storage-local (SQLite file)', async () => {
-  const dir = tmp();
-  const store = createLocalMetadataStore({ filename: join(dir, 'counters.sqlite') });
-  return {
-    store,
-    teardown: async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
+runCounterStoreConformance(
+  runner,
+  'storage-local (SQLite file)',
+  async () => {
+    const dir = tmp();
+    const store = createLocalMetadataStore({ filename: join(dir, 'counters.sqlite') });
+    return {
+      store,
+      teardown: async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  { recount: true },
+);
 
 runBlobStoreConformance(
   runner,

@@ -28,19 +28,29 @@ describeMongo('storage-mongo on FerretDB', () => {
       { commitMany: true, scanHeads: true, changesAfter: true, headsByState: true, transactions: false },
     );
   }
-  runCounterStoreConformance(runner, 'mongo counters in the scope dbName', async () => {
-    const store = createMongoMetadataStore({ uri: MONGO_URL! });
-    return { store, teardown: () => store.close() };
-  });
-  runCounterStoreConformance(runner, 'mongo counters in a configured counters dbName (injected client)', async () => {
-    const client = new MongoClient(MONGO_URL!, { monitorCommands: true });
-    const store = createMongoMetadataStore({ client, dbName: `ck_counters_${rand(8)}` });
-    return {
-      store,
-      teardown: async () => {
-        await store.close();
-        await client.close();
-      },
-    };
-  });
+  runCounterStoreConformance(
+    runner,
+    'mongo counters in the scope dbName',
+    async () => {
+      const store = createMongoMetadataStore({ uri: MONGO_URL! });
+      return { store, teardown: () => store.close() };
+    },
+    { recount: true },
+  );
+  runCounterStoreConformance(
+    runner,
+    'mongo counters in a configured counters dbName (injected client)',
+    async () => {
+      const client = new MongoClient(MONGO_URL!, { monitorCommands: true });
+      const store = createMongoMetadataStore({ client, dbName: `ck_counters_${rand(8)}` });
+      return {
+        store,
+        teardown: async () => {
+          await store.close();
+          await client.close();
+        },
+      };
+    },
+    { recount: true },
+  );
 });

@@ -35,10 +35,15 @@ d('storage-mongo with transactions (MONGO_URL)', () => {
     },
     { commitMany: true, scanHeads: true, changesAfter: true, headsByState: true, transactions: true },
   );
-  runCounterStoreConformance(runner, 'mongo counters (transactional server)', async () => {
-    const store = createMongoMetadataStore({ uri: URL! });
-    return { store, teardown: () => store.close() };
-  });
+  runCounterStoreConformance(
+    runner,
+    'mongo counters (transactional server)',
+    async () => {
+      const store = createMongoMetadataStore({ uri: URL! });
+      return { store, teardown: () => store.close() };
+    },
+    { recount: true },
+  );
   runMetadataStoreConformance(
     runner,
     'mongo without transactions (the default) on a replica set',

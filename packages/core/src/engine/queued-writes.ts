@@ -1,19 +1,24 @@
 /**
  * create / update / delete / enrich with the fallback queue on (see
  * fallback.ts): each write gets a requestId before its first attempt (the
- * caller's, or a generated one), the same checks and request hash as the
- * direct path, and runs through `queueable`.
+ * caller's, or a generated one), then the direct path's own checks and
+ * request hash (write.ts `check*`), and runs through `queueable`, whose
+ * direct attempt is the direct path on the already checked input.
  */
-import { assertId, assertOv } from '../names.js';
-import { derivedId, type EngineContext } from './context.js';
+import { createId, type CheckedCreate, type CheckedEnrich, type CheckedRemove, type CheckedUpdate } from './write.js';
+import type { EngineContext } from './context.js';
 import { fallbackRequestId, queueable, type QueuedWrite } from './fallback.js';
 import type { CreateOptions, EnrichOptions, WriteOptions } from './types.js';
-import { checkData, checkRequestId, optString, writeSetup } from './validate.js';
-import { ValidationError } from '../errors.js';
+import { checkRequestId, type WriteSetup } from './validate.js';
 import * as write from './write.js';
 
-type Who = { actor?: string | undefined; reason?: string | undefined };
-const who = (w: { actor: string | undefined; reason: string | undefined }): Who => ({
+/** The caller's requestId, or one generated for the queue (a queued write is always idempotent). */
+const requestIdOf = (opts: { requestId?: unknown }): string => checkRequestId(opts.requestId) ?? fallbackRequestId();
+
+/** What every queued body carries from the checked input: requestId, its hash, actor and reason. */
+const common = (w: WriteSetup) => ({
+  requestId: w.requestId!,
+  requestHash: w.requestHash!,
   ...(w.actor !== undefined ? { actor: w.actor } : {}),
   ...(w.reason !== undefined ? { reason: w.reason } : {}),
 });
@@ -25,26 +30,19 @@ export async function create(
   reason?: string,
   opts: CreateOptions = {},
 ): Promise<Awaited<ReturnType<typeof write.create>> | QueuedWrite> {
-  const input = checkData(data);
-  const requestId = checkRequestId(opts.requestId) ?? fallbackRequestId();
-  const w = writeSetup({ actor, reason, requestId }, () => ({ op: 'CREATE', id: opts.id, data: input }));
-  const functionId = optString(opts.functionId, 'functionId');
-  if (opts.id !== undefined) assertId(opts.id);
-  const id = opts.id ?? derivedId(cx, 'req', requestId);
+  const c: CheckedCreate = write.checkCreate(data, actor, reason, { ...opts, requestId: requestIdOf(opts) });
   return queueable(
     cx,
     {
       kind: 'create',
-      id,
+      id: createId(cx, c),
       ...(opts.id !== undefined ? { idGiven: true } : {}),
-      requestId,
-      requestHash: w.requestHash!,
-      ...who(w),
-      data: input,
-      ...(functionId !== undefined ? { functionId } : {}),
+      ...common(c.w),
+      data: c.input,
+      ...(c.functionId !== undefined ? { functionId: c.functionId } : {}),
       ordered: opts.id !== undefined || opts.requestId !== undefined,
     },
-    () => write.create(cx, data, actor, reason, { ...opts, requestId }),
+    () => write.createChecked(cx, c),
   );
 }
 
@@ -57,24 +55,11 @@ export async function update(
   reason?: string,
   opts: WriteOptions = {},
 ): Promise<Awaited<ReturnType<typeof write.update>> | QueuedWrite> {
-  assertId(id);
-  const input = checkData(data);
-  if (expectedOv !== undefined && expectedOv !== null) assertOv(expectedOv);
-  const requestId = checkRequestId(opts.requestId) ?? fallbackRequestId();
-  const w = writeSetup({ actor, reason, requestId }, () => ({ op: 'UPDATE', id, expectedOv, data: input }));
+  const c: CheckedUpdate = write.checkUpdate(id, data, expectedOv, actor, reason, requestIdOf(opts));
   return queueable(
     cx,
-    {
-      kind: 'update',
-      id,
-      requestId,
-      requestHash: w.requestHash!,
-      ...who(w),
-      data: input,
-      ...(typeof expectedOv === 'number' ? { expectedOv } : {}),
-      ordered: true,
-    },
-    () => write.update(cx, id, data, expectedOv, actor, reason, { ...opts, requestId }),
+    { kind: 'update', id, ...common(c.w), data: c.input, ...(c.expectedOv !== undefined ? { expectedOv: c.expectedOv } : {}), ordered: true },
+    () => write.updateChecked(cx, c),
   );
 }
 
@@ -86,22 +71,9 @@ export async function remove(
   reason?: string,
   opts: WriteOptions = {},
 ): Promise<Awaited<ReturnType<typeof write.remove>> | QueuedWrite> {
-  assertId(id);
-  if (expectedOv !== undefined && expectedOv !== null) assertOv(expectedOv);
-  const requestId = checkRequestId(opts.requestId) ?? fallbackRequestId();
-  const w = writeSetup({ actor, reason, requestId }, () => ({ op: 'DELETE', id, expectedOv }));
-  return queueable(
-    cx,
-    {
-      kind: 'delete',
-      id,
-      requestId,
-      requestHash: w.requestHash!,
-      ...who(w),
-      ...(typeof expectedOv === 'number' ? { expectedOv } : {}),
-      ordered: true,
-    },
-    () => write.remove(cx, id, expectedOv, actor, reason, { ...opts, requestId }),
+  const c: CheckedRemove = write.checkRemove(id, expectedOv, actor, reason, requestIdOf(opts));
+  return queueable(cx, { kind: 'delete', id, ...common(c.w), ...(c.expectedOv !== undefined ? { expectedOv: c.expectedOv } : {}), ordered: true }, () =>
+    write.removeChecked(cx, c),
   );
 }
 
@@ -111,27 +83,18 @@ export async function enrich(
   patch: unknown,
   opts: EnrichOptions = {},
 ): Promise<Awaited<ReturnType<typeof write.enrich>> | QueuedWrite> {
-  assertId(id);
-  const patches = Array.isArray(patch) ? patch : [patch];
-  if (patches.length === 0) throw new ValidationError('enrich needs at least one patch');
-  const checked = patches.map((p, i) => checkData(p, `patch[${i}]`));
-  if (opts.expectedOv !== undefined) assertOv(opts.expectedOv);
-  const functionId = optString(opts.functionId, 'functionId');
-  const requestId = checkRequestId(opts.requestId) ?? fallbackRequestId();
-  const w = writeSetup({ ...opts, requestId }, () => ({ op: 'ENRICH', id, expectedOv: opts.expectedOv, patches: checked, functionId }));
+  const c: CheckedEnrich = write.checkEnrich(id, patch, { ...opts, requestId: requestIdOf(opts) });
   return queueable(
     cx,
     {
       kind: 'enrich',
       id,
-      requestId,
-      requestHash: w.requestHash!,
-      ...who(w),
-      patches: checked,
-      ...(opts.expectedOv !== undefined ? { expectedOv: opts.expectedOv } : {}),
-      ...(functionId !== undefined ? { functionId } : {}),
+      ...common(c.w),
+      patches: c.patches,
+      ...(c.expectedOv !== undefined ? { expectedOv: c.expectedOv } : {}),
+      ...(c.functionId !== undefined ? { functionId: c.functionId } : {}),
       ordered: true,
     },
-    () => write.enrich(cx, id, patch, { ...opts, requestId }),
+    () => write.enrichChecked(cx, c),
   );
 }

@@ -12,7 +12,27 @@ import { deepMerge } from './merge.js';
 import { checkSize } from './payload.js';
 import { loadStored } from './render.js';
 import type { CreateOptions, EnrichOptions, WriteOptions } from './types.js';
-import { checkData, optString, writeSetup } from './validate.js';
+import { checkData, optString, writeSetup, type WriteSetup } from './validate.js';
+
+/** A create's input, checked before any I/O: what the direct and the queued path (queued-writes.ts) both start from. */
+export interface CheckedCreate {
+  input: Record<string, unknown>;
+  w: WriteSetup;
+  functionId: string | undefined;
+  /** The caller's `{ id }`, when given. */
+  idGiven: string | undefined;
+}
+
+export function checkCreate(data: unknown, actor: unknown, reason: unknown, opts: CreateOptions): CheckedCreate {
+  const input = checkData(data, 'data', typeof opts.id === 'string' ? opts.id : undefined, false);
+  const w = writeSetup({ actor, reason, requestId: opts.requestId }, () => ({ op: 'CREATE', id: opts.id, data: input }));
+  const functionId = optString(opts.functionId, 'functionId');
+  if (opts.id !== undefined) assertId(opts.id);
+  return { input, w, functionId, idGiven: opts.id };
+}
+
+/** The id a checked create writes: the caller's, else derived from its requestId, else a new one. */
+export const createId = (cx: EngineContext, c: CheckedCreate): string => c.idGiven ?? (c.w.requestId ? derivedId(cx, 'req', c.w.requestId) : newId());
 
 export async function create(
   cx: EngineContext,
@@ -21,11 +41,12 @@ export async function create(
   reasonIn?: string,
   opts: CreateOptions = {},
 ): Promise<{ id: string; ov: 0; cv: number; createdAt: Date }> {
-  const input = checkData(data, 'data', typeof opts.id === 'string' ? opts.id : undefined, false);
-  const w = writeSetup({ actor: actorIn, reason: reasonIn, requestId: opts.requestId }, () => ({ op: 'CREATE', id: opts.id, data: input }));
-  const functionId = optString(opts.functionId, 'functionId');
-  if (opts.id !== undefined) assertId(opts.id);
-  const id = opts.id ?? (w.requestId ? derivedId(cx, 'req', w.requestId) : newId());
+  return createChecked(cx, checkCreate(data, actorIn, reasonIn, opts));
+}
+
+export async function createChecked(cx: EngineContext, c: CheckedCreate): Promise<{ id: string; ov: 0; cv: number; createdAt: Date }> {
+  const { input, w, functionId } = c;
+  const id = createId(cx, c);
   await cx.ensure();
   if (w.requestId) {
     const prior = await replay(cx, w.requestId, w.requestHash!);
@@ -56,14 +77,31 @@ export async function update(
   reason?: string,
   opts: WriteOptions = {},
 ): Promise<{ id: string; ov: number; cv: number; updatedAt: Date }> {
+  return updateChecked(cx, checkUpdate(id, data, expectedOv, actor, reason, opts.requestId));
+}
+
+/** An update's input, checked before any I/O (the direct and the queued path share it). */
+export interface CheckedUpdate {
+  id: string;
+  input: Record<string, unknown>;
+  expectedOv: number | undefined;
+  w: WriteSetup;
+}
+
+export function checkUpdate(id: string, data: unknown, expectedOv: unknown, actor: unknown, reason: unknown, requestId: unknown): CheckedUpdate {
   assertId(id);
   const input = checkData(data, 'data', id);
   if (expectedOv !== undefined && expectedOv !== null) assertOv(expectedOv);
-  const w = writeSetup({ actor, reason, requestId: opts.requestId }, () => ({ op: 'UPDATE', id, expectedOv, data: input }));
+  const w = writeSetup({ actor, reason, requestId }, () => ({ op: 'UPDATE', id, expectedOv, data: input }));
+  return { id, input, expectedOv: (expectedOv ?? undefined) as number | undefined, w };
+}
+
+export async function updateChecked(cx: EngineContext, c: CheckedUpdate): Promise<{ id: string; ov: number; cv: number; updatedAt: Date }> {
+  const { id, input, expectedOv, w } = c;
   const r = await writeLoop(
     cx,
     id,
-    expectedOv ?? undefined,
+    expectedOv,
     w.requestId,
     w.requestHash,
     async (head, at) => {
@@ -94,13 +132,29 @@ export async function remove(
   reason?: string,
   opts: WriteOptions = {},
 ): Promise<{ id: string; ov: number; cv: number; deletedAt: Date }> {
+  return removeChecked(cx, checkRemove(id, expectedOv, actor, reason, opts.requestId));
+}
+
+/** A delete's input, checked before any I/O (the direct and the queued path share it). */
+export interface CheckedRemove {
+  id: string;
+  expectedOv: number | undefined;
+  w: WriteSetup;
+}
+
+export function checkRemove(id: string, expectedOv: unknown, actor: unknown, reason: unknown, requestId: unknown): CheckedRemove {
   assertId(id);
   if (expectedOv !== undefined && expectedOv !== null) assertOv(expectedOv);
-  const w = writeSetup({ actor, reason, requestId: opts.requestId }, () => ({ op: 'DELETE', id, expectedOv }));
+  const w = writeSetup({ actor, reason, requestId }, () => ({ op: 'DELETE', id, expectedOv }));
+  return { id, expectedOv: (expectedOv ?? undefined) as number | undefined, w };
+}
+
+export async function removeChecked(cx: EngineContext, c: CheckedRemove): Promise<{ id: string; ov: number; cv: number; deletedAt: Date }> {
+  const { id, expectedOv, w } = c;
   const r = await writeLoop(
     cx,
     id,
-    expectedOv ?? undefined,
+    expectedOv,
     w.requestId,
     w.requestHash,
     async (head, at) => {
@@ -113,18 +167,36 @@ export async function remove(
 }
 
 export async function enrich(cx: EngineContext, id: string, patch: unknown, opts: EnrichOptions = {}): Promise<{ id: string; ov: number; cv: number }> {
+  return enrichChecked(cx, checkEnrich(id, patch, opts));
+}
+
+/** An enrich's input, checked before any I/O (the direct and the queued path share it). */
+export interface CheckedEnrich {
+  id: string;
+  patches: Record<string, unknown>[];
+  expectedOv: number | undefined;
+  functionId: string | undefined;
+  w: WriteSetup;
+}
+
+export function checkEnrich(id: string, patch: unknown, opts: EnrichOptions): CheckedEnrich {
   assertId(id);
-  const patches = Array.isArray(patch) ? patch : [patch];
-  if (patches.length === 0) throw new ValidationError('enrich needs at least one patch');
-  const checked = patches.map((p, i) => checkData(p, `patch[${i}]`, id));
+  const list = Array.isArray(patch) ? patch : [patch];
+  if (list.length === 0) throw new ValidationError('enrich needs at least one patch');
+  const patches = list.map((p, i) => checkData(p, `patch[${i}]`, id));
   if (opts.expectedOv !== undefined) assertOv(opts.expectedOv);
   const functionId = optString(opts.functionId, 'functionId');
-  const w = writeSetup(opts, () => ({ op: 'ENRICH', id, expectedOv: opts.expectedOv, patches: checked, functionId }));
+  const w = writeSetup(opts, () => ({ op: 'ENRICH', id, expectedOv: opts.expectedOv, patches, functionId }));
+  return { id, patches, expectedOv: opts.expectedOv, functionId, w };
+}
+
+export async function enrichChecked(cx: EngineContext, c: CheckedEnrich): Promise<{ id: string; ov: number; cv: number }> {
+  const { id, patches: checked, functionId, w } = c;
   let merged: Record<string, unknown> = {};
   const r = await writeLoop(
     cx,
     id,
-    opts.expectedOv,
+    c.expectedOv,
     w.requestId,
     w.requestHash,
     async (head, at) => {

@@ -21,6 +21,11 @@ export interface BehaviourOptions {
    * registered as skipped, with the reason in their title. Default true.
    */
   counters?: boolean;
+  /**
+   * Whether that CounterStore offers the optional `recountCounters` (the recount test skips when
+   * false, with the reason in its title). Default true.
+   */
+  recount?: boolean;
   /** Tests (exact titles) to skip: a list, or title -> reason. They show as skipped. */
   skip?: SkipList;
 }
