@@ -1,1 +1,2 @@
-export { run, type Io } from './run.js';
+export { run, VERSION, type Io, type RunEnv } from './run.js';
+export { EXIT } from './errors.js';

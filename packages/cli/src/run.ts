@@ -1,118 +1,383 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is the config syntax the CLI reads and writes
 /**
- * The `chronos` command line: health, backends, bucket checks and creation,
- * Spaces validation, and read-only record inspection, over a config file.
+ * The `chronos` command line: the commands, their flags and help (commander),
+ * and the error-to-exit-code mapping. Each command's code is imported when the
+ * command runs, so `chronos --version` and `chronos get` load only what they use.
  */
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Command, CommanderError } from 'commander';
-import { initChronos, isChronosError, type Chronos, type ChronosConfig, type QueuedWrite } from 'chronos-db';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { describe, EXIT, exitCodeOf } from './errors.js';
+import type { Io } from './output.js';
+import { type GlobalOpts, Session, type Term } from './session.js';
 
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
+export type { Io };
 
-async function loadConfig(file: string): Promise<ChronosConfig> {
-  const path = resolve(file);
-  if (path.endsWith('.json')) return JSON.parse(await readFile(path, 'utf8')) as ChronosConfig;
-  const mod = (await import(pathToFileURL(path).href)) as { default?: unknown; config?: unknown };
-  return (mod.default ?? mod.config) as ChronosConfig;
-}
+declare const __CHRONOS_CLI_VERSION__: string | undefined;
+export const VERSION: string = typeof __CHRONOS_CLI_VERSION__ === 'string' ? __CHRONOS_CLI_VERSION__ : '0.0.0-dev';
 
-function ctxOf(o: { key?: string; db?: string; collection: string; tenant?: string }) {
-  if (o.key) return { key: o.key, collection: o.collection, ...(o.tenant ? { tenantId: o.tenant } : {}) };
-  if (!o.db) throw new CommanderError(2, 'chronos.usage', 'give --db <dbName> (or --key <backend key>)');
-  return { dbName: o.db, collection: o.collection, ...(o.tenant ? { tenantId: o.tenant } : {}) };
+export const int =
+  (min = 0) =>
+  (v: string): number => {
+    if (!/^-?\d+$/.test(v) || Number(v) < min || !Number.isSafeInteger(Number(v))) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    return Number(v);
+  };
+const time = (v: string): string => {
+  if (Number.isNaN(new Date(v).getTime())) throw new InvalidArgumentError('expected an ISO date or time, e.g. 2026-01-31T12:00:00Z');
+  return v;
+};
+
+type Handler = (s: Session, ...args: unknown[]) => Promise<number | undefined | void>;
+type Loader = () => Promise<Record<string, unknown>>;
+
+const readCmds: Loader = () => import('./commands/read.js');
+const writeCmds: Loader = () => import('./commands/write.js');
+const adminCmds: Loader = () => import('./commands/admin.js');
+const transferCmds: Loader = () => import('./commands/transfer.js');
+
+export interface RunEnv {
+  io?: Io;
+  term?: Partial<Term>;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Where results go (backpressure-aware); default: `io.out`. */
+  stdout?: import('node:stream').Writable;
 }
 
 /** Runs the CLI; resolves to the exit code. */
-export async function run(
-  argv: string[],
-  io: Io = { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) },
-): Promise<number> {
-  let chronos: Chronos<QueuedWrite> | undefined; // a config file may turn the fallback queue on
-  const open = async (o: { config: string }) => (chronos = initChronos(await loadConfig(o.config)));
-  const print = (v: unknown) => io.out(JSON.stringify(v, null, 2));
-  const program = new Command('chronos')
-    .description('chronos-db: versioned JSON records on MongoDB + S3-compatible storage')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
-  const ctxOpts = (c: Command) =>
-    c
-      .requiredOption('-c, --config <file>', 'config file (.json, or a module exporting the config)')
-      .option('--db <dbName>', 'database name (hashed routing)')
-      .option('--key <key>', 'backend key (key routing)')
-      .option('--tenant <tenantId>', 'tenant id')
-      .requiredOption('--collection <name>', 'collection');
+export async function run(argv: string[], io?: Io, runEnv: RunEnv = {}): Promise<number> {
+  const out: Io = io ?? runEnv.io ?? { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) };
+  const term: Term = {
+    stdoutTTY: runEnv.term?.stdoutTTY ?? (!io && !!process.stdout.isTTY),
+    stderrTTY: runEnv.term?.stderrTTY ?? (!io && !!process.stderr.isTTY),
+    stdinTTY: runEnv.term?.stdinTTY ?? (!io && !!process.stdin.isTTY),
+  };
+  let session: Session | undefined;
+  let code: number = EXIT.ok;
 
-  program
-    .command('health')
-    .description('check every backend, storage connection and the counters database')
-    .requiredOption('-c, --config <file>', 'config file')
-    .action(async (o) => {
-      const h = await (await open(o)).admin.health();
-      print(h);
-      if (!h.ok) process.exitCode = 1;
-    });
-  program
-    .command('backends')
-    .description('list configured backends (no secrets)')
-    .requiredOption('-c, --config <file>', 'config file')
-    .action(async (o) => print((await open(o)).admin.listBackends()));
-  ctxOpts(program.command('buckets').description('check (and with --create, create) the three buckets of a context'))
-    .option('--create', 'create missing buckets')
-    .option('--dry-run', 'only report')
-    .action(async (o) => {
-      const c = await open(o);
-      const r = await c.admin.ensureBucketsExist(ctxOf(o), { confirm: true, createIfMissing: !!o.create, dryRun: !o.create || !!o.dryRun });
-      for (const s of r.bucketStatuses) io.out(`${s.exists ? 'ok     ' : 'missing'} ${s.name}${s.created ? ' (created)' : ''}${s.error ? `  ${s.error}` : ''}`);
-      if (r.bucketStatuses.some((s) => !s.exists)) process.exitCode = 1;
-    });
-  ctxOpts(program.command('validate').description('validate the Spaces / S3 configuration of a context')).action(async (o) => {
-    const r = await (await open(o)).admin.validateSpacesConfiguration(ctxOf(o));
-    print(r);
-    if (!r.valid) process.exitCode = 1;
-  });
-  ctxOpts(program.command('s3-test').description('test S3 connectivity of a context')).action(async (o) => {
-    const r = await (await open(o)).admin.testS3Connectivity(ctxOf(o));
-    print(r);
-    if (!r.success) process.exitCode = 1;
-  });
-  ctxOpts(program.command('get').description('print a record: latest, --ov N or --at <ISO time>').argument('<id>'))
-    .option('--ov <n>', 'version number', (v) => Number(v))
-    .option('--at <time>', 'as of this ISO time')
-    .option('--include-deleted', 'show a deleted record')
-    .action(async (id: string, o) => {
-      const c = await open(o);
-      const r = await c
-        .with(ctxOf(o))
-        .getItem(id, { ...(o.ov !== undefined ? { ov: o.ov } : {}), ...(o.at ? { at: o.at } : {}), includeMeta: true, includeDeleted: !!o.includeDeleted });
-      print(r);
-      if (!r) process.exitCode = 1;
-    });
-  ctxOpts(program.command('history').description("list a record's versions").argument('<id>')).action(async (id: string, o) => {
-    const c = await open(o);
-    const col = c.with(ctxOf(o));
-    let pageToken: string | undefined;
-    do {
-      // oldest first, a page at a time: a record with many versions never sits in memory whole
-      const page = await col.history(id, { dir: 'asc', limit: 1000, ...(pageToken ? { pageToken } : {}) });
-      for (const h of page.items) io.out(`v${h.ov}\tcv=${h.cv}\t${h.op}\t${h.at.toISOString()}\t${h.actor ?? ''}\t${h.reason ?? ''}`);
-      pageToken = page.pageToken;
-    } while (pageToken);
-  });
+  const act = (load: Loader, name: string) =>
+    async function (this: Command, ...args: unknown[]) {
+      const cmd = args.pop() as Command;
+      const opts = args.pop();
+      session = new Session(
+        cmd.optsWithGlobals() as GlobalOpts,
+        out,
+        term,
+        runEnv.env ?? process.env,
+        runEnv.cwd ?? process.cwd(),
+        io ? undefined : runEnv.stdout,
+      );
+      const fn = (await load())[name] as Handler;
+      code = (await fn(session, ...args, opts)) ?? EXIT.ok;
+    };
+
+  const program = new Command('chronos')
+    .description('chronos-db from a shell: versioned JSON records on MongoDB + S3-compatible storage, or the embedded default')
+    .version(VERSION, '-V, --version')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: (s) => out.out(s.trimEnd()), writeErr: (s) => out.err(s.trimEnd()) })
+    .option('-c, --config <file>', 'config file (default: chronos.config.{json,yaml,yml,mjs,js,ts} found from here upward; env CHRONOS_CONFIG)')
+    .option('--db <dbName>', 'database name (hashed routing; env CHRONOS_DB)')
+    .option('--key <key>', 'backend key (key routing; env CHRONOS_KEY)')
+    .option('--tenant <tenantId>', 'tenant id (env CHRONOS_TENANT)')
+    .option('--collection <name>', 'collection (env CHRONOS_COLLECTION)')
+    .option('--json', 'machine output: one JSON document, NDJSON for lists (the default when stdout is not a terminal)')
+    .option('-v, --verbose', 'on error, print the cause too')
+    .option('-y, --yes', 'answer yes to confirmation prompts (needed when stdin is not a terminal)')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 ok, 1 a check or operation failed, 2 usage or config error, 3 not found,
+4 conflict (e.g. a stale --expected-ov), 5 storage unreachable.
+
+Examples:
+  chronos init                                  write a starter chronos.config.json (embedded store)
+  chronos doctor                                check everything the config points at
+  chronos --db app --collection users ls --limit 20
+  echo '{"email":"a@example.com"}' | chronos --db app --collection users create`,
+    );
+  const example = (c: Command, ...lines: string[]) => c.addHelpText('after', `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`);
+
+  // ---- setup and checks
+  example(
+    program
+      .command('init')
+      .description('write a starter config (embedded default, or MongoDB + Spaces from flags) and say what to do next')
+      .option('--format <fmt>', 'json or yaml', 'json')
+      .option('--base-path <dir>', 'embedded store folder (relative to the config)', './chronos-data')
+      .option('--mongo', 'a MongoDB backend (URI from ${MONGODB_URI}) instead of the embedded store')
+      .option(
+        '--spaces <endpoint>',
+        'S3 / Spaces endpoint, e.g. https://fra1.digitaloceanspaces.com (keys from ${DO_SPACES_ACCESS_KEY}, ${DO_SPACES_SECRET_KEY})',
+      )
+      .option('--region <region>', 'Spaces region', 'fra1')
+      .option('--bucket-prefix <prefix>', 'bucket names: <prefix>-json, -content, -backups', 'chronos')
+      .option('--db-name <name>', 'database name for the defaults block', 'app')
+      .option('--force', 'overwrite an existing config')
+      .action(act(adminCmds, 'init')),
+    'chronos init',
+    'chronos init --mongo --spaces https://fra1.digitaloceanspaces.com --region fra1 --bucket-prefix myapp',
+  );
+  example(
+    program
+      .command('doctor')
+      .description('health, connectivity, Spaces validation, buckets, indexes and queue depth: one line per check')
+      .action(act(adminCmds, 'doctor')),
+    'chronos doctor --db app --collection users',
+  );
+  example(
+    program.command('health').description('check every backend, storage connection and the counters database').action(act(adminCmds, 'health')),
+    'chronos health',
+  );
+  example(program.command('backends').description('list the configured backends (no secrets)').action(act(adminCmds, 'backends')), 'chronos backends --json');
+  example(
+    program
+      .command('buckets')
+      .description('check (and with --create, create) the buckets of a context')
+      .option('--create', 'create the missing buckets')
+      .action(act(adminCmds, 'buckets')),
+    'chronos buckets --db app --collection users --create',
+  );
+  example(
+    program.command('validate').description('validate the Spaces / S3 configuration of a context').action(act(adminCmds, 'validate')),
+    'chronos validate --db app --collection users',
+  );
+  example(
+    program.command('s3-test').description('test S3 connectivity of a context').action(act(adminCmds, 's3Test')),
+    'chronos s3-test --db app --collection users',
+  );
+
+  // ---- reads
+  example(
+    program
+      .command('ls')
+      .description('list records (latest, or --as-of a time / --as-of-cv), filtered on indexed properties, in pages')
+      .option('--filter <json>', 'filter on indexed properties, e.g. \'{"status":"active"}\'')
+      .option('--where <k=v...>', 'equality filter(s) on indexed properties (values parse as JSON when they can)')
+      .option('--limit <n>', 'records per page (1-1000)', int(1), 50)
+      .option('--page-token <token>', 'continue after a previous page')
+      .option('--all', 'every page')
+      .option('--as-of <time>', 'the collection as it was at this time', time)
+      .option('--as-of-cv <n>', 'the collection as it was at this collection version', int(0))
+      .option('--include-deleted', 'deleted records too (latest only)')
+      .action(act(readCmds, 'ls')),
+    'chronos ls --where status=active --limit 20',
+    'chronos ls --as-of 2026-01-01T00:00:00Z --all --json > snapshot.ndjson',
+  );
+  example(
+    program
+      .command('get')
+      .description('print a record: latest, --ov N, --at <time> or --cv N')
+      .argument('<id>')
+      .option('--ov <n>', 'version number', int(0))
+      .option('--at <time>', 'as of this time', time)
+      .option('--cv <n>', 'as of this collection version', int(0))
+      .option('--include-deleted', 'show a deleted record')
+      .action(act(readCmds, 'get')),
+    'chronos get 01J9ZX... --ov 2',
+  );
+  example(
+    program
+      .command('history')
+      .description("list a record's versions, newest first, in pages")
+      .argument('<id>')
+      .option('--limit <n>', 'versions per page (1-1000)', int(1), 100)
+      .option('--page-token <token>', 'continue after a previous page')
+      .option('--all', 'every page')
+      .option('--asc', 'oldest first')
+      .action(act(readCmds, 'history')),
+    'chronos history 01J9ZX... --all --asc',
+  );
+  example(
+    program
+      .command('diff')
+      .description('what changed between two versions of a record: a coloured patch, or RFC 6902 JSON with --json')
+      .argument('<id>')
+      .requiredOption('--from <version>', 'ov:N, cv:N, at:<time>, a bare number (ov) or a time')
+      .option('--to <version>', 'as --from (default: the latest)')
+      .action(act(readCmds, 'diff')),
+    'chronos diff 01J9ZX... --from 0 --to 3',
+    'chronos diff 01J9ZX... --from at:2026-01-01T00:00:00Z --json',
+  );
+  example(
+    program
+      .command('changes')
+      .description('the change feed: versions committed after a collection version, in cv order (NDJSON when piped)')
+      .option('--after-cv <n>', 'resume point (exclusive)', int(0), 0)
+      .option('--limit <n>', 'versions per page (1-1000)', int(1), 100)
+      .option('--all', 'every page up to now')
+      .option('--follow', 'keep watching for new changes (Ctrl-C stops)')
+      .option('--include-payload', "each version's data too")
+      .option('--filter <json>', 'filter on indexed properties')
+      .action(act(readCmds, 'changes')),
+    'chronos changes --after-cv 1200 --follow',
+  );
+
+  // ---- writes
+  const writeOpts = (c: Command) =>
+    c
+      .option('--request-id <id>', 'idempotency key: a retry with the same key writes at most one version')
+      .option('--actor <who>', 'who makes the change')
+      .option('--reason <why>', 'why');
+  example(
+    writeOpts(
+      program
+        .command('create')
+        .description('create a record from a JSON file or stdin')
+        .argument('[file]', "JSON file ('-' or none: stdin)")
+        .option('--id <id>', 'use this id instead of a generated one'),
+    ).action(act(writeCmds, 'create')),
+    'chronos create user.json --request-id import-42',
+    'echo \'{"email":"a@example.com"}\' | chronos create',
+  );
+  example(
+    writeOpts(
+      program
+        .command('update')
+        .description('a new version with the JSON of a file or stdin as the whole record')
+        .argument('<id>')
+        .argument('[file]', "JSON file ('-' or none: stdin)")
+        .option('--expected-ov <n>', 'refuse (exit 4) unless the latest version is this one', int(0)),
+    ).action(act(writeCmds, 'update')),
+    'chronos update 01J9ZX... user.json --expected-ov 3',
+  );
+  example(
+    writeOpts(
+      program
+        .command('enrich')
+        .description('deep-merge a JSON patch (file or stdin) into the latest version')
+        .argument('<id>')
+        .argument('[file]', "JSON file ('-' or none: stdin)")
+        .option('--expected-ov <n>', 'refuse (exit 4) unless the latest version is this one', int(0)),
+    ).action(act(writeCmds, 'enrich')),
+    'echo \'{"tags":["vip"]}\' | chronos enrich 01J9ZX...',
+  );
+  example(
+    writeOpts(
+      program
+        .command('delete')
+        .description('a deleting version (the history stays)')
+        .argument('<id>')
+        .option('--expected-ov <n>', 'refuse (exit 4) unless the latest version is this one', int(0)),
+    ).action(act(writeCmds, 'delete')),
+    'chronos delete 01J9ZX... --expected-ov 4',
+  );
+  example(
+    program
+      .command('restore')
+      .description('a new version of a record equal to an older one')
+      .argument('<id>')
+      .addOption(new Option('--ov <n>', 'the version to go back to').argParser(int(0)).conflicts('at'))
+      .option('--at <time>', 'the version current at this time', time)
+      .option('--dry-run', 'show the plan, change nothing')
+      .option('--request-id <id>', 'idempotency key')
+      .option('--actor <who>', 'who')
+      .option('--reason <why>', 'why')
+      .action(act(writeCmds, 'restore')),
+    'chronos restore 01J9ZX... --ov 2 --yes',
+  );
+  example(
+    program
+      .command('restore-collection')
+      .description('every record of the collection back to how it was at a time or cv (plan, confirm, progress; a rerun resumes)')
+      .addOption(new Option('--at <time>', 'target time').argParser(time).conflicts('cv'))
+      .option('--cv <n>', 'target collection version', int(0))
+      .option('--dry-run', 'show the plan, change nothing')
+      .option('--actor <who>', 'who')
+      .option('--reason <why>', 'why')
+      .option('--parallel <n>', 'records restored at once (1-64)', int(1), 4)
+      .action(act(writeCmds, 'restoreCollection')),
+    'chronos restore-collection --at 2026-01-01T00:00:00Z --dry-run',
+    'chronos restore-collection --cv 1200 --yes',
+  );
+
+  // ---- maintenance
+  example(
+    program
+      .command('gc')
+      .description('delete payload objects no version references, older than the grace period')
+      .option('--grace-ms <ms>', 'only objects older than this (default 1 hour)', int(1))
+      .option('--dry-run', 'count what would go, delete nothing')
+      .action(act(adminCmds, 'gc')),
+    'chronos gc --dry-run',
+  );
+  example(
+    program
+      .command('counters')
+      .description("the collection's counter totals")
+      .option('--recount', 'rebuild them from the version index first')
+      .action(act(adminCmds, 'counters')),
+    'chronos counters --recount',
+  );
+  const queue = program.command('queue').description('the fallback queue: writes waiting for MongoDB');
+  example(queue.command('stats').description('pending, claimed and dead-lettered ops').action(act(adminCmds, 'queueStats')), 'chronos queue stats');
+  for (const [name, desc] of [
+    ['pending', 'pending and claimed ops'],
+    ['dead', 'dead-lettered ops'],
+  ] as const)
+    example(
+      queue
+        .command(name)
+        .description(desc)
+        .option('--limit <n>', 'ops per page', int(1), 100)
+        .option('--after-id <id>', 'continue after this op id')
+        .action(act(adminCmds, name === 'pending' ? 'queuePending' : 'queueDead')),
+      `chronos queue ${name} --limit 20`,
+    );
+  example(
+    queue.command('retry').description('queue a dead-lettered op again').argument('<opId>').action(act(adminCmds, 'queueRetry')),
+    'chronos queue retry 0001-...',
+  );
+  example(queue.command('cancel').description('remove a pending op').argument('<opId>').action(act(adminCmds, 'queueCancel')), 'chronos queue cancel 0001-...');
+  example(
+    queue
+      .command('work')
+      .description('replay queued writes until the queue is empty (or, with --forever, until Ctrl-C)')
+      .option('--concurrency <n>', 'ops at once (1-64)', int(1), 4)
+      .option('--forever', 'keep working')
+      .action(act(adminCmds, 'queueWork')),
+    'chronos queue work',
+  );
+
+  // ---- transfer
+  example(
+    program
+      .command('export')
+      .description('the collection as it was (default: now) as NDJSON on stdout, streamed, content blobs inlined')
+      .addOption(new Option('--at <time>', 'as it was at this time').argParser(time).conflicts('cv'))
+      .option('--cv <n>', 'as it was at this collection version', int(0))
+      .action(act(transferCmds, 'exportCmd')),
+    'chronos export --at 2026-01-01T00:00:00Z > dump.ndjson',
+  );
+  example(
+    program
+      .command('import')
+      .description('records from NDJSON (file or stdin), ids kept, a rerun writes nothing twice; or a plain MongoDB collection (--from-mongo)')
+      .argument('[file]', "NDJSON file ('-' or none: stdin)")
+      .option('--from-mongo <uri>', 'read a plain MongoDB collection: each document becomes version 0 of a record with the same id')
+      .option('--source-db <name>', 'with --from-mongo: its database (else the database of the URI)')
+      .option('--source-collection <name>', 'with --from-mongo: its collection (default: --collection)')
+      .option('--batch-size <n>', 'records per batch (1-5000)', int(1), 500)
+      .option('--actor <who>', 'who')
+      .option('--reason <why>', 'why', 'import')
+      .action(act(transferCmds, 'importCmd')),
+    'chronos import dump.ndjson',
+    'chronos --db app --collection users import --from-mongo "$LEGACY_URI" --source-db legacy --source-collection users',
+  );
 
   try {
-    process.exitCode = 0;
     await program.parseAsync(argv, { from: 'user' });
-    return Number(process.exitCode ?? 0);
+    return code;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    io.err(`error: ${isChronosError(e) ? `${e.name}: ${e.message}` : (e as Error).message}`);
-    return 1;
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' || e.exitCode === 0) return EXIT.ok;
+      if (e.code === 'commander.executeSubCommandAsync') return EXIT.failed;
+      // commander printed the message (with a suggestion for an unknown command or flag)
+      return EXIT.usage;
+    }
+    const verbose = !!session?.g.verbose || argv.includes('--verbose') || argv.includes('-v');
+    for (const l of describe(e, verbose, session?.hide ?? ((s) => s))) out.err(l);
+    return exitCodeOf(e);
   } finally {
-    process.exitCode = undefined;
-    await chronos?.admin.shutdown().catch(() => {});
+    await session?.close();
   }
 }

@@ -1,54 +1,355 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is the config syntax the CLI reads and writes
+/**
+ * Every command of the built `chronos` binary against the embedded default
+ * (a config in a temp folder, the store under it), and the bad-input cases of
+ * issue 13 with their exit codes and nothing written.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '@chronos-db/cli';
 import { initChronos } from 'chronos-db';
+import { assertBuilt, cli, lines } from './helpers';
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (s: string) => out.push(s), err: (s: string) => err.push(s) }, out, err };
-}
+const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex').toString('base64');
 
-describe('chronos CLI on the embedded default', () => {
+describe('chronos on the embedded default', () => {
   const dir = mkdtempSync(join(tmpdir(), 'chronos-cli-'));
-  const cfgFile = join(dir, 'chronos.json');
-  writeFileSync(cfgFile, JSON.stringify({ localStorage: { enabled: true, basePath: join(dir, 'data') } }));
-  const ctx = ['--db', 'myapp', '--collection', 'users'];
+  const sub = join(dir, 'a', 'b');
+  mkdirSync(sub, { recursive: true });
+  const config = {
+    localStorage: { enabled: true, basePath: './data' },
+    collectionMaps: { users: { indexedProps: ['email', 'status'], base64Props: { avatar: { contentType: 'image/png' } } } },
+    defaults: { db: 'app', collection: 'users' },
+  };
+  const run = (args: string[], input?: string, env?: NodeJS.ProcessEnv) => cli(args, { cwd: sub, input, env });
+  let id = '';
 
-  it('health, buckets, get and history', async () => {
-    const chronos = initChronos({ localStorage: { enabled: true, basePath: join(dir, 'data') } });
-    const users = chronos.with({ dbName: 'myapp', collection: 'users' });
-    const { id } = await users.create({ email: 'a@example.com' }, 'cli-test', 'seed');
-    await users.update(id, { email: 'b@example.com' }, 0);
-    await chronos.admin.shutdown();
-
-    let c = capture();
-    expect(await run(['health', '-c', cfgFile], c.io)).toBe(0);
-    expect(JSON.parse(c.out.join('\n')).ok).toBe(true);
-
-    c = capture();
-    expect(await run(['buckets', '-c', cfgFile, ...ctx], c.io)).toBe(1);
-    expect(c.out.join('\n')).toContain('missing content');
-    c = capture();
-    expect(await run(['buckets', '-c', cfgFile, ...ctx, '--create'], c.io)).toBe(0);
-    expect(c.out.join('\n')).toContain('(created)');
-
-    c = capture();
-    expect(await run(['get', id, '-c', cfgFile, ...ctx, '--ov', '0'], c.io)).toBe(0);
-    expect(JSON.parse(c.out.join('\n')).email).toBe('a@example.com');
-
-    c = capture();
-    expect(await run(['history', id, '-c', cfgFile, ...ctx], c.io)).toBe(0);
-    expect(c.out).toHaveLength(2);
-    expect(c.out[0]).toMatch(/^v0\tcv=\d+\tCREATE\t.*\tcli-test\tseed$/);
+  beforeAll(() => {
+    assertBuilt();
+    writeFileSync(join(dir, 'chronos.config.json'), JSON.stringify(config));
   });
 
-  it('reports typed errors and usage errors with exit codes', async () => {
-    let c = capture();
-    expect(await run(['get', '../../x', '-c', cfgFile, ...ctx], c.io)).toBe(1);
-    expect(c.err.join('\n')).toContain('ValidationError');
-    c = capture();
-    expect(await run(['nonsense'], c.io)).toBe(2);
+  it('--version, --help with examples, unknown command or flag with a suggestion (exit 2)', async () => {
+    const v = await run(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe(JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')).version);
+    const h = await run(['restore-collection', '--help']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain('Examples:');
+    const u = await run(['histroy', 'x']);
+    expect(u.code).toBe(2);
+    expect(u.stderr).toMatch(/unknown command 'histroy'[\s\S]*Did you mean history\?/);
+    const f = await run(['ls', '--limitt', '3']);
+    expect(f.code).toBe(2);
+    expect(f.stderr).toMatch(/unknown option '--limitt'[\s\S]*Did you mean --limit\?/);
+    const missing = await run(['get']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("missing required argument 'id'");
+  });
+
+  it('read-only commands on a store that does not exist: exit 3, say where they looked, create nothing', async () => {
+    for (const args of [['ls'], ['get', 'x'], ['history', 'x'], ['health'], ['changes']]) {
+      const r = await run(args);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain(`no chronos store at ${join(dir, 'data')}`);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+
+  it('create from stdin and from a file (config found upward, basePath relative to it), --request-id is idempotent', async () => {
+    const c = await run(
+      ['create', '--request-id', 'req-1', '--actor', 'ops', '--reason', 'seed'],
+      JSON.stringify({ email: 'a@example.com', status: 'active', avatar: PNG }),
+    );
+    expect(c.code).toBe(0);
+    const out = JSON.parse(c.stdout);
+    id = out.id;
+    expect(out.ov).toBe(0);
+    expect(existsSync(join(dir, 'data', 'chronos-metadata.sqlite'))).toBe(true);
+    const again = await run(
+      ['create', '--request-id', 'req-1', '--actor', 'ops', '--reason', 'seed'],
+      JSON.stringify({ email: 'a@example.com', status: 'active', avatar: PNG }),
+    );
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ id, ov: 0 });
+    writeFileSync(join(dir, 'b.json'), JSON.stringify({ email: 'b@example.com', status: 'active' }));
+    const f = await run(['create', join(dir, 'b.json'), '--id', 'user-b']);
+    expect(f.code).toBe(0);
+    expect(JSON.parse(f.stdout).id).toBe('user-b');
+    const ls = await run(['ls']);
+    expect(
+      lines(ls.stdout)
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([id, 'user-b'].sort());
+  });
+
+  it('update --expected-ov (stale: exit 4, nothing written), enrich, delete', async () => {
+    const u = await run(['update', id, '--expected-ov', '0'], JSON.stringify({ email: 'a2@example.com', status: 'active', avatar: PNG }));
+    expect(u.code).toBe(0);
+    expect(JSON.parse(u.stdout).ov).toBe(1);
+    const stale = await run(['update', id, '--expected-ov', '0'], JSON.stringify({ email: 'zz@example.com' }));
+    expect(stale.code).toBe(4);
+    expect(stale.stderr).toMatch(/^error: OptimisticLockError: .*expected 0\n$/);
+    const e = await run(['enrich', id], JSON.stringify({ tags: ['vip'] }));
+    expect(e.code).toBe(0);
+    const d = await run(['delete', 'user-b', '--expected-ov', '0']);
+    expect(d.code).toBe(0);
+    const h = await run(['history', id]);
+    expect(lines(h.stdout).map((v) => v.ov)).toEqual([2, 1, 0]);
+    expect(lines(h.stdout)[2]).toMatchObject({ op: 'CREATE', actor: 'ops', reason: 'seed' });
+  });
+
+  it('get latest, --ov, --at, --cv; an unknown id is exit 3', async () => {
+    const latest = JSON.parse((await run(['get', id])).stdout);
+    expect(latest).toMatchObject({ email: 'a2@example.com', tags: ['vip'], _meta: { ov: 2 } });
+    const v0 = JSON.parse((await run(['get', id, '--ov', '0'])).stdout);
+    expect(v0.email).toBe('a@example.com');
+    const atV1 = JSON.parse((await run(['get', id, '--at', latest._meta.at])).stdout);
+    expect(atV1._meta.ov).toBe(2);
+    const byCv = JSON.parse((await run(['get', id, '--cv', String(v0._meta.cv)])).stdout);
+    expect(byCv._meta.ov).toBe(0);
+    const nf = await run(['get', 'nobody']);
+    expect(nf.code).toBe(3);
+    expect(nf.stderr).toBe("error: record 'nobody' not found\n");
+    const bad = await run(['get', id, '--ov', 'x']);
+    expect(bad.code).toBe(2);
+  });
+
+  it('history pages, diff as RFC 6902 JSON, changes after a cv', async () => {
+    const p1 = await run(['history', id, '--limit', '2']);
+    expect(lines(p1.stdout)).toHaveLength(2);
+    const token = /--page-token (\S+)/.exec(p1.stderr)![1]!;
+    const p2 = await run(['history', id, '--limit', '2', '--page-token', token]);
+    expect(lines(p2.stdout).map((v) => v.ov)).toEqual([0]);
+    const all = await run(['history', id, '--all', '--asc', '--limit', '1']);
+    expect(lines(all.stdout).map((v) => v.ov)).toEqual([0, 1, 2]);
+    const d = await run(['diff', id, '--from', 'ov:0', '--to', '1', '--json']);
+    expect(d.code).toBe(0);
+    expect(JSON.parse(d.stdout)).toEqual([{ op: 'replace', path: '/email', value: 'a2@example.com' }]);
+    const same = await run(['diff', id, '--from', '2']);
+    expect(JSON.parse(same.stdout)).toEqual([]);
+    const bad = await run(['diff', id, '--from', 'yesterday-ish']);
+    expect(bad.code).toBe(2);
+    const ch = await run(['changes', '--after-cv', '1']);
+    const feed = lines(ch.stdout);
+    expect(feed.length).toBeGreaterThanOrEqual(4);
+    expect(feed.every((c) => (c.cv as number) > 1)).toBe(true);
+    expect(feed.map((c) => c.cv)).toEqual([...feed.map((c) => c.cv as number)].sort((a, b) => a - b));
+  });
+
+  it('changes --follow prints new versions as they land and stops on SIGINT', async () => {
+    const { spawn } = await import('node:child_process');
+    const { BIN } = await import('./helpers');
+    const last = lines((await run(['changes', '--all'])).stdout).pop()!.cv as number;
+    const child = spawn(process.execPath, [BIN, 'changes', '--follow', '--after-cv', String(last)], { cwd: sub, env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const closed = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    await new Promise((r) => setTimeout(r, 800));
+    const w = await run(['create', '--id', 'followed'], JSON.stringify({ email: 'f@example.com' }));
+    expect(w.code).toBe(0);
+    for (let i = 0; i < 100 && !out.includes('followed'); i++) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    expect(await closed).toBe(0);
+    expect(lines(out).map((c) => c.id)).toEqual(['followed']);
+  });
+
+  it('restore and restore-collection: --dry-run plans, no --yes without a terminal is refused, --yes applies', async () => {
+    const dry = await run(['restore', id, '--ov', '0', '--dry-run']);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ id, from: { ov: 2 }, to: { ov: 0 }, dryRun: true });
+    const refused = await run(['restore', id, '--ov', '0']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('refusing without --yes');
+    expect(lines((await run(['history', id])).stdout)).toHaveLength(3);
+    const r = await run(['restore', id, '--ov', '0', '--yes']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse((await run(['get', id])).stdout).email).toBe('a@example.com');
+
+    const v0cv = JSON.parse((await run(['get', id, '--ov', '0'])).stdout)._meta.cv as number;
+    const plan = await run(['restore-collection', '--cv', String(v0cv), '--dry-run']);
+    expect(JSON.parse(plan.stdout)).toMatchObject({ target: { cv: v0cv }, dryRun: true });
+    const before = lines((await run(['changes', '--all'])).stdout).length;
+    const no = await run(['restore-collection', '--cv', String(v0cv)]);
+    expect(no.code).toBe(2);
+    expect(lines((await run(['changes', '--all'])).stdout).length).toBe(before);
+    const yes = await run(['restore-collection', '--cv', String(v0cv), '--yes']);
+    expect(yes.code).toBe(0);
+    expect(JSON.parse(yes.stdout).restored).toBeGreaterThan(0);
+    // only the first record existed at that cv
+    expect(lines((await run(['ls'])).stdout).map((x) => x.id)).toEqual([id]);
+  });
+
+  it('health, backends, buckets (--create), doctor, gc, counters (--recount)', async () => {
+    expect(JSON.parse((await run(['health'])).stdout).ok).toBe(true);
+    const b = await run(['backends', '--json']);
+    expect(b.code).toBe(0);
+    const bk = await run(['buckets', '--create']);
+    expect(bk.code).toBe(0);
+    expect(lines(bk.stdout).map((x) => x.status)).toEqual(expect.arrayContaining(['created']));
+    expect(lines((await run(['buckets'])).stdout).every((x) => x.status === 'ok')).toBe(true);
+    const doc = await run(['doctor']);
+    expect(doc.code).toBe(0);
+    expect(lines(doc.stdout).map((c) => c.check)).toEqual(expect.arrayContaining(['config', 'indexes and read', 'fallback queue']));
+    const gcDry = await run(['gc', '--dry-run']);
+    expect(gcDry.code).toBe(0);
+    expect(JSON.parse(gcDry.stdout)).toHaveProperty('scanned');
+    expect((await run(['gc'])).code).toBe(2);
+    expect((await run(['gc', '--yes'])).code).toBe(0);
+    const cnt = JSON.parse((await run(['counters'])).stdout);
+    const re = JSON.parse((await run(['counters', '--recount'])).stdout);
+    expect(re.created).toBeGreaterThanOrEqual(3);
+    expect(cnt).toHaveProperty('created');
+  });
+
+  it('export then import into an empty collection: same records (content blobs included), same listAsOf answers; a rerun writes nothing twice', async () => {
+    const ex = await run(['export']);
+    expect({ code: ex.code, stderr: ex.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+    const dump = lines(ex.stdout);
+    expect(dump.length).toBeGreaterThan(0);
+    expect(dump.find((r) => r.id === id)!.avatar).toBe(PNG);
+    writeFileSync(join(dir, 'dump.ndjson'), ex.stdout);
+    const im = await run(['--db', 'app2', 'import', join(dir, 'dump.ndjson')]);
+    expect(im.code).toBe(0);
+    expect(JSON.parse(im.stdout)).toEqual({ read: dump.length, imported: dump.length, failed: 0 });
+    const again = await run(['--db', 'app2', 'import'], ex.stdout);
+    expect(JSON.parse(again.stdout)).toEqual({ read: dump.length, imported: dump.length, failed: 0 });
+    const { defaults, ...libConfig } = config;
+    void defaults;
+    const chronos = initChronos({ ...libConfig, localStorage: { enabled: true, basePath: join(dir, 'data') } });
+    try {
+      const a = chronos.with({ dbName: 'app', collection: 'users' });
+      const b = chronos.with({ dbName: 'app2', collection: 'users' });
+      // the same collection map applies in app2: the avatar is externalized there too (same bytes, same sha256)
+      const strip = (rs: Record<string, unknown>[]) =>
+        rs.map(({ _system, _meta, avatar, ...d }) => ({ ...d, ...(avatar ? { avatar: (avatar as { ref: { sha256: string } }).ref.sha256 } : {}) }));
+      const at = new Date();
+      const la = await a.listAsOf({ at }, { limit: 1000 });
+      const lb = await b.listAsOf({ at }, { limit: 1000 });
+      expect(la.items.length).toBeGreaterThan(0);
+      expect(strip(lb.items as never)).toEqual(strip(la.items as never));
+      for (const r of la.items) {
+        expect((await b.history(r.id)).items).toHaveLength(1);
+        if ((r as Record<string, unknown>).avatar)
+          expect(Buffer.from(await b.getPropertyContent(r.id, 'avatar')).toString('base64')).toBe(
+            Buffer.from(await a.getPropertyContent(r.id, 'avatar')).toString('base64'),
+          );
+      }
+    } finally {
+      await chronos.admin.shutdown();
+    }
+  });
+
+  it('bad input: invalid JSON on stdin, an NDJSON with a bad line: exit 2, nothing written', async () => {
+    const before = lines((await run(['changes', '--all'])).stdout).length;
+    const j = await run(['create'], '{"email": ');
+    expect(j.code).toBe(2);
+    expect(j.stderr).toMatch(/^error: invalid JSON on stdin/);
+    const arr = await run(['create'], '[1,2]');
+    expect(arr.code).toBe(2);
+    const nd = await run(['--collection', 'users3', 'import'], `${JSON.stringify({ id: 'ok-1', a: 1 })}\n{not json\n`);
+    expect(nd.code).toBe(2);
+    expect(nd.stderr).toContain('invalid JSON at line 2 of stdin; nothing was imported');
+    expect(lines((await run(['--collection', 'users3', 'ls'])).stdout)).toEqual([]);
+    expect(lines((await run(['changes', '--all'])).stdout).length).toBe(before);
+  });
+
+  it('config: --config, ${VAR} from .env beside it, CHRONOS_* context, unset ${VAR}, invalid config (no secret printed), missing config', async () => {
+    const d2 = mkdtempSync(join(tmpdir(), 'chronos-cli-cfg-'));
+    writeFileSync(join(d2, 'c.yaml'), 'localStorage:\n  enabled: true\n  basePath: ${STORE_DIR}\n');
+    writeFileSync(join(d2, '.env'), 'STORE_DIR=./store\n');
+    const w = await cli(['--config', 'c.yaml', 'create'], { cwd: d2, input: '{"x":1}', env: { CHRONOS_DB: 'envdb', CHRONOS_COLLECTION: 'things' } });
+    expect(w.code).toBe(0);
+    expect(existsSync(join(d2, 'store', 'chronos-metadata.sqlite'))).toBe(true);
+    const r = await cli(['-c', join(d2, 'c.yaml'), '--db', 'envdb', '--collection', 'things', 'ls'], { cwd: tmpdir() });
+    expect(lines(r.stdout)).toHaveLength(1);
+
+    writeFileSync(join(d2, 'unset.json'), JSON.stringify({ localStorage: { enabled: true, basePath: '${NOT_SET_ANYWHERE_X}' } }));
+    const u = await cli(['-c', 'unset.json', '--db', 'a', '--collection', 'b', 'ls'], { cwd: d2 });
+    expect(u.code).toBe(2);
+    expect(u.stderr).toBe(
+      `error: config ${join(d2, 'unset.json')}: \${NOT_SET_ANYWHERE_X} in localStorage.basePath is not set (set it in the environment or in ${join(d2, '.env')})\n`,
+    );
+
+    const secret = 'sEcReT-Value-0123456789abcdef';
+    writeFileSync(
+      join(d2, 'bad.json'),
+      JSON.stringify({
+        spacesConns: [
+          {
+            endpoint: 'http://127.0.0.1:1',
+            region: 'x',
+            accessKey: 'AKIAEXAMPLE1',
+            secretKey: secret,
+            jsonBucket: 'j-b',
+            contentBucket: 'c-b',
+            backupsBucket: 'b-b',
+            nope: 1,
+          },
+        ],
+        databases: { metadata: { generic: { key: 'k', mongoUri: `mongodb://u:${secret}@127.0.0.1:1`, dbName: 'd' } } },
+      }),
+    );
+    const bad = await cli(['-c', 'bad.json', '--db', 'd', '--collection', 'b', 'ls', '--verbose'], { cwd: d2 });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("spacesConns[0]: unknown key(s): 'nope'");
+    expect(bad.stderr).not.toContain(secret);
+    expect(bad.stderr).not.toMatch(/\n\s+at /); // no stack for a user mistake
+
+    writeFileSync(join(d2, 'broken.json'), `{"localStorage": {"basePath": "${secret}", }`);
+    const br = await cli(['-c', 'broken.json', 'ls'], { cwd: d2 });
+    expect(br.code).toBe(2);
+    expect(br.stderr).toMatch(/invalid JSON at line 1, column \d+/);
+    expect(br.stderr).not.toContain(secret);
+
+    const none = await cli(['ls'], { cwd: mkdtempSync(join(tmpdir(), 'chronos-cli-none-')) });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^error: no config found: looked for chronos\.config\.\{json,yaml,yml,mjs,js,ts\} in .* and every folder above it/);
+    const gone = await cli(['-c', 'nowhere.json', 'ls'], { cwd: d2 });
+    expect(gone.code).toBe(2);
+    expect(gone.stderr).toBe(`error: config file not found: ${join(d2, 'nowhere.json')}\n`);
+    const noDb = await cli(['-c', 'c.yaml', '--collection', 'things', 'ls'], { cwd: d2 });
+    expect(noDb.code).toBe(2);
+    expect(noDb.stderr).toContain('give --db <dbName> or --key');
+  });
+
+  it('init writes a starter config once (exit 4 the second time) that the next commands find', async () => {
+    const d3 = mkdtempSync(join(tmpdir(), 'chronos-cli-init-'));
+    const i = await cli(['init'], { cwd: d3 });
+    expect(i.code).toBe(0);
+    expect(i.stderr).toContain('chronos doctor');
+    expect((await cli(['init'], { cwd: d3 })).code).toBe(4);
+    expect((await cli(['create'], { cwd: d3, input: '{"hello":"world"}' })).code).toBe(0);
+    expect(lines((await cli(['ls'], { cwd: d3 })).stdout)).toHaveLength(1);
+    const y = mkdtempSync(join(tmpdir(), 'chronos-cli-init-'));
+    expect((await cli(['init', '--format', 'yaml', '--mongo', '--spaces', 'https://fra1.digitaloceanspaces.com'], { cwd: y })).code).toBe(0);
+    const text = readFileSync(join(y, 'chronos.config.yaml'), 'utf8');
+    expect(text).toContain('${DO_SPACES_SECRET_KEY}');
+    const unset = await cli(['doctor'], { cwd: y, env: { MONGODB_URI: undefined, DO_SPACES_ACCESS_KEY: undefined } });
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toMatch(/\$\{(MONGODB_URI|DO_SPACES_ACCESS_KEY)\} in .* is not set/);
+  });
+
+  it('queue commands over the local journal (fallback on)', async () => {
+    const d4 = mkdtempSync(join(tmpdir(), 'chronos-cli-q-'));
+    writeFileSync(
+      join(d4, 'chronos.config.json'),
+      JSON.stringify({
+        localStorage: { enabled: true, basePath: './data' },
+        fallback: { enabled: true, maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100, deadLetterCollection: 'dead' },
+        defaults: { db: 'app', collection: 'c' },
+      }),
+    );
+    expect((await cli(['create'], { cwd: d4, input: '{"a":1}' })).code).toBe(0);
+    expect(JSON.parse((await cli(['queue', 'stats'], { cwd: d4 })).stdout)).toMatchObject({ pending: 0, claimed: 0, dead: 0 });
+    expect((await cli(['queue', 'pending'], { cwd: d4 })).stdout).toBe('');
+    const unknown = await cli(['queue', 'retry', 'no-such-op'], { cwd: d4 });
+    expect(unknown.code).toBe(3);
+    const work = await cli(['queue', 'work'], { cwd: d4 });
+    expect(work.code).toBe(0);
+    const off = await run(['queue', 'stats']);
+    expect(off.code).toBe(2);
+    expect(off.stderr).toContain('the fallback queue is off');
   });
 });

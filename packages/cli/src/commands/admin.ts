@@ -1,0 +1,275 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is the config syntax the CLI reads and writes
+/** Setup and operations: init, doctor, health, backends, buckets, validate, s3-test, gc, counters, queue. */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { CliError, EXIT, usage } from '../errors.js';
+import type { Session } from '../session.js';
+
+// ---------------------------------------------------------------- init
+
+export async function init(
+  s: Session,
+  o: { format: string; basePath: string; mongo?: boolean; spaces?: string; region: string; bucketPrefix: string; dbName: string; force?: boolean },
+) {
+  if (o.format !== 'json' && o.format !== 'yaml') throw usage("--format must be 'json' or 'yaml'");
+  const file = join(s.cwd, `chronos.config.${o.format}`);
+  if (existsSync(file) && !o.force) throw new CliError(`${file} exists (--force overwrites it)`, EXIT.conflict);
+  const env: string[] = [];
+  const cfg: Record<string, unknown> = {};
+  if (o.mongo) {
+    cfg.databases = { metadata: { generic: { key: 'main', mongoUri: '${MONGODB_URI}', dbName: o.dbName } } };
+    env.push('MONGODB_URI=mongodb://user:password@host:27017/?authSource=admin');
+  }
+  if (o.spaces) {
+    cfg.spacesConns = [
+      {
+        endpoint: o.spaces,
+        region: o.region,
+        accessKey: '${DO_SPACES_ACCESS_KEY}',
+        secretKey: '${DO_SPACES_SECRET_KEY}',
+        jsonBucket: `${o.bucketPrefix}-json`,
+        contentBucket: `${o.bucketPrefix}-content`,
+        backupsBucket: `${o.bucketPrefix}-backups`,
+      },
+    ];
+    env.push('DO_SPACES_ACCESS_KEY=', 'DO_SPACES_SECRET_KEY=');
+  }
+  if (!o.mongo || !o.spaces) cfg.localStorage = { enabled: true, basePath: o.basePath };
+  cfg.defaults = { db: o.dbName, collection: 'items' };
+  const text = o.format === 'json' ? `${JSON.stringify(cfg, null, 2)}\n` : (await import('yaml')).stringify(cfg);
+  writeFileSync(file, text);
+  const rel = relative(s.cwd, file) || file;
+  const next = [`wrote ${rel}`];
+  if (env.length) {
+    const example = join(s.cwd, '.env.example');
+    if (!existsSync(example)) writeFileSync(example, `${env.join('\n')}\n`);
+    next.push(`next: copy .env.example to .env beside the config and fill in the secrets (the config reads them as \${VAR})`);
+    if (o.spaces) next.push('then: chronos buckets --create   (creates the three buckets)');
+  }
+  next.push('then: chronos doctor            (checks everything the config points at)');
+  next.push(`then: echo '{"hello":"world"}' | chronos create   (writes a first record to ${o.dbName}/items)`);
+  for (const l of next) s.out.note(l);
+  await s.out.json({ file, written: true });
+}
+
+// ---------------------------------------------------------------- doctor
+
+type Check = { check: string; status: 'ok' | 'warn' | 'fail'; detail: string; fix?: string };
+
+export async function doctor(s: Session) {
+  const checks: Check[] = [];
+  const add = (c: Check) => checks.push(c);
+  const loaded = await s.config();
+  add({ check: 'config', status: 'ok', detail: loaded.file });
+  const c = await s.open('read');
+  const cfg = c.config;
+  const h = await c.admin.health();
+  for (const b of [...h.backends, ...h.storage, ...(h.counters ? [h.counters] : [])])
+    add({
+      check: `reach ${b.name}`,
+      status: b.ok ? 'ok' : 'fail',
+      detail: b.ok ? `${b.latencyMs} ms` : s.hide(b.error ?? 'unreachable'),
+      ...(b.ok ? {} : { fix: 'check the URI / endpoint, the network and the credentials' }),
+    });
+  let ctx: Awaited<ReturnType<Session['ctx']>> | undefined;
+  try {
+    ctx = await s.ctx();
+  } catch {
+    add({
+      check: 'context',
+      status: 'warn',
+      detail: 'no --db/--key and --collection: bucket, index and Spaces checks skipped',
+      fix: 'give --db and --collection, or a defaults block',
+    });
+  }
+  if (ctx) {
+    try {
+      const r = await c.admin.ensureBucketsExist(ctx, { dryRun: true, createIfMissing: false });
+      const local = !cfg.spacesConns?.length;
+      for (const b of r.bucketStatuses)
+        add(
+          local && !b.exists
+            ? { check: `bucket ${b.name}`, status: 'ok', detail: 'embedded store: made on first use' }
+            : {
+                check: `bucket ${b.name}`,
+                status: b.exists && b.accessible ? 'ok' : 'fail',
+                detail: b.exists ? (b.accessible ? 'exists' : 'not accessible') : 'missing',
+                ...(b.exists ? {} : { fix: 'chronos buckets --create' }),
+              },
+        );
+    } catch (e) {
+      add({ check: 'buckets', status: 'fail', detail: s.hide((e as Error).message) });
+    }
+    if (cfg.spacesConns?.length) {
+      try {
+        const v = await c.admin.validateSpacesConfiguration(ctx);
+        add({
+          check: 'spaces config',
+          status: v.valid ? (v.recommendations.length ? 'warn' : 'ok') : 'fail',
+          detail: s.hide([...v.issues, ...v.recommendations].join('; ') || 'valid'),
+        });
+      } catch (e) {
+        add({ check: 'spaces config', status: 'fail', detail: s.hide((e as Error).message) });
+      }
+    }
+    try {
+      // a read through the context sets up (and so checks) the indexes of its collections
+      await c.with(ctx).listByMeta({ limit: 1 });
+      add({ check: 'indexes and read', status: 'ok', detail: `${'dbName' in ctx ? ctx.dbName : 'key' in ctx ? ctx.key : ''}/${ctx.collection}` });
+    } catch (e) {
+      add({ check: 'indexes and read', status: 'fail', detail: s.hide(`${(e as Error).name}: ${(e as Error).message}`) });
+    }
+  }
+  if (cfg.fallback?.enabled) {
+    try {
+      const q = await c.fallback.getQueueStats();
+      add({
+        check: 'fallback queue',
+        status: q.dead > 0 ? 'warn' : 'ok',
+        detail: `${q.pending} pending, ${q.claimed} claimed, ${q.dead} dead`,
+        ...(q.dead > 0 ? { fix: 'chronos queue dead, then queue retry <id> or queue cancel' } : {}),
+      });
+    } catch (e) {
+      add({ check: 'fallback queue', status: 'fail', detail: s.hide((e as Error).message) });
+    }
+  } else add({ check: 'fallback queue', status: 'ok', detail: 'off' });
+  if (s.out.machine) for (const ch of checks) await s.out.line(JSON.stringify(ch));
+  else {
+    const pc = (await import('picocolors')).default;
+    const mark = { ok: pc.green('ok  '), warn: pc.yellow('warn'), fail: pc.red('FAIL') };
+    for (const ch of checks) await s.out.line(`${mark[ch.status]}  ${ch.check}: ${ch.detail}${ch.fix ? pc.dim(`  -> ${ch.fix}`) : ''}`);
+  }
+  return checks.some((x) => x.status === 'fail') ? EXIT.failed : EXIT.ok;
+}
+
+// ---------------------------------------------------------------- checks
+
+export async function health(s: Session) {
+  const h = await (await s.open('read')).admin.health();
+  await s.out.json(h);
+  return h.ok ? EXIT.ok : EXIT.failed;
+}
+
+export async function backends(s: Session) {
+  const list = (await s.open('read')).admin.listBackends();
+  await s.out.rows(list as unknown as Record<string, unknown>[], ['key', 'databaseType', 'tier', 'dbName', 'uri']);
+}
+
+export async function buckets(s: Session, o: { create?: boolean }) {
+  const ctx = await s.ctx();
+  const c = await s.open(o.create ? 'write' : 'read');
+  const r = await c.admin.ensureBucketsExist(ctx, o.create ? { confirm: true, createIfMissing: true } : { dryRun: true, createIfMissing: false });
+  const rows = r.bucketStatuses.map((b) => ({
+    bucket: b.name,
+    status: b.exists ? (b.created ? 'created' : 'ok') : 'missing',
+    ...(b.error ? { error: s.hide(b.error) } : {}),
+  }));
+  await s.out.rows(rows, ['bucket', 'status', 'error']);
+  if (rows.some((x) => x.status === 'missing')) {
+    if (!o.create) s.out.note('missing bucket(s): chronos buckets --create');
+    return EXIT.failed;
+  }
+}
+
+export async function validate(s: Session) {
+  const r = await (await s.open('read')).admin.validateSpacesConfiguration(await s.ctx());
+  await s.out.json(r);
+  return r.valid ? EXIT.ok : EXIT.failed;
+}
+
+export async function s3Test(s: Session) {
+  const r = await (await s.open('read')).admin.testS3Connectivity(await s.ctx());
+  await s.out.json({ ...r, ...(r.error ? { error: s.hide(r.error) } : {}) });
+  return r.success ? EXIT.ok : EXIT.failed;
+}
+
+// ---------------------------------------------------------------- maintenance
+
+export async function gc(s: Session, o: { graceMs?: number; dryRun?: boolean }) {
+  const ctx = await s.ctx();
+  const c = await s.open(o.dryRun ? 'read' : 'write');
+  if (!o.dryRun) await s.confirm(`Delete unreferenced payload objects of ${ctx.collection} older than ${o.graceMs ?? 3600000} ms?`);
+  await s.out.json(await c.admin.gc(ctx, { ...(o.graceMs !== undefined ? { graceMs: o.graceMs } : {}), ...(o.dryRun ? { dryRun: true } : { confirm: true }) }));
+}
+
+export async function counters(s: Session, o: { recount?: boolean }) {
+  const scope = await s.scope();
+  const c = await s.open(o.recount ? 'write' : 'read');
+  await s.out.json(o.recount ? await c.counters.recount(scope) : await c.counters.getTotals(scope));
+}
+
+// ---------------------------------------------------------------- queue
+
+async function fallback(s: Session) {
+  const c = await s.open('read');
+  if (!c.config.fallback?.enabled) throw usage(`the fallback queue is off in ${(await s.config()).file} (fallback.enabled)`);
+  return c.fallback;
+}
+const opRow = (op: {
+  id: string;
+  requestId: string;
+  body: unknown;
+  attempts: number;
+  enqueuedAt: number;
+  status?: string;
+  lastError?: { message?: string };
+}) => {
+  const b = op.body as { op?: string; id?: string; ns?: { dbName?: string; collection?: string } } | undefined;
+  return {
+    id: op.id,
+    op: b?.op,
+    record: b?.id,
+    attempts: op.attempts,
+    enqueuedAt: new Date(op.enqueuedAt).toISOString(),
+    ...(op.status ? { status: op.status } : {}),
+    ...(op.lastError ? { lastError: s0(op.lastError.message) } : {}),
+  };
+};
+const s0 = (m: string | undefined) => (m ?? '').slice(0, 200);
+
+export async function queueStats(s: Session) {
+  await s.out.json(await (await fallback(s)).getQueueStats());
+}
+export async function queuePending(s: Session, o: { limit: number; afterId?: string }) {
+  const ops = await (await fallback(s)).getPendingOps({ limit: o.limit, ...(o.afterId ? { afterId: o.afterId } : {}) });
+  await s.out.rows(ops.map(opRow), ['id', 'op', 'record', 'status', 'attempts', 'enqueuedAt', 'lastError']);
+}
+export async function queueDead(s: Session, o: { limit: number; afterId?: string }) {
+  const ops = await (await fallback(s)).getDeadLetterOps({ limit: o.limit, ...(o.afterId ? { afterId: o.afterId } : {}) });
+  await s.out.rows(ops.map(opRow), ['id', 'op', 'record', 'attempts', 'enqueuedAt', 'lastError']);
+}
+export async function queueRetry(s: Session, id: string) {
+  await s.out.json(opRow(await (await fallback(s)).retryDeadLetter(id)));
+}
+export async function queueCancel(s: Session, id: string) {
+  await (await fallback(s)).cancelOp(id);
+  await s.out.json({ id, cancelled: true });
+}
+export async function queueWork(s: Session, o: { concurrency: number; forever?: boolean }) {
+  const fb = await fallback(s);
+  const before = await fb.getQueueStats();
+  fb.startWorker({ concurrency: o.concurrency, pollMs: 200 });
+  let stop = false;
+  const onSig = () => {
+    stop = true;
+  };
+  process.once('SIGINT', onSig);
+  process.once('SIGTERM', onSig);
+  try {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 250));
+      if (stop) break;
+      if (o.forever) continue;
+      const q = await fb.getQueueStats();
+      // done when nothing is claimable now: pending ops waiting for a backoff count as left
+      if (q.pending + q.claimed === 0) break;
+    }
+  } finally {
+    process.off('SIGINT', onSig);
+    process.off('SIGTERM', onSig);
+    await fb.stopWorker();
+  }
+  const after = await fb.getQueueStats();
+  await s.out.json({ before, after });
+  return after.dead > before.dead ? EXIT.failed : EXIT.ok;
+}

@@ -1,0 +1,245 @@
+/**
+ * export: the collection as it was at a time or cv (default: now), as NDJSON,
+ * a page at a time (listAsOf), each externalized property's bytes inlined as
+ * base64 so the dump is whole. import: NDJSON (validated first, so bad input
+ * writes nothing), or a plain MongoDB collection (--from-mongo), streamed into
+ * createManyStream with the record's own id and a requestId derived from it:
+ * a rerun after an interruption replays what landed and writes the rest.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { BulkResult } from 'chronos-db';
+import { CliError, EXIT, usage } from '../errors.js';
+import type { Session } from '../session.js';
+
+const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
+const PAGE = 200;
+
+/** A requestId of at most 128 characters, the same for the same id on every run. */
+export function requestIdFor(prefix: string, id: string): string {
+  return prefix.length + id.length <= 128 ? `${prefix}${id}` : `${prefix}h:${createHash('sha256').update(id).digest('hex')}`;
+}
+
+const getPath = (o: Record<string, unknown>, path: string): unknown =>
+  path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
+function setPath(o: Record<string, unknown>, path: string, value: unknown) {
+  const keys = path.split('.');
+  let cur = o;
+  for (const k of keys.slice(0, -1)) cur = cur[k] as Record<string, unknown>;
+  cur[keys[keys.length - 1]!] = value;
+}
+
+export async function exportCmd(s: Session, o: { at?: string; cv?: number }) {
+  const ctx = await s.ctx();
+  const c = await s.open('read');
+  const col = c.with(ctx);
+  const target = o.cv !== undefined ? { cv: o.cv } : { at: (o.at ?? new Date().toISOString()) as `${number}-${number}-${number}` };
+  const props = Object.keys(c.config.collectionMaps?.[ctx.collection]?.base64Props ?? {});
+  let pageToken: string | undefined;
+  let n = 0;
+  do {
+    const page = await col.listAsOf(target, { limit: PAGE, ...(pageToken ? { pageToken } : {}) }, { includeMeta: true });
+    for (const r of page.items) {
+      const rec = r as unknown as Record<string, unknown> & { id: string; _meta?: { ov: number } };
+      for (const p of props) {
+        const v = getPath(rec, p);
+        if (v && typeof v === 'object' && 'ref' in v) {
+          const bytes = await col.getPropertyContent(rec.id, p, rec._meta ? { ov: rec._meta.ov } : {});
+          setPath(rec, p, Buffer.from(bytes).toString('base64'));
+        }
+      }
+      await s.out.line(JSON.stringify(rec));
+      n++;
+    }
+    pageToken = page.pageToken;
+  } while (pageToken);
+  s.out.note(`exported ${n} record(s) of ${ctx.collection} as of ${'cv' in target ? `cv ${target.cv}` : target.at}`);
+}
+
+interface Item {
+  id: string;
+  data: Record<string, unknown>;
+  requestId: string;
+}
+
+/** Checks every line first (bad input writes nothing); stdin is spooled to a temp file on the way. */
+async function validateNdjson(s: Session, file: string | undefined): Promise<{ path: string; lines: number; cleanup: () => void }> {
+  const fromStdin = !file || file === '-';
+  if (fromStdin && s.term.stdinTTY) throw usage('give an NDJSON file, or pipe it into stdin');
+  let path = file ?? '';
+  let cleanup = () => {};
+  let spool: ReturnType<typeof createWriteStream> | undefined;
+  if (fromStdin) {
+    const dir = mkdtempSync(join(tmpdir(), 'chronos-import-'));
+    path = join(dir, 'stdin.ndjson');
+    spool = createWriteStream(path);
+    spool.on('error', () => {}); // a failed spool write surfaces as the end() error below
+    cleanup = () => rmSync(dir, { recursive: true, force: true });
+  }
+  const input = fromStdin ? process.stdin : createReadStream(path);
+  const opened = new Promise<void>((res, rej) => {
+    input.once('error', rej);
+    if (fromStdin) res();
+    else (input as ReturnType<typeof createReadStream>).once('open', () => res());
+  });
+  try {
+    await opened;
+  } catch (e) {
+    throw new CliError(
+      `cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      (e as NodeJS.ErrnoException).code === 'ENOENT' ? EXIT.notFound : EXIT.usage,
+    );
+  }
+  let lines = 0;
+  let lineNo = 0;
+  const seen = new Set<string>();
+  try {
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      lineNo++;
+      if (spool && !spool.write(`${line}\n`)) await new Promise<void>((r) => spool!.once('drain', () => r()));
+      if (line.trim() === '') continue;
+      let v: unknown;
+      try {
+        v = JSON.parse(line);
+      } catch {
+        throw usage(`invalid JSON at line ${lineNo} of ${fromStdin ? 'stdin' : path}; nothing was imported`);
+      }
+      const id = (v as { id?: unknown })?.id;
+      if (!v || typeof v !== 'object' || Array.isArray(v)) throw usage(`line ${lineNo}: not a JSON object; nothing was imported`);
+      if (typeof id !== 'string' || !ID_RE.test(id)) throw usage(`line ${lineNo}: 'id' must be 1-128 letters, digits, '_' or '-'; nothing was imported`);
+      if (seen.has(id)) throw usage(`line ${lineNo}: id '${id}' appears twice; nothing was imported`);
+      seen.add(id);
+      lines++;
+    }
+  } catch (e) {
+    if (spool) await new Promise<void>((r) => spool!.end(() => r()));
+    cleanup();
+    throw e;
+  }
+  if (spool) await new Promise<void>((r, j) => spool!.end((e?: Error | null) => (e ? j(e) : r())));
+  return { path, lines, cleanup };
+}
+
+async function* ndjsonItems(path: string): AsyncGenerator<Item> {
+  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+    if (line.trim() === '') continue;
+    const { id, _system, _meta, ...data } = JSON.parse(line) as Record<string, unknown> & { id: string };
+    void _system;
+    void _meta;
+    yield { id, data, requestId: requestIdFor('import:', id) };
+  }
+}
+
+async function land(
+  s: Session,
+  items: AsyncIterable<Item | { id?: string; bad: string }>,
+  total: number,
+  o: { batchSize: number; actor?: string; reason?: string },
+) {
+  const col = (await s.open('write')).with(await s.ctx());
+  const bar = await s.progress(total, 'records');
+  const bad: Array<{ id?: string; error: string }> = [];
+  let done = 0;
+  // items the CLI itself cannot convert are reported, not sent
+  async function* good(): AsyncGenerator<Item> {
+    for await (const it of items) {
+      if ('bad' in it) {
+        bad.push({ ...(it.id ? { id: it.id } : {}), error: it.bad });
+        done++;
+        continue;
+      }
+      yield it;
+    }
+  }
+  let ok = 0;
+  try {
+    for await (const r of col.createManyStream(good(), {
+      batchSize: o.batchSize,
+      ...(o.actor ? { actor: o.actor } : {}),
+      ...(o.reason ? { reason: o.reason } : {}),
+    }) as AsyncIterable<BulkResult>) {
+      done++;
+      if (r.ok) ok++;
+      else bad.push({ ...(r.id ? { id: r.id } : {}), error: s.hide(`${r.error.name}: ${r.error.message}`) });
+      if (done % 100 === 0) bar.update(done);
+    }
+  } finally {
+    bar.update(done);
+    bar.stop();
+  }
+  for (const b of bad.slice(0, 20)) s.out.note(`failed ${b.id ?? '?'}: ${b.error}`);
+  if (bad.length > 20) s.out.note(`... and ${bad.length - 20} more`);
+  await s.out.json({ read: done, imported: ok, failed: bad.length });
+  return bad.length ? EXIT.failed : EXIT.ok;
+}
+
+export async function importCmd(
+  s: Session,
+  file: string | undefined,
+  o: { fromMongo?: string; sourceDb?: string; sourceCollection?: string; batchSize: number; actor?: string; reason?: string },
+) {
+  if (o.batchSize > 5000) throw usage('--batch-size must be at most 5000');
+  if (o.fromMongo) {
+    if (file) throw usage('give a file or --from-mongo, not both');
+    return fromMongo(s, o.fromMongo, o);
+  }
+  if (o.sourceDb || o.sourceCollection) throw usage('--source-db and --source-collection go with --from-mongo');
+  await s.ctx();
+  const v = await validateNdjson(s, file);
+  try {
+    return await land(s, ndjsonItems(v.path), v.lines, o);
+  } finally {
+    v.cleanup();
+  }
+}
+
+function dbOfUri(uri: string): string | undefined {
+  const m = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/.exec(uri);
+  return m ? decodeURIComponent(m[1]!) : undefined;
+}
+
+async function fromMongo(s: Session, uri: string, o: { sourceDb?: string; sourceCollection?: string; batchSize: number; actor?: string; reason?: string }) {
+  if (!/^mongodb(\+srv)?:\/\//.test(uri)) throw usage('--from-mongo must be a mongodb:// or mongodb+srv:// URI');
+  const ctx = await s.ctx();
+  const dbName = o.sourceDb ?? dbOfUri(uri) ?? ('dbName' in ctx ? ctx.dbName : undefined);
+  if (!dbName) throw usage('give --source-db (the URI names no database)');
+  const collName = o.sourceCollection ?? ctx.collection;
+  const { MongoClient } = await import('mongodb');
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+  // the URI's password is a secret too
+  const m = /^mongodb(?:\+srv)?:\/\/([^@/]+)@/.exec(uri);
+  if (m && s.loaded) s.loaded.secrets.push(m[1]!, ...(m[1]!.split(':')[1] ? [m[1]!.split(':')[1]!] : []));
+  try {
+    const coll = client.db(dbName).collection(collName);
+    const total = await coll.estimatedDocumentCount();
+    async function* items(): AsyncGenerator<Item | { id?: string; bad: string }> {
+      // _id order, streamed in batches: memory holds one batch whatever the size
+      for await (const doc of coll.find({}).sort({ _id: 1 }).batchSize(o.batchSize)) {
+        const { _id, ...rest } = doc as Record<string, unknown>;
+        const id =
+          typeof _id === 'string'
+            ? _id
+            : typeof _id === 'number' && Number.isSafeInteger(_id)
+              ? String(_id)
+              : _id && typeof (_id as { toHexString?: unknown }).toHexString === 'function'
+                ? (_id as { toHexString(): string }).toHexString()
+                : undefined;
+        if (id === undefined || !ID_RE.test(id)) {
+          yield {
+            ...(id ? { id: id.slice(0, 64) } : {}),
+            bad: `_id of type ${(_id as object)?.constructor?.name ?? typeof _id} cannot be a record id (1-128 letters, digits, '_' or '-')`,
+          };
+          continue;
+        }
+        // BSON values become their JSON: ObjectId -> hex, Date -> ISO string
+        yield { id, data: JSON.parse(JSON.stringify(rest)) as Record<string, unknown>, requestId: requestIdFor('mongo:', id) };
+      }
+    }
+    return await land(s, items(), total, o);
+  } finally {
+    await client.close().catch(() => {});
+  }
+}
