@@ -19,5 +19,7 @@ module.exports = {
       ...p,
       moduleNameMapper: { '^better-sqlite3$': shim, ...p.moduleNameMapper },
       ...(p.displayName === 'chronos-db' ? { testMatch: chronosDbEmbedded } : {}),
+      // the CLI's embedded run; its terminal and server tests run on Node 20 only
+      ...(p.displayName === 'cli' ? { testMatch: ['<rootDir>/test/cli.test.ts'] } : {}),
     })),
 };

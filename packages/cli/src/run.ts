@@ -25,7 +25,7 @@ const time = (v: string): string => {
   return v;
 };
 
-type Handler = (s: Session, ...args: unknown[]) => Promise<number | undefined | void>;
+type Handler = (s: Session, ...args: unknown[]) => Promise<unknown>;
 type Loader = () => Promise<Record<string, unknown>>;
 
 const readCmds: Loader = () => import('./commands/read.js');
@@ -66,7 +66,8 @@ export async function run(argv: string[], io?: Io, runEnv: RunEnv = {}): Promise
         io ? undefined : runEnv.stdout,
       );
       const fn = (await load())[name] as Handler;
-      code = (await fn(session, ...args, opts)) ?? EXIT.ok;
+      const r = await fn(session, ...args, opts);
+      code = typeof r === 'number' ? r : EXIT.ok;
     };
 
   const program = new Command('chronos')

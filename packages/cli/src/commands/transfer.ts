@@ -7,9 +7,9 @@
  * a rerun after an interruption replays what landed and writes the rest.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { BulkResult } from 'chronos-db';
 import { CliError, EXIT, usage } from '../errors.js';
@@ -133,16 +133,24 @@ async function* ndjsonItems(path: string): AsyncGenerator<Item> {
   }
 }
 
+/**
+ * Lands items through createManyStream. `checkpoint(n)` is called (at most once a
+ * batch) with n = the length of the prefix of items that all landed: a rerun may
+ * start after it. `skipped` items landed in an earlier run (they count as imported).
+ */
 async function land(
   s: Session,
   items: AsyncIterable<Item | { id?: string; bad: string }>,
   total: number,
   o: { batchSize: number; actor?: string; reason?: string },
+  resume: { skipped: number; checkpoint?: (n: number) => Promise<void> } = { skipped: 0 },
 ) {
   const col = (await s.open('write')).with(await s.ctx());
   const bar = await s.progress(total, 'records');
   const bad: Array<{ id?: string; error: string }> = [];
-  let done = 0;
+  let done = resume.skipped;
+  let okPrefix = resume.skipped;
+  let saved = okPrefix;
   // items the CLI itself cannot convert are reported, not sent
   async function* good(): AsyncGenerator<Item> {
     for await (const it of items) {
@@ -154,7 +162,7 @@ async function land(
       yield it;
     }
   }
-  let ok = 0;
+  let ok = resume.skipped;
   try {
     for await (const r of col.createManyStream(good(), {
       batchSize: o.batchSize,
@@ -164,7 +172,12 @@ async function land(
       done++;
       if (r.ok) ok++;
       else bad.push({ ...(r.id ? { id: r.id } : {}), error: s.hide(`${r.error.name}: ${r.error.message}`) });
+      if (bad.length === 0) okPrefix = done;
       if (done % 100 === 0) bar.update(done);
+      if (resume.checkpoint && okPrefix - saved >= o.batchSize) {
+        saved = okPrefix;
+        await resume.checkpoint(okPrefix);
+      }
     }
   } finally {
     bar.update(done);
@@ -172,7 +185,7 @@ async function land(
   }
   for (const b of bad.slice(0, 20)) s.out.note(`failed ${b.id ?? '?'}: ${b.error}`);
   if (bad.length > 20) s.out.note(`... and ${bad.length - 20} more`);
-  await s.out.json({ read: done, imported: ok, failed: bad.length });
+  await s.out.json({ read: done, imported: ok, failed: bad.length, ...(resume.skipped ? { resumedAfter: resume.skipped } : {}) });
   return bad.length ? EXIT.failed : EXIT.ok;
 }
 
@@ -215,10 +228,40 @@ async function fromMongo(s: Session, uri: string, o: { sourceDb?: string; source
   try {
     const coll = client.db(dbName).collection(collName);
     const total = await coll.estimatedDocumentCount();
+    const { BSON } = await import('mongodb');
+    // the checkpoint: how many documents (in _id order) all landed, and the _id of the last one
+    const loaded = await s.config();
+    const key = createHash('sha256')
+      .update(JSON.stringify([uri.replace(/\/\/[^@/]*@/, '//'), dbName, collName, ctx]))
+      .digest('hex')
+      .slice(0, 24);
+    const cpFile = join(dirname(loaded.file), '.chronos', 'imports', `${key}.json`);
+    let skip = 0;
+    let lastId: string | undefined;
+    if (existsSync(cpFile)) {
+      try {
+        const cp = JSON.parse(readFileSync(cpFile, 'utf8')) as { done: number; lastId: string };
+        // resume only if the source still has the same document at that position (else replay it all: idempotent)
+        const at = await coll
+          .find({})
+          .sort({ _id: 1 })
+          .skip(cp.done - 1)
+          .limit(1)
+          .project({ _id: 1 })
+          .toArray();
+        if (cp.done > 0 && at[0] && BSON.EJSON.stringify(at[0]._id) === cp.lastId) {
+          skip = cp.done;
+          s.out.note(`resuming after ${skip} document(s) imported by an earlier run (${cpFile})`);
+        }
+      } catch {}
+    }
+    const ids: string[] = []; // EJSON of the _ids of the current window, to name the checkpoint's last one
+    let base = skip;
     async function* items(): AsyncGenerator<Item | { id?: string; bad: string }> {
       // _id order, streamed in batches: memory holds one batch whatever the size
-      for await (const doc of coll.find({}).sort({ _id: 1 }).batchSize(o.batchSize)) {
+      for await (const doc of coll.find({}).sort({ _id: 1 }).skip(skip).batchSize(o.batchSize)) {
         const { _id, ...rest } = doc as Record<string, unknown>;
+        ids.push(BSON.EJSON.stringify(_id as never));
         const id =
           typeof _id === 'string'
             ? _id
@@ -238,7 +281,17 @@ async function fromMongo(s: Session, uri: string, o: { sourceDb?: string; source
         yield { id, data: JSON.parse(JSON.stringify(rest)) as Record<string, unknown>, requestId: requestIdFor('mongo:', id) };
       }
     }
-    return await land(s, items(), total, o);
+    const checkpoint = async (n: number) => {
+      lastId = ids[n - 1 - base];
+      if (lastId === undefined) return;
+      mkdirSync(dirname(cpFile), { recursive: true });
+      writeFileSync(cpFile, JSON.stringify({ done: n, lastId }));
+      ids.splice(0, n - base);
+      base = n;
+    };
+    const code = await land(s, items(), total, o, { skipped: skip, checkpoint });
+    if (code === EXIT.ok) rmSync(cpFile, { force: true });
+    return code;
   } finally {
     await client.close().catch(() => {});
   }
