@@ -9,6 +9,18 @@
  */
 import type { GcOptions, GcResult } from '@chronos-db/core';
 import type { BackendInfo, ContextInput } from '@chronos-db/router';
+import type { RebalanceOptions, RebalancePlan, RebalancePlanOptions, RebalanceResult } from './rebalance.js';
+
+export type {
+  RebalanceContext,
+  RebalanceMove,
+  RebalanceOptions,
+  RebalancePhase,
+  RebalancePlan,
+  RebalancePlanOptions,
+  RebalanceProgress,
+  RebalanceResult,
+} from './rebalance.js';
 
 export interface ComponentHealth {
   name: string;
@@ -96,6 +108,10 @@ export interface ChronosAdmin {
    * find payloads in either place. Needs `{ confirm: true }`, or `{ dryRun: true }` to only count.
    */
   compactLocal(opts: { confirm?: boolean; dryRun?: boolean }): Promise<CompactLocalResult>;
+  /** Read-only: the hashed contexts whose data is not where the backend list (minus `drain`) places them, with record and version counts. */
+  planRebalance(opts?: RebalancePlanOptions): Promise<RebalancePlan>;
+  /** Moves those contexts online, one at a time (fence, copy, verify, flip, remove the source unless keepSource). Rerunnable. */
+  rebalance(opts: RebalanceOptions): Promise<RebalanceResult>;
 }
 
 export interface CompactLocalResult {

@@ -22,6 +22,7 @@ import { lazy, spacesAdmin } from './adapters.js';
 import type { ContextInput } from '@chronos-db/router';
 import type { ChronosAdmin } from './admin-types.js';
 import type { ChronosFallback } from './fallback.js';
+import { createRebalancer } from './rebalance.js';
 import { createRuntime } from './runtime.js';
 
 /** What `chronos.with<T>(ctx)` returns: the bound operations, typed by the record shape `T`; `Q` is what a queued write returns (`QueuedWrite` when the config turns `fallback` on, else never). */
@@ -88,7 +89,7 @@ export function initChronos<const C extends ChronosConfig>(config: C): Chronos<Q
       },
     },
     // @chronos-db/admin (and the S3 SDK it uses) loads on the first admin call
-    admin: lazy(() => spacesAdmin.createChronosAdmin(runtime)),
+    admin: lazy(() => ({ ...spacesAdmin.createChronosAdmin(runtime), ...createRebalancer(runtime) })),
   };
   return chronos;
 }

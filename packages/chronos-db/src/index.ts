@@ -13,6 +13,14 @@ export type {
   ConnectivityResult,
   SpacesValidationResult,
   CompactLocalResult,
+  RebalanceContext,
+  RebalanceMove,
+  RebalanceOptions,
+  RebalancePhase,
+  RebalancePlan,
+  RebalancePlanOptions,
+  RebalanceProgress,
+  RebalanceResult,
 } from './admin-types.js';
 export {
   ChronosError,

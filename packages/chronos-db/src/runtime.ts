@@ -23,10 +23,21 @@ import {
   type Redactor,
 } from '@chronos-db/core';
 import type { AdminResolved, AdminRuntime } from '@chronos-db/admin';
-import { buildTopology, createClientPool, resolveContext, type Backend, type ContextInput, type StorageRef, type Topology } from '@chronos-db/router';
+import {
+  buildTopology,
+  createClientPool,
+  registryLocation,
+  resolveContext,
+  type Backend,
+  type ContextInput,
+  type StorageRef,
+  type Topology,
+} from '@chronos-db/router';
 import { storageLocal, storageMongo, storageS3 } from './adapters.js';
 import type { SqliteMetadataStore } from '@chronos-db/storage-local';
 import { createFallback, type FallbackRuntime } from './fallback.js';
+import { placedCollection } from './placed.js';
+import { DEFAULT_LEASE_MS, createPlacement, type MongoClientLike, type Placement } from './placement.js';
 
 /**
  * Engines kept per instance, least recently used evicted first. An engine
@@ -51,6 +62,12 @@ export interface Runtime extends AdminRuntime {
   engine(ctx: ContextInput): Engine;
   /** The engines currently cached, least recently used first. */
   cachedEngines(): Engine[];
+  /** The placement registry of hashed contexts; null for the embedded store (one backend). */
+  readonly placement: Placement | null;
+  /** The process-wide MongoClient of a URI (acquired once, released by shutdown). */
+  mongoClient(uri: string): MongoClientLike;
+  /** The engine of a namespace on one backend (what a hashed context runs on once placed). */
+  engineOn(backend: Backend, ns: Resolved['ns']): Engine;
 }
 
 export function closedError(what: string): ChronosError {
@@ -169,10 +186,45 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     if (topology.embedded && basePath) return local();
     return undefined;
   };
+  // Raw clients (placement registry, probes, rebalance copies): the same process-wide client as the stores'.
+  const acquired = new Map<string, { readonly client: MongoClientLike }>();
+  const mongoClient = (uri: string): MongoClientLike => {
+    assertOpen();
+    let h = acquired.get(uri);
+    if (!h) {
+      h = storageMongo.acquireClient(uri, mongoTimeouts);
+      acquired.set(uri, h);
+    }
+    return h.client;
+  };
+  const location = registryLocation(topology, cfg.counters);
+  const leaseMs = cfg.routing?.placementLeaseMs ?? DEFAULT_LEASE_MS;
+  const placement: Placement | null = location
+    ? createPlacement({
+        topology,
+        location,
+        client: mongoClient,
+        leaseMs,
+        waitMs: cfg.routing?.placementWaitMs ?? timeoutMs,
+        graceMs: leaseMs + 2 * timeoutMs,
+        redact: redactor.text,
+      })
+    : null;
+
+  const resolvedOn = (backend: Backend, ns: Resolved['ns']): Resolved => ({
+    backend,
+    storage: backend.spacesConnIndex,
+    ns,
+    meta: metaFor(backend),
+    blobs: blobsFor(backend.spacesConnIndex),
+  });
+  /** Synchronous resolution (admin): a hashed context uses its placement when this process holds a valid lease on it, else the hash. */
   const resolve = (ctx: ContextInput): Resolved => {
     assertOpen();
     const r = resolveContext(topology, ctx);
-    return { backend: r.backend, storage: r.spacesConnIndex, ns: r.ns, meta: metaFor(r.backend), blobs: blobsFor(r.spacesConnIndex) };
+    const placed = r.form === 'hash' && placement ? placement.cached(r.ns) : null;
+    const b = placed && placed.state === 'active' ? topology.byKey.get(placed.backend) : undefined;
+    return resolvedOn(b ?? r.backend, r.ns);
   };
 
   // Least recently used first: a Map keeps insertion order; a hit is moved to the end.
@@ -205,7 +257,13 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     engines.set(id, e);
     return e;
   };
-  const engine = (ctx: ContextInput): Engine => engineFor(resolve(ctx));
+  const engineOn = (backend: Backend, ns: Resolved['ns']): Engine => engineFor(resolvedOn(backend, ns));
+  const engine = (ctx: ContextInput): Engine => {
+    assertOpen();
+    const r = resolveContext(topology, ctx);
+    if (r.form !== 'hash' || !placement) return engineOn(r.backend, r.ns);
+    return placedCollection(r.ns, placement, r.backend, (b) => engineOn(b, r.ns));
+  };
 
   const fallback = createFallback({
     cfg: cfg.fallback,
@@ -213,10 +271,16 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     timeoutMs,
     log,
     redact: redactor.text,
-    apply: (body) => {
-      const backend = topology.byKey.get(body.route?.key);
+    apply: async (body) => {
+      let backend = topology.byKey.get(body.route?.key);
       if (!backend) throw new ValidationError(`Queued write names an unknown backend '${String(body.route?.key).slice(0, 80)}'`);
-      const storage = body.route.storage as Resolved['storage'];
+      let storage = body.route.storage as Resolved['storage'];
+      // a hashed context moved by rebalance since the write was queued: replay it where the context lives now
+      const placed = placement && backend.kind === 'mongo' ? await placement.existing(body.ns, 'write') : null;
+      if (placed && placed.key !== backend.key) {
+        backend = placed;
+        storage = placed.spacesConnIndex;
+      }
       return engineFor({ backend, storage, ns: body.ns, meta: metaFor(backend), blobs: blobsFor(storage) }).applyQueued(body);
     },
   });
@@ -237,12 +301,22 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     blobsFor,
     counterStore,
     engine,
+    engineOn,
+    placement,
+    mongoClient,
     cachedEngines: () => [...engines.values()],
     async shutdown() {
       if (closed) return;
       closed = true;
       engines.clear();
-      const results = await Promise.allSettled([fallback.close(), mongoPool.closeAll(), blobPool.closeAll(), localMeta?.close(), countersMeta?.close()]);
+      const results = await Promise.allSettled([
+        fallback.close(),
+        mongoPool.closeAll(),
+        blobPool.closeAll(),
+        localMeta?.close(),
+        countersMeta?.close(),
+        ...[...acquired.keys()].map((uri) => storageMongo.releaseClient(uri)),
+      ]);
       const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
       if (failed) throw redactor.error(failed.reason);
     },

@@ -194,7 +194,7 @@ expectTypeOf<Exclude<EngineMethods, keyof Collection>>().toBeNever();
 expectTypeOf<Exclude<keyof Collection, keyof CollectionEngine>>().toBeNever();
 
 // chronos.admin is typed without @chronos-db/admin's declarations, method for method.
-type AdminImpl = ReturnType<typeof import('@chronos-db/admin').createChronosAdmin>;
+type AdminImpl = ReturnType<typeof import('@chronos-db/admin').createChronosAdmin> & ReturnType<typeof import('../src/rebalance.js').createRebalancer>;
 expectTypeOf<keyof AdminImpl>().toEqualTypeOf<keyof import('chronos-db').ChronosAdmin>();
 
 // Every option type a caller names is exported from chronos-db.

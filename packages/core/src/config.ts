@@ -107,7 +107,14 @@ export const configSchema = z
       .strict()
       .optional(),
     routing: z
-      .object({ hashAlgo: z.enum(['rendezvous', 'jump']), chooseKey: z.string().min(1).optional() })
+      .object({
+        hashAlgo: z.enum(['rendezvous', 'jump']),
+        chooseKey: z.string().min(1).optional(),
+        /** How long a process trusts a hashed context's cached placement (ms). Every process of a deployment must agree. */
+        placementLeaseMs: z.number().int().min(50).max(600_000).optional(),
+        /** How long a write to a context being moved by rebalance waits before a retriable StorageError (ms). */
+        placementWaitMs: z.number().int().min(0).max(600_000).optional(),
+      })
       .strict()
       .optional(),
     retention: z

@@ -30,3 +30,15 @@ export {
 export { createClientPool, mongoClientId, s3ClientId, s3StoreId, type ClientPool, type ClientPoolOptions } from './pool.js';
 export { describeBackends, describeBackend, describeStorage, safeUri, type BackendInfo, type StorageInfo } from './describe.js';
 export { probeBackends, topologySecrets, topologyRedactor, redactWith, type BackendHealth } from './health.js';
+export {
+  PLACEMENT_COLLECTION,
+  placementKey,
+  namespaceOfKey,
+  registryLocation,
+  placementCandidates,
+  initialPlacement,
+  targetBackend,
+  type PlacementEntry,
+  type PlacementState,
+  type RegistryLocation,
+} from './placement.js';

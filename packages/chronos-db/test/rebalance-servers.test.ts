@@ -1,0 +1,353 @@
+/**
+ * Issue 17: adding or removing a MongoDB backend never hides data.
+ *
+ * Four FerretDB servers (the shared one and three this file starts and stops)
+ * are four backends; hashed tenants start on the first three. Sizes: 16
+ * tenants in CI; the issue's 200 with CHRONOS_REBALANCE_FULL=1.
+ *
+ * Order matters (one data set): data written by a library without the
+ * registry (the registry collection dropped) -> a 4th backend added: every
+ * record reads -> rebalance with 4 writers -> old-config and new-config
+ * processes writing the same new tenants -> draining a backend, SIGKILLed
+ * mid-way, then rerun -> tenant isolation.
+ */
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { initChronos, type BoundCollection, type Chronos, type ChronosConfig } from 'chronos-db';
+import { isRetriableStorageError, parseConfig } from '@chronos-db/core';
+import { buildTopology, placementKey, targetBackend } from '@chronos-db/router';
+import { MongoClient } from 'mongodb';
+import { buckets, createBuckets, describeServers, rnd, startSecondFerret, type SecondFerret } from './helpers/servers.js';
+
+const FULL = process.env.CHRONOS_REBALANCE_FULL === '1';
+const TENANTS = FULL ? 200 : 16;
+const RECORDS = FULL ? 5 : 3;
+const ROOT = resolve(__dirname, '../../..');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Runs fn over items, `width` at a time. */
+async function pool<T>(items: readonly T[], width: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+type Rec = { id: string; tenant: string; v: Array<{ n: number; at: number }> };
+
+describeServers(`rebalance across four FerretDB servers (${TENANTS} tenants${FULL ? '' : '; CHRONOS_REBALANCE_FULL=1 for the issue size, 200'})`, (env) => {
+  const r = rnd();
+  const names = buckets('rebal');
+  const extra: SecondFerret[] = [];
+  const uris: string[] = [];
+  const raw: MongoClient[] = [];
+  const dbName = `rb_${r}`;
+  const cntDb = `rb_cnt_${r}`;
+  const opened: Chronos<unknown>[] = [];
+  const records: Rec[] = [];
+  const tenants = Array.from({ length: TENANTS }, (_, i) => `t${i}`);
+
+  const config = (keys: string[]): ChronosConfig => ({
+    databases: { runtime: { tenants: keys.map((k) => ({ key: k, mongoUri: uris[Number(k.slice(1)) - 1]!, dbName: `rb_${k}_${r}` })) } },
+    spacesConns: [{ endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names }],
+    counters: { mongoUri: env.mongoUrl, dbName: cntDb },
+    routing: { hashAlgo: 'rendezvous', placementLeaseMs: 300, placementWaitMs: 20_000 },
+    operationTimeoutMs: 2000,
+  });
+  const OLD = ['s1', 's2', 's3'];
+  const NEW = ['s1', 's2', 's3', 's4'];
+  const open = (keys: string[]): Chronos<unknown> => {
+    const c = initChronos(config(keys)) as Chronos<unknown>;
+    opened.push(c);
+    return c;
+  };
+  const ctx = (tenant: string, collection = 'items') => ({ dbName, collection, tenantId: tenant });
+  const nsOf = (tenant: string, collection = 'items') => ({ dbName, collection, tenant });
+
+  /** Per server (s1..s4): the version and head documents of a tenant's namespace, read with the raw driver. */
+  async function where(tenant: string, collection = 'items'): Promise<Record<string, { ver: number; head: number }>> {
+    const out: Record<string, { ver: number; head: number }> = {};
+    await Promise.all(
+      raw.map(async (c, i) => {
+        const db = c.db(dbName);
+        const [ver, head] = await Promise.all([
+          db.collection(`${tenant}__${collection}_ver`).countDocuments({}),
+          db.collection(`${tenant}__${collection}_head`).countDocuments({}),
+        ]);
+        if (ver || head) out[`s${i + 1}`] = { ver, head };
+      }),
+    );
+    return out;
+  }
+
+  async function expectAllReadable(chronos: Chronos<unknown>) {
+    const wrong: string[] = [];
+    await pool(records, 6, async (rec) => {
+      const c = chronos.with<{ n: number }>(ctx(rec.tenant));
+      const last = rec.v[rec.v.length - 1]!;
+      const latest = await c.getLatest(rec.id);
+      if (latest?.n !== last.n) wrong.push(`${rec.tenant}/${rec.id} latest ${JSON.stringify(latest?.n)} != ${last.n}`);
+      const v0 = await c.getVersion(rec.id, 0);
+      if (v0?.n !== rec.v[0]!.n) wrong.push(`${rec.tenant}/${rec.id} v0`);
+      const asOf = await c.getAsOf(rec.id, rec.v[0]!.at);
+      if (asOf?.n !== rec.v[0]!.n) wrong.push(`${rec.tenant}/${rec.id} asOf`);
+      const hist = await c.history(rec.id, { limit: 1000 });
+      if (hist.items.length < rec.v.length) wrong.push(`${rec.tenant}/${rec.id} history ${hist.items.length} < ${rec.v.length}`);
+    });
+    await pool(tenants, 6, async (t) => {
+      const listed = await chronos.with(ctx(t)).listByMeta({ limit: 1000 });
+      const expected = records.filter((x) => x.tenant === t).length;
+      if (listed.items.length < expected) wrong.push(`${t} lists ${listed.items.length} < ${expected}`);
+    });
+    expect(wrong.slice(0, 10)).toEqual([]);
+  }
+
+  async function expectEveryTenantOnOneServer(ts: string[], collection = 'items') {
+    const split: string[] = [];
+    for (const t of ts) {
+      const w = await where(t, collection);
+      if (Object.keys(w).length !== 1) split.push(`${t}: ${JSON.stringify(w)}`);
+    }
+    expect(split).toEqual([]);
+  }
+
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) extra.push(await startSecondFerret());
+    uris.push(env.mongoUrl, ...extra.map((s) => s.url));
+    for (const u of uris) raw.push(await new MongoClient(u).connect());
+    await createBuckets(env, names);
+  }, 180_000);
+  afterAll(async () => {
+    for (const c of opened) await c.admin.shutdown().catch(() => {});
+    for (const c of raw) await c.close().catch(() => {});
+    for (const s of extra) s.stop();
+  });
+
+  it('a 4th backend added to data written before the registry existed: every record still reads (latest, by version, as of a time, lists)', async () => {
+    const a = open(OLD);
+    await pool(tenants, 6, async (t) => {
+      const c = a.with<{ n: number; t: string }>(ctx(t));
+      for (let i = 0; i < RECORDS; i++) {
+        const rec: Rec = { id: `r${i}-${t}`, tenant: t, v: [] };
+        await c.create({ n: 0, t }, undefined, undefined, { id: rec.id });
+        rec.v.push({ n: 0, at: Date.now() });
+        await sleep(2);
+        for (let k = 1; k <= 2; k++) {
+          await c.update(rec.id, { n: k, t });
+          rec.v.push({ n: k, at: Date.now() });
+        }
+        records.push(rec);
+      }
+    });
+    // what a library without the registry leaves: data on the hashed backend of 3, no entries
+    await raw[0]!.db(cntDb).collection('_chronos_placement').drop();
+    const topoNew = buildTopology(parseConfig(config(NEW)));
+    const onNew = tenants.filter((t) => targetBackend(topoNew, nsOf(t)).key === 's4');
+    expect(onNew.length).toBeGreaterThan(0); // else this test could not fail
+    for (const t of onNew) expect(Object.keys(await where(t))).not.toContain('s4');
+
+    const b = open(NEW);
+    await expectAllReadable(b);
+    // the first resolution found each tenant's data by probing and recorded it there
+    const entries = await raw[0]!.db(cntDb).collection('_chronos_placement').find({}).toArray();
+    expect(entries).toHaveLength(TENANTS);
+    expect(entries.filter((e) => e.backend === 's4')).toEqual([]);
+    expect(new Set(entries.map((e) => e.origin))).toEqual(new Set(['probe']));
+    for (const t of onNew) expect(await where(t)).not.toHaveProperty('s4');
+  });
+
+  it('planRebalance (read-only) lists about a quarter of the tenants, each to s4, with record and version counts', async () => {
+    const b = open(NEW);
+    const before = await raw[0]!.db(cntDb).collection('_chronos_placement').find({}).sort({ _id: 1 }).toArray();
+    const plan = await b.admin.planRebalance();
+    expect(plan.registry).toBe('counters');
+    expect(plan.contexts).toBe(TENANTS);
+    const topoNew = buildTopology(parseConfig(config(NEW)));
+    const expected = tenants.filter((t) => targetBackend(topoNew, nsOf(t)).key === 's4').sort();
+    expect(plan.moves.map((m) => m.context.tenantId).sort()).toEqual(expected);
+    for (const m of plan.moves) {
+      expect(m.to).toBe('s4');
+      expect(m).toMatchObject({ records: RECORDS, versions: RECORDS * 3 });
+    }
+    expect(await raw[0]!.db(cntDb).collection('_chronos_placement').find({}).sort({ _id: 1 }).toArray()).toEqual(before);
+    await expect(b.admin.rebalance({} as never)).rejects.toMatchObject({ name: 'ValidationError' });
+  });
+
+  it('rebalance with 4 writers running: full histories, ~1/4 moved (raw driver), nothing duplicated, counters unchanged, every acknowledged write present', async () => {
+    const admin = open(NEW);
+    const writers = [open(NEW), open(NEW), open(OLD), open(NEW)]; // one still on the old config: the registry decides for it too
+    const written = new Set(tenants.filter((_, i) => i % 2 === 0)); // writers touch half the tenants
+    const untouched = tenants.filter((t) => !written.has(t));
+    const countersBefore = new Map<string, unknown>();
+    for (const t of tenants) countersBefore.set(t, await admin.counters.getTotals(nsOf(t)));
+    const acked: Array<{ tenant: string; id: string; ov: number; n: number; created: boolean }> = [];
+    let retried = 0;
+    let refused = 0;
+    let stop = false;
+    const loops = writers.map(async (w, wi) => {
+      let i = 0;
+      while (!stop) {
+        const tenant = [...written][(i * 7 + wi * 3) % written.size]!;
+        const c: BoundCollection<{ n: number; w: number }, unknown> = w.with(ctx(tenant));
+        const n = 1000 + wi * 100_000 + i++;
+        try {
+          if (i % 3 === 0) {
+            const id = `w${wi}-${i}-${tenant}`;
+            const res = await c.create({ n, w: wi }, undefined, undefined, { id });
+            acked.push({ tenant, id, ov: (res as { ov: number }).ov, n, created: true });
+          } else {
+            const rec = records.find((x) => x.tenant === tenant)!;
+            const res = await c.update(rec.id, { n, w: wi });
+            acked.push({ tenant, id: rec.id, ov: (res as { ov: number }).ov, n, created: false });
+          }
+        } catch (e) {
+          // the old-config writer cannot reach s4: a RouteError, never a write to the wrong backend
+          if ((e as Error).name === 'RouteError' && wi === 2) refused++;
+          else if (isRetriableStorageError(e) || (e as Error).name === 'OptimisticLockError') retried++;
+          else throw e;
+        }
+      }
+    });
+    await sleep(300);
+    const phases: string[] = [];
+    const res = await admin.admin.rebalance({ confirm: true, onProgress: (p) => phases.push(p.phase) });
+    await sleep(300);
+    stop = true;
+    await Promise.all(loops);
+
+    const topoNew = buildTopology(parseConfig(config(NEW)));
+    const expected = tenants.filter((t) => targetBackend(topoNew, nsOf(t)).key === 's4');
+    expect(res.failed).toEqual([]);
+    expect(res.moved).toBe(expected.length);
+    expect(res.sourcesRemoved).toBe(expected.length);
+    expect(phases.filter((p) => p === 'flipped')).toHaveLength(expected.length);
+    expect(expected.length).toBeGreaterThanOrEqual(Math.floor(TENANTS / 8));
+    expect(expected.length).toBeLessThanOrEqual(Math.ceil(TENANTS / 2));
+    expect(acked.length).toBeGreaterThan(0);
+    // raw driver: every moved tenant lives on s4 only, every other one where it was, none on two servers
+    for (const t of tenants) {
+      const w = await where(t);
+      expect([t, Object.keys(w)]).toEqual([t, [expected.includes(t) ? 's4' : targetBackend(buildTopology(parseConfig(config(OLD))), nsOf(t)).key]]);
+    }
+    // every acknowledged write is there, with its ov
+    const check = open(NEW);
+    const missing: string[] = [];
+    for (const a of acked) {
+      const v = await check.with<{ n: number }>(ctx(a.tenant)).getVersion(a.id, a.ov);
+      if (v?.n !== a.n) missing.push(`${a.tenant}/${a.id}@${a.ov}`);
+    }
+    expect(missing.slice(0, 10)).toEqual([]);
+    // full histories: the original versions, then one version per acknowledged update, gapless
+    for (const rec of records) {
+      const c = check.with<{ n: number }>(ctx(rec.tenant));
+      const updates = acked.filter((a) => a.id === rec.id).length;
+      for (let ov = 0; ov < rec.v.length; ov++) expect([rec.id, ov, (await c.getVersion(rec.id, ov))?.n]).toEqual([rec.id, ov, rec.v[ov]!.n]);
+      const page = await c.history(rec.id, { limit: 1000 });
+      expect([rec.id, page.items.length]).toEqual([rec.id, rec.v.length + updates]);
+    }
+    // counters: untouched tenants unchanged; written ones moved by exactly their acknowledged writes
+    for (const t of untouched) expect([t, await admin.counters.getTotals(nsOf(t))]).toEqual([t, countersBefore.get(t)]);
+    for (const t of written) {
+      const before = countersBefore.get(t) as { created: number; updated: number };
+      const after = await admin.counters.getTotals(nsOf(t));
+      const mine = acked.filter((a) => a.tenant === t);
+      expect([t, after.created, after.updated]).toEqual([
+        t,
+        before.created + mine.filter((a) => a.created).length,
+        before.updated + mine.filter((a) => !a.created).length,
+      ]);
+    }
+    for (const a of acked.filter((x) => !x.created)) {
+      const rec = records.find((x) => x.id === a.id)!;
+      if (!rec.v[a.ov]) rec.v[a.ov] = { n: a.n, at: Date.now() };
+    }
+    for (const a of acked.filter((x) => x.created)) records.push({ id: a.id, tenant: a.tenant, v: [{ n: a.n, at: Date.now() }] });
+    for (const rec of records) rec.v = rec.v.filter(Boolean);
+    await expectAllReadable(check);
+    expect((await check.admin.planRebalance()).moves).toEqual([]);
+    console.log(
+      `[rebalance] ${res.moved} tenants moved (${res.records} records, ${res.versions} versions); ${acked.length} writes acknowledged, ${retried} retried, ${refused} refused to the old config`,
+    );
+  });
+
+  it('two processes, old config and new config, writing the same new tenants at once: no tenant ends up on two backends', async () => {
+    const a = open(OLD);
+    const b = open(NEW);
+    const fresh = Array.from({ length: Math.max(8, TENANTS / 3) }, (_, i) => `n${i}`);
+    await Promise.all(
+      fresh.flatMap((t) => [
+        a.with(ctx(t, 'race')).create({ by: 'old' }),
+        b.with(ctx(t, 'race')).create({ by: 'new' }),
+        a.with(ctx(t, 'race')).create({ by: 'old2' }),
+        b.with(ctx(t, 'race')).create({ by: 'new2' }),
+      ]),
+    );
+    await expectEveryTenantOnOneServer(fresh, 'race');
+    for (const t of fresh) {
+      expect((await a.with(ctx(t, 'race')).listByMeta({ limit: 10 })).items).toHaveLength(4);
+      expect((await b.with(ctx(t, 'race')).listByMeta({ limit: 10 })).items).toHaveLength(4);
+    }
+  });
+
+  it('draining s2 (removing a backend), SIGKILLed mid-way, then rerun: completes, nothing lost or duplicated', async () => {
+    const b = open(NEW);
+    const plan = await b.admin.planRebalance({ drain: ['s2'] });
+    const fromS2 = plan.moves.filter((m) => m.from === 's2');
+    expect(fromS2.length).toBeGreaterThanOrEqual(2);
+    // besides s2's contexts: 'race' tenants the old-config process placed first, where the new config would not
+    expect(plan.moves.filter((m) => m.from !== 's2').every((m) => m.context.collection === 'race' && m.to === 's4')).toBe(true);
+    expect(plan.moves.every((m) => m.to !== 's2')).toBe(true);
+    const killed = await new Promise<{ signal: NodeJS.Signals | null; out: string }>((res, rej) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'rebalance', 'child.ts')], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          NODE_NO_WARNINGS: '1',
+          REBALANCE_JOB: JSON.stringify({ config: config(NEW), drain: ['s2'], killAt: 2 }),
+          TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.on('error', rej);
+      child.on('exit', (_code, signal) => res({ signal, out }));
+    });
+    expect(killed).toEqual({ signal: 'SIGKILL', out: '' });
+    const mid = await b.admin.planRebalance({ drain: ['s2'] });
+    expect(mid.moves.some((m) => m.resume)).toBe(true);
+    // while fenced, reads still answer from the source
+    await expectAllReadable(b);
+    expect(mid.moves.length).toBeLessThan(plan.moves.length); // the child flipped one before it died
+    expect(mid.cleanups.length).toBe(plan.moves.length - mid.moves.length);
+    const res = await b.admin.rebalance({ confirm: true, drain: ['s2'] });
+    expect(res.failed).toEqual([]);
+    expect(res.moved).toBe(mid.moves.length);
+    expect(res.sourcesRemoved).toBe(plan.moves.length);
+    const after = await b.admin.planRebalance({ drain: ['s2'] });
+    expect(after.moves).toEqual([]);
+    expect(after.cleanups).toEqual([]);
+    for (const t of tenants) expect(Object.keys(await where(t))).not.toContain('s2');
+    await expectEveryTenantOnOneServer(tenants);
+    const c = open(['s1', 's3', 's4']); // s2 gone from the config
+    await expectAllReadable(c);
+  });
+
+  it('I10: tenants stay isolated after the moves', async () => {
+    const c = open(['s1', 's3', 's4']);
+    const [x, y] = [tenants[0]!, tenants[1]!];
+    const recX = records.find((q) => q.tenant === x)!;
+    expect(await c.with(ctx(y)).getLatest(recX.id)).toBeNull();
+    expect(await c.with(ctx(y)).getVersion(recX.id, 0)).toBeNull();
+    const listed = await c.with<{ t: string }>(ctx(y)).listByMeta({ limit: 1000 });
+    expect(listed.items.length).toBeGreaterThan(0);
+    expect(listed.items.filter((i) => !records.some((q) => q.id === i.id && q.tenant === y))).toEqual([]);
+    const placement = await raw[0]!
+      .db(cntDb)
+      .collection('_chronos_placement')
+      .findOne({ _id: placementKey(nsOf(x)) as never });
+    expect(placement).toMatchObject({ state: 'active' });
+  });
+});
