@@ -6,6 +6,7 @@ import { runRemoteWorkloads, type Log } from './remote.js';
 import { runLocalWorkloads } from './local.js';
 import { runHistoryWorkloads } from './history.js';
 import { runBulkLocal, runBulkRemote, runLeanInstall } from './bulk.js';
+import { runRebalanceRemote } from './rebalance.js';
 
 export const USAGE = `pnpm bench [-- options]
 
@@ -14,7 +15,8 @@ export const USAGE = `pnpm bench [-- options]
   --workloads a,b       only workloads whose name starts with one of these
                         (create-1k create-64k update-dD get-latest get-version-dD get-as-of-dD
                          list-p1 list-pP restore-N mixed createMany local local-gc
-                         local-create-141b local-createMany local-bytes local-studio lean)
+                         local-create-141b local-createMany local-bytes local-studio lean
+                         rebalance: starts a second FerretDB, moves restore-N records to it)
   --creates N           operations per side for each create workload
   --updates N           timed updates per side per chain depth
   --depths 1,100,1000   update-chain depths (reads at depth use the smallest and largest)
@@ -114,6 +116,7 @@ export async function runBench(a: { preset: string; opts: BenchOptions; env?: Re
       results.push(...(await runRemoteWorkloads(setup, a.opts, log)));
       results.push(...(await runHistoryWorkloads(setup, a.opts, log)));
       results.push(...(await runBulkRemote(setup, a.opts, log)));
+      results.push(...(await runRebalanceRemote(a.env, a.opts, log)));
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

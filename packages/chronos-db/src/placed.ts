@@ -52,11 +52,15 @@ export function placedCollection<E extends object>(ns: Namespace, placement: Pla
       if (!w) {
         const intent: Intent = WRITES.has(p) ? 'write' : 'read';
         w = STREAMS.has(p)
-          ? (...a: unknown[]) =>
-              (async function* () {
+          ? (...a: unknown[]) => {
+              // the engine checks the arguments when called (a ValidationError is synchronous); its iterable
+              // does no I/O until iterated, and this one is never iterated
+              (engineOn(last) as unknown as Record<string, (...x: unknown[]) => unknown>)[p]!(...a);
+              return (async function* () {
                 const e = await on(intent);
                 yield* (e[p] as (...x: unknown[]) => AsyncIterable<unknown>)(...a);
-              })()
+              })();
+            }
           : async (...a: unknown[]) => {
               const e = await on(intent);
               return (e[p] as (...x: unknown[]) => Promise<unknown>)(...a);

@@ -82,6 +82,8 @@ export interface RebalanceOptions extends RebalancePlanOptions {
   keepSource?: boolean;
   /** Contexts fenced at a time (they share one grace wait). Default 32. */
   batchSize?: number;
+  /** Contexts of a batch copied at the same time (each one is still moved on its own). Default 4. */
+  concurrency?: number;
 }
 
 export interface RebalanceResult {
@@ -95,6 +97,14 @@ export interface RebalanceResult {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function inParallel<T>(items: readonly T[], width: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
 const BATCH = 1000;
 const ROLES: BucketRole[] = ['json', 'content', 'backups'];
 
@@ -132,6 +142,35 @@ export function createRebalancer(rt: Runtime) {
     const db = client.db(ns.dbName);
     const name = physicalName(ns);
     return { ver: db.collection<Doc>(`${name}_ver`), head: db.collection<Doc>(`${name}_head`) };
+  };
+
+  /**
+   * Whether two URIs reach the same server (say `127.0.0.1` and `localhost`): a marker written
+   * through one is read back through the other. Copying onto itself and then dropping the
+   * "source" would delete the only copy, so such a pair is treated like one server.
+   */
+  const sameServerCache = new Map<string, Promise<boolean>>();
+  const sameServerOf = (a: MongoBackend, b: MongoBackend, ns: Namespace): Promise<boolean> => {
+    if (a.mongoUri === b.mongoUri) return Promise.resolve(true);
+    const k = `${a.mongoUri}\u0000${b.mongoUri}`;
+    let p = sameServerCache.get(k);
+    if (!p) {
+      p = (async () => {
+        const token = `${Date.now().toString(36)}-${createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 16)}`;
+        const mark = (c: MongoClientLike) => c.db(ns.dbName).collection<{ _id: string }>('_chronos_rebalance_mark');
+        await mark(rt.mongoClient(b.mongoUri)).insertOne({ _id: token });
+        try {
+          return (await mark(rt.mongoClient(a.mongoUri)).findOne({ _id: token })) !== null;
+        } finally {
+          await mark(rt.mongoClient(b.mongoUri))
+            .drop()
+            .catch(() => {});
+        }
+      })();
+      sameServerCache.set(k, p);
+      p.catch(() => sameServerCache.delete(k));
+    }
+    return p;
   };
 
   async function counts(b: MongoBackend, ns: Namespace): Promise<{ records: number; versions: number }> {
@@ -220,7 +259,12 @@ export function createRebalancer(rt: Runtime) {
   }
 
   /** Copies (idempotently) and verifies one fenced context. */
-  async function copyAndVerify(from: MongoBackend, to: MongoBackend, ns: Namespace, progress: (phase: RebalancePhase) => void): Promise<void> {
+  async function copyAndVerify(
+    from: MongoBackend,
+    to: MongoBackend,
+    ns: Namespace,
+    progress: (phase: RebalancePhase) => void,
+  ): Promise<{ records: number; versions: number }> {
     if (from.spacesConnIndex !== to.spacesConnIndex) await copyBlobs(rt.blobsFor(from.spacesConnIndex), rt.blobsFor(to.spacesConnIndex), keyPrefix(ns));
     const srcClient = rt.mongoClient(from.mongoUri);
     const dstClient = rt.mongoClient(to.mongoUri);
@@ -251,7 +295,10 @@ export function createRebalancer(rt: Runtime) {
         headsChecksum(srcClient, ns),
         headsChecksum(dstClient, ns),
       ]);
-      if (sv === dv && sh.n === dh.n && sh.sum === dh.sum) return progress('verified');
+      if (sv === dv && sh.n === dh.n && sh.sum === dh.sum) {
+        progress('verified');
+        return { records: dh.n, versions: dv };
+      }
       if (attempt >= 2)
         throw new Error(
           `verification failed: source ${sh.n} heads / ${sv} versions, destination ${dh.n} heads / ${dv} versions${sh.sum !== dh.sum ? ', head checksums differ' : ''} (the destination held other data of this context?)`,
@@ -291,6 +338,8 @@ export function createRebalancer(rt: Runtime) {
     const drain = checkDrain(opts.drain);
     if (opts.batchSize !== undefined && (!Number.isInteger(opts.batchSize) || opts.batchSize < 1))
       throw new ValidationError('batchSize must be a positive integer');
+    if (opts.concurrency !== undefined && (!Number.isInteger(opts.concurrency) || opts.concurrency < 1 || opts.concurrency > 64))
+      throw new ValidationError('concurrency must be an integer from 1 to 64');
     if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new ValidationError('onProgress must be a function');
     const grace = placement.deps.graceMs;
     const reg = placement.registry;
@@ -314,6 +363,7 @@ export function createRebalancer(rt: Runtime) {
     }
 
     const size = opts.batchSize ?? 32;
+    const concurrency = opts.concurrency ?? 4;
     for (let i = 0; i < p.moves.length; i += size) {
       const fenced: Array<{ m: RebalanceMove; ns: Namespace; key: string; entry: PlacementEntry }> = [];
       for (const m of p.moves.slice(i, i + size)) {
@@ -332,14 +382,18 @@ export function createRebalancer(rt: Runtime) {
       }
       if (!fenced.length) continue;
       await sleep(grace); // every write begun under a lease read before the fence has finished
-      for (const f of fenced) {
+      await inParallel(fenced, concurrency, async (f) => {
         const { m, ns, key } = f;
         const from = mongo(m.from)!;
         const to = mongo(m.to)!;
         try {
-          const sameServer = from.mongoUri === to.mongoUri && from.spacesConnIndex === to.spacesConnIndex;
-          if (!sameServer) await copyAndVerify(from, to, ns, (phase) => report({ phase, context: m.context, from: m.from, to: m.to }));
-          const n = await counts(to, ns);
+          const sameServer = await sameServerOf(from, to, ns);
+          let n: { records: number; versions: number };
+          if (!sameServer) n = await copyAndVerify(from, to, ns, (phase) => report({ phase, context: m.context, from: m.from, to: m.to }));
+          else {
+            if (from.spacesConnIndex !== to.spacesConnIndex) await copyBlobs(rt.blobsFor(from.spacesConnIndex), rt.blobsFor(to.spacesConnIndex), keyPrefix(ns));
+            n = await counts(to, ns);
+          }
           const flipped = await reg.cas(
             key,
             f.entry.epoch,
@@ -361,7 +415,7 @@ export function createRebalancer(rt: Runtime) {
           await reg.cas(key, f.entry.epoch, { state: 'active' }, ['to']).catch(() => null);
           report({ phase: 'failed', context: m.context, from: m.from, to: m.to, error });
         }
-      }
+      });
     }
 
     if (toClean.length) {

@@ -12,6 +12,7 @@ async function main() {
   await chronos.admin.rebalance({
     confirm: true,
     batchSize: 4,
+    concurrency: 1,
     ...(job.drain ? { drain: job.drain } : {}),
     onProgress: (p) => {
       if (p.phase === 'copied' && ++copied >= job.killAt) process.kill(process.pid, 'SIGKILL');
