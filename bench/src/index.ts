@@ -7,3 +7,4 @@ export { runLocalWorkloads } from './local.js';
 export { renderMarkdown, writeJson } from './report.js';
 export { runBench, parseArgs } from './run.js';
 export { runBulkLocal, runBulkRemote, runLeanInstall } from './bulk.js';
+export { runRebalanceRemote } from './rebalance.js';

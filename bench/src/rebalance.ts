@@ -22,8 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { initChronos, type ChronosConfig } from 'chronos-db';
 import { MongoClient } from 'mongodb';
 import type { SideResult } from './measure.js';
@@ -31,8 +30,13 @@ import { selected, type BenchOptions, type WorkloadResult } from './options.js';
 import type { RemoteEnv } from './remote-env.js';
 import type { Log } from './remote.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const BIN = resolve(here, '../../tools/ferretdb/ferretdb-bin');
+/** The FerretDB binary scripts/ferretdb.sh builds, in the repository the process runs from. */
+function ferretBin(): string {
+  for (let d = process.cwd(); ; d = dirname(d)) {
+    if (existsSync(join(d, 'pnpm-workspace.yaml'))) return join(d, 'tools', 'ferretdb', 'ferretdb-bin');
+    if (dirname(d) === d) return join(process.cwd(), 'tools', 'ferretdb', 'ferretdb-bin');
+  }
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function side(ops: number, wallMs: number): SideResult {
@@ -69,7 +73,7 @@ const accepts = (port: number) =>
     c.once('error', () => res(false));
   });
 
-async function startFerret(): Promise<{ url: string; stop: () => void }> {
+async function startFerret(BIN: string): Promise<{ url: string; stop: () => void }> {
   const port = await freePort();
   const data = mkdtempSync(join(tmpdir(), 'bench-ferret-'));
   const child: ChildProcess = spawn(BIN, ['-listen', `127.0.0.1:${port}`, '-data', data], { stdio: 'ignore' });
@@ -91,6 +95,7 @@ export async function runRebalanceRemote(env: RemoteEnv, opts: BenchOptions, log
   const n = Math.max(16, Math.min(5000, opts.restoreN));
   const name = `rebalance-${n}`;
   if (!selected(opts, 'rebalance')) return [];
+  const BIN = ferretBin();
   if (!existsSync(BIN)) {
     log(`  ${name}: skipped (${BIN} is missing: scripts/ferretdb.sh start builds it)`);
     return [];
@@ -100,11 +105,12 @@ export async function runRebalanceRemote(env: RemoteEnv, opts: BenchOptions, log
   const r = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const dbName = `bench_rb_${r}`;
   const base = mkdtempSync(join(tmpdir(), 'bench-rb-'));
-  const second = await startFerret();
+  const second = await startFerret(BIN);
   const rawA = await new MongoClient(env.mongoUrl).connect();
   const rawB = await new MongoClient(second.url).connect();
   const leaseMs = 200;
-  const opTimeout = 10_000;
+  // the grace a fence waits is placementLeaseMs + 2 x operationTimeoutMs: short for --smoke, realistic otherwise
+  const opTimeout = opts.checkTargets ? 10_000 : 2000;
   const config = (keys: Array<'a' | 'b'>, operationTimeoutMs = opTimeout): ChronosConfig => ({
     databases: { runtime: { tenants: keys.map((k) => ({ key: k, mongoUri: k === 'a' ? env.mongoUrl : second.url, dbName: `${dbName}_${k}` })) } },
     localStorage: { enabled: true, basePath: base },

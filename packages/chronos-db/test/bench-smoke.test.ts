@@ -15,6 +15,7 @@ import {
   renderMarkdown,
   runLocalWorkloads,
   runRemoteWorkloads,
+  runRebalanceRemote,
   type BenchOptions,
   type SideResult,
   type WorkloadResult,
@@ -154,5 +155,12 @@ describe('bench smoke (bulk writes and the embedded layout)', () => {
     } finally {
       await setup.close();
     }
+  });
+  ('missing' in remote ? it.skip : it)(`runs rebalance on two FerretDB servers at tiny sizes${'missing' in remote ? ` (skipped: ${why})` : ''}`, async () => {
+    const results = await runRebalanceRemote(remote as Exclude<typeof remote, { missing: string[] }>, smoke, () => {});
+    expect(results.map((r) => r.name)).toEqual([`rebalance-${Math.max(16, Math.min(5000, smoke.restoreN))}`]);
+    for (const r of results) checkBulk(r);
+    const notes = results[0]!.notes as Record<string, number>;
+    for (const k of ['firstResolutionNewMs', 'firstResolutionKnownMs', 'cachedOpMs']) expect(notes[k]).toBeGreaterThan(0);
   });
 });
