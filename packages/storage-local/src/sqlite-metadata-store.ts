@@ -38,6 +38,7 @@ import {
   assertNamespace,
   isChronosError,
   isOp,
+  keyPrefix,
   type ChangesInput,
   type ChangesPage,
   type CommitInput,
@@ -171,6 +172,8 @@ const HCOLS = `${VCOLS}, h.state, h.created_at, h.shadow`;
 type Row = { item_id: string; ov: number; cv: number; at: number; request_id: string | null; doc: string };
 type HeadRow = Row & { state: string; created_at: number; shadow: string | null };
 type Key = [number];
+const ITEM_JSON = '/item.json';
+const ATTEMPT_RE = /^[A-Za-z0-9_-]+$/;
 
 /** The (db_name, tenant, collection) key of a namespace, validated. */
 function nsKey(ns: Namespace): [string, string, string] {
@@ -200,28 +203,37 @@ function checkState(s: unknown): asserts s is ItemState {
   assertItemState(s);
 }
 
-/** The stored document of a version: what its columns do not hold. */
-function packVersion(v: CommitInput['version']): string {
-  const { itemId, ov, at, requestId, ...rest } = v;
-  void itemId;
-  void ov;
+/**
+ * The stored document of a version: what its columns do not hold. `deleted` only when true;
+ * a payload key of the canonical form `<keyPrefix(ns)><itemId>/v<ov>/<attempt>/item.json` (the
+ * engine's jsonKey of this very version) as `~<attempt>` ('~' is never part of a key).
+ */
+function packVersion(prefix: string, v: CommitInput['version']): string {
+  const { itemId, ov, at, requestId, deleted, jsonKey, ...rest } = v;
   void at;
   void requestId;
-  return JSON.stringify(rest);
+  const doc: Record<string, unknown> = rest;
+  const own = `${prefix}${itemId}/v${ov}/`;
+  const attempt = jsonKey.startsWith(own) && jsonKey.endsWith(ITEM_JSON) ? jsonKey.slice(own.length, -ITEM_JSON.length) : '';
+  doc.jsonKey = ATTEMPT_RE.test(attempt) ? `~${attempt}` : jsonKey;
+  if (deleted) doc.deleted = true;
+  return JSON.stringify(doc);
 }
 
-function toVersion(r: Row): VersionDoc {
+function toVersion(prefix: string, r: Row): VersionDoc {
   const d = JSON.parse(r.doc) as VersionDoc;
   d.itemId = r.item_id;
   d.ov = r.ov;
   d.cv = r.cv;
   d.at = r.at;
   if (r.request_id !== null) d.requestId = r.request_id;
+  if (d.jsonKey.startsWith('~')) d.jsonKey = `${prefix}${r.item_id}/v${r.ov}/${d.jsonKey.slice(1)}${ITEM_JSON}`;
+  d.deleted = d.deleted === true;
   return d;
 }
 
-function toHead(r: HeadRow): HeadDoc {
-  const h = toVersion(r) as HeadDoc;
+function toHead(prefix: string, r: HeadRow): HeadDoc {
+  const h = toVersion(prefix, r) as HeadDoc;
   h.createdAt = r.created_at;
   h.state = r.state as ItemState;
   if (r.shadow !== null) h.shadow = JSON.parse(r.shadow) as HeadDoc['shadow'] & object;
@@ -266,9 +278,9 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
   private readonly s: Record<string, Database.Statement>;
   private readonly commitTx: Database.Transaction<(input: CommitInput) => number>;
   private readonly commitManyTx: Database.Transaction<(inputs: CommitInput[]) => CommitManyResult[]>;
-  private readonly hardDeleteTx: Database.Transaction<(key: Key, itemId: string) => VersionDoc[]>;
+  private readonly hardDeleteTx: Database.Transaction<(key: Key, itemId: string, prefix: string) => VersionDoc[]>;
   private readonly incrementTx: Database.Transaction<(ns: Namespace, inc: CounterIncrement) => void>;
-  private readonly feedTx: (key: Key, afterCv: number, limit: number) => ChangesPage;
+  private readonly feedTx: (key: Key, afterCv: number, limit: number, prefix: string) => ChangesPage;
 
   constructor(opts: LocalMetadataStoreOptions) {
     if (!opts || typeof opts !== 'object') throw new ValidationError('createLocalMetadataStore needs { basePath } or { filename }');
@@ -351,7 +363,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
         if (refused) throw refused;
       }
       const { cv } = s.bumpCv!.get(ns) as { cv: number };
-      s.insVersion!.run(ns, v.itemId, v.ov, cv, v.at, v.requestId ?? null, packVersion(v));
+      s.insVersion!.run(ns, v.itemId, v.ov, cv, v.at, v.requestId ?? null, packVersion(keyPrefix(input.ns), v));
       const h = input.head ?? {};
       const shadow = h.shadow === undefined || h.shadow === null ? null : JSON.stringify(h.shadow);
       if (input.expectedOv === null) {
@@ -373,19 +385,19 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
         }
       }),
     );
-    this.hardDeleteTx = db.transaction((key: Key, itemId: string): VersionDoc[] => {
+    this.hardDeleteTx = db.transaction((key: Key, itemId: string, prefix: string): VersionDoc[] => {
       const rows = s.list!.all(...key, itemId, -1, -1) as Row[];
       s.delVersions!.run(...key, itemId);
       s.delHead!.run(...key, itemId);
-      return rows.map(toVersion);
+      return rows.map((r) => toVersion(prefix, r));
     });
-    const feedRead = db.transaction((key: Key, afterCv: number, limit: number): ChangesPage => {
-      const versions = (s.feed!.all(...key, afterCv, limit) as Row[]).map(toVersion);
+    const feedRead = db.transaction((key: Key, afterCv: number, limit: number, prefix: string): ChangesPage => {
+      const versions = (s.feed!.all(...key, afterCv, limit) as Row[]).map((r) => toVersion(prefix, r));
       if (versions.length === limit) return { versions, nextCv: versions[versions.length - 1]!.cv };
       const cur = s.cv!.get(...key) as { cv: number } | undefined;
       return { versions, nextCv: Math.max(afterCv, cur ? cur.cv : 0) };
     });
-    this.feedTx = (key, afterCv, limit) => feedRead.deferred(key, afterCv, limit);
+    this.feedTx = (key, afterCv, limit, prefix) => feedRead.deferred(key, afterCv, limit, prefix);
     this.incrementTx = db.transaction((scope: Namespace, i: CounterIncrement) => {
       const ns = this.nsId(scope, true);
       if (i.cv !== undefined) {
@@ -530,7 +542,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       const key = this.key(ns);
       assertId(itemId);
       const r = this.s.head!.get(...key, itemId) as HeadRow | undefined;
-      return r ? toHead(r) : null;
+      return r ? toHead(keyPrefix(ns), r) : null;
     });
   }
 
@@ -548,7 +560,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
         if (typeof sel.cv !== 'number' || Number.isNaN(sel.cv)) throw new ValidationError('cv must be a number');
         r = this.s.verByCv!.get(...key, itemId, sel.cv) as Row | undefined;
       } else throw new ValidationError('getVersion needs { ov } | { at } | { cv }');
-      return r ? toVersion(r) : null;
+      return r ? toVersion(keyPrefix(ns), r) : null;
     });
   }
 
@@ -561,7 +573,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       for (const r of refs) {
         assertId(r?.itemId);
         const row = this.s.verByOv!.get(...key, r.itemId, finiteInt(r.ov, 'ov')) as Row | undefined;
-        if (row) out.push(toVersion(row));
+        if (row) out.push(toVersion(keyPrefix(ns), row));
       }
       return out;
     });
@@ -578,7 +590,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       const dir = opts.dir ?? 1;
       if (dir !== 1 && dir !== -1) throw new ValidationError('dir must be 1 or -1');
       // a range of the primary key (.., item_id, ov): constant cost per page whatever the chain's length
-      return ((dir === 1 ? this.s.listAsc! : this.s.listDesc!).all(...key, itemId, after, before, limit) as Row[]).map(toVersion);
+      return ((dir === 1 ? this.s.listAsc! : this.s.listDesc!).all(...key, itemId, after, before, limit) as Row[]).map((r) => toVersion(keyPrefix(ns), r));
     });
   }
 
@@ -595,7 +607,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       const afterCv = finiteInt(q.afterCv, 'afterCv');
       const limit = finiteInt(q.limit, 'limit');
       if (limit < 1 || limit > MAX_LIMIT) throw new ValidationError(`limit must be from 1 to ${MAX_LIMIT}`);
-      return this.feedTx(key, afterCv, limit);
+      return this.feedTx(key, afterCv, limit, keyPrefix(ns));
     });
   }
 
@@ -604,7 +616,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       const key = this.key(ns);
       if (typeof requestId !== 'string' || requestId.length === 0) throw new ValidationError('requestId must be a non-empty string');
       const r = this.s.byReq!.get(...key, requestId) as Row | undefined;
-      return r ? toVersion(r) : null;
+      return r ? toVersion(keyPrefix(ns), r) : null;
     });
   }
 
@@ -631,7 +643,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       }
       params.push(limit);
       const sql = `SELECT ${HCOLS} FROM ${HEAD_FROM} WHERE ${where.join(' AND ')} ORDER BY h.item_id ${dir === 1 ? 'ASC' : 'DESC'} LIMIT ?`;
-      return (this.stmt(sql).all(...params) as HeadRow[]).map(toHead);
+      return (this.stmt(sql).all(...params) as HeadRow[]).map((r) => toHead(keyPrefix(ns), r));
     });
   }
 
@@ -644,7 +656,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       const sql = `SELECT ${HCOLS} FROM ${HEAD_FROM} WHERE h.ns = ? AND h.state = ? AND h.deleted = 0 AND h.at <= ?${after}
                    ORDER BY h.at, h.item_id LIMIT ?`;
       const params: unknown[] = [...key, q.state, q.atOrBefore, ...(q.after ? [q.after.at, q.after.itemId] : []), q.limit];
-      return (this.stmt(sql).all(...params) as HeadRow[]).map(toHead);
+      return (this.stmt(sql).all(...params) as HeadRow[]).map((r) => toHead(keyPrefix(ns), r));
     });
   }
 
@@ -668,7 +680,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
     return this.run('hardDelete', () => {
       const key = this.key(ns);
       assertId(itemId);
-      return this.hardDeleteTx.immediate(key, itemId);
+      return this.hardDeleteTx.immediate(key, itemId, keyPrefix(ns));
     });
   }
 
