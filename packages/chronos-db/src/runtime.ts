@@ -257,6 +257,12 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     engines.set(id, e);
     return e;
   };
+  const resolvePlaced = async (ctx: ContextInput): Promise<Resolved> => {
+    assertOpen();
+    const r = resolveContext(topology, ctx);
+    if (r.form !== 'hash' || !placement) return resolvedOn(r.backend, r.ns);
+    return resolvedOn(await placement.backendFor(r.ns, 'write'), r.ns);
+  };
   const engineOn = (backend: Backend, ns: Resolved['ns']): Engine => engineFor(resolvedOn(backend, ns));
   const engine = (ctx: ContextInput): Engine => {
     assertOpen();
@@ -297,6 +303,7 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     },
     assertOpen: () => assertOpen('admin'),
     resolve,
+    resolvePlaced,
     metaFor,
     blobsFor,
     counterStore,

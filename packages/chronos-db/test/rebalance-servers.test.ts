@@ -155,6 +155,9 @@ describeServers(`rebalance across four FerretDB servers (${TENANTS} tenants${FUL
     expect(entries.filter((e) => e.backend === 's4')).toEqual([]);
     expect(new Set(entries.map((e) => e.origin))).toEqual(new Set(['probe']));
     for (const t of onNew) expect(await where(t)).not.toHaveProperty('s4');
+    // admin calls that take a context resolve through the registry too (a fresh process: nothing cached)
+    const rec = records.find((x) => x.tenant === onNew[0])!;
+    await expect(open(NEW).admin.markItemAsProcessed(ctx(rec.tenant), rec.id, { confirm: true })).resolves.toEqual({ id: rec.id, state: 'processed' });
   });
 
   it('planRebalance (read-only) lists about a quarter of the tenants, each to s4, with record and version counts', async () => {

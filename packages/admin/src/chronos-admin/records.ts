@@ -18,7 +18,7 @@ export async function markItemsAsProcessedByTTL(rt: AdminRuntime, ctx: ContextIn
   rt.assertOpen();
   if (typeof ttlHours !== 'number' || !Number.isFinite(ttlHours) || ttlHours < 0) throw new ValidationError('ttlHours must be a non-negative number');
   requireConfirm(opts, 'markItemsAsProcessedByTTL');
-  const r = rt.resolve(ctx);
+  const r = await rt.resolvePlaced(ctx);
   const cutoff = Date.now() - ttlHours * 3600_000;
   let scanned = 0;
   let marked = 0;
@@ -64,7 +64,7 @@ export async function markItemAsProcessed(rt: AdminRuntime, ctx: ContextInput, i
   rt.assertOpen();
   assertId(id);
   requireConfirm(opts, 'markItemAsProcessed', false);
-  const r = rt.resolve(ctx);
+  const r = await rt.resolvePlaced(ctx);
   const ok = await r.meta.setState(r.ns, id, 'processed');
   if (!ok) throw new NotFoundError(`Record '${id}' not found`, { id });
   return { id, state: 'processed' as const };
@@ -76,7 +76,7 @@ export async function hardDelete(rt: AdminRuntime, ctx: ContextInput, id: string
   assertId(id);
   if (!rt.cfg.hardDeleteEnabled) throw new ValidationError('hardDelete is disabled: set hardDeleteEnabled: true in the config');
   requireConfirm(opts, 'hardDelete', false);
-  const r = rt.resolve(ctx);
+  const r = await rt.resolvePlaced(ctx);
   const versions = await r.meta.hardDelete(r.ns, id);
   if (!versions.length) throw new NotFoundError(`Record '${id}' not found`, { id });
   const keys = new Set<string>();

@@ -23,6 +23,8 @@ export interface AdminRuntime {
   /** Throws `ChronosError` code 'CLOSED' once the instance is shut down. */
   assertOpen(): void;
   resolve(ctx: ContextInput): AdminResolved;
+  /** Like `resolve`, but a hashed context resolves through the placement registry (where its data lives now; waits while it moves). */
+  resolvePlaced(ctx: ContextInput): Promise<AdminResolved>;
   metaFor(backend: Backend): MetadataStore;
   /** The pooled blob store of a storage reference (for S3: one client per connection, reused by health). */
   blobsFor(storage: StorageRef): BlobStore;
