@@ -32,6 +32,7 @@ const readCmds: Loader = () => import('./commands/read.js');
 const writeCmds: Loader = () => import('./commands/write.js');
 const adminCmds: Loader = () => import('./commands/admin.js');
 const transferCmds: Loader = () => import('./commands/transfer.js');
+const studioCmds: Loader = () => import('./commands/studio.js');
 
 export interface RunEnv {
   io?: Io;
@@ -337,6 +338,20 @@ Examples:
       .option('--forever', 'keep working')
       .action(act(adminCmds, 'queueWork')),
     'chronos queue work',
+  );
+
+  // ---- browse
+  example(
+    program
+      .command('studio')
+      .description('a local history browser in the web page (@chronos-db/studio): records, timelines, diffs, as-of views, a live feed')
+      .option('--port <n>', 'port (0: any free one)', int(0), 4400)
+      .option('--host <host>', 'address to bind (default 127.0.0.1; any other is reachable from elsewhere: a warning says so)')
+      .option('--allow-restore', 'offer "restore to this version" (behind a confirmation; default: read-only)')
+      .option('--collections <a,b>', 'the collections to list (default: --collection, else the collectionMaps of the config)')
+      .action(act(studioCmds, 'studio')),
+    'chronos --db app studio --collections users,orders',
+    'chronos --db app --collection users studio --port 4401 --allow-restore',
   );
 
   // ---- transfer
