@@ -3,7 +3,8 @@ import { RouteError, ValidationError, parseConfig, type ChronosConfig } from '@c
 import { buildTopology, hashedBackend, initialPlacement, namespaceOfKey, placementKey, registryLocation, targetBackend } from '@chronos-db/router';
 
 const conn = (key: string, uri = `mongodb://h-${key}:27017/`) => ({ key, mongoUri: uri, dbName: `db_${key}` });
-const topo = (cfg: Partial<ChronosConfig>) => buildTopology(parseConfig({ localStorage: { enabled: true, basePath: '/tmp/chronos-placement' }, ...cfg } as ChronosConfig));
+const topo = (cfg: Partial<ChronosConfig>) =>
+  buildTopology(parseConfig({ localStorage: { enabled: true, basePath: '/tmp/chronos-placement' }, ...cfg } as ChronosConfig));
 const three = { databases: { runtime: { tenants: [conn('s1'), conn('s2'), conn('s3')] } } };
 const four = { databases: { runtime: { tenants: [conn('s1'), conn('s2'), conn('s3'), conn('s4')] } } };
 
