@@ -120,6 +120,25 @@ export async function doctor(s: Session) {
       add({ check: 'indexes and read', status: 'fail', detail: s.hide(`${(e as Error).name}: ${(e as Error).message}`) });
     }
   }
+  if (cfg.databases) {
+    // hashed contexts whose data is not where this config places them (issue 17)
+    try {
+      const p = await c.admin.planRebalance();
+      const [moves, gone, left] = [p.moves.length, p.unreachable.length, p.cleanups.length];
+      add({
+        check: 'placement',
+        status: moves || gone || left ? 'warn' : 'ok',
+        detail: `${p.contexts} hashed context(s) in the registry (${p.registry}): ${moves} not where the config places them, ${gone} on a backend the config lacks, ${left} source cop(ies) to remove`,
+        ...(gone
+          ? { fix: `add back backend(s) ${[...new Set(p.unreachable.map((u) => u.backend))].join(', ')}, or rebalance from a config that has them` }
+          : moves || left
+            ? { fix: 'chronos.admin.rebalance({ confirm: true }) moves them (planRebalance() lists them)' }
+            : {}),
+      });
+    } catch (e) {
+      add({ check: 'placement', status: 'fail', detail: s.hide((e as Error).message) });
+    }
+  }
   if (cfg.fallback?.enabled) {
     try {
       const q = await c.fallback.getQueueStats();
