@@ -7,7 +7,7 @@
  * built .d.ts does). The admin object built in chronos.ts must be assignable
  * to `ChronosAdmin`, so tsc keeps the two in step.
  */
-import type { GcOptions, GcResult } from '@chronos-db/core';
+import type { GcOptions, GcResult, PruneResult, RollupResult } from '@chronos-db/core';
 import type { BackendInfo, ContextInput } from '@chronos-db/router';
 import type { RebalanceOptions, RebalancePlan, RebalancePlanOptions, RebalanceResult } from './rebalance.js';
 
@@ -112,6 +112,34 @@ export interface ChronosAdmin {
   planRebalance(opts?: RebalancePlanOptions): Promise<RebalancePlan>;
   /** Moves those contexts online, one at a time (fence, copy, verify, flip, remove the source unless keepSource). Rerunnable. */
   rebalance(opts: RebalanceOptions): Promise<RebalanceResult>;
+  /**
+   * Writes the version-index rows that `retention` will remove into manifests in the backups
+   * bucket (one context, or every context bound in this process). Idempotent.
+   */
+  rollupNow(ctx?: ContextInput, opts?: LifecycleRunOptions): Promise<LifecycleReport<RollupResult>>;
+  /**
+   * Removes from the version index the rows that manifests, read back and checked by hash, hold
+   * and that retention lets go. Payloads stay; reads find those versions in the manifests.
+   */
+  pruneNow(ctx?: ContextInput, opts?: LifecycleRunOptions): Promise<LifecycleReport<PruneResult>>;
+}
+
+export interface LifecycleRunOptions {
+  /** The time retention is judged at (epoch ms or Date). Default: now. */
+  now?: number | Date;
+}
+
+export interface NamespaceReport<R> {
+  dbName: string;
+  collection: string;
+  tenant?: string;
+  /** Why nothing ran here (no retention for this collection). */
+  skipped?: string;
+  result?: R;
+}
+
+export interface LifecycleReport<R> {
+  namespaces: Array<NamespaceReport<R>>;
 }
 
 export interface CompactLocalResult {

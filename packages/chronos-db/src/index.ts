@@ -21,7 +21,11 @@ export type {
   RebalancePlanOptions,
   RebalanceProgress,
   RebalanceResult,
+  LifecycleRunOptions,
+  LifecycleReport,
+  NamespaceReport,
 } from './admin-types.js';
+export type { RollupResult, PruneResult } from '@chronos-db/core';
 export {
   ChronosError,
   ValidationError,
@@ -34,6 +38,7 @@ export {
   ExternalizationError,
   PayloadTooLargeError,
   IntegrityError,
+  ManifestError,
   QueueClaimedError,
   isQueuedWrite,
   isChronosError,

@@ -14,6 +14,7 @@ import {
   CollectionEngine,
   ValidationError,
   configRedactor,
+  deprecatedKeys,
   makeLogger,
   type BlobStore,
   type CounterStore,
@@ -110,6 +111,7 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
   const topology: Topology = buildTopology(cfg);
   const redactor = configRedactor(cfg);
   const log = makeLogger(cfg.logging?.level ?? 'warn', cfg.logging?.logger as Partial<Logger> | undefined, redactor);
+  for (const k of deprecatedKeys(cfg)) log.warn(`chronos-db config: deprecated ${k}`);
   const basePath = cfg.localStorage?.enabled ? cfg.localStorage.basePath : undefined;
   if (basePath && !storageLocal.hasBetterSqlite()) throw storageLocal.missingBetterSqlite();
   let closed = false;
@@ -229,6 +231,7 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
 
   // Least recently used first: a Map keeps insertion order; a hit is moved to the end.
   const engines = new Map<string, Engine>();
+  const bound = new Map<string, Resolved>();
   const engineFor = (r: Resolved): Engine => {
     const id = `${r.backend.key}\u0000${String(r.storage)}\u0000${r.ns.dbName}\u0000${r.ns.tenant ?? ''}\u0000${r.ns.collection}`;
     let e = engines.get(id);
@@ -252,9 +255,14 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
         assertOpen,
         redactor,
       );
-      if (engines.size >= MAX_CACHED_ENGINES) engines.delete(engines.keys().next().value!);
+      if (engines.size >= MAX_CACHED_ENGINES) {
+        const oldest = engines.keys().next().value!;
+        engines.delete(oldest);
+        bound.delete(oldest);
+      }
     }
     engines.set(id, e);
+    bound.set(id, r);
     return e;
   };
   const resolvePlaced = async (ctx: ContextInput): Promise<Resolved> => {
@@ -312,10 +320,12 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     placement,
     mongoClient,
     cachedEngines: () => [...engines.values()],
+    boundContexts: () => [...bound.values()],
     async shutdown() {
       if (closed) return;
       closed = true;
       engines.clear();
+      bound.clear();
       const results = await Promise.allSettled([
         fallback.close(),
         mongoPool.closeAll(),

@@ -82,6 +82,8 @@ export type RecordMeta = {
   op: Op;
   metaIndexed: Record<string, unknown>;
   deletedAt?: string;
+  /** 'manifest': the version's row was pruned from the version index and read from a manifest in the backups bucket. */
+  source?: 'manifest';
 };
 
 /** How a property externalized to the content bucket reads back. */

@@ -81,6 +81,34 @@ const spacesConn = z
   })
   .strict();
 
+const positiveInt = z.number({ invalid_type_error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer');
+
+/** Duration units of `maxAge` strings: `'90d'`, `'12h'`, `'2w'`, `'30m'`, `'45s'`, `'500ms'`. */
+export const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const DURATION_RE = /^(\d{1,12})(ms|s|m|h|d|w)$/;
+
+/** Milliseconds of a duration: a positive number of ms, or `'<n><unit>'` with a unit of DURATION_UNITS_MS. Undefined when invalid. */
+export function durationMs(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v > 0 ? v : undefined;
+  if (typeof v !== 'string') return undefined;
+  const m = DURATION_RE.exec(v.trim());
+  if (!m) return undefined;
+  const ms = Number(m[1]) * DURATION_UNITS_MS[m[2]!]!;
+  return ms > 0 && Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+const duration = z.custom<number | string>((v) => durationMs(v) !== undefined, {
+  message: "must be a positive duration: milliseconds (a positive integer) or '<n><unit>' with unit ms, s, m, h, d or w (e.g. '90d')",
+});
+
+/** How long versions are kept in the version index (older ones move to manifests: rollupNow, pruneNow). */
+const versionRetention = z.object({
+  /** Versions older than this are removed from the index (the newest version of a record never is). */
+  maxAge: duration.optional(),
+  /** At most this many newest versions of each record stay in the index. */
+  maxVersions: positiveInt.optional(),
+});
+
 const base64Prop = z
   .object({
     contentType: nonEmpty,
@@ -119,14 +147,21 @@ export const configSchema = z
       .optional(),
     retention: z
       .object({
-        ver: z.object({ days: z.number().int().nonnegative().optional(), maxPerItem: z.number().int().positive().optional() }).strict().optional(),
-        counters: z
-          .object({
-            days: z.number().int().nonnegative().optional(),
-            weeks: z.number().int().nonnegative().optional(),
-            months: z.number().int().nonnegative().optional(),
+        ver: versionRetention
+          .extend({
+            /** @deprecated since 0.2: use `maxAge` (a number of days here, e.g. `days: 30` is `maxAge: '30d'`). */
+            days: positiveInt.optional(),
+            /** @deprecated since 0.2: use `maxVersions`. */
+            maxPerItem: positiveInt.optional(),
           })
           .strict()
+          .optional(),
+        counters: z
+          .object({ days: positiveInt.optional(), weeks: positiveInt.optional(), months: positiveInt.optional() })
+          .strict()
+          .refine((c) => c.days === undefined && c.weeks === undefined && c.months === undefined, {
+            message: 'counter totals keep no per-period history to expire in this version: leave retention.counters empty (or remove it)',
+          })
           .optional(),
       })
       .strict()
@@ -145,6 +180,8 @@ export const configSchema = z
               .object({ requiredIndexed: z.array(z.string().min(1)).optional() })
               .strict()
               .optional(),
+            /** This collection's version retention (replaces `retention.ver` for it). */
+            versionRetention: versionRetention.strict().optional(),
           })
           .strict(),
       )
@@ -262,6 +299,13 @@ export function parseConfig(input: unknown): ParsedConfig {
     if (fb.mongoUri !== undefined && fb.localPath !== undefined)
       issues.push({ path: 'fallback.localPath', message: 'give fallback.localPath (local journal) or fallback.mongoUri (a MongoDB queue), not both' });
   }
+  const ver = cfg.retention?.ver;
+  if (ver?.days !== undefined && ver.maxAge !== undefined)
+    issues.push({ path: 'retention.ver.days', message: 'give retention.ver.maxAge or the deprecated retention.ver.days, not both' });
+  if (ver?.maxPerItem !== undefined && ver.maxVersions !== undefined)
+    issues.push({ path: 'retention.ver.maxPerItem', message: 'give retention.ver.maxVersions or the deprecated retention.ver.maxPerItem, not both' });
+  if (cfg.rollup?.enabled === false && (hasRetention(ver) || Object.values(cfg.collectionMaps ?? {}).some((m) => hasRetention(m.versionRetention))))
+    issues.push({ path: 'rollup.enabled', message: 'version retention moves old versions to manifests: it needs rollup (remove rollup.enabled: false)' });
   const ruleNames = new Set<string>();
   cfg.counterRules?.rules.forEach((rule, i) => {
     if (ruleNames.has(rule.name)) issues.push({ path: `counterRules.rules[${i}].name`, message: `duplicate rule name '${rule.name}'` });
@@ -269,6 +313,39 @@ export function parseConfig(input: unknown): ParsedConfig {
   });
   if (issues.length) throw new ConfigError(issues);
   return cfg;
+}
+
+const hasRetention = (r: { maxAge?: unknown; maxVersions?: unknown; days?: unknown; maxPerItem?: unknown } | undefined) =>
+  !!r && (r.maxAge !== undefined || r.maxVersions !== undefined || r.days !== undefined || r.maxPerItem !== undefined);
+
+/** The version retention of one collection, resolved: its own `versionRetention`, else `retention.ver` (deprecated spellings mapped). */
+export interface ResolvedRetention {
+  /** Versions committed more than this many ms ago leave the index. */
+  maxAgeMs?: number;
+  /** The newest this many versions of a record stay in the index. */
+  maxVersions?: number;
+}
+
+/** The retention that applies to `collection`, or undefined when none does (nothing is ever pruned). */
+export function versionRetentionOf(cfg: ParsedConfig, collection: string): ResolvedRetention | undefined {
+  const own = cfg.collectionMaps?.[collection]?.versionRetention;
+  const r = own ?? cfg.retention?.ver;
+  if (!hasRetention(r)) return undefined;
+  const ver = r as { maxAge?: number | string; maxVersions?: number; days?: number; maxPerItem?: number };
+  const out: ResolvedRetention = {};
+  const age = ver.maxAge !== undefined ? durationMs(ver.maxAge) : ver.days !== undefined ? ver.days * DURATION_UNITS_MS.d! : undefined;
+  if (age !== undefined) out.maxAgeMs = age;
+  const n = ver.maxVersions ?? ver.maxPerItem;
+  if (n !== undefined) out.maxVersions = n;
+  return out;
+}
+
+/** The deprecated config spellings a config uses (`retention.ver.days`, `retention.ver.maxPerItem`), for a warning. */
+export function deprecatedKeys(cfg: ParsedConfig): string[] {
+  const out: string[] = [];
+  if (cfg.retention?.ver?.days !== undefined) out.push("retention.ver.days (use retention.ver.maxAge, e.g. '30d')");
+  if (cfg.retention?.ver?.maxPerItem !== undefined) out.push('retention.ver.maxPerItem (use retention.ver.maxVersions)');
+  return out;
 }
 
 /** Every secret value in a parsed config (S3 secret keys, Mongo URI passwords raw and decoded), for redaction of messages from drivers. */

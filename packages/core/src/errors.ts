@@ -130,6 +130,17 @@ export class IntegrityError extends StorageError {
   }
 }
 
+/**
+ * A manifest (the backups bucket's copy of pruned version rows) is missing, corrupt, or does
+ * not hold rows the version index no longer has. `details.manifest` names the object.
+ */
+export class ManifestError extends IntegrityError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message, details);
+    (this as { code: string }).code = 'MANIFEST';
+  }
+}
+
 export function isChronosError(e: unknown): e is ChronosError {
   return e instanceof ChronosError;
 }

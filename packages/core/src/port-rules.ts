@@ -136,3 +136,45 @@ export function fieldSegments(f: unknown): string[] {
   if (typeof f !== 'string' || !isFieldPath(f)) throw new ValidationError(`Invalid filter field ${show(String(f), 80)}`);
   return f.split('.');
 }
+
+// ---------------------------------------------------------------------------
+// Version rows (deleteVersions) and byte ranges (getRange)
+// ---------------------------------------------------------------------------
+
+/** Most refs one `MetadataStore.deleteVersions` call takes. */
+export const MAX_DELETE_VERSIONS = 1000;
+
+/**
+ * Checks the refs of a `deleteVersions` call and groups them by record, each group's ovs in
+ * ascending order (the order rows must be removed in), or throws ValidationError.
+ */
+export function deleteVersionGroups(refs: unknown): Map<string, number[]> {
+  if (!Array.isArray(refs) || refs.length > MAX_DELETE_VERSIONS)
+    throw new ValidationError(`deleteVersions takes an array of at most ${MAX_DELETE_VERSIONS} { itemId, ov }`);
+  const groups = new Map<string, Set<number>>();
+  for (const r of refs as Array<{ itemId?: unknown; ov?: unknown }>) {
+    if (!r || typeof r !== 'object' || typeof r.itemId !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(r.itemId))
+      throw new ValidationError(`deleteVersions: invalid itemId ${show(r?.itemId)}`);
+    if (typeof r.ov !== 'number' || !Number.isSafeInteger(r.ov) || r.ov < 0) throw new ValidationError(`deleteVersions: invalid ov ${show(r.ov)}`);
+    let g = groups.get(r.itemId);
+    if (!g) groups.set(r.itemId, (g = new Set()));
+    g.add(r.ov);
+  }
+  return new Map([...groups].map(([id, ovs]) => [id, [...ovs].sort((a, b) => a - b)]));
+}
+
+/** The error of a `deleteVersions` call that names a record's newest version (nothing is removed). */
+export function newestVersionError(itemId: string, ov: number): ValidationError {
+  return new ValidationError(`deleteVersions: v${ov} is the newest version of record ${show(itemId)}: it is never removed`, { id: itemId, ov });
+}
+
+/** Throws ValidationError unless offset and length of a `getRange` call are non-negative safe integers. */
+export function assertByteRange(offset: unknown, length: unknown): void {
+  for (const [name, v] of [
+    ['offset', offset],
+    ['length', length],
+  ] as const) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+      throw new ValidationError(`getRange: ${name} must be a non-negative integer, got ${show(v)}`);
+  }
+}

@@ -336,6 +336,15 @@ export interface MetadataStore {
   currentCv(ns: Namespace): Promise<number>;
   /** Sets the head's processing state without adding a version. Returns false when missing. */
   setState(ns: Namespace, itemId: string, state: ItemState): Promise<boolean>;
+  /**
+   * Optional: removes version rows of one namespace from the index (pruneNow, after a verified
+   * manifest holds them; payloads stay). At most MAX_DELETE_VERSIONS refs per call. Never the
+   * newest version of a record: a call naming one throws ValidationError and removes nothing.
+   * Rows of one record are removed in ascending ov order, so an interrupted call leaves each
+   * record's remaining rows contiguous up to its newest (a reader then finds every removed row
+   * below the lowest one left). Refs that name no row are ignored. Returns the rows removed.
+   */
+  deleteVersions?(ns: Namespace, refs: ReadonlyArray<{ itemId: string; ov: number }>): Promise<number>;
   /** Removes every version and the head of one record (admin hardDelete only). Returns the versions removed. */
   hardDelete(ns: Namespace, itemId: string): Promise<VersionDoc[]>;
   /** Cheap liveness probe. */
@@ -394,6 +403,12 @@ export interface BlobStore {
   readonly payloadLink?: PayloadLink | undefined;
   put(bucket: BucketRole, key: string, body: Uint8Array, opts?: PutOptions): Promise<void>;
   get(bucket: BucketRole, key: string): Promise<Uint8Array>;
+  /**
+   * Optional: `length` bytes of the object from byte `offset` (fewer at its end), in one request
+   * (an HTTP Range GET on S3). Manifest reads use it to fetch one record's rows; without it they
+   * GET the whole object. A missing key throws NotFoundError, like `get`.
+   */
+  getRange?(bucket: BucketRole, key: string, offset: number, length: number): Promise<Uint8Array>;
   head(bucket: BucketRole, key: string): Promise<BlobHead | null>;
   delete(bucket: BucketRole, key: string): Promise<void>;
   /** Keys under a prefix, in key order. */

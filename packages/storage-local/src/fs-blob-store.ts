@@ -15,6 +15,7 @@ import {
   StorageError,
   ValidationError,
   assertBucketRole,
+  assertByteRange,
   blobKeySegments,
   blobPrefixParts,
   isChronosError,
@@ -117,6 +118,31 @@ export class LocalBlobStore implements BlobStore {
     try {
       const buf = await readFile(file);
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    } catch (e) {
+      const code = errno(e);
+      if ((code && MISSING.has(code)) || code === 'EISDIR') throw new NotFoundError(`Object '${role}/${key}' not found`, { bucket: role, key });
+      this.fail('read', role, key, e);
+    }
+  }
+
+  /** `length` bytes from `offset` (fewer at the end of the file). */
+  async getRange(role: BucketRole, key: string, offset: number, length: number): Promise<Uint8Array> {
+    assertByteRange(offset, length);
+    const { file } = this.pathOf(role, key);
+    try {
+      const fh = await open(file, 'r');
+      try {
+        const buf = Buffer.alloc(length);
+        let got = 0;
+        while (got < length) {
+          const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        return new Uint8Array(buf.buffer, buf.byteOffset, got);
+      } finally {
+        await fh.close();
+      }
     } catch (e) {
       const code = errno(e);
       if ((code && MISSING.has(code)) || code === 'EISDIR') throw new NotFoundError(`Object '${role}/${key}' not found`, { bucket: role, key });

@@ -37,6 +37,7 @@ import {
   ValidationError,
   assertBlobKey,
   assertBucketRole,
+  assertByteRange,
   blobPrefixParts,
   isChronosError,
   type BlobCapabilities,
@@ -124,6 +125,8 @@ export class SqliteBlobStore implements BlobStore {
   private readonly s: Record<
     | 'get'
     | 'getBig'
+    | 'range'
+    | 'rangeBig'
     | 'head'
     | 'headBig'
     | 'insert'
@@ -168,13 +171,14 @@ export class SqliteBlobStore implements BlobStore {
     const p = (sql: string) => this.db.prepare(sql);
     const t = (sql: string) => [p(sql.replace('$T', 'chronos_payloads')), p(sql.replace('$T', 'chronos_blobs'))] as const;
     const [get, getBig] = t('SELECT body FROM $T WHERE role = ? AND key = ?');
+    const [range, rangeBig] = t('SELECT substr(body, ?, ?) AS body FROM $T WHERE role = ? AND key = ?');
     const [head, headBig] = t('SELECT size, mtime FROM $T WHERE role = ? AND key = ?');
     const [insert, insertBig] = t('INSERT INTO $T (role, key, size, mtime, body) VALUES (?, ?, ?, ?, ?)');
     const [upsert, upsertBig] = t('INSERT OR REPLACE INTO $T (role, key, size, mtime, body) VALUES (?, ?, ?, ?, ?)');
     const [del, delBig] = t('DELETE FROM $T WHERE role = ? AND key = ?');
     const [pageFirst, pageFirstBig] = t('SELECT key, size, mtime FROM $T WHERE role = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?');
     const [pageNext, pageNextBig] = t('SELECT key, size, mtime FROM $T WHERE role = ? AND key > ? AND key < ? ORDER BY key LIMIT ?');
-    this.s = { get, getBig, head, headBig, insert, insertBig, upsert, upsertBig, del, delBig, pageFirst, pageNext, pageFirstBig, pageNextBig };
+    this.s = { get, getBig, range, rangeBig, head, headBig, insert, insertBig, upsert, upsertBig, del, delBig, pageFirst, pageNext, pageFirstBig, pageNextBig };
     this.putTx = this.db.transaction((q: SqliteBlobStore['queue']) =>
       q.map(({ role, key, body, ifNoneMatch }): Error | null => {
         try {
@@ -303,6 +307,24 @@ export class SqliteBlobStore implements BlobStore {
     }
     if (row) return new Uint8Array(row.body.buffer, row.body.byteOffset, row.body.byteLength);
     return this.files.get(role, key);
+  }
+
+  /** `length` bytes from `offset`: a substring of the row, or a read of the file. */
+  async getRange(role: BucketRole, key: string, offset: number, length: number): Promise<Uint8Array> {
+    this.check(role, key);
+    assertByteRange(offset, length);
+    let row: { body: Buffer } | undefined;
+    try {
+      row =
+        length === 0
+          ? undefined
+          : ((this.s.range.get(offset + 1, length, role, key) ?? this.s.rangeBig.get(offset + 1, length, role, key)) as { body: Buffer } | undefined);
+    } catch (e) {
+      throw mapError('read', role, key, e);
+    }
+    if (row) return new Uint8Array(row.body.buffer, row.body.byteOffset, row.body.byteLength);
+    if (length === 0 && (await this.head(role, key))) return new Uint8Array(0);
+    return this.files.getRange(role, key, offset, length);
   }
 
   async head(role: BucketRole, key: string): Promise<BlobHead | null> {

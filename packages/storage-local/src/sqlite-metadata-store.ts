@@ -36,6 +36,8 @@ import {
   assertId,
   assertItemState,
   assertNamespace,
+  deleteVersionGroups,
+  newestVersionError,
   isChronosError,
   isOp,
   keyPrefix,
@@ -279,6 +281,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
   private readonly commitTx: Database.Transaction<(input: CommitInput) => number>;
   private readonly commitManyTx: Database.Transaction<(inputs: CommitInput[]) => CommitManyResult[]>;
   private readonly hardDeleteTx: Database.Transaction<(key: Key, itemId: string, prefix: string) => VersionDoc[]>;
+  private readonly deleteVersionsTx: Database.Transaction<(key: Key, groups: Map<string, number[]>) => number>;
   private readonly incrementTx: Database.Transaction<(ns: Namespace, inc: CounterIncrement) => void>;
   private readonly feedTx: (key: Key, afterCv: number, limit: number, prefix: string) => ChangesPage;
 
@@ -325,6 +328,8 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       byReq: p(`SELECT ${VCOLS} FROM chronos_versions_v2 v WHERE ${NS} AND request_id = ? ORDER BY cv ASC LIMIT 1`),
       setState: p(`UPDATE chronos_heads_v2 SET state = ? WHERE ${NS} AND item_id = ?`),
       delVersions: p(`DELETE FROM chronos_versions_v2 WHERE ${NS} AND item_id = ?`),
+      delVersion: p(`DELETE FROM chronos_versions_v2 WHERE ${NS} AND item_id = ? AND ov = ?`),
+      maxOv: p(`SELECT MAX(ov) AS ov FROM chronos_versions_v2 WHERE ${NS} AND item_id = ?`),
       delHead: p(`DELETE FROM chronos_heads_v2 WHERE ${NS} AND item_id = ?`),
       counters: p(`SELECT rule, created, updated, deleted FROM chronos_counters_v2 WHERE ${NS}`),
       resetCounters: p(`DELETE FROM chronos_counters_v2 WHERE ${NS}`),
@@ -385,6 +390,17 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
         }
       }),
     );
+    // One transaction: all the rows go, or none (a crash cannot leave a hole in a chain).
+    this.deleteVersionsTx = db.transaction((key: Key, groups: Map<string, number[]>): number => {
+      for (const [itemId, ovs] of groups) {
+        const newest = (s.maxOv!.get(...key, itemId) as { ov: number | null } | undefined)?.ov;
+        const top = ovs[ovs.length - 1]!;
+        if (newest !== null && newest !== undefined && top >= newest) throw newestVersionError(itemId, top);
+      }
+      let n = 0;
+      for (const [itemId, ovs] of groups) for (const ov of ovs) n += s.delVersion!.run(...key, itemId, ov).changes;
+      return n;
+    });
     this.hardDeleteTx = db.transaction((key: Key, itemId: string, prefix: string): VersionDoc[] => {
       const rows = s.list!.all(...key, itemId, -1, -1) as Row[];
       s.delVersions!.run(...key, itemId);
@@ -673,6 +689,16 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       assertId(itemId);
       checkState(state);
       return this.s.setState!.run(state, ...key, itemId).changes > 0;
+    });
+  }
+
+  /** Removes version rows (pruneNow): one transaction, never a record's newest version. */
+  deleteVersions(ns: Namespace, refs: ReadonlyArray<{ itemId: string; ov: number }>): Promise<number> {
+    return this.run('deleteVersions', () => {
+      nsKey(ns);
+      const groups = deleteVersionGroups(refs);
+      const key = this.key(ns);
+      return groups.size ? this.deleteVersionsTx.immediate(key, groups) : 0;
     });
   }
 

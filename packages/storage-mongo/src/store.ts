@@ -38,6 +38,7 @@ import { createCounterOps } from './counters.js';
 import { toVersion } from './docs.js';
 import { forgetGuess, repairHead } from './heads.js';
 import { findVersions } from './gc-lookup.js';
+import { deleteVersions } from './prune.js';
 import { changesAfter } from './changes.js';
 import { listVersions } from './history.js';
 import { checkItem, findByRequestId, findHeadsByState, getHead, getVersion, queryHeads, scanHeads } from './queries.js';
@@ -142,6 +143,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     getHead: (ns, itemId, o) => getHead(ctx, ns, itemId, o),
     getVersion: (ns, itemId, sel) => getVersion(ctx, ns, itemId, sel),
     findVersions: (ns, refs) => findVersions(ctx, ns, refs),
+    deleteVersions: (ns, refs) => deleteVersions(ctx, ns, refs),
     listVersions: (ns, itemId, o) => listVersions(ctx, ns, itemId, o),
     findByRequestId: (ns, requestId) => findByRequestId(ctx, ns, requestId),
     queryHeads: (ns, q) => queryHeads(ctx, ns, q),

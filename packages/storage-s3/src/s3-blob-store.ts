@@ -12,12 +12,14 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
+  NotFoundError,
   OptimisticLockError,
   StorageError,
   ValidationError,
   BUCKET_ROLES,
   assertBlobKey,
   assertBlobPrefix,
+  assertByteRange,
   assertBucketRole,
   type BlobCapabilities,
   type BlobHead,
@@ -257,6 +259,37 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): S3BlobStore {
         if (signal.aborted)
           throw new StorageError(`S3 get timed out after ${opDeadlineMs} ms on bucket '${bucket}'`, { op: 'get', bucket, key, code: 'Timeout' });
         throw mapS3Error(e, c);
+      }
+    },
+
+    /** One HTTP Range GET: `length` bytes from `offset` (fewer at the end of the object). */
+    async getRange(role, key, offset, length) {
+      const bucket = bucketOf(role);
+      assertBlobKey(key);
+      assertByteRange(offset, length);
+      if (length === 0) {
+        if (!(await store.head(role, key))) throw new NotFoundError(`Object '${key}' not found in bucket '${bucket}'`, { bucket, key });
+        return new Uint8Array(0);
+      }
+      const c = ctx('get', bucket, key, { notFoundIsKey: true });
+      const signal = AbortSignal.timeout(opDeadlineMs);
+      if (closed) throw new StorageError('The S3 blob store is closed', { op: 'get', bucket });
+      try {
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }), {
+          abortSignal: signal,
+        });
+        if (!out.Body) return new Uint8Array(0);
+        const bytes = await out.Body.transformToByteArray();
+        // a server that ignores Range answers the whole object (200): cut the range out of it
+        return out.ContentRange ? bytes : bytes.subarray(offset, offset + length);
+      } catch (e) {
+        if (signal.aborted)
+          throw new StorageError(`S3 get timed out after ${opDeadlineMs} ms on bucket '${bucket}'`, { op: 'get', bucket, key, code: 'Timeout' });
+        const mapped = mapS3Error(e, c);
+        const d = detailsOf(mapped);
+        // a range that starts at or past the end of the object
+        if (d.status === 416 || d.code === 'InvalidRange') return new Uint8Array(0);
+        throw mapped;
       }
     },
 

@@ -11,12 +11,14 @@ import { ensureBucketsExist, testS3Connectivity, validateSpacesConfiguration } f
 import { compactLocal } from './compact.js';
 import { health } from './health.js';
 import { gc, hardDelete, markItemAsProcessed, markItemsAsProcessedByTTL } from './records.js';
+import { pruneNow, rollupNow, type LifecycleRunOptions } from './lifecycle.js';
 import type { AdminRuntime } from './runtime.js';
 
 export type { AdminRuntime, AdminResolved } from './runtime.js';
 export type { ComponentHealth, HealthReport } from './health.js';
 export type { CompactLocalResult } from './compact.js';
 export { requireConfirm } from './confirm.js';
+export { rollupNow, pruneNow, type LifecycleRunOptions, type LifecycleReport, type NamespaceReport } from './lifecycle.js';
 
 export function createChronosAdmin(rt: AdminRuntime) {
   return {
@@ -42,6 +44,10 @@ export function createChronosAdmin(rt: AdminRuntime) {
     gc: (ctx: ContextInput, opts: GcOptions & { confirm?: boolean } = {}) => gc(rt, ctx, opts),
     /** Embedded store: moves payload files of the older layout (one file per version) into SQLite. Optional; `{ confirm }` or `{ dryRun }`. */
     compactLocal: (opts: { confirm?: boolean; dryRun?: boolean } = {}) => compactLocal(rt, opts),
+    /** Writes the version rows retention will remove into manifests in the backups bucket (one context, or every bound one). */
+    rollupNow: (ctx?: ContextInput, opts?: LifecycleRunOptions) => rollupNow(rt, ctx, opts),
+    /** Removes from the version index the rows verified manifests hold; reads find them in the manifests. */
+    pruneNow: (ctx?: ContextInput, opts?: LifecycleRunOptions) => pruneNow(rt, ctx, opts),
   };
 }
 

@@ -31,6 +31,8 @@ export interface AdminRuntime {
   counterStore(): CounterStore | undefined;
   /** The context's engine (the instance's bounded per-context cache); admin only collects garbage through it. */
   engine(ctx: ContextInput): { collectGarbage(opts?: GcOptions): Promise<GcResult> };
+  /** The contexts bound in this process so far (the engine cache's), for maintenance without a context. */
+  boundContexts(): AdminResolved[];
   /** Marks the instance closed, then closes every client it opened. */
   shutdown(): Promise<void>;
 }

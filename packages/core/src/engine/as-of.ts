@@ -20,6 +20,7 @@ import type { HeadDoc, VersionDoc, VersionSelector } from '../ports.js';
 import { mapLimit } from './concurrency.js';
 import { compileUserFilter, type EngineContext } from './context.js';
 import { checkOptionKeys, decodeToken, encodeToken, strictSelector } from './history.js';
+import { versionAt } from './manifest-read.js';
 import { isPlainObject } from './payload.js';
 import { render } from './render.js';
 import type { ChronosRecord, ReadOptions } from './types.js';
@@ -71,7 +72,7 @@ export async function listAsOf(
     const batch = Math.min(MAX_AS_OF_LIMIT, Math.max(limit - kept.length, 16));
     const heads: HeadDoc[] = await cx.meta.queryHeads(cx.ns, { limit: batch, includeDeleted: true, ...(afterId ? { afterId } : {}) });
     if (heads.length === 0) return done();
-    const then = await mapLimit(heads, LOOKUPS_IN_PARALLEL, (h) => cx.meta.getVersion(cx.ns, h.itemId, sel as VersionSelector));
+    const then = await mapLimit(heads, LOOKUPS_IN_PARALLEL, (h) => versionAt(cx, h.itemId, sel as VersionSelector));
     for (const [i, h] of heads.entries()) {
       afterId = h.itemId;
       const v = then[i];

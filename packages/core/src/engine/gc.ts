@@ -16,6 +16,7 @@ import { keyPrefix, parseJsonKey } from '../names.js';
 import type { BucketRole, VersionDoc } from '../ports.js';
 import { mapLimit } from './concurrency.js';
 import type { EngineContext } from './context.js';
+import { manifestVersions } from './manifest-read.js';
 
 export const GC_BATCH = 500;
 export const GC_SAMPLE = 20;
@@ -107,6 +108,9 @@ async function sweep(cx: EngineContext, bucket: BucketRole, batch: Candidate[], 
       if (v && v.itemId === r.itemId && v.ov === r.ov) versions.set(refKey(r.itemId, r.ov), v);
     });
   }
+  // rows pruned from the index live on in manifests: their payloads are not orphans
+  const missing = [...refs].filter(([k]) => !versions.has(k)).map(([, r]) => r);
+  if (missing.length) for (const v of await manifestVersions(cx, missing)) versions.set(refKey(v.itemId, v.ov), v);
   const orphans = batch.filter((c) => {
     const v = versions.get(refKey(c.itemId, c.ov));
     if (!v) return true;

@@ -13,6 +13,7 @@ import { iso, type EngineContext } from './context.js';
 import { BLOB_MARKER } from './externalize.js';
 import { getPath } from '../filter.js';
 import { isPlainObject } from './payload.js';
+import { listVersionsAll, versionAt } from './manifest-read.js';
 import { loadStored } from './render.js';
 import type { HistoryEntry } from './types.js';
 import { toTime } from './validate.js';
@@ -131,7 +132,7 @@ export async function history(cx: EngineContext, id: string, opts: HistoryOption
   }
   await cx.ensure();
   const range = bound === undefined ? {} : dir === 1 ? { afterOv: bound } : { beforeOv: bound };
-  const vs = await cx.meta.listVersions(cx.ns, id, { ...range, limit: limit + 1, dir });
+  const vs = await listVersionsAll(cx, id, { ...range, limit: limit + 1, dir });
   if (vs.length === 0 && bound === undefined) throw new NotFoundError(`Record '${id}' not found`, { id });
   const page = vs.slice(0, limit);
   const out: HistoryPage = { items: page.map(toHistoryEntry) };
@@ -174,7 +175,7 @@ export async function diff(cx: EngineContext, id: string, from: unknown, to?: un
   const fromSel = strictSelector(from, ['ov', 'at', 'cv'], 'diff from');
   const toSel = to === undefined ? undefined : strictSelector(to, ['ov', 'at', 'cv'], 'diff to');
   await cx.ensure();
-  const [a, b] = await Promise.all([cx.meta.getVersion(cx.ns, id, fromSel), toSel ? cx.meta.getVersion(cx.ns, id, toSel) : cx.meta.getHead(cx.ns, id)]);
+  const [a, b] = await Promise.all([versionAt(cx, id, fromSel), toSel ? versionAt(cx, id, toSel) : cx.meta.getHead(cx.ns, id)]);
   if (!a || a.itemId !== id) throw new NotFoundError(`Record '${id}' has no version matching ${JSON.stringify(from)}`, { id });
   if (!b || b.itemId !== id)
     throw new NotFoundError(toSel ? `Record '${id}' has no version matching ${JSON.stringify(to)}` : `Record '${id}' not found`, { id });

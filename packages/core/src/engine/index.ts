@@ -3,3 +3,24 @@ export { deepMerge } from './merge.js';
 export { assertJsonPayload, canonicalJson, sha256, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DEPTH } from './payload.js';
 export { BLOB_MARKER } from './externalize.js';
 export { mapLimit } from './concurrency.js';
+export {
+  rollupNamespace,
+  pruneNamespace,
+  rewriteManifestsWithout,
+  isDue,
+  type LifecycleTarget,
+  type RollupResult,
+  type PruneResult,
+} from './lifecycle.js';
+export {
+  loadIndex as loadManifestIndex,
+  periodOf,
+  MANIFEST_FORMAT,
+  INDEX_FORMAT,
+  type ManifestIndex,
+  type PartEntry,
+  type PartFooter,
+  type BlockEntry,
+  type ManifestPeriod,
+} from './manifest-format.js';
+export { isFromManifest, forgetManifestIndex } from './manifest-read.js';

@@ -3,6 +3,7 @@ import { IntegrityError, NotFoundError, ValidationError } from '../errors.js';
 import { assertId, assertOv, assertPropPath } from '../names.js';
 import { mapLimit } from './concurrency.js';
 import { compileUserFilter, type EngineContext } from './context.js';
+import { versionAt } from './manifest-read.js';
 import { isPlainObject, sha256 } from './payload.js';
 import { readAt, render } from './render.js';
 import type { ChronosRecord, ListOptions, ReadOptions } from './types.js';
@@ -79,7 +80,7 @@ export async function getPropertyContent(cx: EngineContext, id: string, property
   assertId(id);
   assertPropPath(property);
   await cx.ensure();
-  const v = opts.ov !== undefined ? await cx.meta.getVersion(cx.ns, id, { ov: opts.ov }) : await cx.meta.getHead(cx.ns, id);
+  const v = opts.ov !== undefined ? await versionAt(cx, id, { ov: opts.ov }) : await cx.meta.getHead(cx.ns, id);
   const ref = v?.blobs?.[property];
   if (!v || !ref) throw new NotFoundError(`Record '${id}' has no externalized property '${property}'`, { id, property });
   if (opts.text) {

@@ -10,6 +10,7 @@ import { ValidationError } from '../errors.js';
 import type { CounterIncrement, CounterTotals } from '../ports.js';
 import type { EngineContext } from './context.js';
 import { incrementFor } from './counting.js';
+import { listVersionsAll } from './manifest-read.js';
 import { loadStored } from './render.js';
 import { headPages } from './restore.js';
 
@@ -25,7 +26,7 @@ export async function recountCounters(cx: EngineContext): Promise<CounterTotals>
       for (const h of heads) {
         let afterOv: number | undefined;
         for (;;) {
-          const vs = await cx.meta.listVersions(cx.ns, h.itemId, { ...(afterOv !== undefined ? { afterOv } : {}), limit: PAGE });
+          const vs = await listVersionsAll(cx, h.itemId, { ...(afterOv !== undefined ? { afterOv } : {}), limit: PAGE });
           for (const v of vs) {
             if (v.cv > upToCv) continue;
             const withPayload = v.op === 'CREATE' || v.op === 'UPDATE' || v.op === 'ENRICH';

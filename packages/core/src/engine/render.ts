@@ -2,6 +2,7 @@
 import { IntegrityError, NotFoundError, StorageError } from '../errors.js';
 import type { HeadDoc, VersionDoc, VersionSelector } from '../ports.js';
 import { iso, type EngineContext } from './context.js';
+import { isFromManifest, versionAt } from './manifest-read.js';
 import { renderBlobs } from './externalize.js';
 import { isPlainObject, sha256 } from './payload.js';
 import type { ChronosRecord, ReadOptions } from './types.js';
@@ -65,7 +66,15 @@ export async function render(
   delete body._system;
   const out = { id: v.itemId, ...body, _system: system } as ChronosRecord;
   if (opts.includeMeta) {
-    out._meta = { ov: v.ov, cv: v.cv, at: iso(v.at), op: v.op, metaIndexed: v.metaIndexed, ...(v.deleted ? { deletedAt: iso(v.at) } : {}) };
+    out._meta = {
+      ov: v.ov,
+      cv: v.cv,
+      at: iso(v.at),
+      op: v.op,
+      metaIndexed: v.metaIndexed,
+      ...(v.deleted ? { deletedAt: iso(v.at) } : {}),
+      ...(isFromManifest(v) ? { source: 'manifest' as const } : {}),
+    };
   }
   return out;
 }
@@ -74,7 +83,7 @@ export async function render(
 export async function readAt(cx: EngineContext, id: string, sel: VersionSelector, opts: ReadOptions): Promise<ChronosRecord | null> {
   await cx.ensure();
   // One index lookup and one GET: insertedAt and state come from the version's own payload.
-  const v = await cx.meta.getVersion(cx.ns, id, sel);
+  const v = await versionAt(cx, id, sel);
   if (!v || v.itemId !== id) return null;
   if (v.deleted && !opts.includeDeleted) return null;
   return render(cx, v, null, opts);

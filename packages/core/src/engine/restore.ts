@@ -12,6 +12,7 @@ import { commitBuilt, writeLoop } from './commit.js';
 import { mapLimit, type StopSignal } from './concurrency.js';
 import { MAX_RETRIES, type EngineContext } from './context.js';
 import { count } from './counting.js';
+import { versionAt } from './manifest-read.js';
 import type { RestoreCollectionOptions, RestoreObjectOptions, RestoreProgress } from './types.js';
 import { optString, selector, writeSetup } from './validate.js';
 
@@ -26,7 +27,7 @@ export async function restoreObject(
   if (opts.expectedHeadOv !== undefined) assertOv(opts.expectedHeadOv, 'expectedHeadOv');
   const w = writeSetup(opts, () => ({ op: 'RESTORE', id, sel, expectedHeadOv: opts.expectedHeadOv }));
   await cx.ensure();
-  const tv = await cx.meta.getVersion(cx.ns, id, sel);
+  const tv = await versionAt(cx, id, sel);
   if (!tv || tv.itemId !== id) throw new NotFoundError(`Record '${id}' has no version matching ${JSON.stringify(target)}`, { id });
   const r = await writeLoop(
     cx,
@@ -127,7 +128,7 @@ export async function* headPages(cx: EngineContext, pageSize: number): AsyncGene
 
 /** The version that brings a record from `head` to its state at `sel`, or null when it is there already. */
 async function planRestore(cx: EngineContext, head: HeadDoc, sel: VersionSelector, actor: string | undefined, reason: string): Promise<Built | null> {
-  const tv = await cx.meta.getVersion(cx.ns, head.itemId, sel);
+  const tv = await versionAt(cx, head.itemId, sel);
   const at = Math.max(cx.clock(), head.at);
   if (!tv) return head.deleted ? null : pointerVersion(head, head, 'DELETE', at, true, { actor, reason });
   if (head.jsonKey === tv.jsonKey && head.deleted === tv.deleted && head.sha256 === tv.sha256) return null;

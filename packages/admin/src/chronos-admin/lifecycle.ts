@@ -1,0 +1,94 @@
+/**
+ * `admin.rollupNow(ctx?)` and `admin.pruneNow(ctx?)`: version retention over an AdminRuntime.
+ * Plain async functions of the runtime (a maintenance pass calls them as they are).
+ *
+ * With a context: that namespace. Without: every namespace bound in this process (each
+ * `chronos.with(ctx)` so far, as the instance's engine cache holds them), one after the other.
+ * A namespace whose collection has no retention is skipped (reported with `skipped`).
+ */
+import {
+  ValidationError,
+  pruneNamespace,
+  rollupNamespace,
+  versionRetentionOf,
+  type ManifestPeriod,
+  type PruneResult,
+  type RollupResult,
+} from '@chronos-db/core';
+import type { ContextInput } from '@chronos-db/router';
+import type { AdminResolved, AdminRuntime } from './runtime.js';
+
+export interface LifecycleRunOptions {
+  /** The time retention is judged at (epoch ms or Date). Default: now. */
+  now?: number | Date;
+}
+
+export interface NamespaceReport<R> {
+  dbName: string;
+  collection: string;
+  tenant?: string;
+  /** Why nothing ran here (no retention for this collection). */
+  skipped?: string;
+  result?: R;
+}
+
+export interface LifecycleReport<R> {
+  namespaces: Array<NamespaceReport<R>>;
+}
+
+function targets(rt: AdminRuntime, ctx: ContextInput | undefined): AdminResolved[] {
+  rt.assertOpen();
+  if (rt.cfg.rollup?.enabled === false) throw new ValidationError('rollup is disabled (rollup.enabled: false): nothing is rolled up or pruned');
+  if (ctx !== undefined) return [rt.resolve(ctx)];
+  const seen = new Map<string, AdminResolved>();
+  for (const r of rt.boundContexts())
+    seen.set(`${r.backend.key}\u0000${String(r.storage)}\u0000${r.ns.dbName}\u0000${r.ns.tenant ?? ''}\u0000${r.ns.collection}`, r);
+  return [...seen.values()];
+}
+
+function nowOf(opts: LifecycleRunOptions | undefined): number {
+  const n = opts?.now;
+  if (n === undefined) return Date.now();
+  const ms = n instanceof Date ? n.getTime() : n;
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) throw new ValidationError('now must be epoch ms or a valid Date');
+  return ms;
+}
+
+async function run<R>(
+  rt: AdminRuntime,
+  ctx: ContextInput | undefined,
+  opts: LifecycleRunOptions | undefined,
+  fn: typeof rollupNamespace | typeof pruneNamespace,
+): Promise<LifecycleReport<R>> {
+  const now = nowOf(opts);
+  const out: LifecycleReport<R> = { namespaces: [] };
+  for (const r of targets(rt, ctx)) {
+    const rep: NamespaceReport<R> = { dbName: r.ns.dbName, collection: r.ns.collection, ...(r.ns.tenant !== undefined ? { tenant: r.ns.tenant } : {}) };
+    out.namespaces.push(rep);
+    const retention = versionRetentionOf(rt.cfg, r.ns.collection);
+    if (!retention) {
+      rep.skipped = 'no version retention configured for this collection';
+      continue;
+    }
+    rep.result = (await fn({
+      ns: r.ns,
+      meta: r.meta,
+      blobs: r.blobs,
+      retention,
+      period: (rt.cfg.rollup?.manifestPeriod ?? 'monthly') as ManifestPeriod,
+      now,
+      checkOpen: () => rt.assertOpen(),
+    })) as R;
+  }
+  return out;
+}
+
+/** Writes the version rows retention will remove into manifests in the backups bucket. Idempotent. */
+export function rollupNow(rt: AdminRuntime, ctx?: ContextInput, opts?: LifecycleRunOptions): Promise<LifecycleReport<RollupResult>> {
+  return run<RollupResult>(rt, ctx, opts, rollupNamespace);
+}
+
+/** Removes from the version index the rows that verified manifests hold (retention applied). Payloads stay. */
+export function pruneNow(rt: AdminRuntime, ctx?: ContextInput, opts?: LifecycleRunOptions): Promise<LifecycleReport<PruneResult>> {
+  return run<PruneResult>(rt, ctx, opts, pruneNamespace);
+}

@@ -1,0 +1,297 @@
+/**
+ * Rollup and prune of one namespace (admin.rollupNow / admin.pruneNow call these per namespace;
+ * a maintenance pass may too: they are plain async functions of the stores and a clock).
+ *
+ * Retention: a version is due to leave the index when it is more than `maxVersions` behind its
+ * record's newest, or older than `maxAge`; the newest version of a record (its head) never is.
+ * As ov and commit time both grow along a chain, what is due is always a prefix ov 0..k-1.
+ *
+ * - rollupNamespace streams the due rows (heads in itemId order, each record's rows by ov) into
+ *   manifest parts per period, skipping rows an unpruned part holds already (a merge with those
+ *   parts, read a block at a time), then adds the new parts to the index. Memory: one part per
+ *   period in flight. Rerun at once, it writes nothing; killed midway, the parts it wrote are
+ *   content-addressed, so the rerun writes the same keys (or finds them) and lists them.
+ * - pruneNamespace reads every unpruned part back (each block checked by sha256 against the
+ *   footer, the footer against the index), and per record removes from the index, in ascending
+ *   ov, the rows that are still due, that match the manifest's copy field for field, and that
+ *   start at the record's lowest indexed ov (so a chain never gets a hole). A part none of whose
+ *   rows is left in the index is marked pruned. Payloads stay.
+ * - rewriteManifestsWithout rewrites every part holding one record without its rows (erasure).
+ */
+import { ValidationError } from '../errors.js';
+import type { ResolvedRetention } from '../config.js';
+import type { BlobStore, HeadDoc, MetadataStore, Namespace, VersionDoc } from '../ports.js';
+import { MAX_DELETE_VERSIONS } from '../port-rules.js';
+import { forgetManifestIndex, partRowsFor } from './manifest-read.js';
+import {
+  PartCursor,
+  PartWriter,
+  getManifestObject,
+  loadIndex,
+  periodOf,
+  updateIndex,
+  decodeBlock,
+  readFooter,
+  type ManifestPeriod,
+  type PartEntry,
+} from './manifest-format.js';
+
+export interface LifecycleTarget {
+  ns: Namespace;
+  meta: MetadataStore;
+  blobs: BlobStore;
+  retention: ResolvedRetention;
+  /** `rollup.manifestPeriod` (default 'monthly'). */
+  period?: ManifestPeriod;
+  /** Epoch ms now (tests step it). */
+  now: number;
+  /** Checked between records: throw to stop (an instance shut down). */
+  checkOpen?: () => void;
+}
+
+export interface RollupResult {
+  /** Rows written into new manifest parts. */
+  rows: number;
+  /** Parts written (new objects). */
+  parts: number;
+  /** Bytes of the parts written. */
+  bytes: number;
+  /** Records examined. */
+  records: number;
+}
+
+export interface PruneResult {
+  /** Rows removed from the version index. */
+  rows: number;
+  /** Parts read back and verified. */
+  partsVerified: number;
+  /** Parts none of whose rows is left in the index (marked pruned). */
+  partsPruned: number;
+}
+
+const HEADS_PER_PAGE = 500;
+const ROWS_PER_PAGE = 1000;
+
+/** Whether version `v` of a record whose newest is `head` is due to leave the index. */
+export function isDue(v: { ov: number; at: number }, head: { ov: number }, r: ResolvedRetention, now: number): boolean {
+  if (v.ov >= head.ov) return false;
+  if (r.maxVersions !== undefined && v.ov <= head.ov - r.maxVersions) return true;
+  return r.maxAgeMs !== undefined && v.at < now - r.maxAgeMs;
+}
+
+function checkTarget(t: LifecycleTarget): void {
+  const r = t.retention;
+  if (!r || (r.maxAgeMs === undefined && r.maxVersions === undefined))
+    throw new ValidationError('No version retention applies to this collection: nothing to roll up or prune');
+  if (!Number.isFinite(t.now)) throw new ValidationError('now must be epoch ms');
+}
+
+async function* allHeads(meta: MetadataStore, ns: Namespace): AsyncGenerator<HeadDoc> {
+  if (meta.scanHeads) {
+    for await (const page of meta.scanHeads(ns, { includeDeleted: true, batchSize: HEADS_PER_PAGE })) yield* page;
+    return;
+  }
+  let afterId: string | undefined;
+  for (;;) {
+    const page = await meta.queryHeads(ns, { limit: HEADS_PER_PAGE, includeDeleted: true, ...(afterId ? { afterId } : {}) });
+    yield* page;
+    if (page.length < HEADS_PER_PAGE) return;
+    afterId = page[page.length - 1]!.itemId;
+  }
+}
+
+/** The due rows of one record still in the index, oldest first, a page at a time. */
+async function* dueRows(t: LifecycleTarget, head: HeadDoc): AsyncGenerator<VersionDoc> {
+  const r = t.retention;
+  // nothing can be due: too few versions and too young
+  if ((r.maxVersions === undefined || head.ov < r.maxVersions) && (r.maxAgeMs === undefined || head.createdAt >= t.now - r.maxAgeMs)) return;
+  let afterOv: number | undefined;
+  for (;;) {
+    const page = await t.meta.listVersions(t.ns, head.itemId, {
+      ...(afterOv !== undefined ? { afterOv } : {}),
+      beforeOv: head.ov,
+      limit: ROWS_PER_PAGE,
+      dir: 1,
+    });
+    for (const v of page) {
+      if (!isDue(v, head, r, t.now)) return;
+      yield v;
+    }
+    if (page.length < ROWS_PER_PAGE) return;
+    afterOv = page[page.length - 1]!.ov;
+  }
+}
+
+/** Writes the rows retention will remove into manifests (see the file comment). */
+export async function rollupNamespace(t: LifecycleTarget): Promise<RollupResult> {
+  checkTarget(t);
+  await t.meta.ensureNamespace(t.ns);
+  const period = t.period ?? 'monthly';
+  const idx = await loadIndex(t.blobs, t.ns);
+  const cursors = idx.parts.filter((p) => !p.pruned).map((p) => new PartCursor(t.blobs, p));
+  const out: RollupResult = { rows: 0, parts: 0, bytes: 0, records: 0 };
+  const newParts: PartEntry[] = [];
+  const writers = new Map<string, PartWriter>();
+  const writerFor = (p: string) => {
+    let w = writers.get(p);
+    if (!w)
+      writers.set(
+        p,
+        (w = new PartWriter(t.blobs, t.ns, p, (part, written) => {
+          newParts.push(part);
+          if (written) {
+            out.parts++;
+            out.bytes += part.bytes;
+          }
+        })),
+      );
+    return w;
+  };
+  for await (const head of allHeads(t.meta, t.ns)) {
+    t.checkOpen?.();
+    out.records++;
+    let held: Set<number> | undefined;
+    for await (const v of dueRows(t, head)) {
+      held ??= new Set((await Promise.all(cursors.map((c) => c.rowsFor(head.itemId)))).flat().map((r) => r.ov));
+      if (held.has(v.ov)) continue;
+      await writerFor(periodOf(v.at, period)).add(v);
+      out.rows++;
+    }
+  }
+  for (const w of writers.values()) await w.flush();
+  if (newParts.length) {
+    await updateIndex(t.blobs, t.ns, (cur) => {
+      const have = new Set(cur.parts.map((p) => p.key));
+      const add = newParts.filter((p) => !have.has(p.key));
+      return add.length ? [...cur.parts, ...add] : null;
+    });
+    forgetManifestIndex(t.blobs, t.ns);
+  }
+  return out;
+}
+
+const sameRow = (a: VersionDoc, b: VersionDoc) =>
+  a.itemId === b.itemId &&
+  a.ov === b.ov &&
+  a.cv === b.cv &&
+  a.at === b.at &&
+  a.jsonKey === b.jsonKey &&
+  a.sha256 === b.sha256 &&
+  a.op === b.op &&
+  a.deleted === b.deleted;
+
+/** Removes from the index the rows verified manifests hold (see the file comment). */
+export async function pruneNamespace(t: LifecycleTarget): Promise<PruneResult> {
+  checkTarget(t);
+  const del = t.meta.deleteVersions?.bind(t.meta);
+  if (!del) throw new ValidationError('This metadata store cannot remove version rows (no deleteVersions): pruning is not available on it');
+  await t.meta.ensureNamespace(t.ns);
+  const idx = await loadIndex(t.blobs, t.ns);
+  const open = idx.parts.filter((p) => !p.pruned);
+  const out: PruneResult = { rows: 0, partsVerified: 0, partsPruned: 0 };
+  if (!open.length) return out;
+  const cursors = open.map((p) => new PartCursor(t.blobs, p));
+  // rows of a part still in the index after this run: the part stays unpruned
+  const left = new Map<string, number>(open.map((p) => [p.key, 0]));
+  let batch: Array<{ itemId: string; ov: number }> = [];
+  const flush = async () => {
+    if (batch.length) out.rows += await del(t.ns, batch);
+    batch = [];
+  };
+  for (;;) {
+    t.checkOpen?.();
+    const ids = (await Promise.all(cursors.map((c) => c.nextId()))).filter((x): x is string => x !== undefined);
+    if (!ids.length) break;
+    const itemId = ids.sort()[0]!; // the smallest: cursors advance together, record by record
+    const perPart = await Promise.all(cursors.map(async (c) => ({ key: c.part.key, rows: await c.rowsFor(itemId) })));
+    const owner = new Map<number, string>();
+    const rows = new Map<number, VersionDoc>();
+    for (const { key, rows: rs } of perPart) {
+      for (const r of rs) {
+        if (rows.has(r.ov)) continue;
+        rows.set(r.ov, r);
+        owner.set(r.ov, key);
+      }
+    }
+    const sorted = [...rows.values()].sort((a, b) => a.ov - b.ov);
+    const keep = (ov: number) => left.set(owner.get(ov)!, left.get(owner.get(ov)!)! + 1);
+    const head = await t.meta.getHead(t.ns, itemId);
+    const inIndex = new Map<number, VersionDoc>();
+    if (sorted.length) {
+      const top = sorted[sorted.length - 1]!.ov;
+      for (let after = sorted[0]!.ov - 1; ; ) {
+        const page = await t.meta.listVersions(t.ns, itemId, { ...(after >= 0 ? { afterOv: after } : {}), beforeOv: top + 1, limit: ROWS_PER_PAGE, dir: 1 });
+        for (const v of page) inIndex.set(v.ov, v);
+        if (page.length < ROWS_PER_PAGE) break;
+        after = page[page.length - 1]!.ov;
+      }
+    }
+    const [lowest] = head ? await t.meta.listVersions(t.ns, itemId, { limit: 1, dir: 1 }) : [];
+    // the contiguous run from the record's lowest indexed ov upwards that is due and matches
+    let expect = lowest?.ov;
+    let stopped = !head || expect === undefined;
+    for (const m of sorted) {
+      const cur = inIndex.get(m.ov);
+      if (!cur) continue; // gone already (an earlier prune)
+      if (stopped || m.ov !== expect || !sameRow(cur, m) || !isDue(cur, head!, t.retention, t.now)) {
+        stopped = true;
+        keep(m.ov);
+        continue;
+      }
+      batch.push({ itemId, ov: m.ov });
+      expect = m.ov + 1;
+      if (batch.length >= MAX_DELETE_VERSIONS) await flush();
+    }
+  }
+  await flush();
+  out.partsVerified = open.length;
+  const done = new Set(open.filter((p) => left.get(p.key) === 0).map((p) => p.key));
+  out.partsPruned = done.size;
+  if (done.size) {
+    await updateIndex(t.blobs, t.ns, (cur) =>
+      cur.parts.some((p) => done.has(p.key) && !p.pruned) ? cur.parts.map((p) => (done.has(p.key) ? { ...p, pruned: true } : p)) : null,
+    );
+    forgetManifestIndex(t.blobs, t.ns);
+  }
+  return out;
+}
+
+/**
+ * Rewrites every manifest part of a namespace that holds rows of record `itemId` without them
+ * (new content-addressed parts, a new index generation), then deletes the old parts. For
+ * erasure: after it returns no manifest object of the namespace holds a row of that record.
+ * Idempotent; interrupted, a rerun finishes it (the old parts stay listed until the new index
+ * generation names their replacements, and are deleted after).
+ */
+export async function rewriteManifestsWithout(
+  blobs: BlobStore,
+  ns: Namespace,
+  itemId: string,
+): Promise<{ partsRewritten: number; rowsRemoved: number; objectsDeleted: number }> {
+  const idx = await loadIndex(blobs, ns);
+  const out = { partsRewritten: 0, rowsRemoved: 0, objectsDeleted: 0 };
+  const replaced = new Map<string, PartEntry[]>();
+  for (const part of idx.parts) {
+    if (!(await partRowsFor(blobs, part, itemId)).length) continue;
+    const footer = await readFooter(blobs, part);
+    const fresh: PartEntry[] = [];
+    const w = new PartWriter(blobs, ns, part.period, (p) => fresh.push(part.pruned ? { ...p, pruned: true } : p));
+    for (const b of footer.blocks) {
+      for (const r of decodeBlock(part.key, b, await getManifestObject(blobs, part.key, { offset: b.offset, length: b.length }))) {
+        if (r.itemId === itemId) out.rowsRemoved++;
+        else await w.add(r);
+      }
+    }
+    await w.flush();
+    replaced.set(part.key, fresh);
+    out.partsRewritten++;
+  }
+  if (!replaced.size) return out;
+  await updateIndex(blobs, ns, (cur) => cur.parts.flatMap((p) => replaced.get(p.key) ?? [p]));
+  forgetManifestIndex(blobs, ns);
+  for (const key of replaced.keys()) {
+    await blobs.delete('backups', key);
+    out.objectsDeleted++;
+  }
+  return out;
+}
