@@ -98,6 +98,8 @@ async function allHistory(
 
 function scenarios(name: string, make: () => Promise<Setup>) {
   describe(`retention, rollup and prune: ${name}`, () => {
+    // the shared servers are slow under load (FerretDB answers range queries by scanning)
+    jest.setTimeout(600_000);
     let s: Setup;
     beforeAll(async () => {
       s = await make();
@@ -105,13 +107,12 @@ function scenarios(name: string, make: () => Promise<Setup>) {
     afterAll(async () => s?.close());
 
     it('rollupNow writes content-hashed manifests and an index; a rerun writes nothing; pruneNow moves the rows; every read still answers the same', async () => {
-      let t = Date.parse('2026-01-01T00:00:00Z');
       const chronos = initChronos(s.config({ retention: { ver: { maxVersions: 3 } }, rollup: { manifestPeriod: 'daily' } }));
       try {
         const col = chronos.with(s.ctx);
         const ids: string[] = [];
         const times: number[] = [];
-        for (let r = 0; r < 3; r++) {
+        for (let r = 0; r < 2; r++) {
           const { id } = await col.create({ r, n: 0 });
           ids.push(id);
           for (let n = 1; n <= 9; n++) {
@@ -120,7 +121,6 @@ function scenarios(name: string, make: () => Promise<Setup>) {
             if (n === 6) await col.delete(id).then(() => col.restoreObject(id, { ov: n }));
           }
         }
-        void t;
         const before = new Map<string, unknown>();
         for (const id of ids) {
           const h = await col.history(id, { limit: 1 });
@@ -132,8 +132,8 @@ function scenarios(name: string, make: () => Promise<Setup>) {
 
         const r1 = await chronos.admin.rollupNow(s.ctx);
         const res1 = r1.namespaces[0]!.result!;
-        // each record has 12 versions (ov 0..11); the newest 3 stay: ov 0..8 of 3 records
-        expect(res1.rows).toBe(27);
+        // each record has 12 versions (ov 0..11); the newest 3 stay: ov 0..8 of 2 records
+        expect(res1.rows).toBe(18);
         expect(res1.parts).toBeGreaterThanOrEqual(1);
         const keys1 = await s.listBackups();
         expect(keys1.filter((k) => k.includes('/parts/')).every((k) => /\/parts\/\d{4}-\d{2}-\d{2}\/[0-9a-f]{64}\.cmf$/.test(k))).toBe(true);
@@ -145,7 +145,7 @@ function scenarios(name: string, make: () => Promise<Setup>) {
         expect(await s.listBackups()).toEqual(keys1);
 
         const p1 = await chronos.admin.pruneNow(s.ctx);
-        expect(p1.namespaces[0]!.result).toMatchObject({ rows: 27, partsPruned: res1.parts });
+        expect(p1.namespaces[0]!.result).toMatchObject({ rows: 18, partsPruned: res1.parts });
         const p2 = await chronos.admin.pruneNow(s.ctx);
         expect(p2.namespaces[0]!.result).toMatchObject({ rows: 0 });
 
@@ -170,14 +170,12 @@ function scenarios(name: string, make: () => Promise<Setup>) {
             expect(d.patch).toEqual([{ op: 'replace', path: '/n', value: 2 }]);
           }
           // restoreObject to a pruned version
-          const r = await col.restoreObject(ids[2]!, { ov: 2 });
-          expect(strip(await col.getLatest(ids[2]!))).toEqual({ id: ids[2], r: 2, n: 2 });
+          const r = await col.restoreObject(ids[1]!, { ov: 2 });
+          expect(strip(await col.getLatest(ids[1]!))).toEqual({ id: ids[1], r: 1, n: 2 });
           expect(r.newOv).toBe(12);
         } finally {
           await fresh.admin.shutdown();
         }
-        void t;
-        t = 0;
       } finally {
         await chronos.admin.shutdown();
       }

@@ -57,7 +57,7 @@ runBlobStoreConformance(
       },
     };
   },
-  { capabilities: { presign: false } },
+  { capabilities: { presign: false }, getRange: true },
 );
 
 runQueueStoreConformance(

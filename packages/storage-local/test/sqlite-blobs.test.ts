@@ -32,7 +32,7 @@ runBlobStoreConformance(
     const store = createSqliteBlobStore({ basePath: tmp() });
     return { store, teardown: () => store.close() };
   },
-  { capabilities: { presign: false } },
+  { capabilities: { presign: false }, getRange: true },
 );
 
 runBlobStoreConformance(
@@ -42,7 +42,7 @@ runBlobStoreConformance(
     const store = createSqliteBlobStore({ basePath: tmp(), inlineMaxBytes: 8 });
     return { store, teardown: () => store.close() };
   },
-  { capabilities: { presign: false } },
+  { capabilities: { presign: false }, getRange: true },
 );
 
 runEngineBehaviour(runner, 'embedded default (SQLite metadata + SQLite payloads, one file)', async () => {

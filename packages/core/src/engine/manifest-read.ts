@@ -110,6 +110,8 @@ export async function prunedRows(blobs: BlobStore, ns: Namespace, itemId: string
 
 /** The lowest ov the index still holds for a record (0: nothing pruned), or null when it holds none. */
 async function lowestOv(cx: EngineContext, itemId: string): Promise<number | null> {
+  // the common case first, as a point lookup (an `_id` seek even where range queries scan)
+  if (await cx.meta.getVersion(cx.ns, itemId, { ov: 0 })) return 0;
   const [first] = await cx.meta.listVersions(cx.ns, itemId, { limit: 1, dir: 1 });
   return first ? first.ov : null;
 }

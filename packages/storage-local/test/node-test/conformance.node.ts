@@ -26,7 +26,7 @@ runBlobStoreConformance(
       },
     };
   },
-  { capabilities: { presign: false } },
+  { capabilities: { presign: false }, getRange: true },
 );
 
 runMetadataStoreConformance(

@@ -20,6 +20,8 @@ export interface BlobStoreOptions extends SuiteOptions {
    * of a capability set to false are skipped. Default: every capability on.
    */
   capabilities?: Partial<TestedBlobCapabilities>;
+  /** Whether the store offers the optional `getRange` (checked; its tests skip when false). Default false. */
+  getRange?: boolean;
 }
 
 const ROLES: BucketRole[] = ['json', 'content', 'backups'];
@@ -152,6 +154,32 @@ export function runBlobStoreConformance(runner: TestRunner, name: string, factor
       // a "directory" prefix is not an object
       await expectCode(store.get('json', `${r}dir`), NOT_FOUND);
       expect(await store.head('json', `${r}dir`)).toBeNull();
+    });
+
+    t.itIf(
+      !!opts.getRange,
+      'getRange not offered (option getRange: false)',
+      'getRange reads a byte range; past the end it is shorter; a missing key is NotFoundError',
+      async () => {
+        const r = root();
+        const body = new Uint8Array(5000).map((_, i) => (i * 7) % 256);
+        for (const role of ROLES) {
+          await store.put(role, `${r}range.bin`, body);
+          const getRange = store.getRange!.bind(store);
+          expectBytes(await getRange(role, `${r}range.bin`, 0, 10), body.subarray(0, 10));
+          expectBytes(await getRange(role, `${r}range.bin`, 1234, 2000), body.subarray(1234, 3234));
+          expectBytes(await getRange(role, `${r}range.bin`, 4990, 100), body.subarray(4990));
+          expect((await getRange(role, `${r}range.bin`, 6000, 10)).byteLength).toBe(0);
+          await expectCode(getRange(role, `${r}missing.bin`, 0, 10), NOT_FOUND);
+          await expectCode(getRange(role, `${r}range.bin`, -1, 10), VALIDATION);
+          await expectCode(getRange(role, `${r}range.bin`, 0, Number.NaN), VALIDATION);
+          await expectCode(getRange(role, '../x', 0, 10), VALIDATION);
+        }
+      },
+    );
+
+    it(`offers getRange exactly as the suite was told (${opts.getRange ? 'offered' : 'not offered'})`, async () => {
+      expect(typeof store.getRange).toBe(opts.getRange ? 'function' : 'undefined');
     });
 
     it('delete is idempotent and removes the object', async () => {

@@ -12,6 +12,8 @@ export interface MetadataStoreOptions extends SuiteOptions {
   headsByState?: boolean;
   /** Whether the store offers the optional `changesAfter` (checked; its tests skip when false). Default false. */
   changesAfter?: boolean;
+  /** Whether the store offers the optional `deleteVersions` (checked; its tests skip when false). Default false. */
+  deleteVersions?: boolean;
   /**
    * The commit protocol the store declares in `capabilities.transactions` once created (checked,
    * and named in the suite's title). Default: not checked.

@@ -13,6 +13,7 @@ import { registrar, type TestRunner } from '../../runner.js';
 import { checkSkipList, setUpStore, type StoreFactory } from '../helpers.js';
 import { basicsTests } from './basics.js';
 import { changesAfterTests } from './changes-after.js';
+import { deleteVersionsTests } from './delete-versions.js';
 import { commitConflictTests } from './commit-conflicts.js';
 import { commitManyTests } from './commit-many.js';
 import { commitRaceTests } from './commit-races.js';
@@ -48,6 +49,7 @@ export function runMetadataStoreConformance(runner: TestRunner, name: string, fa
     getVersionTests(s);
     listVersionsTests(s);
     changesAfterTests(s);
+    deleteVersionsTests(s);
     findByRequestIdTests(s);
     queryHeadsFilterTests(s);
     queryHeadsPagingTests(s);
