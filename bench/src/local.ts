@@ -19,6 +19,7 @@ import { payload, type Log } from './remote.js';
 import { runLocalGc } from './gc.js';
 import { runLocalFallback } from './fallback.js';
 import { runLocalStudio } from './studio.js';
+import { runLocalLifecycle } from './lifecycle.js';
 
 const NONE: Counters = { mongo: () => 0, s3: () => 0 };
 const MAP: CollectionMap = { indexedProps: ['grp', 'n'] };
@@ -200,6 +201,7 @@ export async function runLocalWorkloads(opts: BenchOptions, log: Log = () => {},
     if (selected(opts, 'local-gc') || selected(opts, 'local')) push(await runLocalGc(opts, dir, log));
     for (const r of await runLocalFallback(opts, dir, log)) out.push(r);
     for (const r of await runLocalStudio(opts, dir, log)) out.push(r);
+    if (selected(opts, 'local-lifecycle') || selected(opts, 'local')) for (const r of await runLocalLifecycle(opts, dir, log)) push(r);
   } finally {
     await storage.close();
     raw.db.close();

@@ -38,6 +38,8 @@ export interface BenchOptions {
   gcN: number;
   /** Versions of the record whose first timeline page the studio workload opens (local-studio-timeline-N). */
   studioVersions: number;
+  /** Version rows of the retention workloads (local-rollup-N, local-prune-N, local-as-of-manifest-d1000): records of 1,000 versions. */
+  lifecycleRows: number;
   remote: boolean;
   local: boolean;
 }
@@ -63,6 +65,7 @@ export const PRESETS: Record<'full' | 'quick' | 'smoke', BenchOptions> = {
     localOps: 2000,
     gcN: 100_000,
     studioVersions: 10_000,
+    lifecycleRows: 100_000,
     remote: true,
     local: true,
   },
@@ -86,6 +89,7 @@ export const PRESETS: Record<'full' | 'quick' | 'smoke', BenchOptions> = {
     localOps: 500,
     gcN: 20_000,
     studioVersions: 10_000,
+    lifecycleRows: 100_000,
     remote: true,
     local: true,
   },
@@ -109,6 +113,7 @@ export const PRESETS: Record<'full' | 'quick' | 'smoke', BenchOptions> = {
     localOps: 5,
     gcN: 50,
     studioVersions: 20,
+    lifecycleRows: 1000,
     remote: true,
     local: true,
   },

@@ -15,7 +15,7 @@ export const USAGE = `pnpm bench [-- options]
   --workloads a,b       only workloads whose name starts with one of these
                         (create-1k create-64k update-dD get-latest get-version-dD get-as-of-dD
                          list-p1 list-pP restore-N mixed createMany local local-gc
-                         local-create-141b local-createMany local-bytes local-studio lean
+                         local-create-141b local-createMany local-bytes local-studio local-lifecycle lean
                          rebalance: starts a second FerretDB, moves restore-N records to it)
   --creates N           operations per side for each create workload
   --updates N           timed updates per side per chain depth
@@ -30,6 +30,7 @@ export const USAGE = `pnpm bench [-- options]
   --local-ops N         operations per side in the embedded table
   --gc N                orphan payloads for collectGarbage (local-gc-N; also runs N/10 to compare peak RSS)
   --studio-versions N   versions of the record whose first timeline page the studio opens (10000)
+  --lifecycle N         version rows for rollup, prune and getAsOf through a manifest (local-lifecycle: records of 1,000 versions)
   --no-remote | --no-local
   --keep                keep the bench database and buckets
   --out DIR             where the JSON goes (default bench/results)
@@ -71,6 +72,7 @@ export function parseArgs(argv: string[]): CliArgs {
     '--pool': 'pool',
     '--gc': 'gcN',
     '--studio-versions': 'studioVersions',
+    '--lifecycle': 'lifecycleRows',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;

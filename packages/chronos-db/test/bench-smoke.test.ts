@@ -127,6 +127,9 @@ describe('bench smoke (embedded default)', () => {
         'local-fallback-drain-c1',
         'local-fallback-drain-c4',
         `local-studio-timeline-${smoke.studioVersions}`,
+        'local-rollup-990',
+        'local-prune-990',
+        'local-as-of-manifest-d1000',
       ]);
       for (const r of results) checkResult(r);
     } finally {

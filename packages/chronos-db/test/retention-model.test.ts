@@ -29,6 +29,7 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
 
 function modelScenarios(name: string, spec: () => Promise<StoreSpec>, runs: number, maxCmds: number) {
   describe(`retention model (fast-check): ${name}`, () => {
+    jest.setTimeout(900_000);
     let meta: MetadataStore;
     let blobs: BlobStore;
     beforeAll(async () => {

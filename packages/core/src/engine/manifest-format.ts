@@ -115,8 +115,8 @@ export async function getManifestObject(blobs: BlobStore, key: string, range?: {
   }
 }
 
-/** Decodes one block (checked against its footer entry) into its rows. */
-export function decodeBlock(key: string, b: BlockEntry, bytes: Uint8Array): VersionDoc[] {
+/** Decodes one block (checked against its footer entry) into its rows; with `itemId`, only that record's rows are parsed. */
+export function decodeBlock(key: string, b: BlockEntry, bytes: Uint8Array, itemId?: string): VersionDoc[] {
   if (bytes.byteLength !== b.length || sha256(bytes) !== b.sha256) throw corrupt(key, `block at byte ${b.offset} fails its sha256`, { offset: b.offset });
   let text: string;
   try {
@@ -126,7 +126,14 @@ export function decodeBlock(key: string, b: BlockEntry, bytes: Uint8Array): Vers
   }
   const rows = text.split('\n').filter((l) => l.length > 0);
   if (rows.length !== b.rows) throw corrupt(key, `block at byte ${b.offset} holds ${rows.length} rows, its footer says ${b.rows}`);
-  return rows.map((l) => JSON.parse(l) as VersionDoc);
+  // rows are written with itemId first (JSON.stringify of { itemId, ...rest }): a prefix test skips other records unparsed
+  let mine = itemId === undefined ? rows : rows.filter((l) => l.startsWith(`{"itemId":${JSON.stringify(itemId)},`));
+  if (itemId !== undefined && mine.length === 0) mine = rows; // a writer that put itemId elsewhere: parse all (the caller filters)
+  try {
+    return mine.map((l) => JSON.parse(l) as VersionDoc);
+  } catch {
+    throw corrupt(key, `block at byte ${b.offset} holds a line that is not JSON`);
+  }
 }
 
 /** Reads and checks a part's footer (its sha256 is in the index entry). */
@@ -162,7 +169,8 @@ export class PartWriter {
   ) {}
 
   async add(v: VersionDoc): Promise<void> {
-    const line = JSON.stringify(v);
+    const { itemId, ...rest } = v;
+    const line = JSON.stringify({ itemId, ...rest });
     this.lines.push(line);
     this.blockRows.push(v);
     this.lineBytes += line.length + 1;

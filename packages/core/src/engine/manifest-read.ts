@@ -39,6 +39,14 @@ async function cachedIndex(blobs: BlobStore, ns: Namespace, refresh: boolean): P
 /** Forgets the cached manifest index of a namespace (rollup, prune and rewrites call it). */
 export function forgetManifestIndex(blobs: BlobStore, ns: Namespace): void {
   indexCache.get(blobs)?.delete(nsId(ns));
+  const c = rowsCache.get(blobs);
+  if (c) {
+    for (const [k, v] of c.map) {
+      if (!k.startsWith(`${nsId(ns)}\u0000`)) continue;
+      c.map.delete(k);
+      c.rows -= v.length;
+    }
+  }
 }
 
 async function footerOf(blobs: BlobStore, part: PartEntry): Promise<PartFooter> {
@@ -63,7 +71,7 @@ export async function partRowsFor(blobs: BlobStore, part: PartEntry, itemId: str
   for (const b of blocks) {
     if (b.offset - start + b.length > bytes.byteLength)
       throw new ManifestError(`Manifest '${part.key}' is shorter than its footer says`, { manifest: part.key });
-    for (const r of decodeBlock(part.key, b, bytes.subarray(b.offset - start, b.offset - start + b.length))) if (r.itemId === itemId) out.push(r);
+    for (const r of decodeBlock(part.key, b, bytes.subarray(b.offset - start, b.offset - start + b.length), itemId)) if (r.itemId === itemId) out.push(r);
   }
   return out;
 }
@@ -78,10 +86,50 @@ async function manifestRowsOf(blobs: BlobStore, idx: ManifestIndex, itemId: stri
 }
 
 /**
+ * Recently read records' pruned rows, per blob store (rows are immutable and a part never
+ * changes: the key is the index generation and the record). Bounded by rows held.
+ */
+const ROWS_CACHED = 200_000;
+const rowsCache = new WeakMap<BlobStore, { rows: number; map: Map<string, VersionDoc[]> }>();
+
+function cacheOf(blobs: BlobStore) {
+  let c = rowsCache.get(blobs);
+  if (!c) rowsCache.set(blobs, (c = { rows: 0, map: new Map() }));
+  return c;
+}
+
+/**
  * The pruned rows of a record: exactly ov 0..belowOv-1, from the manifests, oldest first.
  * Missing rows after a fresh read of the index: ManifestError naming the index and parts read.
  */
 export async function prunedRows(blobs: BlobStore, ns: Namespace, itemId: string, belowOv: number): Promise<VersionDoc[]> {
+  const idx = await cachedIndex(blobs, ns, false);
+  const c = cacheOf(blobs);
+  const key = `${nsId(ns)}\u0000${idx.gen}\u0000${itemId}`;
+  const hit = c.map.get(key);
+  if (hit && hit.length >= belowOv) {
+    c.map.delete(key);
+    c.map.set(key, hit);
+    return hit.slice(0, belowOv);
+  }
+  const rows = await readPrunedRows(blobs, ns, itemId, belowOv);
+  if (rows.length <= ROWS_CACHED / 4) {
+    const gen = (await cachedIndex(blobs, ns, false)).gen;
+    const k = `${nsId(ns)}\u0000${gen}\u0000${itemId}`;
+    const old = c.map.get(k);
+    if (old) c.rows -= old.length;
+    c.map.set(k, rows);
+    c.rows += rows.length;
+    for (const [ek, ev] of c.map) {
+      if (c.rows <= ROWS_CACHED) break;
+      c.map.delete(ek);
+      c.rows -= ev.length;
+    }
+  }
+  return rows;
+}
+
+async function readPrunedRows(blobs: BlobStore, ns: Namespace, itemId: string, belowOv: number): Promise<VersionDoc[]> {
   let rows: Map<number, VersionDoc> | undefined;
   let idx: ManifestIndex | undefined;
   for (const refresh of [false, true]) {
