@@ -17,12 +17,23 @@ export async function deleteVersions(ctx: StoreCtx, ns: Namespace, refs: Readonl
   const groups = [...deleteVersionGroups(refs)];
   if (groups.length === 0) return 0;
   await ctx.ensure(ns);
-  const newer = await ctx.run('delete versions', () => Promise.all(groups.map(([itemId, ovs]) => hasVersion(c, itemId, ovs[ovs.length - 1]! + 1))));
-  const bad = groups.findIndex((_, i) => !newer[i]);
+  const verdicts = await ctx.run('delete versions', () =>
+    Promise.all(
+      groups.map(async ([itemId, ovs]): Promise<'ok' | 'skip' | 'newest'> => {
+        const top = ovs[ovs.length - 1]!;
+        const head = await c.head.findOne({ _id: itemId }, { projection: { ov: 1 } });
+        if (head) return head.ov > top || (await hasVersion(c, itemId, top + 1)) ? 'ok' : 'newest';
+        for (const ov of ovs) if (await hasVersion(c, itemId, ov)) return 'newest';
+        return 'skip';
+      }),
+    ),
+  );
+  const bad = verdicts.indexOf('newest');
   if (bad >= 0) {
     const [itemId, ovs] = groups[bad]!;
     throw newestVersionError(itemId, ovs[ovs.length - 1]!);
   }
+  groups.splice(0, groups.length, ...groups.filter((_, i) => verdicts[i] === 'ok'));
   return ctx.run('delete versions', async () => {
     // FerretDB answers only `{ _id }` equality without a scan: one deleteOne per row, in ov
     // order per record; MongoDB: one deleteMany per record.
