@@ -23,7 +23,7 @@ runMetadataStoreConformance(
       },
     };
   },
-  { commitMany: true, changesAfter: true, headsByState: true },
+  { commitMany: true, changesAfter: true, headsByState: true, deleteVersions: true },
 );
 
 runCounterStoreConformance(
