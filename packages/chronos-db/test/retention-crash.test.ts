@@ -112,6 +112,10 @@ function crashScenarios(name: string, spec: () => Promise<StoreSpec>) {
       expect((await meta.listVersions(ns, 'rec0', { limit: 1 }))[0]!.ov).toBe(13);
       expect(await snapshot()).toBe(before);
       expect(await pruneNamespace(target)).toMatchObject({ rows: 0, partsVerified: 0 });
+      // GC keeps the payloads of pruned versions (only manifests name them now)
+      const later = new CollectionEngine({ ns, meta, blobs, clock: () => Date.now() + 30 * DAY });
+      expect((await later.collectGarbage()).removed).toBe(0);
+      expect(await snapshot()).toBe(before);
     });
 
     it("rewriteManifestsWithout (for erasure): no manifest object holds the record's rows any more; the others read the same", async () => {
