@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { CollectionEngine, pruneNamespace, rollupNamespace, sha256, type CommitInput, type Namespace } from '@chronos-db/core';
 import { createLocalMetadataStore, createSqliteBlobStore, METADATA_FILE } from '@chronos-db/storage-local';
-import { measureOnce, runPair, summarize, type Counters, type Side } from './measure.js';
+import { measureOnce, runPair, summarize, type Counters, type Side, type SideResult } from './measure.js';
 import type { BenchOptions, WorkloadResult } from './options.js';
 import type { Log } from './remote.js';
 
@@ -27,6 +27,11 @@ const NONE: Counters = { mongo: () => 0, s3: () => 0 };
 const DEPTH = 1000;
 const KEEP = 10;
 const mb = (b: number) => Number((b / 1048576).toFixed(1));
+
+/** A local-table result of ours against raw, without targets. */
+function pairResult(name: string, ours: SideResult, raw: SideResult, baseline: string, notes: Record<string, unknown>): WorkloadResult {
+  return { table: 'local', name, ours, raw, ratio: Number((ours.opsPerSec / Math.max(raw.opsPerSec, 1e-9)).toFixed(3)), baseline, targets: [], notes };
+}
 
 export async function runLocalLifecycle(opts: BenchOptions, dir: string, log: Log): Promise<WorkloadResult[]> {
   const rows = opts.lifecycleRows;
@@ -110,22 +115,15 @@ export async function runLocalLifecycle(opts: BenchOptions, dir: string, log: Lo
       summarize({ lat: [m.wallMs / ops], wallMs: m.wallMs, cpuUs: m.cpuUs, mongo: 0, s3: 0, rssPeak: m.rssPeak, ops });
     const rollOurs = side(rollM, due);
     const rollRaw = side(scanM, due);
-    out.push({
-      table: 'local',
-      name: `local-rollup-${due}`,
-      ours: rollOurs,
-      raw: rollRaw,
-      ratio: Number((rollOurs.opsPerSec / Math.max(rollRaw.opsPerSec, 1e-9)).toFixed(3)),
-      baseline: 'raw: listVersions of every due row (the read floor; nothing written)',
-      targets: [],
-      notes: {
+    out.push(
+      pairResult(`local-rollup-${due}`, rollOurs, rollRaw, 'raw: listVersions of every due row (the read floor; nothing written)', {
         rows: due,
         rowsPerSec: rollOurs.opsPerSec,
         rssAtStartMb: mb(rssBase),
         rssPeakMb: mb(rollM.rssPeak),
         rssGrowthMb: mb(rollM.rssPeak - rollM.rssStart),
-      },
-    });
+      }),
+    );
 
     log(`  prune of ${due} rows`);
     let pruned = 0;
@@ -151,16 +149,15 @@ export async function runLocalLifecycle(opts: BenchOptions, dir: string, log: Lo
     // ops here are records (one DELETE statement each on the raw side): a per-row mean of the raw delete rounds to 0
     const pOurs = side(pruneM, records);
     const pRaw = side(rawPruneM, records);
-    out.push({
-      table: 'local',
-      name: `local-prune-${due}`,
-      ours: pOurs,
-      raw: pRaw,
-      ratio: Number((pOurs.opsPerSec / Math.max(pRaw.opsPerSec, 1e-9)).toFixed(3)),
-      baseline: 'raw: DELETE of the same rows in one SQLite transaction (no manifest check)',
-      targets: [],
-      notes: { rows: due, records, opsAre: 'records', rowsPerSec: Number(((due * 1000) / pruneM.wallMs).toFixed(1)), rssPeakMb: mb(pruneM.rssPeak) },
-    });
+    out.push(
+      pairResult(`local-prune-${due}`, pOurs, pRaw, 'raw: DELETE of the same rows in one SQLite transaction (no manifest check)', {
+        rows: due,
+        records,
+        opsAre: 'records',
+        rowsPerSec: Number(((due * 1000) / pruneM.wallMs).toFixed(1)),
+        rssPeakMb: mb(pruneM.rssPeak),
+      }),
+    );
 
     log('  getAsOf at depth 1,000 through the manifest');
     const check = await engine.getAsOf(ids[0]!, asOfAt, { includeMeta: true });

@@ -7,7 +7,7 @@
  * built .d.ts does). The admin object built in chronos.ts must be assignable
  * to `ChronosAdmin`, so tsc keeps the two in step.
  */
-import type { GcOptions, GcResult, PruneResult, RollupResult } from '@chronos-db/core';
+import type { GcOptions, GcResult, LifecycleReport, LifecycleRunOptions, PruneResult, RollupResult } from '@chronos-db/core';
 import type { BackendInfo, ContextInput } from '@chronos-db/router';
 import type { RebalanceOptions, RebalancePlan, RebalancePlanOptions, RebalanceResult } from './rebalance.js';
 
@@ -122,24 +122,6 @@ export interface ChronosAdmin {
    * and that retention lets go. Payloads stay; reads find those versions in the manifests.
    */
   pruneNow(ctx?: ContextInput, opts?: LifecycleRunOptions): Promise<LifecycleReport<PruneResult>>;
-}
-
-export interface LifecycleRunOptions {
-  /** The time retention is judged at (epoch ms or Date). Default: now. */
-  now?: number | Date;
-}
-
-export interface NamespaceReport<R> {
-  dbName: string;
-  collection: string;
-  tenant?: string;
-  /** Why nothing ran here (no retention for this collection). */
-  skipped?: string;
-  result?: R;
-}
-
-export interface LifecycleReport<R> {
-  namespaces: Array<NamespaceReport<R>>;
 }
 
 export interface CompactLocalResult {

@@ -21,11 +21,8 @@ export type {
   RebalancePlanOptions,
   RebalanceProgress,
   RebalanceResult,
-  LifecycleRunOptions,
-  LifecycleReport,
-  NamespaceReport,
 } from './admin-types.js';
-export type { RollupResult, PruneResult } from '@chronos-db/core';
+export type { RollupResult, PruneResult, LifecycleRunOptions, LifecycleReport, NamespaceReport } from '@chronos-db/core';
 export {
   ChronosError,
   ValidationError,

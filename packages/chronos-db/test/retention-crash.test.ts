@@ -20,7 +20,7 @@ import {
   type PartFooter,
 } from '@chronos-db/core';
 import { makeStores, type StoreSpec } from './crash/stores.js';
-import { buckets, createBuckets, describeServers, rnd } from './helpers/servers.js';
+import { describeServers, rnd, serverStoreSpec } from './helpers/servers.js';
 
 const ROOT = resolve(__dirname, '../../..');
 const DAY = 86_400_000;
@@ -158,13 +158,5 @@ function crashScenarios(name: string, spec: () => Promise<StoreSpec>) {
 crashScenarios('embedded store', async () => ({ kind: 'local', basePath: mkdtempSync(join(tmpdir(), 'chronos-lc-crash-')) }));
 
 describeServers('lifecycle crash on FerretDB + Ceph', (env) => {
-  crashScenarios('FerretDB + Ceph', async () => {
-    const names = buckets('lcc');
-    await createBuckets(env, names);
-    return {
-      kind: 'mongo-s3',
-      mongoUri: env.mongoUrl,
-      s3: { endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names },
-    };
-  });
+  crashScenarios('FerretDB + Ceph', () => serverStoreSpec(env, 'lcc'));
 });

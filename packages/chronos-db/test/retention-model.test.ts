@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { CollectionEngine, pruneNamespace, rollupNamespace, type BlobStore, type MetadataStore } from '@chronos-db/core';
 import { makeStores, type StoreSpec } from './crash/stores.js';
-import { buckets, createBuckets, describeServers, rnd } from './helpers/servers.js';
+import { describeServers, rnd, serverStoreSpec } from './helpers/servers.js';
 
 type Cmd = { k: 'write'; i: number } | { k: 'step'; ms: number } | { k: 'rollup' } | { k: 'prune' };
 
@@ -94,18 +94,5 @@ function modelScenarios(name: string, spec: () => Promise<StoreSpec>, runs: numb
 modelScenarios('embedded store', async () => ({ kind: 'local', basePath: mkdtempSync(join(tmpdir(), 'chronos-lc-model-')) }), RUNS || 20, 24);
 
 describeServers('retention model on FerretDB + Ceph', (env) => {
-  modelScenarios(
-    'FerretDB + Ceph',
-    async () => {
-      const names = buckets('lcm');
-      await createBuckets(env, names);
-      return {
-        kind: 'mongo-s3',
-        mongoUri: env.mongoUrl,
-        s3: { endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names },
-      };
-    },
-    RUNS || 2,
-    10,
-  );
+  modelScenarios('FerretDB + Ceph', () => serverStoreSpec(env, 'lcm'), RUNS || 2, 10);
 });

@@ -11,30 +11,17 @@ import {
   pruneNamespace,
   rollupNamespace,
   versionRetentionOf,
+  type LifecycleReport,
+  type LifecycleRunOptions,
   type ManifestPeriod,
+  type NamespaceReport,
   type PruneResult,
   type RollupResult,
 } from '@chronos-db/core';
 import type { ContextInput } from '@chronos-db/router';
 import type { AdminResolved, AdminRuntime } from './runtime.js';
 
-export interface LifecycleRunOptions {
-  /** The time retention is judged at (epoch ms or Date). Default: now. */
-  now?: number | Date;
-}
-
-export interface NamespaceReport<R> {
-  dbName: string;
-  collection: string;
-  tenant?: string;
-  /** Why nothing ran here (no retention for this collection). */
-  skipped?: string;
-  result?: R;
-}
-
-export interface LifecycleReport<R> {
-  namespaces: Array<NamespaceReport<R>>;
-}
+export type { LifecycleReport, LifecycleRunOptions, NamespaceReport };
 
 function targets(rt: AdminRuntime, ctx: ContextInput | undefined): AdminResolved[] {
   rt.assertOpen();

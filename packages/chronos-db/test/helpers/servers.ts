@@ -192,3 +192,14 @@ export async function startSecondFerret(o: { port?: number } = {}): Promise<Seco
   }
   throw new Error(`second FerretDB did not start\n${failures.join('\n')}`);
 }
+
+/** A store description (crash/stores.ts) on the test servers, with fresh buckets tagged `tag`. */
+export async function serverStoreSpec(env: ServersEnv, tag: string) {
+  const names = buckets(tag);
+  await createBuckets(env, names);
+  return {
+    kind: 'mongo-s3' as const,
+    mongoUri: env.mongoUrl,
+    s3: { endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names },
+  };
+}

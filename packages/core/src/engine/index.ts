@@ -11,6 +11,9 @@ export {
   type LifecycleTarget,
   type RollupResult,
   type PruneResult,
+  type LifecycleRunOptions,
+  type LifecycleReport,
+  type NamespaceReport,
 } from './lifecycle.js';
 export {
   loadIndex as loadManifestIndex,

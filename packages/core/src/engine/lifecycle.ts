@@ -69,6 +69,26 @@ export interface PruneResult {
   partsPruned: number;
 }
 
+/** Options of `admin.rollupNow` / `admin.pruneNow`. */
+export interface LifecycleRunOptions {
+  /** The time retention is judged at (epoch ms or Date). Default: now. */
+  now?: number | Date;
+}
+
+/** What `admin.rollupNow` / `admin.pruneNow` did in one namespace. */
+export interface NamespaceReport<R> {
+  dbName: string;
+  collection: string;
+  tenant?: string;
+  /** Why nothing ran here (no retention for this collection). */
+  skipped?: string;
+  result?: R;
+}
+
+export interface LifecycleReport<R> {
+  namespaces: Array<NamespaceReport<R>>;
+}
+
 const HEADS_PER_PAGE = 500;
 const ROWS_PER_PAGE = 1000;
 
