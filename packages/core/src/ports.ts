@@ -183,6 +183,19 @@ export interface ChangesInput {
   limit: number;
 }
 
+/** What a store calls while a change signal is open (see `MetadataStore.openChangeSignal`). */
+export interface ChangeSignalListener {
+  /** A version was inserted in the namespace (a hint: the feed still reads it with `changesAfter`). */
+  changed(): void;
+  /** The signal stopped for good (not resumable); the caller goes back to polling. */
+  lost(error: unknown): void;
+}
+
+/** An open change signal; `close` stops it (idempotent). */
+export interface ChangeSignal {
+  close(): Promise<void>;
+}
+
 /** One page of the change feed of a namespace (see `MetadataStore.changesAfter`). */
 export interface ChangesPage {
   /** Committed versions with cv > afterCv, in cv order, none after a cv that may still commit. */
@@ -332,6 +345,14 @@ export interface MetadataStore {
    * seals it). A cv gap that can never fill does not stop the feed.
    */
   changesAfter?(ns: Namespace, q: ChangesInput): Promise<ChangesPage>;
+  /**
+   * Optional: a wake-up signal for the change feed (storage-mongo: a MongoDB change stream on the
+   * version collection, where the server has them). Calls `changed` once the signal is
+   * listening (a read then sees everything committed before) and at each version inserted after
+   * that. Only a hint, never data: `watch` still reads with `changesAfter`, so exactness is the
+   * feed's. Rejects with a ValidationError when the server offers no change streams.
+   */
+  openChangeSignal?(ns: Namespace, listener: ChangeSignalListener): Promise<ChangeSignal>;
   /** The highest cv committed so far in the namespace (0 when none). */
   currentCv(ns: Namespace): Promise<number>;
   /** Sets the head's processing state without adding a version. Returns false when missing. */

@@ -21,7 +21,16 @@
  * FerretDB (1.x): that query scans the version collection (it pushes down only `_id`
  * equality); there is no `_id` by cv to seek, so each page costs a scan of the namespace.
  */
-import { ValidationError, type ChangesInput, type ChangesPage, type Namespace, type VersionDoc } from '@chronos-db/core';
+import {
+  StorageError,
+  ValidationError,
+  type ChangeSignal,
+  type ChangeSignalListener,
+  type ChangesInput,
+  type ChangesPage,
+  type Namespace,
+  type VersionDoc,
+} from '@chronos-db/core';
 import type { Cols, StoreCtx } from './context.js';
 import { toVersion, type StoredVersion } from './docs.js';
 import { duplicateKeyIndexes, isDuplicateKey } from './errors.js';
@@ -93,4 +102,57 @@ export const changesAfter = async (ctx: StoreCtx, ns: Namespace, q: ChangesInput
       else await seal(c, afterCv + 1, gapEnd);
     }
   });
+};
+
+/** The change signals open per store: closed with the store. */
+const openSignals = new WeakMap<StoreCtx, Set<ChangeSignal>>();
+
+/**
+ * A change stream on the version collection, as a wake-up for `watch({ changeStream: true })`:
+ * inserts only, and nothing but the event's resume token (the feed reads the versions with
+ * `changesAfter`). The server must be a replica set or mongos; FerretDB (no change streams) and a
+ * standalone server are refused with a ValidationError, so the caller polls instead. The driver
+ * resumes the stream by itself after a resumable error; any other error ends it (`lost`).
+ * `changed` is called once when the stream's cursor is open (its first resume token: a poll
+ * then sees whatever committed before) and at each insert after that.
+ */
+export const openChangeSignal = async (ctx: StoreCtx, ns: Namespace, listener: ChangeSignalListener): Promise<ChangeSignal> => {
+  if (!listener || typeof listener.changed !== 'function' || typeof listener.lost !== 'function')
+    throw new ValidationError('openChangeSignal needs a listener { changed, lost }');
+  const c = ctx.cols(ns);
+  await ctx.ensure(ns);
+  if ((await ctx.isFerret()) || !(await ctx.serverHasSessions()))
+    throw new ValidationError(
+      `watch({ changeStream: true }) needs change streams, which ${ctx.where} does not offer (FerretDB, or a MongoDB server that is not a replica set or mongos); omit changeStream to poll`,
+    );
+  ctx.assertOpen();
+  const cs = c.ver.watch([{ $match: { operationType: 'insert' } }, { $project: { _id: 1 } }]);
+  let closed = false;
+  const set = openSignals.get(ctx) ?? new Set<ChangeSignal>();
+  openSignals.set(ctx, set);
+  const signal: ChangeSignal = {
+    async close() {
+      if (closed) return;
+      closed = true;
+      set.delete(signal);
+      await cs.close().catch(() => {});
+    },
+  };
+  const changed = () => {
+    if (!closed) listener.changed();
+  };
+  cs.once('resumeTokenChanged', changed);
+  cs.on('change', changed);
+  cs.on('error', (e) => {
+    if (!closed) listener.lost(new StorageError(`change stream on ${ctx.where}: ${ctx.redact(String((e as Error)?.message ?? e))}`));
+    void signal.close();
+  });
+  set.add(signal);
+  return signal;
+};
+
+/** Closes the change signals still open on this store (store.close()). */
+export const closeChangeSignals = async (ctx: StoreCtx): Promise<void> => {
+  const set = openSignals.get(ctx);
+  if (set) await Promise.all([...set].map((s) => s.close()));
 };

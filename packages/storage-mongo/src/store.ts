@@ -39,7 +39,7 @@ import { toVersion } from './docs.js';
 import { forgetGuess, repairHead } from './heads.js';
 import { findVersions } from './gc-lookup.js';
 import { deleteVersions } from './prune.js';
-import { changesAfter } from './changes.js';
+import { changesAfter, closeChangeSignals, openChangeSignal } from './changes.js';
 import { listVersions } from './history.js';
 import { checkItem, findByRequestId, findHeadsByState, getHead, getVersion, queryHeads, scanHeads } from './queries.js';
 import { latestVersion, maxCv } from './versions.js';
@@ -150,6 +150,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     scanHeads: (ns, q) => scanHeads(ctx, ns, q),
     findHeadsByState: (ns, q) => findHeadsByState(ctx, ns, q),
     changesAfter: (ns, q) => changesAfter(ctx, ns, q),
+    openChangeSignal: (ns, listener) => openChangeSignal(ctx, ns, listener),
 
     async currentCv(ns) {
       const c = ctx.cols(ns);
@@ -203,6 +204,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     async close() {
       if (ctx.closed) return;
       await ctx.settle();
+      await closeChangeSignals(ctx);
       ctx.closed = true;
       if (ownsShared && opts.uri)
         await releaseClient(opts.uri).catch((e) =>

@@ -9,12 +9,18 @@
  * past the versions it left out, so a page can hold fewer than `limit` items.
  *
  * `watch` polls on every store, with backoff while there is nothing new (minDelayMs, doubling
- * to maxDelayMs). MongoDB change streams are not used (FerretDB has none, and a stream's
- * resume token is not a cv), so the ports declare no change-stream capability.
+ * to maxDelayMs). Opt-in `changeStream: true` (stores with `openChangeSignal`: storage-mongo on
+ * a replica set or mongos) uses a MongoDB change stream on the version collection only as a
+ * wake-up: the feed is still read by the same `changesAfter` query from the last cv, so it stays
+ * exact (cv order, once each, a late lower cv never skipped) and resumes from a cv, not from a
+ * stream token. While the stream is open an empty poll waits for its next event (or maxDelayMs,
+ * a safety poll); the store signals once when the stream is listening, so a commit between the
+ * first poll and the stream's start is read at once. If the stream stops for good, watch logs a
+ * warning and goes back to polling with backoff.
  */
 import { ValidationError } from '../errors.js';
 import { matchFilter } from '../filter.js';
-import type { Op, VersionDoc } from '../ports.js';
+import type { ChangeSignal, Op, VersionDoc } from '../ports.js';
 import { mapLimit } from './concurrency.js';
 import { compileUserFilter, type EngineContext } from './context.js';
 import { checkOptionKeys } from './history.js';
@@ -70,6 +76,12 @@ export interface WatchOptions extends ChangesOptions {
   minDelayMs?: number;
   /** Longest wait between polls, ms (10-600000). Default 5000. */
   maxDelayMs?: number;
+  /**
+   * Wake on a MongoDB change stream instead of polling with backoff (opt-in; needs a replica set
+   * or mongos: FerretDB and the embedded store refuse it with a ValidationError). The feed is
+   * still read by the polling query, so delivery is the same; maxDelayMs becomes a safety poll.
+   */
+  changeStream?: boolean;
 }
 
 interface Checked {
@@ -127,44 +139,77 @@ function delayOf(v: unknown, name: string, dflt: number, max: number): number {
   return v;
 }
 
-const sleep = (ms: number, signal?: AbortSignalLike) =>
-  new Promise<void>((resolve) => {
+/** Waits ms, or less when the signal aborts or `wake` is called (one timer, always cleared). */
+function sleep(ms: number, signal?: AbortSignalLike, waker?: { wake?: () => void }): Promise<void> {
+  return new Promise<void>((resolve) => {
     if (signal?.aborted) return resolve();
     const t = setTimeout(done, ms);
     function done() {
       clearTimeout(t);
       signal?.removeEventListener('abort', done);
+      if (waker) waker.wake = undefined;
       resolve();
     }
     signal?.addEventListener('abort', done, { once: true });
+    if (waker) waker.wake = done;
   });
+}
 
 /** Every change after `afterCv`, then each new one as it commits, until `signal` aborts (or the loop breaks). */
 export function watch(cx: EngineContext, opts: WatchOptions = {}): AsyncIterable<ChangeEntry> {
-  const c = check(cx, opts, ['signal', 'minDelayMs', 'maxDelayMs']);
+  const c = check(cx, opts, ['signal', 'minDelayMs', 'maxDelayMs', 'changeStream']);
   const minDelay = delayOf(opts.minDelayMs, 'minDelayMs', 100, 60_000);
   const maxDelay = delayOf(opts.maxDelayMs, 'maxDelayMs', 5000, 600_000);
   if (maxDelay < minDelay) throw new ValidationError('maxDelayMs must be at least minDelayMs');
   const signal = opts.signal;
   if (signal !== undefined && !(typeof signal === 'object' && signal !== null && 'aborted' in signal))
     throw new ValidationError('signal must be an AbortSignal');
+  if (opts.changeStream !== undefined && typeof opts.changeStream !== 'boolean') throw new ValidationError('changeStream must be a boolean');
+  const useStream = opts.changeStream === true;
+  if (useStream && !cx.meta.openChangeSignal)
+    throw new ValidationError('changeStream: true needs a metadata store with change streams (storage-mongo on a replica set or mongos); omit it to poll');
   return {
     async *[Symbol.asyncIterator]() {
       let afterCv = c.afterCv;
       let delay = minDelay;
-      while (!signal?.aborted) {
-        const p = await page(cx, { ...c, afterCv });
-        for (const item of p.items) {
-          if (signal?.aborted) return;
-          yield item;
+      // with a change stream: `pending` is set by each event; `waker.wake` ends a wait early
+      let pending = false;
+      let stream: ChangeSignal | undefined;
+      const waker: { wake?: () => void } = {};
+      if (useStream) {
+        await cx.ensure();
+        stream = await cx.meta.openChangeSignal!(cx.ns, {
+          changed() {
+            pending = true;
+            waker.wake?.();
+          },
+          lost(e) {
+            cx.log.warn('watch: the change stream stopped; polling with backoff from now on', { error: String((e as Error)?.message ?? e) });
+            stream = undefined;
+            waker.wake?.();
+          },
+        });
+      }
+      try {
+        while (!signal?.aborted) {
+          pending = false; // an event from now on may be past this poll: it ends the next wait
+          const p = await page(cx, { ...c, afterCv });
+          for (const item of p.items) {
+            if (signal?.aborted) return;
+            yield item;
+          }
+          const moved = p.nextCv > afterCv;
+          afterCv = p.nextCv;
+          if (moved) delay = minDelay;
+          else if (stream) {
+            if (!pending) await sleep(maxDelay, signal, waker);
+          } else {
+            await sleep(delay, signal);
+            delay = Math.min(maxDelay, delay * 2);
+          }
         }
-        const moved = p.nextCv > afterCv;
-        afterCv = p.nextCv;
-        if (moved) delay = minDelay;
-        else {
-          await sleep(delay, signal);
-          delay = Math.min(maxDelay, delay * 2);
-        }
+      } finally {
+        await stream?.close();
       }
     },
   };
