@@ -325,7 +325,8 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       listAsc: p(`SELECT ${VCOLS} FROM chronos_versions_v2 v WHERE ${NS} AND item_id = ? AND ov > ? AND ov < ? ORDER BY ov ASC LIMIT ?`),
       listDesc: p(`SELECT ${VCOLS} FROM chronos_versions_v2 v WHERE ${NS} AND item_id = ? AND ov > ? AND ov < ? ORDER BY ov DESC LIMIT ?`),
       feed: p(`SELECT ${VCOLS} FROM chronos_versions_v2 v WHERE ${NS} AND cv > ? ORDER BY cv ASC LIMIT ?`),
-      byReq: p(`SELECT ${VCOLS} FROM chronos_versions_v2 v WHERE ${NS} AND request_id = ? ORDER BY cv ASC LIMIT 1`),
+      // INDEXED BY: left alone, the planner walks the feed index (ns, cv) to skip the sort: a scan of the namespace
+      byReq: p(`SELECT ${VCOLS} FROM chronos_versions_v2 v INDEXED BY chronos_versions_v2_req WHERE ${NS} AND request_id = ? ORDER BY cv ASC LIMIT 1`),
       setState: p(`UPDATE chronos_heads_v2 SET state = ? WHERE ${NS} AND item_id = ?`),
       delVersions: p(`DELETE FROM chronos_versions_v2 WHERE ${NS} AND item_id = ?`),
       delVersion: p(`DELETE FROM chronos_versions_v2 WHERE ${NS} AND item_id = ? AND ov = ?`),
