@@ -20,6 +20,7 @@ import { runLocalGc } from './gc.js';
 import { runLocalFallback } from './fallback.js';
 import { runLocalStudio } from './studio.js';
 import { runLocalLifecycle } from './lifecycle.js';
+import { runLocalCli } from './cli.js';
 
 const NONE: Counters = { mongo: () => 0, s3: () => 0 };
 const MAP: CollectionMap = { indexedProps: ['grp', 'n'] };
@@ -202,6 +203,7 @@ export async function runLocalWorkloads(opts: BenchOptions, log: Log = () => {},
     for (const r of await runLocalFallback(opts, dir, log)) out.push(r);
     for (const r of await runLocalStudio(opts, dir, log)) out.push(r);
     if (selected(opts, 'local-lifecycle') || selected(opts, 'local')) for (const r of await runLocalLifecycle(opts, dir, log)) push(r);
+    for (const r of await runLocalCli(opts, dir, log)) out.push(r);
   } finally {
     await storage.close();
     raw.db.close();

@@ -304,6 +304,16 @@ Examples:
   );
   example(
     program
+      .command('hard-delete')
+      .description('erase a record: every version, payload and blob (needs hardDeleteEnabled); you type the id to confirm')
+      .argument('<id>')
+      .option('--confirm <id>', 'the same id again, for scripts (no prompt)')
+      .action(act(adminCmds, 'hardDelete')),
+    'chronos hard-delete 01J9ZX...',
+    'chronos hard-delete 01J9ZX... --confirm 01J9ZX...',
+  );
+  example(
+    program
       .command('counters')
       .description("the collection's counter totals")
       .option('--recount', 'rebuild them from the version index first')

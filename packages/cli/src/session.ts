@@ -117,7 +117,11 @@ export class Session {
   async confirm(question: string, opts: { typeToConfirm?: string } = {}): Promise<void> {
     if (this.g.yes && !opts.typeToConfirm) return;
     if (!this.term.stdinTTY || !this.term.stderrTTY)
-      throw usage(opts.typeToConfirm ? `refusing: confirm by typing the id on a terminal` : 'refusing without --yes: stdin is not a terminal to ask on');
+      throw usage(
+        opts.typeToConfirm
+          ? 'refusing: type the id on a terminal to confirm, or repeat it with --confirm <id>'
+          : 'refusing without --yes: stdin is not a terminal to ask on',
+      );
     const ctx = { input: process.stdin, output: process.stderr };
     let ok: boolean;
     try {

@@ -352,4 +352,26 @@ describe('chronos on the embedded default', () => {
     expect(off.code).toBe(2);
     expect(off.stderr).toContain('the fallback queue is off');
   });
+
+  it('hard-delete: off by default (exit 2), refused without a terminal or --confirm <id>, erases with it', async () => {
+    const d5 = mkdtempSync(join(tmpdir(), 'chronos-cli-hd-'));
+    writeFileSync(
+      join(d5, 'chronos.config.json'),
+      JSON.stringify({ localStorage: { enabled: true, basePath: './data' }, hardDeleteEnabled: true, defaults: { db: 'app', collection: 'c' } }),
+    );
+    expect((await cli(['create', '--id', 'gone'], { cwd: d5, input: '{"pii":"x"}' })).code).toBe(0);
+    const off = await run(['hard-delete', id, '--confirm', id]);
+    expect(off.code).toBe(2);
+    expect(off.stderr).toContain('hard-delete is off');
+    const noTty = await cli(['hard-delete', 'gone', '--yes'], { cwd: d5 });
+    expect(noTty.code).toBe(2);
+    expect(noTty.stderr).toContain('--confirm <id>');
+    expect((await cli(['hard-delete', 'gone', '--confirm', 'other'], { cwd: d5 })).code).toBe(2);
+    expect((await cli(['get', 'gone'], { cwd: d5 })).code).toBe(0);
+    const ok = await cli(['hard-delete', 'gone', '--confirm', 'gone'], { cwd: d5 });
+    expect(ok).toMatchObject({ code: 0 });
+    expect(JSON.parse(ok.stdout)).toMatchObject({ id: 'gone' });
+    expect((await cli(['get', 'gone', '--include-deleted'], { cwd: d5 })).code).toBe(3);
+    expect((await cli(['hard-delete', 'gone', '--confirm', 'gone'], { cwd: d5 })).code).toBe(3);
+  });
 });

@@ -101,4 +101,19 @@ d('chronos in a terminal', () => {
     expect(none.screen).toContain('~ /n 100');
     expect(none.screen).not.toContain('\u001b[33m');
   });
+
+  it('hard-delete asks the user to type the id; a wrong id changes nothing, the right one erases', async () => {
+    const d2 = mkdtempSync(join(tmpdir(), 'chronos-cli-tty-hd-'));
+    writeFileSync(
+      join(d2, 'chronos.config.json'),
+      JSON.stringify({ localStorage: { enabled: true, basePath: './data' }, hardDeleteEnabled: true, defaults: { db: 'app', collection: 'c' } }),
+    );
+    expect((await cli(['create', '--id', 'erase-me'], { cwd: d2, input: '{"pii":"x"}' })).code).toBe(0);
+    const wrong = await inTerminal(d2, ['hard-delete', 'erase-me'], { waitFor: 'Type erase-me to confirm', answer: 'erase-you' });
+    expect(wrong.code).toBe(1);
+    expect((await cli(['get', 'erase-me'], { cwd: d2 })).code).toBe(0);
+    const right = await inTerminal(d2, ['hard-delete', 'erase-me'], { waitFor: 'Type erase-me to confirm', answer: 'erase-me' });
+    expect(right.code).toBe(0);
+    expect((await cli(['get', 'erase-me', '--include-deleted'], { cwd: d2 })).code).toBe(3);
+  });
 });

@@ -211,6 +211,18 @@ export async function gc(s: Session, o: { graceMs?: number; dryRun?: boolean }) 
   await s.out.json(await c.admin.gc(ctx, { ...(o.graceMs !== undefined ? { graceMs: o.graceMs } : {}), ...(o.dryRun ? { dryRun: true } : { confirm: true }) }));
 }
 
+export async function hardDelete(s: Session, id: string, o: { confirm?: string }) {
+  const ctx = await s.ctx();
+  const c = await s.open('read');
+  if (!c.config.hardDeleteEnabled) throw usage(`hard-delete is off: set hardDeleteEnabled: true in ${(await s.config()).file}`);
+  if (o.confirm !== undefined && o.confirm !== id) throw usage('--confirm must repeat the id exactly');
+  // the record must exist before anyone is asked to erase it
+  const head = await c.with(ctx).getItem(id, { includeDeleted: true, includeMeta: true });
+  if (!head) throw new CliError(`record '${id}' not found`, EXIT.notFound);
+  if (o.confirm === undefined) await s.confirm(`Erase '${id}' and all ${(head._meta?.ov ?? 0) + 1} version(s) for good?`, { typeToConfirm: id });
+  await s.out.json(await c.admin.hardDelete(ctx, id, { confirm: true }));
+}
+
 export async function counters(s: Session, o: { recount?: boolean }) {
   const scope = await s.scope();
   const c = await s.open(o.recount ? 'write' : 'read');

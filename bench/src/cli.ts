@@ -1,0 +1,170 @@
+/**
+ * The `chronos` command line (embedded default), from the BUILT binary
+ * (packages/cli/dist/bin.js; `pnpm build` first, else these are skipped with a note):
+ * - local-cli-version, local-cli-get: start-up, each run a new process, against
+ *   `node -e 0` (the ratio is what to read: node's own start-up is the floor;
+ *   target: under 300 ms);
+ * - local-cli-export-N, local-cli-import-N: records/s of `chronos export` and
+ *   `chronos import` against the library calls they wrap, in this process
+ *   (listAsOf pages + JSON lines; createManyStream with the same ids and
+ *   requestIds); target >= 0.9x.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initChronos } from 'chronos-db';
+import { summarize } from './measure.js';
+import { selected, type BenchOptions, type WorkloadResult } from './options.js';
+import type { Log } from './remote.js';
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'cli', 'dist', 'bin.js');
+
+function timed(fn: () => void): number {
+  const t0 = performance.now();
+  fn();
+  return performance.now() - t0;
+}
+
+function side(ms: number[], units: number) {
+  const wallMs = ms.reduce((a, b) => a + b, 0);
+  return summarize({ lat: ms.map((m) => m / units), wallMs, cpuUs: 0, mongo: 0, s3: 0, rssPeak: 0, ops: units * ms.length });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Promise<WorkloadResult[]> {
+  if (!['local-cli', 'local'].some((w) => selected(opts, w)) && opts.workloads.length) return [];
+  if (!existsSync(BIN)) {
+    log(`  (local-cli skipped: ${BIN} is missing; run pnpm build)`);
+    return [];
+  }
+  const out: WorkloadResult[] = [];
+  const base = join(dir, 'cli');
+  mkdirSync(base, { recursive: true });
+  const config = { localStorage: { enabled: true, basePath: './data' } };
+  writeFileSync(join(base, 'chronos.config.json'), JSON.stringify({ ...config, defaults: { db: 'bench', collection: 'items' } }));
+  const n = opts.checkTargets ? Math.max(1000, opts.localOps * 2) : 50;
+  const runs = opts.checkTargets ? 15 : 3;
+  const chronos = initChronos({ localStorage: { enabled: true, basePath: join(base, 'data') } });
+  const node = (args: string[], input?: string) => {
+    const r = spawnSync(process.execPath, args, { cwd: base, input, encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, NO_COLOR: '1' } });
+    if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+    return r.stdout;
+  };
+  try {
+    log(`  (setup: ${n} records for the CLI workloads)`);
+    const items = chronos.with({ dbName: 'bench', collection: 'items' });
+    await items.createMany(Array.from({ length: n }, (_, i) => ({ id: `r-${i}`, data: { i, name: `record ${i}`, tags: ['a', 'b'], pad: 'x'.repeat(200) } })));
+    await chronos.admin.shutdown();
+
+    // start-up: alternate the sides run by run
+    for (const [name, args] of [
+      ['local-cli-version', [BIN, '--version']],
+      ['local-cli-get', [BIN, 'get', 'r-1']],
+    ] as const) {
+      if (opts.workloads.length && !selected(opts, name) && !selected(opts, 'local-cli') && !selected(opts, 'local')) continue;
+      const ours: number[] = [];
+      const raw: number[] = [];
+      node([...args]); // warm the file cache
+      for (let k = 0; k < runs; k++) {
+        ours.push(timed(() => node([...args])));
+        raw.push(timed(() => node(['-e', '0'])));
+      }
+      const o = side(ours, 1);
+      const r = side(raw, 1);
+      const ms = median(ours);
+      out.push({
+        table: 'local',
+        name,
+        ours: o,
+        raw: r,
+        ratio: Number((o.opsPerSec / r.opsPerSec).toFixed(3)),
+        baseline: '`node -e 0` (a new process that does nothing)',
+        targets: [{ what: 'median start-up ms', value: Number(ms.toFixed(1)), max: 300, met: ms < 300 }],
+        notes: { medianMs: Number(ms.toFixed(1)), nodeMedianMs: Number(median(raw).toFixed(1)), timesNode: Number((ms / median(raw)).toFixed(2)), runs },
+      });
+    }
+
+    // export: the CLI process vs the listAsOf pages + JSON lines it wraps (in this process)
+    const rounds = opts.checkTargets ? 3 : 1;
+    const ex: number[] = [];
+    const exLib: number[] = [];
+    let dump = '';
+    for (let k = 0; k < rounds; k++) {
+      ex.push(
+        timed(() => {
+          dump = node([BIN, 'export']);
+        }),
+      );
+      const lib = initChronos({ localStorage: { enabled: true, basePath: join(base, 'data') } });
+      const col = lib.with({ dbName: 'bench', collection: 'items' });
+      const t0 = performance.now();
+      let pageToken: string | undefined;
+      const at = new Date().toISOString() as `${number}-${number}-${number}`;
+      let lines = 0;
+      do {
+        const page = await col.listAsOf({ at }, { limit: 200, ...(pageToken ? { pageToken } : {}) }, { includeMeta: true });
+        for (const rec of page.items) lines += JSON.stringify(rec).length > 0 ? 1 : 0;
+        pageToken = page.pageToken;
+      } while (pageToken);
+      exLib.push(performance.now() - t0);
+      await lib.admin.shutdown();
+      if (lines !== n) throw new Error(`library export saw ${lines} of ${n}`);
+    }
+    if (dump.trim().split('\n').length !== n) throw new Error('chronos export printed the wrong number of records');
+    const exO = side(ex, n);
+    const exR = side(exLib, n);
+    const exRatio = Number((exO.opsPerSec / exR.opsPerSec).toFixed(3));
+    out.push({
+      table: 'local',
+      name: `local-cli-export-${n}`,
+      ours: exO,
+      raw: exR,
+      ratio: exRatio,
+      baseline: 'listAsOf pages (200) + JSON.stringify per record, in-process (the calls chronos export wraps)',
+      targets: [{ what: 'records/s vs library', value: exRatio, min: 0.9, met: exRatio >= 0.9 }],
+      notes: { records: n, includesProcessStartup: true },
+    });
+
+    // import into fresh collections: the CLI vs createManyStream with the same items
+    const im: number[] = [];
+    const imLib: number[] = [];
+    for (let k = 0; k < rounds; k++) {
+      im.push(timed(() => node([BIN, '--collection', `imp${k}`, 'import'], dump)));
+      const lib = initChronos({ localStorage: { enabled: true, basePath: join(base, 'data') } });
+      const col = lib.with({ dbName: 'bench', collection: `lib${k}` });
+      const t0 = performance.now();
+      const recs = dump
+        .trim()
+        .split('\n')
+        .map((l) => {
+          const { id, _system, _meta, ...data } = JSON.parse(l) as Record<string, unknown> & { id: string };
+          void _system;
+          void _meta;
+          return { id, data, requestId: `import:${id}` };
+        });
+      let ok = 0;
+      for await (const r of col.createManyStream(recs, { batchSize: 500 })) if (r.ok) ok++;
+      imLib.push(performance.now() - t0);
+      await lib.admin.shutdown();
+      if (ok !== n) throw new Error(`library import landed ${ok} of ${n}`);
+    }
+    const imO = side(im, n);
+    const imR = side(imLib, n);
+    const imRatio = Number((imO.opsPerSec / imR.opsPerSec).toFixed(3));
+    out.push({
+      table: 'local',
+      name: `local-cli-import-${n}`,
+      ours: imO,
+      raw: imR,
+      ratio: imRatio,
+      baseline: 'createManyStream (batch 500) of the same NDJSON, parsed in-process (the call chronos import wraps)',
+      targets: [{ what: 'records/s vs library', value: imRatio, min: 0.9, met: imRatio >= 0.9 }],
+      notes: { records: n, includesProcessStartup: true, cliValidatesTheWholeInputFirst: true },
+    });
+  } finally {
+    await chronos.admin.shutdown().catch(() => {});
+  }
+  return out;
+}
