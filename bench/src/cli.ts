@@ -34,6 +34,8 @@ function side(ms: number[], units: number) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Promise<WorkloadResult[]> {
+  // opt-in for --smoke (it spawns the built binary): only when named
+  if (!opts.checkTargets && !opts.workloads.some((w) => w.startsWith('local-cli'))) return [];
   if (!['local-cli', 'local'].some((w) => selected(opts, w)) && opts.workloads.length) return [];
   if (!existsSync(BIN)) {
     log(`  (local-cli skipped: ${BIN} is missing; run pnpm build)`);

@@ -302,6 +302,14 @@ Examples:
       .action(act(adminCmds, 'gc')),
     'chronos gc --dry-run',
   );
+  for (const [name, desc, ex] of [
+    ['rollup', 'write the version-index rows that retention will remove into manifests in the backups bucket (idempotent)', 'chronos rollup'],
+    ['prune', 'remove from the version index the rows the manifests hold (checked by hash); history stays readable', 'chronos prune --yes'],
+  ] as const)
+    example(
+      program.command(name).description(desc).option('--now <time>', 'judge retention at this time (default: now)', time).action(act(adminCmds, name)),
+      ex,
+    );
   example(
     program
       .command('hard-delete')

@@ -374,4 +374,23 @@ describe('chronos on the embedded default', () => {
     expect((await cli(['get', 'gone', '--include-deleted'], { cwd: d5 })).code).toBe(3);
     expect((await cli(['hard-delete', 'gone', '--confirm', 'gone'], { cwd: d5 })).code).toBe(3);
   });
+
+  it('rollup then prune (retention maxVersions 1): rows move to manifests, old versions still read; prune asks first', async () => {
+    const d6 = mkdtempSync(join(tmpdir(), 'chronos-cli-life-'));
+    writeFileSync(
+      join(d6, 'chronos.config.json'),
+      JSON.stringify({ localStorage: { enabled: true, basePath: './data' }, retention: { ver: { maxVersions: 1 } }, defaults: { db: 'app', collection: 'c' } }),
+    );
+    expect((await cli(['create', '--id', 'k'], { cwd: d6, input: '{"v":0}' })).code).toBe(0);
+    for (let v = 1; v <= 3; v++) expect((await cli(['update', 'k'], { cwd: d6, input: JSON.stringify({ v }) })).code).toBe(0);
+    const r = await cli(['rollup'], { cwd: d6 });
+    expect(r).toMatchObject({ code: 0 });
+    expect(lines(r.stdout)[0]).toMatchObject({ dbName: 'app', collection: 'c', rows: 3 });
+    expect(JSON.parse((await cli(['rollup'], { cwd: d6 })).stdout).rows).toBe(0);
+    expect((await cli(['prune'], { cwd: d6 })).code).toBe(2);
+    const p = await cli(['prune', '--yes'], { cwd: d6 });
+    expect(p).toMatchObject({ code: 0 });
+    expect(lines(p.stdout)[0]).toMatchObject({ rows: 3 });
+    expect(JSON.parse((await cli(['get', 'k', '--ov', '0'], { cwd: d6 })).stdout).v).toBe(0);
+  });
 });

@@ -211,6 +211,32 @@ export async function gc(s: Session, o: { graceMs?: number; dryRun?: boolean }) 
   await s.out.json(await c.admin.gc(ctx, { ...(o.graceMs !== undefined ? { graceMs: o.graceMs } : {}), ...(o.dryRun ? { dryRun: true } : { confirm: true }) }));
 }
 
+type NsReport = { dbName: string; collection: string; tenant?: string; skipped?: string; result?: object };
+async function lifecycle(s: Session, which: 'rollupNow' | 'pruneNow', o: { now?: string }) {
+  const ctx = await s.ctx();
+  const c = await s.open('read');
+  if (which === 'pruneNow') await s.confirm(`Prune the version index of ${ctx.collection} (rows move to the manifests; reads still find them)?`);
+  const r = (await c.admin[which](ctx, o.now ? { now: new Date(o.now) } : {})) as { namespaces: NsReport[] };
+  await s.out.rows(
+    r.namespaces.map((n) => ({
+      dbName: n.dbName,
+      collection: n.collection,
+      ...(n.tenant ? { tenant: n.tenant } : {}),
+      ...(n.skipped ? { skipped: n.skipped } : {}),
+      ...(n.result ?? {}),
+    })),
+    [
+      'dbName',
+      'collection',
+      'tenant',
+      'skipped',
+      ...(which === 'rollupNow' ? ['records', 'rows', 'parts', 'bytes'] : ['rows', 'partsVerified', 'partsPruned']),
+    ],
+  );
+}
+export const rollup = (s: Session, o: { now?: string }) => lifecycle(s, 'rollupNow', o);
+export const prune = (s: Session, o: { now?: string }) => lifecycle(s, 'pruneNow', o);
+
 export async function hardDelete(s: Session, id: string, o: { confirm?: string }) {
   const ctx = await s.ctx();
   const c = await s.open('read');
