@@ -45,7 +45,7 @@ describe('watch({ changeStream: true }) on a signal (the embedded store, wrapped
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('4 writers, 200 writes: each version once, in cv order, woken only by the signal; the signal closes on abort', async () => {
+  it('4 writers, 200 writes, then one after the consumer waits: each version once, in cv order, woken only by the signal; the signal closes on abort', async () => {
     const s = withSignal(storage.meta);
     const warnings: string[] = [];
     const logger = { debug() {}, info() {}, warn: (m: string) => void warnings.push(m), error() {} };
@@ -57,13 +57,20 @@ describe('watch({ changeStream: true }) on a signal (the embedded store, wrapped
         for (let i = 0; i < 50; i++) await e.create({ w, i });
       }),
     );
-    for await (const x of e.watch({ changeStream: true, signal: ac.signal, minDelayMs: 10, maxDelayMs: 600_000, limit: 7 })) {
-      got.push(x);
-      if (got.length === 200) ac.abort();
-    }
+    const done = (async () => {
+      for await (const x of e.watch({ changeStream: true, signal: ac.signal, minDelayMs: 10, maxDelayMs: 600_000, limit: 7 })) {
+        got.push(x);
+        if (got.length === 201) ac.abort();
+      }
+    })();
     await writers;
+    // the consumer catches up and waits for the signal; one more write must wake it
+    while (got.length < 200) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 100));
+    await e.create({ last: true });
+    await done;
     const cvs = got.map((x) => x.cv);
-    expect(new Set(cvs).size).toBe(200);
+    expect(new Set(cvs).size).toBe(201);
     expect(cvs).toEqual([...cvs].sort((a, b) => a - b));
     expect(s.closed()).toBe(1);
     expect(s.listeners.size).toBe(0);
