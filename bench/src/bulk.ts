@@ -168,10 +168,79 @@ export async function runBulkLocal(opts: BenchOptions, log: Log): Promise<Worklo
         notes: { line: `${per} bytes on disk per version (${N} versions, ${bytes} bytes)` },
       });
     }
+    if (selected(opts, 'local-list-as-of') || selected(opts, 'local')) await listAsOfLocal(dir, opts, push);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   return out;
+}
+
+/**
+ * listAsOf page of `records` (--page-size, at least 100) at 10 versions per record and at the largest
+ * --depths (at most 1,000), each vs the same plan run raw on the same file (a heads page, per record the
+ * version as of cv by the (ns, item_id, cv) index, its payload row). Chains are written with updateMany.
+ */
+async function listAsOfLocal(dir: string, opts: BenchOptions, push: (r: WorkloadResult) => void): Promise<void> {
+  const records = Math.max(100, opts.pageSize);
+  const hi = Math.min(1000, Math.max(10, ...opts.depths));
+  const pageMs: Record<number, number> = {};
+  for (const depth of [10, hi]) {
+    const st = createLocalStorage({ basePath: join(dir, `asof${depth}`) });
+    const ns = { dbName: 'bench', collection: `asof${depth}` };
+    const e = new CollectionEngine({ ns, meta: st.meta, blobs: st.blobs });
+    const created = await e.createMany(Array.from({ length: records }, (_, i) => ({ data: small(i) })));
+    const ids = created.map((r) => (r.ok ? r.id : ''));
+    for (let ov = 1; ov < depth; ov++) {
+      const rs = await e.updateMany(ids.map((id, i) => ({ id, data: { ...small(i), v: ov }, expectedOv: ov - 1 })));
+      if (rs.some((r) => !r.ok)) throw new Error('local-list-as-of: an update failed');
+    }
+    const mid = (await st.meta.currentCv(ns)) - Math.floor(depth / 2) * records;
+    const raw = new Database(join(dir, `asof${depth}`, 'chronos-metadata.sqlite'), { readonly: true });
+    const nsId = (raw.prepare('SELECT id FROM chronos_ns WHERE db_name = ? AND collection = ?').get(ns.dbName, ns.collection) as { id: number }).id;
+    const headsPage = raw.prepare('SELECT item_id FROM chronos_heads_v2 WHERE ns = ? ORDER BY item_id LIMIT ?');
+    const asOf = raw.prepare('SELECT ov, doc FROM chronos_versions_v2 WHERE ns = ? AND item_id = ? AND cv <= ? ORDER BY cv DESC LIMIT 1');
+    const body = raw.prepare("SELECT body FROM chronos_payloads WHERE role = 'json' AND key = ?");
+    const prefix = `${ns.dbName}/${ns.collection}/`;
+    const res = await runPair(
+      {
+        op: async () => {
+          const p = await e.listAsOf({ cv: mid }, { limit: records });
+          if (p.items.length !== records) throw new Error(`local-list-as-of: ${p.items.length} items`);
+        },
+        counters: NONE,
+      },
+      {
+        op: async () => {
+          for (const h of headsPage.all(nsId, records) as { item_id: string }[]) {
+            const row0 = asOf.get(nsId, h.item_id, mid) as { ov: number; doc: string };
+            const v = JSON.parse(row0.doc) as { jsonKey: string };
+            const key = v.jsonKey.startsWith('~') ? `${prefix}${h.item_id}/v${row0.ov}/${v.jsonKey.slice(1)}/item.json` : v.jsonKey;
+            const row = body.get(key) as { body: Buffer } | undefined;
+            JSON.parse((row?.body ?? Buffer.from('{}')).toString('utf8'));
+          }
+        },
+        counters: NONE,
+      },
+      { batch: opts.batch, concurrency: 1, ops: opts.pageOps },
+    );
+    raw.close();
+    await st.close();
+    pageMs[depth] = res.ours.meanMs;
+    const rel = depth === hi && pageMs[10] ? Number((res.ours.meanMs / pageMs[10]).toFixed(3)) : undefined;
+    const r: WorkloadResult = {
+      table: 'local',
+      name: `local-list-as-of-d${depth}`,
+      ...res,
+      ratio: Number((res.ours.opsPerSec / res.raw.opsPerSec).toFixed(3)),
+      baseline: `raw better-sqlite3 on the same file: heads page (${records}) + per record the version as of cv (index seek) + its payload row`,
+      targets:
+        opts.checkTargets && rel !== undefined
+          ? [{ what: `page time at ${hi} / at 10 versions per record <= 1.5`, value: rel, max: 1.5, met: rel <= 1.5 }]
+          : [],
+      notes: { records, depth, ...(rel !== undefined ? { line: `page time at ${hi} vs at 10 versions per record: x${rel}` } : {}) },
+    };
+    push(r);
+  }
 }
 
 export async function runBulkRemote(s: RemoteSetup, opts: BenchOptions, log: Log): Promise<WorkloadResult[]> {

@@ -15,7 +15,7 @@ export const USAGE = `pnpm bench [-- options]
   --workloads a,b       only workloads whose name starts with one of these
                         (create-1k create-64k update-dD get-latest get-version-dD get-as-of-dD
                          list-p1 list-pP restore-N mixed createMany local local-gc local-cli
-                         local-create-141b local-createMany local-bytes local-studio local-lifecycle lean
+                         local-create-141b local-createMany local-bytes local-list-as-of local-studio local-lifecycle lean
                          rebalance: starts a second FerretDB, moves restore-N records to it)
   --creates N           operations per side for each create workload
   --updates N           timed updates per side per chain depth
