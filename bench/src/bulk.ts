@@ -184,7 +184,7 @@ async function listAsOfLocal(dir: string, opts: BenchOptions, push: (r: Workload
   const records = Math.max(100, opts.pageSize);
   const hi = Math.min(1000, Math.max(10, ...opts.depths));
   const pageMs: Record<number, number> = {};
-  for (const depth of [10, hi]) {
+  for (const depth of [...new Set([10, hi])]) {
     const st = createLocalStorage({ basePath: join(dir, `asof${depth}`) });
     const ns = { dbName: 'bench', collection: `asof${depth}` };
     const e = new CollectionEngine({ ns, meta: st.meta, blobs: st.blobs });
