@@ -6,7 +6,7 @@
  * the resolution (one registry read; for a namespace never seen, a probe of
  * each server and one insert), later calls none until the lease ends.
  */
-import type { Namespace } from '@chronos-db/core';
+import { isRetriableStorageError, type Namespace, type StorageError } from '@chronos-db/core';
 import type { Backend } from '@chronos-db/router';
 import type { Intent, Placement } from './placement.js';
 
@@ -34,7 +34,16 @@ const SYNC: ReadonlySet<string> = new Set(['stats']);
 
 type AnyEngine = Record<string, unknown> & { ns: Namespace };
 
-export function placedCollection<E extends object>(ns: Namespace, placement: Placement, hashed: Backend, engineOn: (b: Backend) => E): E {
+/** Writes the fallback queue can hold (a moving context's write is queued instead of refused when it is on). */
+const QUEUEABLE: ReadonlySet<string> = new Set(['create', 'update', 'delete', 'enrich']);
+
+export function placedCollection<E extends object>(
+  ns: Namespace,
+  placement: Placement,
+  hashed: Backend,
+  engineOn: (b: Backend) => E,
+  queueOn?: (source: Backend) => E,
+): E {
   let last: Backend = hashed;
   const on = async (intent: Intent): Promise<AnyEngine> => {
     last = await placement.backendFor(ns, intent);
@@ -62,7 +71,17 @@ export function placedCollection<E extends object>(ns: Namespace, placement: Pla
               })();
             }
           : async (...a: unknown[]) => {
-              const e = await on(intent);
+              let e: AnyEngine;
+              try {
+                e = await on(intent);
+              } catch (err) {
+                // still moving after placementWaitMs: with the fallback queue on, the write is queued, never refused
+                const from = (err as StorageError).details?.from;
+                const source = typeof from === 'string' ? placement.deps.topology.byKey.get(from) : undefined;
+                if (!queueOn || !QUEUEABLE.has(p) || !source || !isRetriableStorageError(err) || (err as StorageError).details?.reason !== 'placement-moving')
+                  throw err;
+                e = queueOn(source) as unknown as AnyEngine;
+              }
               return (e[p] as (...x: unknown[]) => Promise<unknown>)(...a);
             };
         fns.set(p, w);

@@ -150,23 +150,26 @@ export function createRebalancer(rt: Runtime) {
    * "source" would delete the only copy, so such a pair is treated like one server.
    */
   const sameServerCache = new Map<string, Promise<boolean>>();
+  /** One check: a marker of its own (concurrent checks share the collection: each removes only its marker). */
+  const sameServerNow = async (a: MongoBackend, b: MongoBackend, ns: Namespace): Promise<boolean> => {
+    if (a.mongoUri === b.mongoUri) return true;
+    const token = `${Date.now().toString(36)}-${createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 16)}`;
+    const mark = (c: MongoClientLike) => c.db(ns.dbName).collection<{ _id: string }>('_chronos_rebalance_mark');
+    await mark(rt.mongoClient(b.mongoUri)).insertOne({ _id: token });
+    try {
+      return (await mark(rt.mongoClient(a.mongoUri)).findOne({ _id: token })) !== null;
+    } finally {
+      await mark(rt.mongoClient(b.mongoUri))
+        .deleteOne({ _id: token })
+        .catch(() => {});
+    }
+  };
   const sameServerOf = (a: MongoBackend, b: MongoBackend, ns: Namespace): Promise<boolean> => {
     if (a.mongoUri === b.mongoUri) return Promise.resolve(true);
     const k = `${a.mongoUri}\u0000${b.mongoUri}`;
     let p = sameServerCache.get(k);
     if (!p) {
-      p = (async () => {
-        const token = `${Date.now().toString(36)}-${createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 16)}`;
-        const mark = (c: MongoClientLike) => c.db(ns.dbName).collection<{ _id: string }>('_chronos_rebalance_mark');
-        await mark(rt.mongoClient(b.mongoUri)).insertOne({ _id: token });
-        try {
-          return (await mark(rt.mongoClient(a.mongoUri)).findOne({ _id: token })) !== null;
-        } finally {
-          await mark(rt.mongoClient(b.mongoUri))
-            .drop()
-            .catch(() => {});
-        }
-      })();
+      p = sameServerNow(a, b, ns);
       sameServerCache.set(k, p);
       p.catch(() => sameServerCache.delete(k));
     }
@@ -434,6 +437,8 @@ export function createRebalancer(rt: Runtime) {
       else if (opts.keepSource) result.sourcesKept.push({ context, backend: c.from, reason: 'keepSource' });
       else if (!(await contained(from, to, c.ns)))
         result.sourcesKept.push({ context, backend: c.from, reason: 'the source holds documents the destination lacks' });
+      // checked again right before the drop, uncached: dropping a "source" that is the destination would delete the only copy
+      else if (await sameServerNow(from, to, c.ns)) result.sourcesKept.push({ context, backend: c.from, reason: 'source and destination are one server' });
       else {
         const s = cols(rt.mongoClient(from.mongoUri), c.ns);
         await s.ver.drop().catch((err: { codeName?: string }) => {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import {
   ChronosError,
   CollectionEngine,
+  StorageError,
   ValidationError,
   configRedactor,
   deprecatedKeys,
@@ -232,8 +233,8 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
   // Least recently used first: a Map keeps insertion order; a hit is moved to the end.
   const engines = new Map<string, Engine>();
   const bound = new Map<string, Resolved>();
-  const engineFor = (r: Resolved): Engine => {
-    const id = `${r.backend.key}\u0000${String(r.storage)}\u0000${r.ns.dbName}\u0000${r.ns.tenant ?? ''}\u0000${r.ns.collection}`;
+  const engineFor = (r: Resolved, variant = ''): Engine => {
+    const id = `${r.backend.key}\u0000${String(r.storage)}\u0000${r.ns.dbName}\u0000${r.ns.tenant ?? ''}\u0000${r.ns.collection}${variant}`;
     let e = engines.get(id);
     if (e) {
       engines.delete(id);
@@ -262,7 +263,7 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
       }
     }
     engines.set(id, e);
-    bound.set(id, r);
+    if (!variant) bound.set(id, r); // a fenced engine (see fencedEngine) is the same context as the plain one
     return e;
   };
   const resolvePlaced = async (ctx: ContextInput): Promise<Resolved> => {
@@ -272,11 +273,34 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     return resolvedOn(await placement.backendFor(r.ns, 'write'), r.ns);
   };
   const engineOn = (backend: Backend, ns: Resolved['ns']): Engine => engineFor(resolvedOn(backend, ns));
+  /**
+   * With the fallback queue on: the engine of a context that rebalance is moving, on its source, whose
+   * commits fail as retriable. A write that waited placementWaitMs in vain goes through it: it reads
+   * the source (intact while fenced), then is queued; the replay runs where the context lives by then.
+   */
+  const fencedEngine = (backend: Backend, ns: Resolved['ns']): Engine => {
+    const r = resolvedOn(backend, ns);
+    const refuse = () =>
+      Promise.reject(
+        new StorageError(
+          `${ns.dbName}/${ns.tenant ?? ''}/${ns.collection} is being moved by rebalance: the write is queued`,
+          { reason: 'placement-moving' },
+          { retriable: true },
+        ),
+      );
+    const meta = new Proxy(r.meta, {
+      get(t, p) {
+        if (p === 'commit' || p === 'commitMany') return refuse;
+        return Reflect.get(t, p, t) as unknown;
+      },
+    });
+    return engineFor({ ...r, meta }, '\u0000fenced');
+  };
   const engine = (ctx: ContextInput): Engine => {
     assertOpen();
     const r = resolveContext(topology, ctx);
     if (r.form !== 'hash' || !placement) return engineOn(r.backend, r.ns);
-    return placedCollection(r.ns, placement, r.backend, (b) => engineOn(b, r.ns));
+    return placedCollection(r.ns, placement, r.backend, (b) => engineOn(b, r.ns), cfg.fallback?.enabled ? (b) => fencedEngine(b, r.ns) : undefined);
   };
 
   const fallback = createFallback({
