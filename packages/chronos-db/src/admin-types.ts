@@ -7,7 +7,17 @@
  * built .d.ts does). The admin object built in chronos.ts must be assignable
  * to `ChronosAdmin`, so tsc keeps the two in step.
  */
-import type { GcOptions, GcResult, LifecycleReport, LifecycleRunOptions, PruneResult, RollupResult } from '@chronos-db/core';
+import type {
+  ErasureRecord,
+  GcOptions,
+  GcResult,
+  HardDeleteOptions,
+  HardDeleteResult,
+  LifecycleReport,
+  LifecycleRunOptions,
+  PruneResult,
+  RollupResult,
+} from '@chronos-db/core';
 import type { BackendInfo, ContextInput } from '@chronos-db/router';
 import type { RebalanceOptions, RebalancePlan, RebalancePlanOptions, RebalanceResult } from './rebalance.js';
 
@@ -98,8 +108,15 @@ export interface ChronosAdmin {
     opts: { confirm?: boolean; dryRun?: boolean },
   ): Promise<{ scanned: number; marked: number; dryRun: boolean }>;
   markItemAsProcessed(ctx: ContextInput, id: string, opts: { confirm?: boolean }): Promise<{ id: string; state: 'processed' }>;
-  /** Removes every version, payload, blob and pointer of one record. Needs `hardDeleteEnabled`. */
-  hardDelete(ctx: ContextInput, id: string, opts: { confirm?: boolean }): Promise<{ id: string; versionsDeleted: number; objectsDeleted: number }>;
+  /**
+   * Erases one record for good: a tombstone first (writes and reads refuse the record from then
+   * on, in every process), then payloads, content blobs and text renditions (every stored object
+   * version where the bucket keeps them), versions and head, and its rows in every manifest.
+   * Interrupted, a rerun finishes it. Needs `hardDeleteEnabled` and `{ confirm: true }`.
+   */
+  hardDelete(ctx: ContextInput, id: string, opts: HardDeleteOptions): Promise<HardDeleteResult>;
+  /** The erasure records of a context, in id order: who, when, why, how many objects went; no content. */
+  listErasures(ctx: ContextInput, opts?: { limit?: number; pageToken?: string }): Promise<{ items: ErasureRecord[]; pageToken?: string }>;
   /** Deletes unreferenced payload objects older than graceMs (orphans of failed or lost writes). */
   gc(ctx: ContextInput, opts?: GcOptions & { confirm?: boolean }): Promise<GcResult>;
   /**

@@ -40,7 +40,7 @@ export {
   isQueuedWrite,
   isChronosError,
 } from '@chronos-db/core';
-export type { QueuedWrite, QueueStats, QueuedOp, DeadLetterOp } from '@chronos-db/core';
+export type { QueuedWrite, QueueStats, QueuedOp, DeadLetterOp, ErasureRecord, HardDeleteOptions, HardDeleteResult } from '@chronos-db/core';
 export type { ChronosConfig, ChronosRecord, HistoryEntry, ReadOptions, ListOptions } from '@chronos-db/core';
 export type {
   ChangeEntry,

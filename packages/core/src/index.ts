@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './ports.js';
 export * from './queue-port.js';
 export * from './port-rules.js';
+export * from './erasure.js';
 export * from './filter.js';
 export * from './names.js';
 export * from './config.js';

@@ -267,6 +267,59 @@ export interface CounterStore {
 }
 
 /**
+ * One record's erasure (admin hardDelete), kept by the metadata store: the tombstone that
+ * refuses the record's writes and reads from the moment it exists, and the erasure record
+ * that says who, when, why and how many objects went. It holds no content: no payload, no
+ * indexed metadata.
+ */
+export interface ErasureRecord {
+  itemId: string;
+  /** When the tombstone was written (epoch ms). */
+  requestedAt: number;
+  actor?: string;
+  reason?: string;
+  /** 'erasing' until every step finished (a rerun of hardDelete completes it), then 'done'. */
+  status: 'erasing' | 'done';
+  finishedAt?: number;
+  /** Versions removed from the version index. */
+  versionsDeleted?: number;
+  /** Stored objects removed (payloads, blobs, text renditions, noncurrent object versions). */
+  objectsDeleted?: number;
+  /** Manifests rewritten without the record's rows. */
+  manifestsRewritten?: number;
+}
+
+export interface BeginErasureInput {
+  itemId: string;
+  at: number;
+  actor?: string;
+  reason?: string;
+}
+
+export interface FinishErasureInput {
+  at: number;
+  versionsDeleted: number;
+  objectsDeleted: number;
+  manifestsRewritten?: number;
+}
+
+/**
+ * A lease held in the metadata store: a register of generations. `putLease` of generation
+ * g + 1 succeeds for exactly one caller among those that read generation g (insert-unique,
+ * safe without transactions), so "read, decide, put g + 1" is a compare-and-set.
+ */
+export interface LeaseDoc {
+  name: string;
+  /** 1 for the first put; each put is the previous generation + 1. */
+  gen: number;
+  holder: string;
+  /** Epoch ms after which another holder may take it. */
+  expiresAt: number;
+  /** Small caller data (maintenance: the pass it runs, whether it finished). */
+  data?: Record<string, string | number | boolean>;
+}
+
+/**
  * Heads, the version index and metadata queries.
  *
  * Contract (checked by the testkit):
@@ -368,6 +421,38 @@ export interface MetadataStore {
   deleteVersions?(ns: Namespace, refs: ReadonlyArray<{ itemId: string; ov: number }>): Promise<number>;
   /** Removes every version and the head of one record (admin hardDelete only). Returns the versions removed. */
   hardDelete(ns: Namespace, itemId: string): Promise<VersionDoc[]>;
+  /**
+   * Optional (erasure; admin hardDelete refuses without it): writes the record's tombstone and
+   * erasure record, or returns the existing one (`created` false: a rerun). From the moment it
+   * resolves, in every process, `commit` of that record throws NotFoundError (details
+   * `{ erased: true }`) and leaves no version or head behind, also for a writer that read the
+   * head before; reads learn it from `erasedIds`. `hardDelete` alone does not write one.
+   */
+  beginErasure?(ns: Namespace, input: BeginErasureInput): Promise<{ record: ErasureRecord; created: boolean }>;
+  /** Optional (with beginErasure): marks the erasure done with its counts. */
+  finishErasure?(ns: Namespace, itemId: string, input: FinishErasureInput): Promise<void>;
+  /** Optional (with beginErasure): which of these ids (at most 1000) have a tombstone. */
+  erasedIds?(ns: Namespace, itemIds: readonly string[]): Promise<string[]>;
+  /** Optional (with beginErasure): erasure records of a namespace, keyset by itemId. */
+  listErasures?(ns: Namespace, q: { afterId?: string; limit: number }): Promise<ErasureRecord[]>;
+  /**
+   * Optional (devShadow shrink): removes the head's shadow when the head is still at `ov`.
+   * Returns whether it removed one. Reads then GET the payload.
+   */
+  clearShadow?(ns: Namespace, itemId: string, ov: number): Promise<boolean>;
+  /** Optional (maintenance scheduling): the newest generation of a lease in database `dbName`, or null. */
+  getLease?(dbName: string, name: string): Promise<LeaseDoc | null>;
+  /**
+   * Optional (with getLease): writes generation `lease.gen`, which must be the newest
+   * generation read + 1 (1 when none). Exactly one of concurrent puts of one generation
+   * returns true; the others false.
+   */
+  putLease?(dbName: string, lease: LeaseDoc): Promise<boolean>;
+  /**
+   * Optional (erasure): makes rows deleted so far unreadable from the store's own files (an
+   * embedded database's free pages and write-ahead log). False when it could not.
+   */
+  scrub?(): Promise<boolean>;
   /** Cheap liveness probe. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -436,5 +521,18 @@ export interface BlobStore {
   list(bucket: BucketRole, prefix: string): AsyncIterable<BlobListEntry>;
   /** A URL that GETs the object until it expires. Only where `capabilities.presign`. */
   presign?(bucket: BucketRole, key: string, ttlSeconds: number): Promise<string>;
+  /**
+   * Optional (erasure): deletes every object under `prefix` and every stored version of them
+   * (with bucket versioning: noncurrent versions and delete markers), so no bytes of them stay
+   * in the store. Returns how many objects and object versions went. Without it erasure lists
+   * and deletes.
+   */
+  purgePrefix?(bucket: BucketRole, prefix: string): Promise<number>;
+  /**
+   * Optional (erasure): after deletes, makes the deleted bytes unreadable from the store's own
+   * files (an embedded database's free pages and write-ahead log). Returns false when it could
+   * not (say, another process held a read open): erasure reports it, never claims it.
+   */
+  scrub?(): Promise<boolean>;
   close(): Promise<void>;
 }

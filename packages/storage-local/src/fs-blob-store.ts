@@ -182,6 +182,14 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
+  /** Deletes every file under `prefix` (erasure); a file deleted is gone from the folder, nothing is kept. */
+  async purgePrefix(role: BucketRole, prefix: string): Promise<number> {
+    const keys: string[] = [];
+    for await (const e of this.list(role, prefix)) keys.push(e.key);
+    for (const k of keys) await this.delete(role, k);
+    return keys.length;
+  }
+
   list(role: BucketRole, prefix: string): AsyncIterable<BlobListEntry> {
     assertBucketRole(role);
     const { dirs, partial } = blobPrefixParts(prefix);

@@ -48,6 +48,7 @@ import {
   type PutOptions,
 } from '@chronos-db/core';
 import { openSqlite } from './sqlite-open.js';
+import { scrubSqlite } from './sqlite-lifecycle.js';
 import { LocalBlobStore } from './fs-blob-store.js';
 
 /** Payloads up to this size (bytes) are kept inside SQLite by default; larger ones are files. */
@@ -161,6 +162,8 @@ export class SqliteBlobStore implements BlobStore {
         this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busy))}`);
         this.db.pragma('journal_mode = WAL');
         this.db.pragma(`synchronous = ${opts.deferSync ? 'NORMAL' : 'FULL'}`);
+        // erasure: deleted bodies are overwritten with zeros, not left in free pages
+        this.db.pragma('secure_delete = ON');
       }
       this.db.transaction(() => this.db.exec(PAYLOADS_SCHEMA)).immediate();
       for (const role of ['json', 'content', 'backups'] as const)
@@ -348,6 +351,23 @@ export class SqliteBlobStore implements BlobStore {
       throw mapError('delete', role, key, e);
     }
     await this.files.delete(role, key);
+  }
+
+  /** Deletes every object under `prefix`, rows and files (erasure); `scrub` then empties the write-ahead log. */
+  async purgePrefix(role: BucketRole, prefix: string): Promise<number> {
+    const keys: string[] = [];
+    for await (const e of this.list(role, prefix)) keys.push(e.key);
+    for (const k of keys) await this.delete(role, k);
+    return keys.length;
+  }
+
+  /** Checkpoints and truncates the write-ahead log (with secure_delete on, deleted bodies leave the files). */
+  async scrub(): Promise<boolean> {
+    try {
+      return await scrubSqlite(this.db);
+    } catch (e) {
+      throw mapError('scrub', '', this.filename, e);
+    }
   }
 
   list(role: BucketRole, prefix: string): AsyncIterable<BlobListEntry> {

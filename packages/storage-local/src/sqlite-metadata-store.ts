@@ -34,13 +34,18 @@ import {
   ValidationError,
   assertHeadsByState,
   assertId,
+  assertOv,
   assertItemState,
+  assertDbName,
   assertNamespace,
   deleteVersionGroups,
   newestVersionError,
+  erasedError,
   isChronosError,
+  isErasedError,
   isOp,
   keyPrefix,
+  type BeginErasureInput,
   type ChangesInput,
   type ChangesPage,
   type CommitInput,
@@ -52,6 +57,9 @@ import {
   type CounterStore,
   type CounterTotals,
   type CounterTriple,
+  type ErasureRecord,
+  type FinishErasureInput,
+  type LeaseDoc,
   type HeadDoc,
   type HeadsByStateInput,
   type ItemState,
@@ -65,6 +73,7 @@ import {
 } from '@chronos-db/core';
 import { filterToSql, strcmp } from './sql-filter.js';
 import type { SqliteBlobStore } from './sqlite-blob-store.js';
+import { LIFECYCLE_SCHEMA, createLifecycleOps, scrubSqlite } from './sqlite-lifecycle.js';
 
 export type LocalMetadataStoreOptions = { basePath: string; busyTimeoutMs?: number } | { filename: string; busyTimeoutMs?: number };
 
@@ -284,6 +293,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
   private readonly deleteVersionsTx: Database.Transaction<(key: Key, groups: Map<string, number[]>) => number>;
   private readonly incrementTx: Database.Transaction<(ns: Namespace, inc: CounterIncrement) => void>;
   private readonly feedTx: (key: Key, afterCv: number, limit: number, prefix: string) => ChangesPage;
+  private readonly life: ReturnType<typeof createLifecycleOps>;
 
   constructor(opts: LocalMetadataStoreOptions) {
     if (!opts || typeof opts !== 'object') throw new ValidationError('createLocalMetadataStore needs { basePath } or { filename }');
@@ -300,8 +310,15 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busy))}`);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
+      // erasure: deleted rows are overwritten with zeros, not left in free pages
+      this.db.pragma('secure_delete = ON');
       this.db.function('chronos_strcmp', { deterministic: true }, strcmp);
-      this.db.transaction(() => openLayout(this.db)).immediate();
+      this.db
+        .transaction(() => {
+          openLayout(this.db);
+          this.db.exec(LIFECYCLE_SCHEMA);
+        })
+        .immediate();
     } catch (e) {
       throw mapError(e, 'open');
     }
@@ -350,10 +367,14 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
     }
 
     const s = this.s;
+    const life = createLifecycleOps(db);
+    this.life = life;
     /** The writes of one commit; every check runs before the first write, so a refusal writes nothing. */
     const commitOne = (input: CommitInput): number => {
       const ns = this.nsId(input.ns, true);
       const v = input.version;
+      // a tombstone refuses every commit of the record, in this transaction (serialized with beginErasure)
+      if (life.isErased(nsKey(input.ns), v.itemId)) throw erasedError(v.itemId);
       const cur = s.headOv!.get(ns, v.itemId) as { ov: number } | undefined;
       if (input.expectedOv === null) {
         if (cur) throw new OptimisticLockError(`Record '${v.itemId}' already exists`, { id: v.itemId, actualOv: cur.ov });
@@ -386,7 +407,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
         try {
           return { ok: true, cv: commitOne(input) };
         } catch (e) {
-          if (e instanceof OptimisticLockError) return { ok: false, error: e };
+          if (e instanceof OptimisticLockError || isErasedError(e)) return { ok: false, error: e as Error };
           throw e;
         }
       }),
@@ -709,6 +730,59 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       assertId(itemId);
       return this.hardDeleteTx.immediate(key, itemId, keyPrefix(ns));
     });
+  }
+
+  beginErasure(ns: Namespace, input: BeginErasureInput): Promise<{ record: ErasureRecord; created: boolean }> {
+    return this.run('beginErasure', () => this.life.beginErasure(nsKey(ns), input));
+  }
+
+  finishErasure(ns: Namespace, itemId: string, input: FinishErasureInput): Promise<void> {
+    return this.run('finishErasure', () => this.life.finishErasure(nsKey(ns), itemId, input));
+  }
+
+  erasedIds(ns: Namespace, itemIds: readonly string[]): Promise<string[]> {
+    return this.run('erasedIds', () => this.life.erasedIds(nsKey(ns), itemIds));
+  }
+
+  listErasures(ns: Namespace, q: { afterId?: string; limit: number }): Promise<ErasureRecord[]> {
+    return this.run('listErasures', () => this.life.listErasures(nsKey(ns), q));
+  }
+
+  clearShadow(ns: Namespace, itemId: string, ov: number): Promise<boolean> {
+    return this.run('clearShadow', () => {
+      nsKey(ns);
+      assertId(itemId);
+      assertOv(ov, 'ov');
+      const r = this.stmt('UPDATE chronos_heads_v2 SET shadow = NULL WHERE ns = ? AND item_id = ? AND ov = ? AND shadow IS NOT NULL').run(
+        this.nsId(ns, false),
+        itemId,
+        ov,
+      );
+      return r.changes > 0;
+    });
+  }
+
+  getLease(dbName: string, name: string): Promise<LeaseDoc | null> {
+    return this.run('getLease', () => {
+      assertDbName(dbName);
+      return this.life.getLease(dbName, name);
+    });
+  }
+
+  putLease(dbName: string, lease: LeaseDoc): Promise<boolean> {
+    return this.run('putLease', () => {
+      assertDbName(dbName);
+      return this.life.putLease(dbName, lease);
+    });
+  }
+
+  /** Checkpoints and truncates the write-ahead log (with secure_delete on, deleted rows leave the files). */
+  async scrub(): Promise<boolean> {
+    try {
+      return await scrubSqlite(this.db);
+    } catch (e) {
+      throw mapError(e, 'scrub');
+    }
   }
 
   incrementCounters(scope: CounterScope, inc: CounterIncrement): Promise<void> {

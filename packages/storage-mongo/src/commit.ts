@@ -30,6 +30,8 @@ import {
   assertId,
   assertNamespace,
   assertOv,
+  erasedError,
+  isErasedError,
   type CommitInput,
   type CommitManyResult,
   type CommitResult,
@@ -40,6 +42,7 @@ import type { Cols, StoreCtx } from './context.js';
 import { storedVersionFields, versionId } from './docs.js';
 import { duplicateKeyIndexes, isDuplicateKey, lockError } from './errors.js';
 import { clearInBackground, writeHead, writeHeads } from './heads.js';
+import { erasedAmong, undoIfErased } from './lifecycle.js';
 import { hasVersion, nextCv } from './versions.js';
 
 export const STATES: ReadonlySet<ItemState> = new Set(ITEM_STATES);
@@ -97,6 +100,8 @@ export const commitPlain = async (ctx: StoreCtx, c: Cols, input: CommitInput): P
   if (hook) await hook('version', { ns, itemId, ov: version.ov, cv });
   await writeHead(ctx, c, { ...version, cv } as VersionDoc, createdAt, input.head ?? {});
   if (hook) await hook('head', { ns, itemId, ov: version.ov, cv });
+  // an erasure that began before this look removes nothing of ours yet: undo, and fail (lifecycle.ts)
+  if (await undoIfErased(ctx, c, itemId, version.ov)) throw erasedError(itemId);
   // by _id alone: FerretDB scans the whole collection for any other filter ($unset of a missing field is a no-op)
   clearInBackground(ctx, c, [versionId(itemId, version.ov)]);
   return { cv };
@@ -107,7 +112,7 @@ export const asResult = async (commitOne: () => Promise<CommitResult>): Promise<
   try {
     return { ok: true, cv: (await commitOne()).cv };
   } catch (e) {
-    if (e instanceof OptimisticLockError) return { ok: false, error: e };
+    if (e instanceof OptimisticLockError || isErasedError(e)) return { ok: false, error: e as Error };
     throw e;
   }
 };
@@ -162,7 +167,17 @@ export const commitManyPlain = async (ctx: StoreCtx, c: Cols, inputs: CommitInpu
     landed.map((b) => ({ v: { ...inputs[b.i]!.version, cv: b.cv } as VersionDoc, createdAt: b.createdAt, head: inputs[b.i]!.head ?? {} })),
   );
   if (hook) for (const b of landed) await hook('head', { ns: inputs[b.i]!.ns, itemId: inputs[b.i]!.version.itemId, ov: inputs[b.i]!.version.ov, cv: b.cv });
-  const ids = landed.map((b) => versionId(inputs[b.i]!.version.itemId, inputs[b.i]!.version.ov));
+  const erased = await erasedAmong(
+    c,
+    landed.map((b) => inputs[b.i]!.version.itemId),
+  );
+  for (const b of landed) {
+    const v = inputs[b.i]!.version;
+    if (!erased.has(v.itemId)) continue;
+    await undoIfErased(ctx, c, v.itemId, v.ov);
+    results[b.i] = { ok: false, error: erasedError(v.itemId) };
+  }
+  const ids = landed.filter((b) => !erased.has(inputs[b.i]!.version.itemId)).map((b) => versionId(inputs[b.i]!.version.itemId, inputs[b.i]!.version.ov));
   clearInBackground(ctx, c, ids);
   for (const i of alone) results[i] = await asResult(() => commitPlain(ctx, c, inputs[i]!));
   return results;
@@ -189,9 +204,10 @@ export const commitTxn = async (ctx: StoreCtx, c: Cols, input: CommitInput): Pro
         await c.ver.insertOne({ _id: versionId(itemId, version.ov), ...storedVersionFields({ ...version, cv } as VersionDoc), _ca: createdAt }, { session });
         await writeHead(ctx, c, { ...version, cv } as VersionDoc, createdAt, input.head ?? {}, session);
       });
+      if (await undoIfErased(ctx, c, itemId, version.ov)) throw erasedError(itemId);
       return { cv };
     } catch (e) {
-      if (e instanceof OptimisticLockError) throw e;
+      if (e instanceof OptimisticLockError || isErasedError(e)) throw e;
       if (isDuplicateKey(e)) {
         if (await hasVersion(c, itemId, version.ov)) throw lockError(c.name, itemId, expectedOv);
         refresh = true;

@@ -17,7 +17,7 @@ import {
 } from '@chronos-db/core';
 import { acquireClient, type SharedClientOptions } from './client-pool.js';
 import { clientState, type ClientState } from './client-state.js';
-import type { StoredHead, StoredVersion } from './docs.js';
+import type { StoredErasure, StoredHead, StoredVersion } from './docs.js';
 import { makeRedactor, toStorageError } from './errors.js';
 
 export type CommitStep = 'checked' | 'version' | 'head';
@@ -63,6 +63,8 @@ export interface Cols {
   name: string;
   head: Collection<StoredHead>;
   ver: Collection<StoredVersion>;
+  /** Tombstones and erasure records, `_id` = itemId (lifecycle.ts). */
+  erase: Collection<StoredErasure>;
 }
 
 export interface StoreCtx {
@@ -221,6 +223,7 @@ export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
         name: `${ns.dbName}.${name}`,
         head: db.collection<StoredHead>(`${name}_head`),
         ver: db.collection<StoredVersion>(`${name}_ver`),
+        erase: db.collection<StoredErasure>(`${name}_erasures`),
       };
     },
 

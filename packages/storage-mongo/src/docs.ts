@@ -1,5 +1,5 @@
 /** The documents this adapter stores, and their conversion to core's types. */
-import type { HeadDoc, VersionDoc } from '@chronos-db/core';
+import type { ErasureRecord, HeadDoc, LeaseDoc, VersionDoc } from '@chronos-db/core';
 
 /**
  * `<c>_ver`: `{ _id: '<itemId>:<ov>', ...VersionDoc, _ca }`, unique on (itemId, ov) and on cv.
@@ -92,3 +92,9 @@ export function toHead(doc: object): HeadDoc {
   unescapeDoc(out);
   return out as unknown as HeadDoc;
 }
+
+/** A tombstone and erasure record as stored (`<name>_erasures`, `_id` = itemId). No content. */
+export type StoredErasure = Omit<ErasureRecord, 'itemId'> & { _id: string };
+
+/** A lease generation as stored (`chronos_leases`, `_id` = `<name>#<gen>`). */
+export type StoredLease = LeaseDoc & { _id: string };

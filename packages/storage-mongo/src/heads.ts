@@ -12,7 +12,7 @@ import { remember, type Guess, type HeadWriteEntry } from './client-state.js';
 import type { Cols, StoreCtx } from './context.js';
 import { OPTIONAL_VERSION_KEYS, OV_MARK, storedVersionFields, toVersion, versionId, type StoredHead, type StoredVersion } from './docs.js';
 import { duplicateKeyIndexes, isDuplicateKey } from './errors.js';
-import { hasVersion, latestVersion } from './versions.js';
+import { hasVersion, isErased, latestVersion } from './versions.js';
 
 const MAX_PENDING_REPAIR = 100;
 // Statements per bulk update command: FerretDB 1.24 holds an open query per statement until the
@@ -198,6 +198,11 @@ export const repairHead = async (ctx: StoreCtx, c: Cols, latest: StoredVersion, 
   });
   // the shadow belonged to an older version: drop it
   await writeHead(ctx, c, v, createdAt, { state, shadow: null });
+  // a repair that lands after an erasure began removes its head again (lifecycle.ts)
+  if (await isErased(c, v.itemId)) {
+    await c.head.deleteOne({ _id: v.itemId });
+    forgetGuess(ctx, c, v.itemId);
+  }
   if (pendingIds) await clearFlags(c, pendingIds);
   else await c.ver.updateMany({ itemId: v.itemId, _h: true, ov: { $lte: v.ov } }, { $unset: { _h: '' } });
   return { ...v, createdAt, state };

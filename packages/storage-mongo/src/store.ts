@@ -43,6 +43,7 @@ import { changesAfter, closeChangeSignals, openChangeSignal } from './changes.js
 import { listVersions } from './history.js';
 import { checkItem, findByRequestId, findHeadsByState, getHead, getVersion, queryHeads, scanHeads } from './queries.js';
 import { latestVersion, maxCv } from './versions.js';
+import { createLifecycleOps } from './lifecycle.js';
 
 export type { CommitStep, MongoMetadataStoreOptions } from './context.js';
 
@@ -90,6 +91,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     (what, fn) => run(what, fn),
   );
 
+  const life = createLifecycleOps(ctx);
   const store: MongoMetadataStore = {
     get client() {
       return ctx.client;
@@ -184,6 +186,14 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
         return vs.map((v) => toVersion(v));
       });
     },
+
+    beginErasure: (ns, input) => life.beginErasure(ns, input),
+    finishErasure: (ns, itemId, input) => life.finishErasure(ns, itemId, input),
+    erasedIds: (ns, ids) => life.erasedIds(ns, ids),
+    listErasures: (ns, q) => life.listErasures(ns, q),
+    clearShadow: (ns, itemId, ov) => life.clearShadow(ns, itemId, ov),
+    getLease: (dbName, name) => life.getLease(dbName, name),
+    putLease: (dbName, lease) => life.putLease(dbName, lease),
 
     async ping() {
       const ms = opts.pingTimeoutMS ?? 3000;

@@ -41,3 +41,6 @@ export const nextCv = async (ctx: StoreCtx, c: Cols, floor: number, refresh: boo
   h.next = cv + 1;
   return cv;
 };
+
+/** Whether the record has a tombstone (an erasure began): an `_id` seek on `<name>_erasures`. */
+export const isErased = async (c: Cols, itemId: string): Promise<boolean> => (await c.erase.findOne({ _id: itemId }, { projection: { _id: 1 } })) !== null;

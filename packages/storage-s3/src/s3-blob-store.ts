@@ -5,6 +5,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectVersionsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
@@ -325,6 +326,49 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): S3BlobStore {
         if (detailsOf(e).code === 'NoSuchKey') return;
         throw e;
       }
+    },
+
+    /**
+     * Erasure: every object under `prefix` and every stored version of it (ListObjectVersions,
+     * then DeleteObject with each VersionId: noncurrent versions and delete markers too, so a
+     * versioned bucket keeps no bytes). A provider without ListObjectVersions (NotImplemented)
+     * gets plain deletes of the listed keys.
+     */
+    async purgePrefix(role, prefix) {
+      const bucket = bucketOf(role);
+      assertBlobPrefix(prefix);
+      if (!prefix) throw new ValidationError('purgePrefix needs a non-empty prefix');
+      let removed = 0;
+      let keyMarker: string | undefined;
+      let versionMarker: string | undefined;
+      try {
+        do {
+          const out = await send<{
+            Versions?: Array<{ Key?: string; VersionId?: string }>;
+            DeleteMarkers?: Array<{ Key?: string; VersionId?: string }>;
+            IsTruncated?: boolean;
+            NextKeyMarker?: string;
+            NextVersionIdMarker?: string;
+          }>(
+            new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionMarker, MaxKeys: 1000 }),
+            ctx('listVersions', bucket),
+          );
+          for (const v of [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])]) {
+            if (!v.Key) continue;
+            await send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key, VersionId: v.VersionId ?? 'null' }), ctx('delete', bucket, v.Key));
+            removed++;
+          }
+          keyMarker = out.IsTruncated ? out.NextKeyMarker : undefined;
+          versionMarker = out.IsTruncated ? out.NextVersionIdMarker : undefined;
+        } while (keyMarker);
+      } catch (e) {
+        if (detailsOf(e).code !== 'NotImplemented') throw e;
+        const keys: string[] = [];
+        for await (const o of store.list(role, prefix)) keys.push(o.key);
+        for (const k of keys) await store.delete(role, k);
+        removed += keys.length;
+      }
+      return removed;
     },
 
     list(role, prefix): AsyncIterable<BlobListEntry> {

@@ -10,7 +10,9 @@ import type { EnsureBucketsOptions } from '../spaces/ensure-buckets.js';
 import { ensureBucketsExist, testS3Connectivity, validateSpacesConfiguration } from './buckets.js';
 import { compactLocal } from './compact.js';
 import { health } from './health.js';
-import { gc, hardDelete, markItemAsProcessed, markItemsAsProcessedByTTL } from './records.js';
+import type { HardDeleteOptions } from '@chronos-db/core';
+import { hardDelete, listErasures } from './erasure.js';
+import { gc, markItemAsProcessed, markItemsAsProcessedByTTL } from './records.js';
 import { pruneNow, rollupNow, type LifecycleRunOptions } from './lifecycle.js';
 import type { AdminRuntime } from './runtime.js';
 
@@ -38,8 +40,13 @@ export function createChronosAdmin(rt: AdminRuntime) {
     markItemsAsProcessedByTTL: (ctx: ContextInput, ttlHours: number, opts: { confirm?: boolean; dryRun?: boolean }) =>
       markItemsAsProcessedByTTL(rt, ctx, ttlHours, opts),
     markItemAsProcessed: (ctx: ContextInput, id: string, opts: { confirm?: boolean }) => markItemAsProcessed(rt, ctx, id, opts),
-    /** Removes every version, payload, blob and pointer of one record. Needs `hardDeleteEnabled`. */
-    hardDelete: (ctx: ContextInput, id: string, opts: { confirm?: boolean }) => hardDelete(rt, ctx, id, opts),
+    /**
+     * Erases one record for good (tombstone first, then payloads, blobs, versions, head, manifest
+     * rows); rerun after an interruption, it finishes. Needs `hardDeleteEnabled` and `{ confirm: true }`.
+     */
+    hardDelete: (ctx: ContextInput, id: string, opts: HardDeleteOptions) => hardDelete(rt, ctx, id, opts),
+    /** The erasure records of a context (who, when, why, how many objects went; no content), in pages. */
+    listErasures: (ctx: ContextInput, opts?: { limit?: number; pageToken?: string }) => listErasures(rt, ctx, opts),
     /** Deletes unreferenced payload objects older than graceMs (orphans of failed or lost writes). */
     gc: (ctx: ContextInput, opts: GcOptions & { confirm?: boolean } = {}) => gc(rt, ctx, opts),
     /** Embedded store: moves payload files of the older layout (one file per version) into SQLite. Optional; `{ confirm }` or `{ dryRun }`. */

@@ -1,4 +1,4 @@
-/** Record maintenance: TTL marking, one record's state, hard delete and orphan GC. */
+/** Record maintenance: TTL marking, one record's state and orphan GC (erasure: erasure.ts). */
 import { ITEM_STATES, NotFoundError, ValidationError, assertId, type GcOptions, type HeadDoc } from '@chronos-db/core';
 import type { ContextInput } from '@chronos-db/router';
 import { requireConfirm } from './confirm.js';
@@ -68,29 +68,6 @@ export async function markItemAsProcessed(rt: AdminRuntime, ctx: ContextInput, i
   const ok = await r.meta.setState(r.ns, id, 'processed');
   if (!ok) throw new NotFoundError(`Record '${id}' not found`, { id });
   return { id, state: 'processed' as const };
-}
-
-/** Removes every version, payload, blob and pointer of one record. Needs `hardDeleteEnabled`. */
-export async function hardDelete(rt: AdminRuntime, ctx: ContextInput, id: string, opts: { confirm?: boolean }) {
-  rt.assertOpen();
-  assertId(id);
-  if (!rt.cfg.hardDeleteEnabled) throw new ValidationError('hardDelete is disabled: set hardDeleteEnabled: true in the config');
-  requireConfirm(opts, 'hardDelete', false);
-  const r = await rt.resolvePlaced(ctx);
-  const versions = await r.meta.hardDelete(r.ns, id);
-  if (!versions.length) throw new NotFoundError(`Record '${id}' not found`, { id });
-  const keys = new Set<string>();
-  const blobKeys = new Set<string>();
-  for (const v of versions) {
-    keys.add(v.jsonKey);
-    for (const b of Object.values(v.blobs ?? {})) {
-      blobKeys.add(b.key);
-      if (b.textKey) blobKeys.add(b.textKey);
-    }
-  }
-  for (const k of keys) await r.blobs.delete('json', k);
-  for (const k of blobKeys) await r.blobs.delete('content', k);
-  return { id, versionsDeleted: versions.length, objectsDeleted: keys.size + blobKeys.size };
 }
 
 /** Deletes unreferenced payload objects older than graceMs (orphans of failed or lost writes). */

@@ -44,6 +44,7 @@ import * as write from './write.js';
 import * as queued from './queued-writes.js';
 import { orderKeyOf, queueOf, type QueuedWriteBody } from './fallback.js';
 import { applyQueued } from './replay-queued.js';
+import { notFound, readUnlessErased, withoutErased } from './erased.js';
 
 export * from './types.js';
 export { isQueuedWrite, type QueuedWrite, type QueuedWriteBody, type EngineFallback } from './fallback.js';
@@ -160,7 +161,12 @@ export class CollectionEngine<Q = never> {
 
   async getLatest(id: string, opts: ReadOptions = {}): Promise<ChronosRecord | null> {
     const { includeQueued, ...rest } = opts ?? {};
-    const rec = await read.getLatest(this.cx, id, rest);
+    const rec = await readUnlessErased(
+      this.cx,
+      id,
+      () => read.getLatest(this.cx, id, rest),
+      () => null,
+    );
     const fb = this.cx.fallback;
     if (includeQueued === true && fb && rec) {
       const pending = await queueOf(fb).pendingFor(orderKeyOf(this.cx, fb, id));
@@ -178,11 +184,21 @@ export class CollectionEngine<Q = never> {
   }
 
   getVersion(id: string, ov: number, opts: ReadOptions = {}): Promise<ChronosRecord | null> {
-    return read.getVersion(this.cx, id, ov, opts);
+    return readUnlessErased(
+      this.cx,
+      id,
+      () => read.getVersion(this.cx, id, ov, opts),
+      () => null,
+    );
   }
 
   getAsOf(id: string, at: Date | string | number, opts: ReadOptions = {}): Promise<ChronosRecord | null> {
-    return read.getAsOf(this.cx, id, at, opts);
+    return readUnlessErased(
+      this.cx,
+      id,
+      () => read.getAsOf(this.cx, id, at, opts),
+      () => null,
+    );
   }
 
   async getItem(id: string, opts: ReadOptions & { ov?: number; at?: Date | string | number } = {}): Promise<ChronosRecord | null> {
@@ -194,12 +210,12 @@ export class CollectionEngine<Q = never> {
 
   /** One record's versions, newest first by default, in keyset pages: `{ items, pageToken? }`. Unknown id: NotFoundError. */
   history(id: string, opts: HistoryOptions = {}): Promise<HistoryPage> {
-    return history(this.cx, id, opts);
+    return readUnlessErased(this.cx, id, () => history(this.cx, id, opts), notFound(id));
   }
 
   /** RFC 6902 patch from version `from` to `to` (default: the latest) of one record, with both versions' `_meta`. */
   diff(id: string, from: DiffSelector, to?: DiffSelector): Promise<DiffResult> {
-    return diff(this.cx, id, from, to);
+    return readUnlessErased(this.cx, id, () => diff(this.cx, id, from, to), notFound(id));
   }
 
   /** The records that existed at `{ at }` / `{ cv }`, with their values then, filtered on their metadata then. Writes nothing. */
@@ -208,7 +224,7 @@ export class CollectionEngine<Q = never> {
     q: ListAsOfOptions = {},
     opts: ReadOptions = {},
   ): Promise<{ items: ChronosRecord[]; pageToken?: string }> {
-    return listAsOf(this.cx, target, q, opts);
+    return listAsOf(this.cx, target, q, opts).then(async (page) => ({ ...page, items: await withoutErased(this.cx, page.items) }));
   }
 
   /** The versions committed after `afterCv`, in cv order, and the cv to resume from. */
@@ -240,12 +256,12 @@ export class CollectionEngine<Q = never> {
   }
 
   presignProperty(id: string, property: string, expiresIn = 3600): Promise<string> {
-    return read.presignProperty(this.cx, id, property, expiresIn);
+    return readUnlessErased(this.cx, id, () => read.presignProperty(this.cx, id, property, expiresIn), notFound(id));
   }
 
   /** Text rendition (or raw bytes) of an externalized property. */
   getPropertyContent(id: string, property: string, opts: { ov?: number; text?: boolean } = {}): Promise<Uint8Array> {
-    return read.getPropertyContent(this.cx, id, property, opts);
+    return readUnlessErased(this.cx, id, () => read.getPropertyContent(this.cx, id, property, opts), notFound(id));
   }
 
   /** Rebuilds this collection's counter totals from the version index (recount.ts); returns them. */

@@ -4,10 +4,12 @@
  * caller named the ov it expects; idempotent replay by requestId.
  */
 import { NotFoundError, OptimisticLockError, ValidationError } from '../errors.js';
+import { isErasedError } from '../erasure.js';
 import type { CommitInput, HeadDoc, VersionDoc } from '../ports.js';
 import type { Built } from './build.js';
 import { backoff, MAX_RETRIES, type EngineContext } from './context.js';
 import { count } from './counting.js';
+import { isErased } from './erased.js';
 import { tagBuilt } from './fallback.js';
 
 /**
@@ -28,8 +30,10 @@ export async function commitBuilt(
   try {
     return await commitOnly(cx, b, expectedOv, at, prev, payloads);
   } catch (e) {
-    // payloads handed to the commit were not written: only what was PUT is this attempt's to remove
-    if (e instanceof OptimisticLockError && b.json.length > 0) await removeLost(cx, b, new Set(payloads?.map((p) => p.key)));
+    // refused: a concurrent writer won, or the record was erased (its tombstone refuses every commit).
+    // Payloads handed to the commit were not written: only what was PUT is this attempt's to remove
+    if ((e instanceof OptimisticLockError || isErasedError(e)) && b.json.length > 0)
+      await removeLost(cx, b, new Set(payloads?.map((p) => p.key)), isErasedError(e));
     throw e;
   }
 }
@@ -60,7 +64,7 @@ export async function putPayloads(cx: EngineContext, b: Built): Promise<CommitIn
 }
 
 /** Deletes the objects a lost attempt wrote; counts what could not be deleted (engine stats, warn log). */
-async function removeLost(cx: EngineContext, b: Built, notPut: Set<string>): Promise<void> {
+async function removeLost(cx: EngineContext, b: Built, notPut: Set<string>, erased = false): Promise<void> {
   const all: Array<['json' | 'content', string]> = [['json', b.version.jsonKey]];
   for (const p of b.pending) {
     all.push(['content', p.ref.key]);
@@ -76,7 +80,12 @@ async function removeLost(cx: EngineContext, b: Built, notPut: Set<string>): Pro
     const there = await cx.meta.getVersion(cx.ns, b.version.itemId, { ov: b.version.ov });
     ours = !!there && there.jsonKey === b.version.jsonKey;
     if (!ours) {
-      const results = await Promise.allSettled(keys.map(([bucket, key]) => cx.blobs.delete(bucket, key)));
+      // a record being erased keeps no bytes: every stored version of the keys goes (they are this
+      // attempt's alone), so a versioned bucket keeps no noncurrent copy, and the store's own files are scrubbed
+      const erasing = erased || (await isErased(cx, b.version.itemId).catch(() => false));
+      const purge = erasing && cx.blobs.purgePrefix ? cx.blobs.purgePrefix.bind(cx.blobs) : undefined;
+      const results = await Promise.allSettled(keys.map(([bucket, key]) => (purge ? purge(bucket, key) : cx.blobs.delete(bucket, key))));
+      if (erasing) await cx.blobs.scrub?.().catch(() => false);
       for (const r of results) {
         if (r.status === 'fulfilled') cx.stats.lostWriteObjectsRemoved++;
         else left++;

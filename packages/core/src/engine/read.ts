@@ -2,6 +2,7 @@
 import { IntegrityError, NotFoundError, ValidationError } from '../errors.js';
 import { assertId, assertOv, assertPropPath } from '../names.js';
 import { mapLimit } from './concurrency.js';
+import { isErased, withoutErased } from './erased.js';
 import { compileUserFilter, type EngineContext } from './context.js';
 import { versionAt } from './manifest-read.js';
 import { isPlainObject, sha256 } from './payload.js';
@@ -56,7 +57,17 @@ export async function listByMeta(cx: EngineContext, q: ListOptions = {}, opts: R
     ...(afterId ? { afterId } : {}),
   });
   const page = heads.slice(0, limit);
-  const items = await mapLimit(page, 8, (h) => render(cx, h, h, opts));
+  // a record whose erasure began during this page is left out, whether it rendered or failed (erased.ts)
+  const rendered = await mapLimit(page, 8, (h) =>
+    render(cx, h, h, opts).catch(async (e: unknown) => {
+      if (await isErased(cx, h.itemId).catch(() => false)) return null;
+      throw e;
+    }),
+  );
+  const items = await withoutErased(
+    cx,
+    rendered.filter((r): r is ChronosRecord => r !== null),
+  );
   const out: { items: ChronosRecord[]; pageToken?: string } = { items };
   if (heads.length > limit) out.pageToken = Buffer.from(JSON.stringify({ a: page[page.length - 1]!.itemId, d: dir })).toString('base64url');
   return out;

@@ -43,5 +43,5 @@ runMetadataStoreConformance(
       },
     };
   },
-  { commitMany: true, changesAfter: true, headsByState: true, deleteVersions: true },
+  { commitMany: true, changesAfter: true, headsByState: true, deleteVersions: true, lifecycle: true },
 );

@@ -15,6 +15,11 @@ export interface MetadataStoreOptions extends SuiteOptions {
   /** Whether the store offers the optional `deleteVersions` (checked; its tests skip when false). Default false. */
   deleteVersions?: boolean;
   /**
+   * Whether the store offers the optional lifecycle methods (beginErasure, finishErasure,
+   * erasedIds, listErasures, clearShadow, getLease, putLease; checked, their tests skip when false). Default false.
+   */
+  lifecycle?: boolean;
+  /**
    * The commit protocol the store declares in `capabilities.transactions` once created (checked,
    * and named in the suite's title). Default: not checked.
    */

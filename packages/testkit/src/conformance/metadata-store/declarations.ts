@@ -29,5 +29,12 @@ export function declarationTests(s: MetaSuite): void {
         deleteVersions: opts.deleteVersions ? 'function' : 'undefined',
       });
     });
+
+    t.it('offers all the lifecycle methods or none, as the suite was told (option lifecycle)', async () => {
+      const life = [store.beginErasure, store.finishErasure, store.erasedIds, store.listErasures, store.clearShadow, store.getLease, store.putLease].map(
+        (f) => typeof f,
+      );
+      expect(life).toEqual(Array(7).fill(opts.lifecycle ? 'function' : 'undefined'));
+    });
   });
 }

@@ -25,6 +25,7 @@ import { findByRequestIdTests } from './find-by-request-id.js';
 import { getVersionTests } from './get-version.js';
 import { hardDeleteTests } from './hard-delete.js';
 import { headsByStateTests } from './heads-by-state.js';
+import { lifecycleTests } from './lifecycle.js';
 import { listVersionsTests } from './list-versions.js';
 import { namespaceIsolationTests } from './namespace-isolation.js';
 import { queryHeadsFilterTests } from './query-heads-filters.js';
@@ -57,6 +58,7 @@ export function runMetadataStoreConformance(runner: TestRunner, name: string, fa
     setStateTests(s);
     headsByStateTests(s);
     hardDeleteTests(s);
+    lifecycleTests(s);
     namespaceIsolationTests(s);
     declarationTests(s);
     checkSkipList(t);
