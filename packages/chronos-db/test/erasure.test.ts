@@ -122,5 +122,5 @@ describeServers('erasure on FerretDB + Ceph (bucket versioning on)', (env) => {
     expectErased(await scanMongo(env.mongoUrl, dbName, all), m.a, [m.b[0]!, m.b[1]!]); // the blob marker lives in the content bucket only
     const s3 = await scanS3(env, [names.jsonBucket, names.contentBucket, names.backupsBucket], all);
     expectErased(s3.found, m.a, m.b);
-  });
+  }, 300_000);
 });
