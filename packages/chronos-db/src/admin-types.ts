@@ -139,6 +139,63 @@ export interface ChronosAdmin {
    * and that retention lets go. Payloads stay; reads find those versions in the manifests.
    */
   pruneNow(ctx?: ContextInput, opts?: LifecycleRunOptions): Promise<LifecycleReport<PruneResult>>;
+  /** devShadow shrink: drops head shadows past `ttlHours` or over `maxBytesPerDoc` (every shadow when devShadow is off); reads then GET the payload. */
+  shrinkShadows(ctx: ContextInput, opts: { confirm?: boolean; dryRun?: boolean }): Promise<ShrinkShadowsResult>;
+  /**
+   * Runs rollup, prune, shrink, TTL marking, GC and unfinished erasures on a timer. Any number of
+   * processes may call it: each pass runs in one of them (a lease in the metadata store).
+   */
+  startMaintenance(opts: MaintenanceOptions): void;
+  /** Stops the timer and waits for a pass in progress. */
+  stopMaintenance(): Promise<void>;
+}
+
+export interface ShrinkShadowsResult {
+  scanned: number;
+  shadows: number;
+  dropped: number;
+  expired: number;
+  oversized: number;
+  disabled: number;
+  dryRun: boolean;
+}
+
+export type MaintenanceStep = 'rollup' | 'prune' | 'shrink' | 'ttl' | 'gc' | 'erasures';
+
+export interface MaintenanceStepReport {
+  context: string;
+  step: MaintenanceStep;
+  status: 'done' | 'skipped' | 'failed';
+  /** Why a step was skipped, or the (redacted) error of a failed one. */
+  reason?: string;
+  result?: unknown;
+}
+
+export interface MaintenanceReport {
+  /** The pass number: floor(start time / everyMs). */
+  round: number;
+  holder: string;
+  /** false: another process holds or finished this pass; `steps` is empty. */
+  ran: boolean;
+  startedAt: string;
+  finishedAt: string;
+  steps: MaintenanceStepReport[];
+  aborted?: string;
+}
+
+export interface MaintenanceOptions {
+  /** Milliseconds between passes (at least 100). */
+  everyMs: number;
+  onReport?: (r: MaintenanceReport) => void;
+  /** Default: every collection of collectionMaps on every backend, by key. */
+  contexts?: ContextInput[];
+  /** Lease length without renewal. Default max(2 x everyMs, 60 s). */
+  leaseMs?: number;
+  /** TTL marking threshold; omitted: the step is skipped. */
+  ttlHours?: number;
+  /** GC grace (default 1 hour; at least 2 x operationTimeoutMs). */
+  gcGraceMs?: number;
+  skip?: MaintenanceStep[];
 }
 
 export interface CompactLocalResult {

@@ -25,7 +25,6 @@ import {
   type HardDeleteOptions,
   type HardDeleteResult,
   type MetadataStore,
-  type Namespace,
 } from '@chronos-db/core';
 import type { ContextInput } from '@chronos-db/router';
 import { requireConfirm } from './confirm.js';
@@ -151,4 +150,20 @@ export async function listErasures(
   const items = await r.meta.listErasures(r.ns, { limit: limit + 1, ...(opts.pageToken !== undefined ? { afterId: opts.pageToken } : {}) });
   const page = items.slice(0, limit);
   return rt.redactor.value(items.length > limit ? { items: page, pageToken: page[page.length - 1]!.itemId } : { items: page });
+}
+
+/** Maintenance: reruns every erasure of a context that an interruption left unfinished. */
+export async function finishErasures(rt: AdminRuntime, ctx: ContextInput): Promise<{ finished: number }> {
+  let finished = 0;
+  let pageToken: string | undefined;
+  do {
+    const page = await listErasures(rt, ctx, { limit: 100, ...(pageToken !== undefined ? { pageToken } : {}) });
+    for (const e of page.items) {
+      if (e.status !== 'erasing') continue;
+      await hardDelete(rt, ctx, e.itemId, { confirm: true });
+      finished++;
+    }
+    pageToken = page.pageToken;
+  } while (pageToken);
+  return { finished };
 }

@@ -11,7 +11,9 @@ import { ensureBucketsExist, testS3Connectivity, validateSpacesConfiguration } f
 import { compactLocal } from './compact.js';
 import { health } from './health.js';
 import type { HardDeleteOptions } from '@chronos-db/core';
-import { hardDelete, listErasures } from './erasure.js';
+import { finishErasures, hardDelete, listErasures } from './erasure.js';
+import { createMaintenance, type MaintenanceOptions } from './maintenance.js';
+import { shrinkShadows } from './shrink.js';
 import { gc, markItemAsProcessed, markItemsAsProcessedByTTL } from './records.js';
 import { pruneNow, rollupNow, type LifecycleRunOptions } from './lifecycle.js';
 import type { AdminRuntime } from './runtime.js';
@@ -22,7 +24,18 @@ export type { CompactLocalResult } from './compact.js';
 export { requireConfirm } from './confirm.js';
 export { rollupNow, pruneNow, type LifecycleRunOptions, type LifecycleReport, type NamespaceReport } from './lifecycle.js';
 
+export type { MaintenanceOptions, MaintenanceReport, MaintenanceStep, MaintenanceStepReport } from './maintenance.js';
+export type { ShrinkShadowsResult } from './shrink.js';
+
 export function createChronosAdmin(rt: AdminRuntime) {
+  const maintenance = createMaintenance(rt, () => ({
+    rollup: (ctx) => rollupNow(rt, ctx),
+    prune: (ctx) => pruneNow(rt, ctx),
+    shrink: (ctx) => shrinkShadows(rt, ctx, { confirm: true }),
+    ttl: (ctx, hours) => markItemsAsProcessedByTTL(rt, ctx, hours, { confirm: true }),
+    gc: (ctx, graceMs) => gc(rt, ctx, { confirm: true, ...(graceMs !== undefined ? { graceMs } : {}) }),
+    erasures: (ctx) => finishErasures(rt, ctx),
+  }));
   return {
     /** Per Mongo backend, storage connection and counters database: ok, latency, error. No secrets. */
     health: () => health(rt),
@@ -32,7 +45,10 @@ export function createChronosAdmin(rt: AdminRuntime) {
       return rt.redactor.value(describeBackends(rt.topology));
     },
     /** Closes every client this instance opened; every later call is a `CLOSED` error. Idempotent. */
-    shutdown: () => rt.shutdown(),
+    shutdown: async () => {
+      await maintenance.stop();
+      return rt.shutdown();
+    },
     ensureBucketsExist: (ctx: ContextInput, opts: EnsureBucketsOptions) => ensureBucketsExist(rt, ctx, opts),
     testS3Connectivity: (ctx: ContextInput) => testS3Connectivity(rt, ctx),
     validateSpacesConfiguration: (ctx: ContextInput) => validateSpacesConfiguration(rt, ctx),
@@ -55,6 +71,15 @@ export function createChronosAdmin(rt: AdminRuntime) {
     rollupNow: (ctx?: ContextInput, opts?: LifecycleRunOptions) => rollupNow(rt, ctx, opts),
     /** Removes from the version index the rows verified manifests hold; reads find them in the manifests. */
     pruneNow: (ctx?: ContextInput, opts?: LifecycleRunOptions) => pruneNow(rt, ctx, opts),
+    /** devShadow shrink: drops shadows past ttlHours or over maxBytesPerDoc (all of them with devShadow off). `{ confirm }` or `{ dryRun }`. */
+    shrinkShadows: (ctx: ContextInput, opts: { confirm?: boolean; dryRun?: boolean }) => shrinkShadows(rt, ctx, opts),
+    /**
+     * Runs rollup, prune, shrink, TTL marking, GC and unfinished erasures every `everyMs`; in many
+     * processes at once, each pass runs in one of them (a lease in the metadata store).
+     */
+    startMaintenance: (opts: MaintenanceOptions) => maintenance.start(opts),
+    /** Stops the timer and waits for a pass in progress. */
+    stopMaintenance: () => maintenance.stop(),
   };
 }
 

@@ -1,0 +1,241 @@
+/**
+ * Scheduled maintenance: `startMaintenance({ everyMs, onReport, ... })` runs, on a timer, per
+ * context: rollup, prune, devShadow shrink, TTL marking, orphan GC (with its grace floor) and
+ * the completion of interrupted erasures. Any number of processes may start it: passes are
+ * numbered by time (pass = floor(now / everyMs)) and a pass runs in the one process that takes
+ * its lease, a generation written with `putLease` in the metadata store (exactly one writer
+ * wins a generation, on every store). A process that finds the pass taken, done, or an earlier
+ * pass still running (its lease not expired) skips it. The holder renews the lease between
+ * steps; a holder that died is replaced once the lease expires, and a pass a dead holder left
+ * unfinished is rerun (every step is idempotent). `stopMaintenance()` clears the timer and
+ * waits for a pass in progress. Each pass reports what it did, or why it skipped a step.
+ */
+import { randomBytes } from 'node:crypto';
+import { ValidationError, type LeaseDoc, type MetadataStore } from '@chronos-db/core';
+import type { ContextInput } from '@chronos-db/router';
+import type { AdminRuntime } from './runtime.js';
+
+export type MaintenanceStep = 'rollup' | 'prune' | 'shrink' | 'ttl' | 'gc' | 'erasures';
+
+export interface MaintenanceStepReport {
+  context: string;
+  step: MaintenanceStep;
+  status: 'done' | 'skipped' | 'failed';
+  /** Why a step was skipped, or the error (redacted) of a failed one. */
+  reason?: string;
+  result?: unknown;
+}
+
+export interface MaintenanceReport {
+  /** The pass number: floor(start time / everyMs) (not named `pass`: the redactor masks fields named like passwords). */
+  round: number;
+  /** This process's holder id. */
+  holder: string;
+  /** false: another process holds or finished this pass (or an earlier one still runs); `steps` is empty. */
+  ran: boolean;
+  startedAt: string;
+  finishedAt: string;
+  steps: MaintenanceStepReport[];
+  /** The pass stopped early: the lease was lost (another process took it over) or maintenance was stopped. */
+  aborted?: string;
+}
+
+export interface MaintenanceOptions {
+  /** Milliseconds between passes (at least 100). */
+  everyMs: number;
+  /** Called after every tick with what the pass did (or that it was another process's). */
+  onReport?: (r: MaintenanceReport) => void;
+  /** The contexts to maintain. Default: every collection of `collectionMaps` on every backend, by key. */
+  contexts?: ContextInput[];
+  /** How long a pass's lease lasts without renewal. Default max(2 x everyMs, 60 s). */
+  leaseMs?: number;
+  /** TTL marking: records whose last update is older than this many hours become `processed`. Omitted: the step is skipped. */
+  ttlHours?: number;
+  /** GC grace period (default: gc's, 1 hour; at least 2 x operationTimeoutMs). */
+  gcGraceMs?: number;
+  /** Steps to leave out. */
+  skip?: MaintenanceStep[];
+}
+
+/** What maintenance calls; `rollup` / `prune` are present once the rollup code is in this build. */
+export interface MaintenanceSteps {
+  rollup?: ((ctx: ContextInput) => Promise<unknown>) | undefined;
+  prune?: ((ctx: ContextInput) => Promise<unknown>) | undefined;
+  shrink: (ctx: ContextInput) => Promise<unknown>;
+  ttl: (ctx: ContextInput, ttlHours: number) => Promise<unknown>;
+  gc: (ctx: ContextInput, graceMs: number | undefined) => Promise<unknown>;
+  erasures: (ctx: ContextInput) => Promise<unknown>;
+}
+
+const STEPS: readonly MaintenanceStep[] = ['rollup', 'prune', 'shrink', 'ttl', 'gc', 'erasures'];
+const LEASE = 'chronos.maintenance';
+
+function check(o: MaintenanceOptions): void {
+  if (!o || typeof o !== 'object') throw new ValidationError('startMaintenance needs { everyMs, onReport? }');
+  if (!Number.isInteger(o.everyMs) || o.everyMs < 100) throw new ValidationError('everyMs must be an integer of at least 100 (ms)');
+  if (o.onReport !== undefined && typeof o.onReport !== 'function') throw new ValidationError('onReport must be a function');
+  if (o.leaseMs !== undefined && (!Number.isInteger(o.leaseMs) || o.leaseMs < 100))
+    throw new ValidationError('leaseMs must be an integer of at least 100 (ms)');
+  if (o.ttlHours !== undefined && (typeof o.ttlHours !== 'number' || !Number.isFinite(o.ttlHours) || o.ttlHours < 0))
+    throw new ValidationError('ttlHours must be a non-negative number');
+  if (o.gcGraceMs !== undefined && (!Number.isInteger(o.gcGraceMs) || o.gcGraceMs < 0))
+    throw new ValidationError('gcGraceMs must be a non-negative integer (ms)');
+  if (o.contexts !== undefined && (!Array.isArray(o.contexts) || o.contexts.length === 0)) throw new ValidationError('contexts must be a non-empty array');
+  if (o.skip !== undefined && (!Array.isArray(o.skip) || o.skip.some((s) => !STEPS.includes(s))))
+    throw new ValidationError(`skip takes step names: ${STEPS.join(', ')}`);
+}
+
+const label = (ctx: ContextInput): string =>
+  Object.entries(ctx)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(',');
+
+/** One scheduler per admin object. */
+export function createMaintenance(rt: AdminRuntime, steps: () => MaintenanceSteps) {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let stopping = false;
+
+  const defaultContexts = (): ContextInput[] => {
+    const cols = Object.keys(rt.cfg.collectionMaps ?? {});
+    if (!cols.length) throw new ValidationError('startMaintenance needs contexts, or collectionMaps naming the collections to maintain');
+    return rt.topology.backends.flatMap((b) => cols.map((collection) => ({ key: b.key, collection })));
+  };
+
+  return {
+    start(o: MaintenanceOptions): void {
+      rt.assertOpen();
+      check(o);
+      if (timer || running) throw new ValidationError('maintenance is already running in this instance: stopMaintenance() first');
+      const contexts = o.contexts ?? defaultContexts();
+      // every process must agree where the lease lives: the first context's metadata store
+      const first = rt.resolve(contexts[0]!);
+      const store = first.meta;
+      if (!store.getLease || !store.putLease)
+        throw new ValidationError('maintenance needs a metadata store with leases (getLease, putLease); this one does not');
+      const dbName = first.ns.dbName;
+      const holder = `${process.pid}-${randomBytes(6).toString('hex')}`;
+      const leaseMs = o.leaseMs ?? Math.max(2 * o.everyMs, 60_000);
+      const skip = new Set(o.skip ?? []);
+      stopping = false;
+      const tick = () => {
+        if (running || stopping) return;
+        running = pass(rt, { store, dbName, holder, leaseMs, contexts, o, skip, steps: steps(), stopped: () => stopping })
+          .then((report) => o.onReport?.(rt.redactor.value(report)))
+          .catch(() => {})
+          .finally(() => {
+            running = undefined;
+          });
+      };
+      timer = setInterval(tick, o.everyMs);
+      timer.unref?.();
+      tick();
+    },
+
+    /** Clears the timer and waits for a pass in progress. Idempotent. */
+    async stop(): Promise<void> {
+      stopping = true;
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      while (running) await running;
+    },
+  };
+}
+
+interface PassInput {
+  store: MetadataStore;
+  dbName: string;
+  holder: string;
+  leaseMs: number;
+  contexts: ContextInput[];
+  o: MaintenanceOptions;
+  skip: Set<MaintenanceStep>;
+  steps: MaintenanceSteps;
+  stopped: () => boolean;
+}
+
+async function pass(rt: AdminRuntime, p: PassInput): Promise<MaintenanceReport> {
+  const start = Date.now();
+  const number = Math.floor(start / p.o.everyMs);
+  const report: MaintenanceReport = { round: number, holder: p.holder, ran: false, startedAt: new Date(start).toISOString(), finishedAt: '', steps: [] };
+  const finish = () => ({ ...report, finishedAt: new Date().toISOString() });
+  const getLease = p.store.getLease!.bind(p.store);
+  const putLease = p.store.putLease!.bind(p.store);
+
+  // take the pass: read the newest generation, decide, write the next one (one writer wins it)
+  const cur = await getLease(p.dbName, LEASE);
+  const now = Date.now();
+  if (cur) {
+    const curPass = Number(cur.data?.round ?? -1);
+    const live = cur.expiresAt > now;
+    if (curPass >= number && (cur.data?.done === true || live)) return finish(); // this pass is taken or done
+    if (cur.data?.done !== true && live) return finish(); // an earlier pass still runs
+  }
+  let gen = (cur?.gen ?? 0) + 1;
+  const put = (l: Omit<LeaseDoc, 'name' | 'gen' | 'holder'>) => putLease(p.dbName, { name: LEASE, gen, holder: p.holder, ...l });
+  if (!(await put({ expiresAt: now + p.leaseMs, data: { round: number, done: false } }))) return finish();
+  report.ran = true;
+  const renew = async (): Promise<boolean> => {
+    gen++;
+    return put({ expiresAt: Date.now() + p.leaseMs, data: { round: number, done: false } });
+  };
+
+  outer: for (const ctx of p.contexts) {
+    for (const step of STEPS) {
+      if (p.stopped()) {
+        report.aborted = 'stopMaintenance() was called';
+        break outer;
+      }
+      if (!(await renew())) {
+        report.aborted = 'the lease was taken over by another process';
+        break outer;
+      }
+      report.steps.push(await runStep(rt, p, ctx, step));
+    }
+  }
+  if (!report.aborted) {
+    gen++;
+    await put({ expiresAt: Date.now(), data: { round: number, done: true } });
+  }
+  return finish();
+}
+
+async function runStep(rt: AdminRuntime, p: PassInput, ctx: ContextInput, step: MaintenanceStep): Promise<MaintenanceStepReport> {
+  const base = { context: label(ctx), step };
+  if (p.skip.has(step)) return { ...base, status: 'skipped', reason: 'left out by the skip option' };
+  let run: (() => Promise<unknown>) | undefined;
+  let reason = '';
+  switch (step) {
+    case 'rollup':
+    case 'prune': {
+      const f = p.steps[step];
+      if (!f) reason = `${step}Now is not available in this build`;
+      else if (!rt.cfg.rollup?.enabled && step === 'rollup') reason = 'rollup.enabled is not set';
+      else run = () => f(ctx);
+      break;
+    }
+    case 'shrink':
+      run = () => p.steps.shrink(ctx);
+      break;
+    case 'ttl':
+      if (p.o.ttlHours === undefined) reason = 'no ttlHours given';
+      else {
+        const h = p.o.ttlHours;
+        run = () => p.steps.ttl(ctx, h);
+      }
+      break;
+    case 'gc':
+      run = () => p.steps.gc(ctx, p.o.gcGraceMs);
+      break;
+    case 'erasures':
+      if (!rt.cfg.hardDeleteEnabled) reason = 'hardDeleteEnabled is off';
+      else run = () => p.steps.erasures(ctx);
+      break;
+  }
+  if (!run) return { ...base, status: 'skipped', reason };
+  try {
+    return { ...base, status: 'done', result: await run() };
+  } catch (e) {
+    return { ...base, status: 'failed', reason: rt.redactor.text(String((e as Error)?.message ?? e)) };
+  }
+}

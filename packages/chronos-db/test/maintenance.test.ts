@@ -1,0 +1,103 @@
+/**
+ * Maintenance and devShadow shrink on the embedded store: two processes running
+ * startMaintenance on one basePath run each pass once; shrinkShadows drops expired and
+ * oversized shadows and reads stay correct; bad input is a typed error.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ValidationError, initChronos, type ChronosConfig } from 'chronos-db';
+
+const ROOT = resolve(__dirname, '../../..');
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+const fresh = () => {
+  const d = mkdtempSync(join(tmpdir(), 'chronos-maint-'));
+  dirs.push(d);
+  return d;
+};
+
+function runChild(job: object): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash/maintenance-child.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_NO_WARNINGS: '1', MAINT_JOB: JSON.stringify(job), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', rej);
+    child.on('exit', (code) => res({ code, out, err }));
+  });
+}
+
+describe('maintenance on the embedded store', () => {
+  it('two processes running maintenance: each pass runs once', async () => {
+    const basePath = fresh();
+    const config: ChronosConfig = {
+      localStorage: { enabled: true, basePath },
+      devShadow: { enabled: true, ttlHours: 1 },
+      hardDeleteEnabled: true,
+      collectionMaps: { items: { indexedProps: [] } },
+    };
+    const seed = initChronos(config);
+    await seed.with({ key: 'local', collection: 'items' }).create({ a: 1 });
+    await seed.admin.shutdown();
+    const job = { config, everyMs: 400, ticks: 8 };
+    const [a, b] = await Promise.all([runChild(job), runChild(job)]);
+    expect({ a: [a.code, a.err], b: [b.code, b.err] }).toEqual({ a: [0, ''], b: [0, ''] });
+    const ran = [...a.out.trim().split('\n'), ...b.out.trim().split('\n')].filter(Boolean).map((l) => JSON.parse(l) as { round: number; steps: string[] });
+    const passes = ran.map((r) => r.round);
+    expect(passes.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(passes).size).toBe(passes.length); // no pass ran twice
+    // every step is reported: run, or skipped with a reason
+    expect(ran[0]!.steps).toEqual(expect.arrayContaining(['shrink:done', 'gc:done', 'ttl:skipped', 'erasures:done']));
+  }, 120_000);
+
+  it('bad input: typed errors, nothing started', async () => {
+    const chronos = initChronos({ localStorage: { enabled: true, basePath: fresh() }, collectionMaps: { items: { indexedProps: [] } } });
+    for (const o of [
+      {},
+      { everyMs: 10 },
+      { everyMs: 1.5 },
+      { everyMs: 1000, ttlHours: -1 },
+      { everyMs: 1000, skip: ['nope'] },
+      { everyMs: 1000, contexts: [] },
+    ])
+      expect(() => chronos.admin.startMaintenance(o as never)).toThrow(ValidationError);
+    await chronos.admin.stopMaintenance();
+    await expect(chronos.admin.shrinkShadows({ key: 'local', collection: 'items' }, {})).rejects.toBeInstanceOf(ValidationError);
+    await chronos.admin.shutdown();
+  });
+});
+
+describe('shrinkShadows on the embedded store', () => {
+  it('drops expired and oversized shadows; reads stay correct', async () => {
+    const basePath = fresh();
+    const base = { localStorage: { enabled: true, basePath }, collectionMaps: { items: { indexedProps: [] } } } satisfies ChronosConfig;
+    const writer = initChronos({ ...base, devShadow: { enabled: true, ttlHours: 1 } });
+    const col = writer.with({ key: 'local', collection: 'items' });
+    const small = await col.create({ s: 'x' });
+    const big = await col.create({ s: 'y'.repeat(5000) });
+    await writer.admin.shutdown();
+    // the same data with a lower cap: the big shadow is over it
+    const capped = initChronos({ ...base, devShadow: { enabled: true, ttlHours: 1, maxBytesPerDoc: 1000 } });
+    const ctx = { key: 'local', collection: 'items' };
+    expect(await capped.admin.shrinkShadows(ctx, { dryRun: true })).toMatchObject({ shadows: 2, dropped: 1, oversized: 1, dryRun: true });
+    expect(await capped.admin.shrinkShadows(ctx, { confirm: true })).toMatchObject({ shadows: 2, dropped: 1, oversized: 1 });
+    expect(await capped.admin.shrinkShadows(ctx, { confirm: true })).toMatchObject({ shadows: 1, dropped: 0 });
+    const c2 = capped.with(ctx);
+    expect(await c2.getLatest(big.id)).toMatchObject({ s: 'y'.repeat(5000) });
+    await capped.admin.shutdown();
+    // devShadow off: every shadow goes
+    const off = initChronos(base);
+    expect(await off.admin.shrinkShadows(ctx, { confirm: true })).toMatchObject({ dropped: 1, disabled: 1 });
+    expect(await off.with(ctx).getLatest(small.id)).toMatchObject({ s: 'x' });
+    await off.admin.shutdown();
+  });
+});
