@@ -312,10 +312,21 @@ Examples:
     );
   example(
     program
+      .command('erasures')
+      .description('the erasure records of the context: who, when, why, how many objects went (no content)')
+      .option('--limit <n>', 'records per page', int(1), 100)
+      .option('--page-token <token>', 'continue after a previous page')
+      .action(act(adminCmds, 'erasures')),
+    'chronos erasures --json',
+  );
+  example(
+    program
       .command('hard-delete')
       .description('erase a record: every version, payload and blob (needs hardDeleteEnabled); you type the id to confirm')
       .argument('<id>')
       .option('--confirm <id>', 'the same id again, for scripts (no prompt)')
+      .option('--actor <who>', 'who asked (kept in the erasure record)')
+      .option('--reason <why>', 'why (kept in the erasure record)')
       .action(act(adminCmds, 'hardDelete')),
     'chronos hard-delete 01J9ZX...',
     'chronos hard-delete 01J9ZX... --confirm 01J9ZX...',

@@ -368,11 +368,14 @@ describe('chronos on the embedded default', () => {
     expect(noTty.stderr).toContain('--confirm <id>');
     expect((await cli(['hard-delete', 'gone', '--confirm', 'other'], { cwd: d5 })).code).toBe(2);
     expect((await cli(['get', 'gone'], { cwd: d5 })).code).toBe(0);
-    const ok = await cli(['hard-delete', 'gone', '--confirm', 'gone'], { cwd: d5 });
+    const ok = await cli(['hard-delete', 'gone', '--confirm', 'gone', '--actor', 'dpo', '--reason', 'gdpr-17'], { cwd: d5 });
     expect(ok).toMatchObject({ code: 0 });
     expect(JSON.parse(ok.stdout)).toMatchObject({ id: 'gone' });
     expect((await cli(['get', 'gone', '--include-deleted'], { cwd: d5 })).code).toBe(3);
     expect((await cli(['hard-delete', 'gone', '--confirm', 'gone'], { cwd: d5 })).code).toBe(3);
+    const er = lines((await cli(['erasures'], { cwd: d5 })).stdout);
+    expect(er).toEqual([expect.objectContaining({ itemId: 'gone', status: 'done', actor: 'dpo', reason: 'gdpr-17' })]);
+    expect(JSON.stringify(er)).not.toContain('"x"');
   });
 
   it('rollup then prune (retention maxVersions 1): rows move to manifests, old versions still read; prune asks first', async () => {

@@ -237,7 +237,21 @@ async function lifecycle(s: Session, which: 'rollupNow' | 'pruneNow', o: { now?:
 export const rollup = (s: Session, o: { now?: string }) => lifecycle(s, 'rollupNow', o);
 export const prune = (s: Session, o: { now?: string }) => lifecycle(s, 'pruneNow', o);
 
-export async function hardDelete(s: Session, id: string, o: { confirm?: string }) {
+export async function erasures(s: Session, o: { limit: number; pageToken?: string }) {
+  const c = await s.open('read');
+  const page = await c.admin.listErasures(await s.ctx(), { limit: o.limit, ...(o.pageToken ? { pageToken: o.pageToken } : {}) });
+  await s.out.rows(
+    page.items.map((e) => ({
+      ...e,
+      requestedAt: new Date(e.requestedAt).toISOString(),
+      ...(e.finishedAt !== undefined ? { finishedAt: new Date(e.finishedAt).toISOString() } : {}),
+    })),
+    ['itemId', 'status', 'requestedAt', 'finishedAt', 'actor', 'reason', 'versionsDeleted', 'objectsDeleted'],
+  );
+  if (page.pageToken) s.out.note(`more: --page-token ${page.pageToken}`);
+}
+
+export async function hardDelete(s: Session, id: string, o: { confirm?: string; actor?: string; reason?: string }) {
   const ctx = await s.ctx();
   const c = await s.open('read');
   if (!c.config.hardDeleteEnabled) throw usage(`hard-delete is off: set hardDeleteEnabled: true in ${(await s.config()).file}`);
@@ -246,7 +260,7 @@ export async function hardDelete(s: Session, id: string, o: { confirm?: string }
   const head = await c.with(ctx).getItem(id, { includeDeleted: true, includeMeta: true });
   if (!head) throw new CliError(`record '${id}' not found`, EXIT.notFound);
   if (o.confirm === undefined) await s.confirm(`Erase '${id}' and all ${(head._meta?.ov ?? 0) + 1} version(s) for good?`, { typeToConfirm: id });
-  await s.out.json(await c.admin.hardDelete(ctx, id, { confirm: true }));
+  await s.out.json(await c.admin.hardDelete(ctx, id, { confirm: true, ...(o.actor ? { actor: o.actor } : {}), ...(o.reason ? { reason: o.reason } : {}) }));
 }
 
 export async function counters(s: Session, o: { recount?: boolean }) {
