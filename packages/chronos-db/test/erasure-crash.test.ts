@@ -1,0 +1,71 @@
+/**
+ * Erasure killed (SIGKILL in a child process) at each step on the embedded store: from the
+ * tombstone on, reads answer "missing"; a rerun finishes the erasure, and no byte of the
+ * record is left in any file under basePath.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { NotFoundError, initChronos, type ChronosConfig } from 'chronos-db';
+import { COLLECTION, erasureCollectionMap, markersOf, recordData } from './helpers/erasure-scenario';
+import { scanFiles } from './helpers/raw-scan';
+
+const ROOT = resolve(__dirname, '../../..');
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function runChild(job: object): Promise<{ signal: NodeJS.Signals | null; out: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash/erasure-child.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_NO_WARNINGS: '1', ERASE_JOB: JSON.stringify(job), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', rej);
+    child.on('exit', (_code, signal) => res({ signal, out }));
+  });
+}
+
+describe('erasure killed mid-way on the embedded store (SIGKILL in a child), then rerun', () => {
+  for (const at of ['purge', 'meta', 'finish'] as const) {
+    it(`killed at '${at}': reads answer missing, the rerun finishes, no byte is left`, async () => {
+      const basePath = mkdtempSync(join(tmpdir(), 'chronos-erase-crash-'));
+      dirs.push(basePath);
+      const config: ChronosConfig = { localStorage: { enabled: true, basePath }, ...erasureCollectionMap() };
+      const ctx = { key: 'local', collection: COLLECTION };
+      const a = markersOf(`A${at}`);
+      const b = markersOf(`B${at}`);
+      const chronos = initChronos(config);
+      const col = chronos.with(ctx);
+      const { id } = await col.create(recordData(a, 0));
+      const { id: idB } = await col.create(recordData(b, 0));
+      for (let v = 1; v <= 3; v++) await col.update(id, recordData(a, v));
+      await chronos.admin.shutdown();
+
+      const r = await runChild({ config, ctx, id, at });
+      expect({ signal: r.signal, out: r.out }).toEqual({ signal: 'SIGKILL', out: '' });
+
+      const after = initChronos(config);
+      const c2 = after.with(ctx);
+      expect(await c2.getLatest(id)).toBeNull();
+      expect(await c2.getVersion(id, 1)).toBeNull();
+      await expect(c2.update(id, recordData(a, 9))).rejects.toBeInstanceOf(NotFoundError);
+      expect((await after.admin.listErasures(ctx)).items).toEqual([expect.objectContaining({ itemId: id, status: 'erasing', actor: 'dpo' })]);
+      const rerun = await after.admin.hardDelete(ctx, id, { confirm: true });
+      expect(rerun).toMatchObject({ firstRun: false, scrubbed: true, record: { status: 'done', actor: 'dpo', reason: 'crash test' } });
+      expect(await c2.getLatest(idB)).toMatchObject({ tag: b.meta });
+      await after.admin.shutdown();
+      const found = scanFiles(basePath, [a.data, a.meta, a.blob, b.data, b.meta]);
+      expect({ a: [found[a.data], found[a.meta], found[a.blob]], bFound: found[b.data]!.length > 0 && found[b.meta]!.length > 0 }).toEqual({
+        a: [[], [], []],
+        bFound: true,
+      });
+    }, 120_000);
+  }
+});
