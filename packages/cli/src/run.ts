@@ -321,6 +321,26 @@ Examples:
   );
   example(
     program
+      .command('shrink')
+      .description('drop devShadow copies past ttlHours or over maxBytesPerDoc (reads stay correct)')
+      .option('--dry-run', 'count what would go, change nothing')
+      .action(act(adminCmds, 'shrink')),
+    'chronos shrink --dry-run',
+  );
+  example(
+    program
+      .command('maintain')
+      .description('one maintenance pass (rollup, prune, shrink, TTL, GC, unfinished erasures), or one every --every ms until Ctrl-C')
+      .option('--every <ms>', 'keep running a pass this often (at least 100)', int(100))
+      .option('--ttl-hours <n>', 'TTL marking threshold (omitted: the step is skipped)', int(1))
+      .option('--gc-grace-ms <ms>', 'GC grace period', int(1))
+      .option('--skip <steps>', 'comma-separated steps to leave out: rollup,prune,shrink,ttl,gc,erasures')
+      .action(act(adminCmds, 'maintain')),
+    'chronos maintain --yes',
+    'chronos maintain --every 600000 --yes',
+  );
+  example(
+    program
       .command('hard-delete')
       .description('erase a record: every version, payload and blob (needs hardDeleteEnabled); you type the id to confirm')
       .argument('<id>')

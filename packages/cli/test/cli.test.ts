@@ -395,5 +395,13 @@ describe('chronos on the embedded default', () => {
     expect(p).toMatchObject({ code: 0 });
     expect(lines(p.stdout)[0]).toMatchObject({ rows: 3 });
     expect(JSON.parse((await cli(['get', 'k', '--ov', '0'], { cwd: d6 })).stdout).v).toBe(0);
+    expect((await cli(['maintain'], { cwd: d6 })).code).toBe(2);
+    const m = await cli(['maintain', '--yes', '--skip', 'gc'], { cwd: d6 });
+    expect(m).toMatchObject({ code: 0 });
+    expect(lines(m.stdout)[0]).toMatchObject({ ran: true });
+    expect((await cli(['maintain', '--yes', '--skip', 'nope'], { cwd: d6 })).code).toBe(2);
+    const sh = await cli(['shrink', '--dry-run'], { cwd: d6 });
+    expect(sh).toMatchObject({ code: 0 });
+    expect(JSON.parse(sh.stdout)).toMatchObject({ dryRun: true });
   });
 });

@@ -237,6 +237,53 @@ async function lifecycle(s: Session, which: 'rollupNow' | 'pruneNow', o: { now?:
 export const rollup = (s: Session, o: { now?: string }) => lifecycle(s, 'rollupNow', o);
 export const prune = (s: Session, o: { now?: string }) => lifecycle(s, 'pruneNow', o);
 
+export async function shrink(s: Session, o: { dryRun?: boolean }) {
+  const ctx = await s.ctx();
+  const c = await s.open(o.dryRun ? 'read' : 'write');
+  if (!o.dryRun) await s.confirm(`Drop the expired or oversized shadows of ${ctx.collection}?`);
+  await s.out.json(await c.admin.shrinkShadows(ctx, o.dryRun ? { dryRun: true } : { confirm: true }));
+}
+
+const STEPS = ['rollup', 'prune', 'shrink', 'ttl', 'gc', 'erasures'] as const;
+export async function maintain(s: Session, o: { every?: number; ttlHours?: number; gcGraceMs?: number; skip?: string }) {
+  const skip = (o.skip ?? '').split(',').filter(Boolean);
+  for (const x of skip) if (!(STEPS as readonly string[]).includes(x)) throw usage(`--skip: unknown step '${x.slice(0, 20)}' (use ${STEPS.join(', ')})`);
+  // with a context: that one; without: every collection of collectionMaps (the library's default)
+  let contexts: Awaited<ReturnType<Session['ctx']>>[] | undefined;
+  try {
+    contexts = [await s.ctx()];
+  } catch {
+    contexts = undefined;
+  }
+  const c = await s.open('write');
+  await s.confirm(
+    `Run maintenance${o.every ? ` every ${o.every} ms` : ' once'} (rollup, prune, shrink, TTL, GC, erasures; minus ${skip.join(', ') || 'nothing'})?`,
+  );
+  let failed = false;
+  let first: () => void = () => {};
+  const once = new Promise<void>((r) => (first = r));
+  c.admin.startMaintenance({
+    everyMs: o.every ?? 1000,
+    ...(contexts ? { contexts } : {}),
+    ...(o.ttlHours !== undefined ? { ttlHours: o.ttlHours } : {}),
+    ...(o.gcGraceMs !== undefined ? { gcGraceMs: o.gcGraceMs } : {}),
+    ...(skip.length ? { skip: skip as (typeof STEPS)[number][] } : {}),
+    onReport: (r) => {
+      if (r.aborted) failed = true;
+      void s.out.line(JSON.stringify(r));
+      first();
+    },
+  });
+  if (o.every) {
+    await new Promise<void>((r) => {
+      process.once('SIGINT', () => r());
+      process.once('SIGTERM', () => r());
+    });
+  } else await once;
+  await c.admin.stopMaintenance();
+  return failed ? EXIT.failed : EXIT.ok;
+}
+
 export async function erasures(s: Session, o: { limit: number; pageToken?: string }) {
   const c = await s.open('read');
   const page = await c.admin.listErasures(await s.ctx(), { limit: o.limit, ...(o.pageToken ? { pageToken: o.pageToken } : {}) });
