@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ValidationError, initChronos, type ChronosConfig } from 'chronos-db';
+import { buckets, createBuckets, describeServers, rnd } from './helpers/servers';
 
 const ROOT = resolve(__dirname, '../../..');
 const dirs: string[] = [];
@@ -36,29 +37,52 @@ function runChild(job: object): Promise<{ code: number | null; out: string; err:
   });
 }
 
+async function twoProcesses(config: ChronosConfig, key: string) {
+  const seed = initChronos(config);
+  await seed.with({ key, collection: 'items' }).create({ a: 1 });
+  await seed.admin.shutdown();
+  const job = { config, everyMs: 400, ticks: 8 };
+  const [a, b] = await Promise.all([runChild(job), runChild(job)]);
+  expect({ a: [a.code, a.err], b: [b.code, b.err] }).toEqual({ a: [0, ''], b: [0, ''] });
+  const ran = [...a.out.trim().split('\n'), ...b.out.trim().split('\n')].filter(Boolean).map((l) => JSON.parse(l) as { round: number; steps: string[] });
+  const passes = ran.map((r) => r.round);
+  expect(passes.length).toBeGreaterThanOrEqual(2);
+  expect(new Set(passes).size).toBe(passes.length); // no pass ran twice
+  expect(ran[0]!.steps).toEqual(expect.arrayContaining(['shrink:done', 'gc:done', 'ttl:skipped', 'erasures:done']));
+}
+
+describeServers('maintenance on FerretDB + Ceph', (env) => {
+  const names = buckets('maint');
+  beforeAll(() => createBuckets(env, names));
+  it('two processes running maintenance: each pass runs once (the lease in MongoDB)', async () => {
+    await twoProcesses(
+      {
+        databases: { runtime: { generic: { key: 'rt', mongoUri: env.mongoUrl, dbName: `maint_${rnd()}` } } },
+        spacesConns: [{ endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names }],
+        devShadow: { enabled: true, ttlHours: 1 },
+        hardDeleteEnabled: true,
+        collectionMaps: { items: { indexedProps: [] } },
+      },
+      'rt',
+    );
+  }, 180_000);
+});
+
 describe('maintenance on the embedded store', () => {
   it('two processes running maintenance: each pass runs once', async () => {
-    const basePath = fresh();
-    const config: ChronosConfig = {
-      localStorage: { enabled: true, basePath },
-      devShadow: { enabled: true, ttlHours: 1 },
-      hardDeleteEnabled: true,
-      collectionMaps: { items: { indexedProps: [] } },
-    };
-    const seed = initChronos(config);
-    await seed.with({ key: 'local', collection: 'items' }).create({ a: 1 });
-    await seed.admin.shutdown();
-    const job = { config, everyMs: 400, ticks: 8 };
-    const [a, b] = await Promise.all([runChild(job), runChild(job)]);
-    expect({ a: [a.code, a.err], b: [b.code, b.err] }).toEqual({ a: [0, ''], b: [0, ''] });
-    const ran = [...a.out.trim().split('\n'), ...b.out.trim().split('\n')].filter(Boolean).map((l) => JSON.parse(l) as { round: number; steps: string[] });
-    const passes = ran.map((r) => r.round);
-    expect(passes.length).toBeGreaterThanOrEqual(2);
-    expect(new Set(passes).size).toBe(passes.length); // no pass ran twice
-    // every step is reported: run, or skipped with a reason
-    expect(ran[0]!.steps).toEqual(expect.arrayContaining(['shrink:done', 'gc:done', 'ttl:skipped', 'erasures:done']));
+    await twoProcesses(
+      {
+        localStorage: { enabled: true, basePath: fresh() },
+        devShadow: { enabled: true, ttlHours: 1 },
+        hardDeleteEnabled: true,
+        collectionMaps: { items: { indexedProps: [] } },
+      },
+      'local',
+    );
   }, 120_000);
+});
 
+describe('maintenance: bad input', () => {
   it('bad input: typed errors, nothing started', async () => {
     const chronos = initChronos({ localStorage: { enabled: true, basePath: fresh() }, collectionMaps: { items: { indexedProps: [] } } });
     for (const o of [
