@@ -17,8 +17,9 @@
  *   3. write the head (upsert where head.ov < ov; heads.ts);
  *   4. clear `_h` on the version, in the background (housekeeping, not part of the commit:
  *      a flag left by a crash only makes the next queryHeads check that head).
- * Create = 3 commands, update = 3 when the caller passes `prev` (the engine does: it read
- * the head it builds on), 4 otherwise; steps 2-3 are the only round trips a commit waits for.
+ *   5. look for an erasure tombstone (lifecycle.ts): found, undo steps 2-3 and fail.
+ * Create = 4 commands, update = 4 when the caller passes `prev` (the engine does: it read
+ * the head it builds on), 5 otherwise; steps 2, 3 and 5 are the round trips a commit waits for.
  * With transactions (opt-in: `transactions.enabled`; replica set / mongos), steps 1-3 run in one transaction.
  */
 import {
