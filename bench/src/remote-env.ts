@@ -124,7 +124,7 @@ export async function openRemote(env: RemoteEnv): Promise<RemoteSetup> {
   const rawBucket = `chronos-bench-${run}-raw`;
 
   // ours: the adapters exactly as initChronos wires them (no transactions on FerretDB, no counters store).
-  const meta = createMongoMetadataStore({ uri: env.mongoUrl });
+  const meta = createMongoMetadataStore({ uri: env.mongoUrl, erasure: false }); // as initChronos without hardDeleteEnabled
   const blobs = createS3BlobStore({
     endpoint: env.s3Endpoint,
     region: env.region ?? 'us-east-1',

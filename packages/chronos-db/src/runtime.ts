@@ -140,7 +140,14 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     id: (a) => a.uri,
     open: (a) =>
       guard(
-        storageMongo.createMongoMetadataStore({ uri: a.uri, logger: log, ...mongoTimeouts, ...(cfg.transactions ? { transactions: cfg.transactions } : {}) }),
+        storageMongo.createMongoMetadataStore({
+          uri: a.uri,
+          logger: log,
+          ...mongoTimeouts,
+          ...(cfg.transactions ? { transactions: cfg.transactions } : {}),
+          // tombstone looks (one round trip per commit) only where erasure can happen
+          erasure: cfg.hardDeleteEnabled === true,
+        }),
         assertOpen,
         redactor,
       ),

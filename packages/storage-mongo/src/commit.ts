@@ -168,10 +168,13 @@ export const commitManyPlain = async (ctx: StoreCtx, c: Cols, inputs: CommitInpu
     landed.map((b) => ({ v: { ...inputs[b.i]!.version, cv: b.cv } as VersionDoc, createdAt: b.createdAt, head: inputs[b.i]!.head ?? {} })),
   );
   if (hook) for (const b of landed) await hook('head', { ns: inputs[b.i]!.ns, itemId: inputs[b.i]!.version.itemId, ov: inputs[b.i]!.version.ov, cv: b.cv });
-  const erased = await erasedAmong(
-    c,
-    landed.map((b) => inputs[b.i]!.version.itemId),
-  );
+  const erased =
+    ctx.opts.erasure === false
+      ? new Set<string>()
+      : await erasedAmong(
+          c,
+          landed.map((b) => inputs[b.i]!.version.itemId),
+        );
   for (const b of landed) {
     const v = inputs[b.i]!.version;
     if (!erased.has(v.itemId)) continue;

@@ -45,6 +45,14 @@ export interface MongoMetadataStoreOptions extends SharedClientOptions {
    * Workarounds of FerretDB bugs follow the detected server, not this option.
    */
   dialect?: 'auto' | 'mongodb' | 'ferretdb';
+  /**
+   * Whether this store honours erasure tombstones (admin hardDelete). Default true: every commit
+   * looks for a tombstone after it lands (one more round trip) and `erasedIds` lets reads check.
+   * `false` (initChronos passes `hardDeleteEnabled === true`): no tombstone look on commits and
+   * head repairs, no `erasedIds`, and `beginErasure` is refused. Every process sharing the data
+   * must agree: a process with `false` would not see another's erasure.
+   */
+  erasure?: boolean;
   logger?: Logger;
   /** Deadline of `ping()`. Default 3000 ms. */
   pingTimeoutMS?: number;

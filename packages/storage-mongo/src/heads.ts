@@ -199,7 +199,7 @@ export const repairHead = async (ctx: StoreCtx, c: Cols, latest: StoredVersion, 
   // the shadow belonged to an older version: drop it
   await writeHead(ctx, c, v, createdAt, { state, shadow: null });
   // a repair that lands after an erasure began removes its head again (lifecycle.ts)
-  if (await isErased(c, v.itemId)) {
+  if (ctx.opts.erasure !== false && (await isErased(c, v.itemId))) {
     await c.head.deleteOne({ _id: v.itemId });
     forgetGuess(ctx, c, v.itemId);
   }

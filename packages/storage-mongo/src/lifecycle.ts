@@ -39,6 +39,7 @@ const KEEP_LEASE_GENS = 16;
 
 /** After writing version `ov` (null: only a head) of a record: when it has a tombstone, removes what was written. */
 export const undoIfErased = async (ctx: StoreCtx, c: Cols, itemId: string, ov: number | null): Promise<boolean> => {
+  if (ctx.opts.erasure === false) return false;
   if (!(await isErased(c, itemId))) return false;
   if (ov !== null) await c.ver.deleteOne({ _id: versionId(itemId, ov) });
   await c.head.deleteOne({ _id: itemId });
@@ -69,6 +70,7 @@ export function createLifecycleOps(ctx: StoreCtx) {
     async beginErasure(ns: Namespace, input: BeginErasureInput): Promise<{ record: ErasureRecord; created: boolean }> {
       const c = checkItem(ctx, ns, input?.itemId);
       assertErasureInput(input);
+      if (ctx.opts.erasure === false) throw new ValidationError('This store was created with erasure: false (hardDeleteEnabled is off): it cannot erase');
       return ctx.run('begin erasure', async () => {
         const doc: StoredErasure = { _id: input.itemId, requestedAt: input.at, status: 'erasing' };
         if (input.actor !== undefined) doc.actor = input.actor;

@@ -189,7 +189,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
 
     beginErasure: (ns, input) => life.beginErasure(ns, input),
     finishErasure: (ns, itemId, input) => life.finishErasure(ns, itemId, input),
-    erasedIds: (ns, ids) => life.erasedIds(ns, ids),
+    ...(opts.erasure === false ? {} : { erasedIds: life.erasedIds }),
     listErasures: (ns, q) => life.listErasures(ns, q),
     clearShadow: (ns, itemId, ov) => life.clearShadow(ns, itemId, ov),
     getLease: (dbName, name) => life.getLease(dbName, name),

@@ -111,6 +111,33 @@ describeMongo('storage-mongo commit protocol (FerretDB, no transactions)', () =>
     expect(head).toBeLessThanOrEqual(2);
   });
 
+  it('erasure: false (initChronos without hardDeleteEnabled) drops the tombstone look: 3 commands per create, 4 per update; no erasedIds; beginErasure refused', async () => {
+    const lean = createMongoMetadataStore({ client, erasure: false });
+    const ns = freshNs();
+    await lean.ensureNamespace(ns);
+    await lean.commit({ ns, version: mkVersion('warm', 0), expectedOv: null, head: { createdAt: 1 } });
+    await lean.settle();
+    const counter = countCommands(client);
+    const perCreate: number[] = [];
+    const perUpdate: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      counter.reset();
+      await lean.commit({ ns, version: mkVersion(`e${i}`, 0), expectedOv: null, head: { createdAt: 1 } });
+      await lean.settle();
+      perCreate.push(counter.commands);
+      counter.reset();
+      await lean.commit({ ns, version: mkVersion(`e${i}`, 1), expectedOv: 0, head: {} });
+      await lean.settle();
+      perUpdate.push(counter.commands);
+    }
+    expect(Math.max(...perCreate)).toBe(3);
+    expect(Math.max(...perUpdate)).toBe(4);
+    expect(lean.erasedIds).toBeUndefined();
+    await expect(lean.beginErasure!(ns, { itemId: 'e0', at: Date.now() })).rejects.toMatchObject({ code: 'VALIDATION' });
+    expect(await client.db(ns.dbName).collection(`${ns.collection}_erasures`).countDocuments({})).toBe(0);
+    expect((await lean.getHead(ns, 'e0'))!.ov).toBe(1);
+  });
+
   it('an update whose metadata has the old values under other keys reaches the head (FerretDB $set quirk)', async () => {
     const ns = freshNs();
     const blob = { key: 'k/b.bin', size: 1, sha256: 'd'.repeat(64), contentType: 'text/plain' };

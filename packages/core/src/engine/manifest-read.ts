@@ -201,6 +201,13 @@ export async function listVersionsAll(cx: EngineContext, itemId: string, opts: L
  * hold (ov below the record's lowest indexed ov). A payload they name is not an orphan.
  */
 export async function manifestVersions(cx: EngineContext, refs: ReadonlyArray<{ itemId: string; ov: number }>): Promise<VersionDoc[]> {
+  if (refs.length === 0) return [];
+  // No manifest at all (read fresh, after the caller's index lookups): nothing was ever pruned, so
+  // there is nothing to find and no per-record lookup to make (GC asks for every orphan). Prune only
+  // removes rows a manifest holds, so a prune that ran since then shows in this read. If the index
+  // cannot be read, ask per record as below.
+  const idx = await cachedIndex(cx.blobs, cx.ns, true).catch(() => null);
+  if (idx && idx.parts.length === 0) return [];
   const byItem = new Map<string, number[]>();
   for (const r of refs) byItem.set(r.itemId, [...(byItem.get(r.itemId) ?? []), r.ov]);
   const out: VersionDoc[] = [];
