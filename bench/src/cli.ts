@@ -1,6 +1,6 @@
 /**
  * The `chronos` command line (embedded default), from the BUILT binary
- * (packages/cli/dist/bin.js; `pnpm build` first, else these are skipped with a note):
+ * (packages/cli/dist/bin.cjs; `pnpm build` first, else these are skipped with a note):
  * - local-cli-version, local-cli-get: start-up, each run a new process, against
  *   `node -e 0` (the ratio is what to read: node's own start-up is the floor;
  *   target: under 300 ms);
@@ -18,7 +18,7 @@ import { summarize } from './measure.js';
 import { selected, type BenchOptions, type WorkloadResult } from './options.js';
 import type { Log } from './remote.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'cli', 'dist', 'bin.js');
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'cli', 'dist', 'bin.cjs');
 
 function timed(fn: () => void): number {
   const t0 = performance.now();

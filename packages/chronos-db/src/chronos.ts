@@ -18,7 +18,7 @@ import {
   assertCollection,
   assertTenant,
 } from '@chronos-db/core';
-import { lazy, spacesAdmin } from './adapters.js';
+import { spacesAdmin } from './adapters.js';
 import type { ContextInput } from '@chronos-db/router';
 import type { ChronosAdmin } from './admin-types.js';
 import type { ChronosFallback } from './fallback.js';
@@ -64,6 +64,7 @@ export function initChronos<const C extends ChronosConfig>(config: C): Chronos<Q
     return { store, scope: { dbName: s.dbName, collection: s.collection, ...(s.tenant !== undefined ? { tenant: s.tenant } : {}) } };
   };
 
+  let admin: ChronosAdmin | undefined;
   const chronos: Chronos<QueuedResultOf<C>> = {
     config: redactConfig(cfg, runtime.redactor),
     with<T extends object>(ctx: ContextInput): Collection<T, QueuedResultOf<C>> {
@@ -88,8 +89,15 @@ export function initChronos<const C extends ChronosConfig>(config: C): Chronos<Q
         ).recountCounters();
       },
     },
-    // @chronos-db/admin (and the S3 SDK it uses) loads on the first admin call
-    admin: lazy(() => ({ ...spacesAdmin.createChronosAdmin(runtime), ...createRebalancer(runtime) })),
+    // @chronos-db/admin (and the S3 SDK it uses) loads on the first admin call but shutdown(),
+    // which an instance that never used admin can answer itself (a CLI `get` ends with it)
+    admin: new Proxy({} as ChronosAdmin, {
+      get(_t, prop) {
+        if (prop === 'shutdown') return () => (admin ? admin.shutdown() : runtime.shutdown());
+        admin ??= { ...spacesAdmin.createChronosAdmin(runtime), ...createRebalancer(runtime) } as ChronosAdmin;
+        return (admin as unknown as Record<PropertyKey, unknown>)[prop];
+      },
+    }),
   };
   return chronos;
 }

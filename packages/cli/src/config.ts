@@ -77,16 +77,15 @@ async function parseFile(file: string): Promise<unknown> {
     }
   }
   try {
-    if (ext === '.ts' || ext === '.mts' || ext === '.cts') {
-      const { createJiti } = await import('jiti');
-      const mod = (await createJiti(import.meta.url ?? pathToFileURL(__filename).href, { interopDefault: true }).import(file)) as {
-        default?: unknown;
-        config?: unknown;
-      };
-      return mod?.default ?? mod?.config ?? mod;
-    }
-    const mod = (await import(pathToFileURL(file).href)) as { default?: unknown; config?: unknown };
-    return mod.default ?? mod.config;
+    // jiti for every module config: TypeScript is transformed, ESM and CommonJS load natively
+    // (a real import(), which the CLI's CommonJS build could not express itself)
+    const { createJiti } = await import('jiti');
+    const ts = ext === '.ts' || ext === '.mts' || ext === '.cts';
+    const mod = (await createJiti(pathToFileURL(file).href, { interopDefault: true, tryNative: !ts }).import(file)) as {
+      default?: unknown;
+      config?: unknown;
+    };
+    return mod?.default ?? mod?.config ?? mod;
   } catch (e) {
     if (e instanceof CliError) throw e;
     throw new CliError(`config ${file}: the module failed to load (${(e as Error).name})`, EXIT.usage, { cause: e });

@@ -117,6 +117,22 @@ describe('chronos on the embedded default', () => {
     expect(bad.code).toBe(2);
   });
 
+  it('get loads only what it uses: no admin, AWS SDK, MongoDB driver, prompts, tables or config loaders', async () => {
+    // the start-up budget of issue 13, counted in modules rather than milliseconds: every module the process loaded
+    const hook = join(dir, 'modules-hook.cjs');
+    const listFile = join(dir, 'modules.json');
+    writeFileSync(hook, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listFile)}, JSON.stringify(Object.keys(require.cache))));\n`);
+    const g = await run(['get', id], undefined, { NODE_OPTIONS: `--require ${hook}` });
+    expect(g.code).toBe(0);
+    const loaded = JSON.parse(readFileSync(listFile, 'utf8')) as string[];
+    const pkgs = new Set(loaded.map((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules)/.exec(f)?.[1] ?? /packages\/([^/]+)\/dist\//.exec(f)?.[1]));
+    for (const p of ['core', 'router', 'chronos-db', 'storage-local', 'cli', 'better-sqlite3']) expect([p, pkgs.has(p)]).toEqual([p, true]);
+    for (const p of ['admin', 'storage-s3', 'storage-mongo', '@aws-sdk/client-s3', 'mongodb', '@inquirer/core', 'cli-table3', 'cli-progress', 'yaml', 'jiti', 'dotenv'])
+      expect([p, pkgs.has(p)]).toEqual([p, false]);
+    // one copy of core: the adapters and the entry agree on the CommonJS build
+    expect(loaded.filter((f) => /packages\/core\/dist\/index\.[cm]?js$/.test(f))).toHaveLength(1);
+  });
+
   it('history pages, diff as RFC 6902 JSON, changes after a cv', async () => {
     const p1 = await run(['history', id, '--limit', '2']);
     expect(lines(p1.stdout)).toHaveLength(2);
@@ -312,6 +328,32 @@ describe('chronos on the embedded default', () => {
     const noDb = await cli(['-c', 'c.yaml', '--collection', 'things', 'ls'], { cwd: d2 });
     expect(noDb.code).toBe(2);
     expect(noDb.stderr).toContain('give --db <dbName> or --key');
+  });
+
+  it('module configs: chronos.config.mjs (ESM, found upward), .ts (transformed), .js (CommonJS), one that throws (exit 2)', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'chronos-cli-mod-'));
+    const deep = join(d, 'x');
+    mkdirSync(deep);
+    writeFileSync(
+      join(d, 'chronos.config.mjs'),
+      "import { join } from 'node:path';\nexport default { localStorage: { enabled: true, basePath: join('.', 'm') }, defaults: { db: 'm', collection: 'c' } };\n",
+    );
+    expect((await cli(['create', '--id', 'm1'], { cwd: deep, input: '{"k":"mjs"}' })).code).toBe(0);
+    expect(existsSync(join(d, 'm', 'chronos-metadata.sqlite'))).toBe(true);
+    writeFileSync(
+      join(d, 'c.ts'),
+      "type C = { localStorage: { enabled: boolean; basePath: string } };\nconst config: C = { localStorage: { enabled: true, basePath: './m' } };\nexport default config;\n",
+    );
+    writeFileSync(join(d, 'c.js'), "module.exports = { localStorage: { enabled: true, basePath: './m' } };\n");
+    for (const f of ['c.ts', 'c.js']) {
+      const g = await cli(['-c', f, '--db', 'm', '--collection', 'c', 'get', 'm1'], { cwd: d });
+      expect([f, g.code, g.stderr]).toEqual([f, 0, '']);
+      expect(JSON.parse(g.stdout).k).toBe('mjs');
+    }
+    writeFileSync(join(d, 'bad.mjs'), "throw new TypeError('boom');\n");
+    const bad = await cli(['-c', 'bad.mjs', '--db', 'm', '--collection', 'c', 'ls'], { cwd: d });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe(`error: config ${join(d, 'bad.mjs')}: the module failed to load (TypeError)\n`);
   });
 
   it('init writes a starter config once (exit 4 the second time) that the next commands find', async () => {

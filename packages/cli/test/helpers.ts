@@ -1,5 +1,5 @@
 /**
- * Runs the BUILT `chronos` binary (dist/bin.js, made by `pnpm build`, which
+ * Runs the BUILT `chronos` binary (dist/bin.cjs, made by `pnpm build`, which
  * scripts/test-all.sh runs before jest) in a child process, with the Node that
  * runs the tests (so the Node 24 run tests it on Node 24).
  */
@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const BIN = join(__dirname, '..', 'dist', 'bin.js');
+export const BIN = join(__dirname, '..', 'dist', 'bin.cjs');
 
 /** Fails loudly when dist is missing or older than a source file (a stale build tests old code). */
 export function assertBuilt(): void {
