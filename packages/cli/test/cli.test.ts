@@ -121,13 +121,28 @@ describe('chronos on the embedded default', () => {
     // the start-up budget of issue 13, counted in modules rather than milliseconds: every module the process loaded
     const hook = join(dir, 'modules-hook.cjs');
     const listFile = join(dir, 'modules.json');
-    writeFileSync(hook, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listFile)}, JSON.stringify(Object.keys(require.cache))));\n`);
+    writeFileSync(
+      hook,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listFile)}, JSON.stringify(Object.keys(require.cache))));\n`,
+    );
     const g = await run(['get', id], undefined, { NODE_OPTIONS: `--require ${hook}` });
     expect(g.code).toBe(0);
     const loaded = JSON.parse(readFileSync(listFile, 'utf8')) as string[];
     const pkgs = new Set(loaded.map((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules)/.exec(f)?.[1] ?? /packages\/([^/]+)\/dist\//.exec(f)?.[1]));
     for (const p of ['core', 'router', 'chronos-db', 'storage-local', 'cli', 'better-sqlite3']) expect([p, pkgs.has(p)]).toEqual([p, true]);
-    for (const p of ['admin', 'storage-s3', 'storage-mongo', '@aws-sdk/client-s3', 'mongodb', '@inquirer/core', 'cli-table3', 'cli-progress', 'yaml', 'jiti', 'dotenv'])
+    for (const p of [
+      'admin',
+      'storage-s3',
+      'storage-mongo',
+      '@aws-sdk/client-s3',
+      'mongodb',
+      '@inquirer/core',
+      'cli-table3',
+      'cli-progress',
+      'yaml',
+      'jiti',
+      'dotenv',
+    ])
       expect([p, pkgs.has(p)]).toEqual([p, false]);
     // one copy of core: the adapters and the entry agree on the CommonJS build
     expect(loaded.filter((f) => /packages\/core\/dist\/index\.[cm]?js$/.test(f))).toHaveLength(1);
