@@ -40,6 +40,8 @@ export interface BenchOptions {
   studioVersions: number;
   /** Version rows of the retention workloads (local-rollup-N, local-prune-N, local-as-of-manifest-d1000): records of 1,000 versions. */
   lifecycleRows: number;
+  /** Records exported and imported by the CLI workloads (local-cli-export-N, local-cli-import-N). */
+  cliRecords: number;
   remote: boolean;
   local: boolean;
 }
@@ -66,6 +68,7 @@ export const PRESETS: Record<'full' | 'quick' | 'smoke', BenchOptions> = {
     gcN: 100_000,
     studioVersions: 10_000,
     lifecycleRows: 100_000,
+    cliRecords: 20_000,
     remote: true,
     local: true,
   },
@@ -90,6 +93,7 @@ export const PRESETS: Record<'full' | 'quick' | 'smoke', BenchOptions> = {
     gcN: 20_000,
     studioVersions: 10_000,
     lifecycleRows: 100_000,
+    cliRecords: 10_000,
     remote: true,
     local: true,
   },
@@ -114,6 +118,7 @@ export const PRESETS: Record<'full' | 'quick' | 'smoke', BenchOptions> = {
     gcN: 50,
     studioVersions: 20,
     lifecycleRows: 1000,
+    cliRecords: 50,
     remote: true,
     local: true,
   },

@@ -31,6 +31,7 @@ export const USAGE = `pnpm bench [-- options]
   --gc N                orphan payloads for collectGarbage (local-gc-N; also runs N/10 to compare peak RSS)
   --studio-versions N   versions of the record whose first timeline page the studio opens (10000)
   --lifecycle N         version rows for rollup, prune and getAsOf through a manifest (local-lifecycle: records of 1,000 versions)
+  --cli-records N       records the CLI exports and imports (local-cli-export-N, local-cli-import-N; quick 10000, full 20000)
   --no-remote | --no-local
   --keep                keep the bench database and buckets
   --out DIR             where the JSON goes (default bench/results)
@@ -73,6 +74,7 @@ export function parseArgs(argv: string[]): CliArgs {
     '--gc': 'gcN',
     '--studio-versions': 'studioVersions',
     '--lifecycle': 'lifecycleRows',
+    '--cli-records': 'cliRecords',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;

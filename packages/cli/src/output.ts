@@ -29,6 +29,16 @@ export class Output {
     if (!this.stream.write(`${s}\n`)) return new Promise((r) => this.stream!.once('drain', () => r()));
   }
 
+  /** Many lines in one write (a page of NDJSON); resolves when the pipe can take more. */
+  lines(ls: string[]): Promise<void> | void {
+    if (ls.length === 0) return;
+    if (!this.stream) {
+      for (const l of ls) this.io.out(l);
+      return;
+    }
+    if (!this.stream.write(`${ls.join('\n')}\n`)) return new Promise((r) => this.stream!.once('drain', () => r()));
+  }
+
   /** One result: pretty JSON on a terminal, compact with --json / a pipe. */
   json(v: unknown): Promise<void> | void {
     return this.line(this.machine ? JSON.stringify(v) : JSON.stringify(v, null, 2));
@@ -40,10 +50,7 @@ export class Output {
 
   /** Rows: a table on a terminal, NDJSON otherwise. */
   async rows(rows: Record<string, unknown>[], columns: string[]): Promise<void> {
-    if (this.machine) {
-      for (const r of rows) await this.line(JSON.stringify(r));
-      return;
-    }
+    if (this.machine) return this.lines(rows.map((r) => JSON.stringify(r)));
     if (rows.length === 0) return void this.io.err('(none)');
     const { default: Table } = await import('cli-table3');
     const t = new Table({ head: columns, style: { head: process.env.NO_COLOR ? [] : ['cyan'], border: [] } });

@@ -407,16 +407,22 @@ Examples:
   example(
     program
       .command('export')
-      .description('the collection as it was (default: now) as NDJSON on stdout, streamed, content blobs inlined')
+      .description(
+        'a collection (or, with none given or --all-collections, every collection of collectionMaps) as it was (default: now), NDJSON on stdout, streamed, content blobs inlined',
+      )
       .addOption(new Option('--at <time>', 'as it was at this time').argParser(time).conflicts('cv'))
-      .option('--cv <n>', 'as it was at this collection version', int(0))
+      .option('--cv <n>', 'as it was at this collection version (one collection)', int(0))
+      .option('--all-collections', "every collection of the config's collectionMaps, even with a default collection")
       .action(act(transferCmds, 'exportCmd')),
     'chronos export --at 2026-01-01T00:00:00Z > dump.ndjson',
+    'chronos --db app export --all-collections > app.ndjson && chronos --db app-copy import app.ndjson',
   );
   example(
     program
       .command('import')
-      .description('records from NDJSON (file or stdin), ids kept, a rerun writes nothing twice; or a plain MongoDB collection (--from-mongo)')
+      .description(
+        'records from NDJSON (file or stdin), ids kept, each to --collection or else the collection its line names; a rerun writes nothing twice; or a plain MongoDB collection (--from-mongo)',
+      )
       .argument('[file]', "NDJSON file ('-' or none: stdin)")
       .option('--from-mongo <uri>', 'read a plain MongoDB collection: each document becomes version 0 of a record with the same id')
       .option('--source-db <name>', 'with --from-mongo: its database (else the database of the URI)')

@@ -81,12 +81,20 @@ export class Session {
     return this.chronos;
   }
 
-  /** The context of the command: flags, then CHRONOS_* variables, then the config's defaults. */
-  async ctx(opts: { collection?: boolean } = {}): Promise<ContextInput & { collection: string }> {
+  /** The collection named by `--collection` or CHRONOS_COLLECTION (not the config's defaults). */
+  explicitCollection(): string | undefined {
+    return this.g.collection ?? (this.env.CHRONOS_COLLECTION || undefined);
+  }
+
+  /**
+   * The context of the command: flags, then CHRONOS_* variables, then the config's defaults.
+   * `collection: 'name'` binds that collection instead; `false`: none is needed.
+   */
+  async ctx(opts: { collection?: boolean | string } = {}): Promise<ContextInput & { collection: string }> {
     const d = (await this.config()).defaults;
     const pick = (flag: string | undefined, env: string, def: string | undefined) => flag ?? (this.env[env] || undefined) ?? def;
     if (this.g.key && this.g.db) throw usage('give --db or --key, not both');
-    const collection = pick(this.g.collection, 'CHRONOS_COLLECTION', d.collection);
+    const collection = typeof opts.collection === 'string' ? opts.collection : pick(this.g.collection, 'CHRONOS_COLLECTION', d.collection);
     if (opts.collection !== false && !collection) throw usage('give --collection <name> (or CHRONOS_COLLECTION, or defaults.collection in the config)');
     const col = collection ?? '_';
     const tenant = pick(this.g.tenant, 'CHRONOS_TENANT', d.tenant);

@@ -272,6 +272,83 @@ describe('chronos on the embedded default', () => {
     }
   });
 
+  it('export of all of a context (no collection: every one of collectionMaps) then import: each collection restored to its own', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'chronos-cli-all-'));
+    const maps = {
+      users: { indexedProps: [], base64Props: { avatar: { contentType: 'image/png' } } },
+      orders: { indexedProps: ['status'] },
+      unused: { indexedProps: [] },
+      // the target of a renamed import (externalizes the avatar as users does)
+      people: { indexedProps: [], base64Props: { avatar: { contentType: 'image/png' } } },
+    };
+    writeFileSync(
+      join(d, 'chronos.config.json'),
+      JSON.stringify({ localStorage: { enabled: true, basePath: './data' }, collectionMaps: maps, defaults: { db: 'shop' } }),
+    );
+    const lib = () => initChronos({ localStorage: { enabled: true, basePath: join(d, 'data') }, collectionMaps: maps });
+    const seed = lib();
+    try {
+      const users = seed.with({ dbName: 'shop', collection: 'users' });
+      await users.create({ name: 'ann', avatar: PNG }, undefined, undefined, { id: 'u1' });
+      await users.create({ name: 'bob' }, undefined, undefined, { id: 'u2' });
+      const orders = seed.with({ dbName: 'shop', collection: 'orders' });
+      for (const id of ['o1', 'o2', 'u1']) await orders.create({ status: 'new', total: id.length }, undefined, undefined, { id });
+      await orders.update('o1', { status: 'paid', total: 3 });
+      await orders.delete('o2');
+    } finally {
+      await seed.admin.shutdown();
+    }
+    const at = (dir: string) => (args: string[], input?: string) => cli(args, { cwd: dir, input });
+    const run2 = at(d);
+    const ex = await run2(['export']);
+    expect(ex.code).toBe(0);
+    const dump = lines(ex.stdout) as Array<{ id: string; _meta: { collection: string }; avatar?: string }>;
+    expect(dump.map((r) => `${r._meta.collection}/${r.id}`)).toEqual(['users/u1', 'users/u2', 'orders/o1', 'orders/u1']);
+    expect(dump[0]!.avatar).toBe(PNG);
+    expect(ex.stderr).toMatch(/exported 2 record\(s\) of users[\s\S]*exported 2 record\(s\) of orders[\s\S]*exported 0 record\(s\) of unused/);
+    writeFileSync(join(d, 'all.ndjson'), ex.stdout);
+
+    // bad combinations: exit 2, nothing written
+    expect((await run2(['export', '--cv', '2'])).stderr).toContain('--cv is a version of one collection');
+    expect((await run2(['export', '--all-collections', '--collection', 'users'])).code).toBe(2);
+    const one = await run2(['--db', 'shop2', '--collection', 'users', 'import', 'all.ndjson']);
+    expect({ code: one.code, err: one.stderr }).toEqual({
+      code: 2,
+      err: expect.stringContaining('the input holds more than one collection (users, orders, ...): drop --collection'),
+    });
+
+    const im = await run2(['--db', 'shop2', 'import', 'all.ndjson']);
+    expect({ code: im.code, out: JSON.parse(im.stdout) }).toEqual({ code: 0, out: { read: 4, imported: 4, failed: 0, collections: 2 } });
+    const again = await run2(['--db', 'shop2', 'import'], ex.stdout);
+    expect(JSON.parse(again.stdout)).toEqual({ read: 4, imported: 4, failed: 0, collections: 2 });
+    // a single collection of the dump, renamed: --collection with a one-collection input
+    const usersOnly = await run2(['--collection', 'users', 'export']);
+    const renamed = await run2(['--db', 'shop3', '--collection', 'people', 'import'], usersOnly.stdout);
+    expect(JSON.parse(renamed.stdout)).toEqual({ read: 2, imported: 2, failed: 0 });
+
+    const check = lib();
+    try {
+      const strip = (rs: Record<string, unknown>[]) =>
+        rs.map(({ _system, _meta, avatar, ...r }) => ({ ...r, ...(avatar ? { avatar: (avatar as { ref: { sha256: string } }).ref.sha256 } : {}) }));
+      const now = new Date();
+      for (const [collection, db2, col2] of [
+        ['users', 'shop2', 'users'],
+        ['orders', 'shop2', 'orders'],
+        ['users', 'shop3', 'people'],
+      ] as const) {
+        const a = await check.with({ dbName: 'shop', collection }).listAsOf({ at: now }, { limit: 100 });
+        const b = await check.with({ dbName: db2, collection: col2 }).listAsOf({ at: now }, { limit: 100 });
+        expect([collection, strip(b.items as never)]).toEqual([collection, strip(a.items as never)]);
+        for (const r of b.items) expect((await check.with({ dbName: db2, collection: col2 }).history(r.id)).items).toHaveLength(1);
+      }
+      const c2 = check.with({ dbName: 'shop2', collection: 'users' });
+      expect(Buffer.from(await c2.getPropertyContent('u1', 'avatar')).toString('base64')).toBe(PNG);
+      expect((await check.with({ dbName: 'shop2', collection: 'unused' }).listByMeta({ limit: 10 })).items).toEqual([]);
+    } finally {
+      await check.admin.shutdown();
+    }
+  });
+
   it('bad input: invalid JSON on stdin, an NDJSON with a bad line: exit 2, nothing written', async () => {
     const before = lines((await run(['changes', '--all'])).stdout).length;
     const j = await run(['create'], '{"email": ');

@@ -54,7 +54,7 @@ export async function ls(
           { includeMeta: true, includeDeleted: !!o.includeDeleted },
         );
     n += page.items.length;
-    if (s.out.machine) for (const r of page.items) await s.out.line(JSON.stringify(r));
+    if (s.out.machine) await s.out.lines(page.items.map((r) => JSON.stringify(r)));
     else await s.out.rows(page.items.map(summary), ['id', 'ov', 'updatedAt', 'state', 'data']);
     pageToken = page.pageToken;
     if (pageToken && !o.all) s.out.note(`more: --page-token ${pageToken}`);
@@ -95,7 +95,7 @@ export async function history(s: Session, id: string, o: { limit: number; pageTo
   let pageToken = o.pageToken;
   do {
     const page = await col.history(id, { limit: o.limit, ...(pageToken ? { pageToken } : { dir: o.asc ? 'asc' : 'desc' }) });
-    if (s.out.machine) for (const h of page.items) await s.out.line(JSON.stringify(h));
+    if (s.out.machine) await s.out.lines(page.items.map((h) => JSON.stringify(h)));
     else await s.out.rows(page.items as unknown as Record<string, unknown>[], ['ov', 'cv', 'op', 'at', 'actor', 'reason', 'deleted', 'size']);
     pageToken = page.pageToken;
     if (pageToken && !o.all) s.out.note(`more: --page-token ${pageToken}`);

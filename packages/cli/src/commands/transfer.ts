@@ -32,31 +32,86 @@ function setPath(o: Record<string, unknown>, path: string, value: unknown) {
   cur[keys[keys.length - 1]!] = value;
 }
 
-export async function exportCmd(s: Session, o: { at?: string; cv?: number }) {
-  const ctx = await s.ctx();
+/** Externalized properties fetched at once while a page is written (memory: this many blobs). */
+const CONTENT_PARALLEL = 8;
+/** Bytes of NDJSON gathered before one write. */
+const FLUSH_BYTES = 1 << 20;
+const COLLECTION_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/; // core's assertCollection
+
+type ExportRec = Record<string, unknown> & { id: string; _meta?: { ov: number } & Record<string, unknown> };
+
+/** The collections to export: the one named (flag, variable, defaults), else every one the config maps. */
+async function exportCollections(s: Session, o: { allCollections?: boolean }): Promise<string[]> {
+  const d = (await s.config()).defaults;
+  const named = s.explicitCollection();
+  if (o.allCollections && named) throw usage('give --collection or --all-collections, not both');
+  if (!o.allCollections && (named ?? d.collection)) return [(named ?? d.collection)!];
+  const mapped = Object.keys((await s.config()).config.collectionMaps ?? {});
+  if (mapped.length === 0) throw usage(`no collection given and ${(await s.config()).file} has no collectionMaps to list them: give --collection <name>`);
+  return mapped;
+}
+
+export async function exportCmd(s: Session, o: { at?: string; cv?: number; allCollections?: boolean }) {
+  const names = await exportCollections(s, o);
+  if (o.cv !== undefined && names.length > 1) throw usage('--cv is a version of one collection: give --collection, or --at for all of them');
   const c = await s.open('read');
-  const col = c.with(ctx);
+  // one point in time for every collection
   const target = o.cv !== undefined ? { cv: o.cv } : { at: (o.at ?? new Date().toISOString()) as `${number}-${number}-${number}` };
-  const props = Object.keys(c.config.collectionMaps?.[ctx.collection]?.base64Props ?? {});
-  let pageToken: string | undefined;
-  let n = 0;
-  do {
-    const page = await col.listAsOf(target, { limit: PAGE, ...(pageToken ? { pageToken } : {}) }, { includeMeta: true });
-    for (const r of page.items) {
-      const rec = r as unknown as Record<string, unknown> & { id: string; _meta?: { ov: number } };
-      for (const p of props) {
-        const v = getPath(rec, p);
-        if (v && typeof v === 'object' && 'ref' in v) {
-          const bytes = await col.getPropertyContent(rec.id, p, rec._meta ? { ov: rec._meta.ov } : {});
-          setPath(rec, p, Buffer.from(bytes).toString('base64'));
+  for (const name of names) {
+    const ctx = await s.ctx({ collection: name });
+    const col = c.with(ctx);
+    const props = Object.keys(c.config.collectionMaps?.[name]?.base64Props ?? {});
+    // each line names its collection (in _meta, which import sets aside), so a dump of several restores each
+    const line = (rec: ExportRec) => {
+      if (rec._meta) rec._meta.collection = name; // the library's fresh object, ours to change
+      return JSON.stringify(rec);
+    };
+    let pageToken: string | undefined;
+    let n = 0;
+    do {
+      const page = await col.listAsOf(target, { limit: PAGE, ...(pageToken ? { pageToken } : {}) }, { includeMeta: true });
+      const recs = page.items as unknown as ExportRec[];
+      if (props.length === 0) await s.out.lines(recs.map(line));
+      else {
+        // the content of each externalized property inlined as base64, CONTENT_PARALLEL fetches in flight,
+        // lines written in order and flushed every FLUSH_BYTES (a page of large blobs is never held whole)
+        const inline = async (rec: ExportRec) => {
+          for (const p of props) {
+            const v = getPath(rec, p);
+            if (v && typeof v === 'object' && 'ref' in v) {
+              const bytes = await col.getPropertyContent(rec.id, p, rec._meta ? { ov: rec._meta.ov } : {});
+              setPath(rec, p, Buffer.from(bytes).toString('base64'));
+            }
+          }
+          return line(rec);
+        };
+        const inFlight: Promise<string>[] = [];
+        let buf: string[] = [];
+        let bytes = 0;
+        const take = async () => {
+          const l = await inFlight.shift()!;
+          buf.push(l);
+          bytes += l.length;
+          if (bytes >= FLUSH_BYTES) {
+            await s.out.lines(buf);
+            buf = [];
+            bytes = 0;
+          }
+        };
+        for (const rec of recs) {
+          const pr = inline(rec);
+          pr.catch(() => {}); // awaited in order by take(); not an unhandled rejection meanwhile
+          inFlight.push(pr);
+          if (inFlight.length >= CONTENT_PARALLEL) await take();
         }
+        while (inFlight.length) await take();
+        await s.out.lines(buf);
       }
-      await s.out.line(JSON.stringify(rec));
-      n++;
-    }
-    pageToken = page.pageToken;
-  } while (pageToken);
-  s.out.note(`exported ${n} record(s) of ${ctx.collection} as of ${'cv' in target ? `cv ${target.cv}` : target.at}`);
+      n += recs.length;
+      pageToken = page.pageToken;
+    } while (pageToken);
+    s.out.note(`exported ${n} record(s) of ${name} as of ${'cv' in target ? `cv ${target.cv}` : target.at}`);
+  }
 }
 
 interface Item {
@@ -65,10 +120,22 @@ interface Item {
   requestId: string;
 }
 
-/** Checks every line first (bad input writes nothing); stdin is spooled to a temp file on the way. */
-async function validateNdjson(s: Session, file: string | undefined): Promise<{ path: string; lines: number; cleanup: () => void }> {
+/** A stretch of consecutive lines of one collection. */
+interface Run {
+  collection: string;
+  count: number;
+}
+
+/**
+ * Checks every line first (bad input writes nothing); stdin is spooled to a temp file on the way.
+ * Each line goes to `--collection` (flag or CHRONOS_COLLECTION), else the collection its
+ * `_meta.collection` names (an export writes it), else the config's defaults.collection.
+ */
+async function validateNdjson(s: Session, file: string | undefined): Promise<{ path: string; lines: number; runs: Run[]; cleanup: () => void }> {
   const fromStdin = !file || file === '-';
   if (fromStdin && s.term.stdinTTY) throw usage('give an NDJSON file, or pipe it into stdin');
+  const explicit = s.explicitCollection();
+  const fallback = (await s.config()).defaults.collection;
   let path = file ?? '';
   let cleanup = () => {};
   let spool: ReturnType<typeof createWriteStream> | undefined;
@@ -96,6 +163,8 @@ async function validateNdjson(s: Session, file: string | undefined): Promise<{ p
   let lines = 0;
   let lineNo = 0;
   const seen = new Set<string>();
+  const runs: Run[] = [];
+  const named = new Set<string>();
   try {
     for await (const line of createInterface({ input, crlfDelay: Infinity })) {
       lineNo++;
@@ -107,11 +176,26 @@ async function validateNdjson(s: Session, file: string | undefined): Promise<{ p
       } catch {
         throw usage(`invalid JSON at line ${lineNo} of ${fromStdin ? 'stdin' : path}; nothing was imported`);
       }
-      const id = (v as { id?: unknown })?.id;
       if (!v || typeof v !== 'object' || Array.isArray(v)) throw usage(`line ${lineNo}: not a JSON object; nothing was imported`);
+      const { id, _meta } = v as { id?: unknown; _meta?: { collection?: unknown } };
       if (typeof id !== 'string' || !ID_RE.test(id)) throw usage(`line ${lineNo}: 'id' must be 1-128 letters, digits, '_' or '-'; nothing was imported`);
-      if (seen.has(id)) throw usage(`line ${lineNo}: id '${id}' appears twice; nothing was imported`);
-      seen.add(id);
+      const own = _meta && typeof _meta === 'object' ? _meta.collection : undefined;
+      if (own !== undefined) {
+        if (typeof own !== 'string' || !COLLECTION_RE.test(own) || own.toLowerCase().startsWith('system'))
+          throw usage(`line ${lineNo}: _meta.collection is not a collection name; nothing was imported`);
+        named.add(own);
+        if (explicit && named.size > 1)
+          throw usage(
+            `the input holds more than one collection (${[...named].join(', ')}, ...): drop --collection to restore each to its own; nothing was imported`,
+          );
+      }
+      const collection = explicit ?? (own as string | undefined) ?? fallback;
+      if (!collection) throw usage(`line ${lineNo} names no collection (_meta.collection): give --collection <name>; nothing was imported`);
+      if (seen.has(`${collection}\u0000${id}`)) throw usage(`line ${lineNo}: id '${id}' appears twice in ${collection}; nothing was imported`);
+      seen.add(`${collection}\u0000${id}`);
+      const last = runs[runs.length - 1];
+      if (last?.collection === collection) last.count++;
+      else runs.push({ collection, count: 1 });
       lines++;
     }
   } catch (e) {
@@ -120,63 +204,81 @@ async function validateNdjson(s: Session, file: string | undefined): Promise<{ p
     throw e;
   }
   if (spool) await new Promise<void>((r, j) => spool!.end((e?: Error | null) => (e ? j(e) : r())));
-  return { path, lines, cleanup };
+  return { path, lines, runs, cleanup };
 }
 
-async function* ndjsonItems(path: string): AsyncGenerator<Item> {
-  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
-    if (line.trim() === '') continue;
-    const { id, _system, _meta, ...data } = JSON.parse(line) as Record<string, unknown> & { id: string };
-    void _system;
-    void _meta;
-    yield { id, data, requestId: requestIdFor('import:', id) };
+/** The file's records, run by run: each run's items are the next `count` records of one reader. */
+function ndjsonRuns(path: string, runs: Run[]): Array<{ collection: string; items: AsyncIterable<Item> }> {
+  async function* records(): AsyncGenerator<Item> {
+    for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+      if (line.trim() === '') continue;
+      const { id, _system, _meta, ...data } = JSON.parse(line) as Record<string, unknown> & { id: string };
+      void _system;
+      void _meta;
+      yield { id, data, requestId: requestIdFor('import:', id) };
+    }
   }
+  const reader = records();
+  return runs.map((r) => ({
+    collection: r.collection,
+    items: (async function* () {
+      for (let i = 0; i < r.count; i++) {
+        const next = await reader.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    })(),
+  }));
 }
 
 /**
- * Lands items through createManyStream. `checkpoint(n)` is called (at most once a
- * batch) with n = the length of the prefix of items that all landed: a rerun may
- * start after it. `skipped` items landed in an earlier run (they count as imported).
+ * Lands items through createManyStream, run by run (a run: one collection, the
+ * context's when unnamed). `checkpoint(n)` is called (at most once a batch) with
+ * n = the length of the prefix of items that all landed: a rerun may start after
+ * it. `skipped` items landed in an earlier run (they count as imported).
  */
 async function land(
   s: Session,
-  items: AsyncIterable<Item | { id?: string; bad: string }>,
+  runs: Array<{ collection?: string; items: AsyncIterable<Item | { id?: string; bad: string }> }>,
   total: number,
   o: { batchSize: number; actor?: string; reason?: string },
   resume: { skipped: number; checkpoint?: (n: number) => Promise<void> } = { skipped: 0 },
 ) {
-  const col = (await s.open('write')).with(await s.ctx());
+  const c = await s.open('write');
   const bar = await s.progress(total, 'records');
   const bad: Array<{ id?: string; error: string }> = [];
   let done = resume.skipped;
   let okPrefix = resume.skipped;
   let saved = okPrefix;
-  // items the CLI itself cannot convert are reported, not sent
-  async function* good(): AsyncGenerator<Item> {
-    for await (const it of items) {
-      if ('bad' in it) {
-        bad.push({ ...(it.id ? { id: it.id } : {}), error: it.bad });
-        done++;
-        continue;
-      }
-      yield it;
-    }
-  }
   let ok = resume.skipped;
   try {
-    for await (const r of col.createManyStream(good(), {
-      batchSize: o.batchSize,
-      ...(o.actor ? { actor: o.actor } : {}),
-      ...(o.reason ? { reason: o.reason } : {}),
-    }) as AsyncIterable<BulkResult>) {
-      done++;
-      if (r.ok) ok++;
-      else bad.push({ ...(r.id ? { id: r.id } : {}), error: s.hide(`${r.error.name}: ${r.error.message}`) });
-      if (bad.length === 0) okPrefix = done;
-      if (done % 100 === 0) bar.update(done);
-      if (resume.checkpoint && okPrefix - saved >= o.batchSize) {
-        saved = okPrefix;
-        await resume.checkpoint(okPrefix);
+    for (const run of runs) {
+      const col = c.with(await s.ctx(run.collection !== undefined ? { collection: run.collection } : {}));
+      // items the CLI itself cannot convert are reported, not sent
+      const good = async function* (): AsyncGenerator<Item> {
+        for await (const it of run.items) {
+          if ('bad' in it) {
+            bad.push({ ...(it.id ? { id: it.id } : {}), error: it.bad });
+            done++;
+            continue;
+          }
+          yield it;
+        }
+      };
+      for await (const r of col.createManyStream(good(), {
+        batchSize: o.batchSize,
+        ...(o.actor ? { actor: o.actor } : {}),
+        ...(o.reason ? { reason: o.reason } : {}),
+      }) as AsyncIterable<BulkResult>) {
+        done++;
+        if (r.ok) ok++;
+        else bad.push({ ...(r.id ? { id: r.id } : {}), error: s.hide(`${r.error.name}: ${r.error.message}`) });
+        if (bad.length === 0) okPrefix = done;
+        if (done % 100 === 0) bar.update(done);
+        if (resume.checkpoint && okPrefix - saved >= o.batchSize) {
+          saved = okPrefix;
+          await resume.checkpoint(okPrefix);
+        }
       }
     }
   } finally {
@@ -185,7 +287,8 @@ async function land(
   }
   for (const b of bad.slice(0, 20)) s.out.note(`failed ${b.id ?? '?'}: ${b.error}`);
   if (bad.length > 20) s.out.note(`... and ${bad.length - 20} more`);
-  await s.out.json({ read: done, imported: ok, failed: bad.length, ...(resume.skipped ? { resumedAfter: resume.skipped } : {}) });
+  const collections = runs.length > 1 ? { collections: [...new Set(runs.map((r) => r.collection))].length } : {};
+  await s.out.json({ read: done, imported: ok, failed: bad.length, ...collections, ...(resume.skipped ? { resumedAfter: resume.skipped } : {}) });
   return bad.length ? EXIT.failed : EXIT.ok;
 }
 
@@ -200,10 +303,10 @@ export async function importCmd(
     return fromMongo(s, o.fromMongo, o);
   }
   if (o.sourceDb || o.sourceCollection) throw usage('--source-db and --source-collection go with --from-mongo');
-  await s.ctx();
+  await s.ctx({ collection: false });
   const v = await validateNdjson(s, file);
   try {
-    return await land(s, ndjsonItems(v.path), v.lines, o);
+    return await land(s, ndjsonRuns(v.path, v.runs), v.lines, o);
   } finally {
     v.cleanup();
   }
@@ -289,7 +392,7 @@ async function fromMongo(s: Session, uri: string, o: { sourceDb?: string; source
       ids.splice(0, n - base);
       base = n;
     };
-    const code = await land(s, items(), total, o, { skipped: skip, checkpoint });
+    const code = await land(s, [{ items: items() }], total, o, { skipped: skip, checkpoint });
     if (code === EXIT.ok) rmSync(cpFile, { force: true });
     return code;
   } finally {
