@@ -28,10 +28,13 @@ import type { AdminResolved, AdminRuntime } from '@chronos-db/admin';
 import {
   buildTopology,
   createClientPool,
+  placementCandidates,
+  placementKey,
   registryLocation,
   resolveContext,
   type Backend,
   type ContextInput,
+  type PlacementEntry,
   type StorageRef,
   type Topology,
 } from '@chronos-db/router';
@@ -280,6 +283,51 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     return resolvedOn(await placement.backendFor(r.ns, 'write'), r.ns);
   };
   const engineOn = (backend: Backend, ns: Resolved['ns']): Engine => engineFor(resolvedOn(backend, ns));
+
+  /**
+   * Every namespace of every configured backend (maintenance without a context), each on the
+   * backend holding it. Backends sharing a store (one Mongo URI, the one SQLite file) are asked
+   * once. On Mongo, for the databases this config writes: each backend's own, and those of the
+   * hashed contexts the placement registry places (or moves, or drains) on one of them. A
+   * namespace of a backend's own database runs on that backend; a hashed one on the backend its
+   * entry names (a drained source copy on the source); one with no entry (written before the
+   * registry) on the first hashing candidate of that server. A store without `listNamespaces`
+   * gives the contexts bound in this process.
+   */
+  const allNamespaces = async (): Promise<Resolved[]> => {
+    assertOpen();
+    const groups = new Map<string, Backend[]>();
+    for (const b of topology.backends) {
+      const id = b.kind === 'local' ? 'local' : `mongo\u0000${b.mongoUri}`;
+      groups.set(id, [...(groups.get(id) ?? []), b]);
+    }
+    const entries = new Map<string, PlacementEntry>();
+    if (placement) for await (const e of placement.registry.list()) entries.set(e._id, e);
+    const named = (e: PlacementEntry | undefined, b: Backend) => !!e && (b.key === e.backend || b.key === e.to || b.key === e.drain);
+    const candidates = new Set(placementCandidates(topology).map((b) => b.key));
+    const out: Resolved[] = [];
+    for (const group of groups.values()) {
+      const meta = metaFor(group[0]!);
+      if (!meta.listNamespaces) {
+        const keys = new Set(group.map((b) => b.key));
+        out.push(...[...bound.values()].filter((r) => keys.has(r.backend.key)));
+        continue;
+      }
+      const own = new Set(group.map((b) => b.dbName));
+      const hashed = [...entries.values()].filter((e) => group.some((b) => named(e, b))).map((e) => e.dbName);
+      const found = await meta.listNamespaces(group[0]!.kind === 'local' ? undefined : { dbNames: [...new Set([...own, ...hashed])] });
+      for (const ns of found) {
+        const e = entries.get(placementKey(ns));
+        const backend = own.has(ns.dbName)
+          ? group.find((b) => b.dbName === ns.dbName)
+          : e
+            ? group.find((b) => named(e, b))
+            : (group.find((b) => candidates.has(b.key)) ?? group[0]);
+        if (backend) out.push(resolvedOn(backend, ns));
+      }
+    }
+    return out;
+  };
   /**
    * With the fallback queue on: the engine of a context that rebalance is moving, on its source, whose
    * commits fail as retriable. A write that waited placementWaitMs in vain goes through it: it reads
@@ -352,6 +400,7 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     mongoClient,
     cachedEngines: () => [...engines.values()],
     boundContexts: () => [...bound.values()],
+    allNamespaces,
     async shutdown() {
       if (closed) return;
       closed = true;

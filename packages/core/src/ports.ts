@@ -419,6 +419,14 @@ export interface MetadataStore {
    * below the lowest one left). Refs that name no row are ignored. Returns the rows removed.
    */
   deleteVersions?(ns: Namespace, refs: ReadonlyArray<{ itemId: string; ov: number }>): Promise<number>;
+  /**
+   * Optional: the namespaces this store holds (every one ensured or written, in any process), in
+   * no particular order, each once. Maintenance without a context (admin rollupNow / pruneNow /
+   * startMaintenance) enumerates them. `dbNames`: only namespaces of these databases (a server
+   * shared by several databases, storage-mongo); omitted, every database the store can see.
+   * A namespace whose name the store cannot tell apart from another's is left out (and logged).
+   */
+  listNamespaces?(q?: { dbNames?: readonly string[] }): Promise<Namespace[]>;
   /** Removes every version and the head of one record (admin hardDelete only). Returns the versions removed. */
   hardDelete(ns: Namespace, itemId: string): Promise<VersionDoc[]>;
   /**

@@ -724,6 +724,22 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
     });
   }
 
+  /** Every namespace of the file (chronos_ns names each one ensured or written), optionally of some databases only. */
+  listNamespaces(q?: { dbNames?: readonly string[] }): Promise<Namespace[]> {
+    return this.run('listNamespaces', () => {
+      if (q?.dbNames !== undefined) for (const d of q.dbNames) assertDbName(d);
+      const only = q?.dbNames !== undefined ? new Set(q.dbNames) : undefined;
+      const rows = this.stmt('SELECT db_name, tenant, collection FROM chronos_ns ORDER BY db_name, tenant, collection').all() as Array<{
+        db_name: string;
+        tenant: string;
+        collection: string;
+      }>;
+      return rows
+        .filter((r) => !only || only.has(r.db_name))
+        .map((r): Namespace => ({ dbName: r.db_name, collection: r.collection, ...(r.tenant !== '' ? { tenant: r.tenant } : {}) }));
+    });
+  }
+
   hardDelete(ns: Namespace, itemId: string): Promise<VersionDoc[]> {
     return this.run('hardDelete', () => {
       const key = this.key(ns);

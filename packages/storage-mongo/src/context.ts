@@ -19,6 +19,7 @@ import { acquireClient, type SharedClientOptions } from './client-pool.js';
 import { clientState, type ClientState } from './client-state.js';
 import type { StoredErasure, StoredHead, StoredVersion } from './docs.js';
 import { makeRedactor, toStorageError } from './errors.js';
+import { recordNamespace } from './namespaces.js';
 
 export type CommitStep = 'checked' | 'version' | 'head';
 
@@ -121,7 +122,7 @@ export interface StoreCtx {
 }
 
 /** Versions and heads of a namespace: their indexes, created once per client per process (a cached promise). */
-function ensureBase(ctx: StoreCtx, c: Cols, map: Map<string, Promise<void>>): Promise<void> {
+function ensureBase(ctx: StoreCtx, ns: Namespace, c: Cols, map: Map<string, Promise<void>>): Promise<void> {
   let p = map.get(c.key);
   if (!p) {
     p = ctx.run('createIndexes', async () => {
@@ -144,6 +145,8 @@ function ensureBase(ctx: StoreCtx, c: Cols, map: Map<string, Promise<void>>): Pr
       await c.head.createIndex({ deleted: 1, _id: 1 }, { name: 'deleted_id' });
       // TTL marking (findHeadsByState): the stale heads of one state, in keyset order
       await c.head.createIndex({ state: 1, at: 1, _id: 1 }, { name: 'state_at_id' });
+      // listNamespaces reads the namespace's parts back from here (the physical name cannot always be split)
+      await recordNamespace(ctx, ns, physicalName(ns));
     });
     map.set(c.key, p);
     p.catch(() => map.delete(c.key));
@@ -238,7 +241,7 @@ export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
     ensure(ns, indexedProps) {
       const c = ctx.cols(ns);
       const map = shared.indexes;
-      const base = ensureBase(ctx, c, map);
+      const base = ensureBase(ctx, ns, c, map);
       if (!indexedProps?.length) return base;
       if (!Array.isArray(indexedProps)) throw new ValidationError('indexedProps must be an array of property names');
       return Promise.all([base, ...indexedProps.filter((p) => isFieldPath(p)).map((prop) => ensureProp(ctx, c, map, prop))]).then(() => {});

@@ -98,3 +98,10 @@ export type StoredErasure = Omit<ErasureRecord, 'itemId'> & { _id: string };
 
 /** A lease generation as stored (`chronos_leases`, `_id` = `<name>#<gen>`). */
 export type StoredLease = LeaseDoc & { _id: string };
+
+/** A namespace's name as stored (`chronos_namespaces` of its database, `_id` = physicalName(ns)): written once per process by ensureNamespace. */
+export interface StoredNamespace {
+  _id: string;
+  collection: string;
+  tenant?: string;
+}

@@ -17,6 +17,7 @@
  *                              THE SOURCE OF TRUTH: inserting a version document is the commit.
  *   `<physicalName(ns)>_head`  one document per record: the latest version + createdAt, state,
  *                              shadow. Derived from `_ver`; readers reconcile it (heads.ts).
+ *   `chronos_namespaces`      one document per namespace ensured (its parts: listNamespaces).
  * Counter totals: `cnt_events` / `cnt_snap` in the configured `dbName` (or the scope's dbName).
  */
 import type { MongoClient } from 'mongodb';
@@ -44,6 +45,7 @@ import { listVersions } from './history.js';
 import { checkItem, findByRequestId, findHeadsByState, getHead, getVersion, queryHeads, scanHeads } from './queries.js';
 import { latestVersion, maxCv } from './versions.js';
 import { createLifecycleOps } from './lifecycle.js';
+import { listNamespaces } from './namespaces.js';
 
 export type { CommitStep, MongoMetadataStoreOptions } from './context.js';
 
@@ -111,6 +113,8 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     async ensureNamespace(ns, o) {
       await ctx.ensure(ns, o?.indexedProps);
     },
+
+    listNamespaces: (q) => listNamespaces(ctx, q),
 
     async commit(input) {
       validateCommit(input);

@@ -26,9 +26,8 @@ import {
   type HardDeleteResult,
   type MetadataStore,
 } from '@chronos-db/core';
-import type { ContextInput } from '@chronos-db/router';
 import { requireConfirm } from './confirm.js';
-import type { AdminRuntime } from './runtime.js';
+import { placedTarget, type AdminRuntime, type AdminTarget } from './runtime.js';
 
 const PAGE = 1000;
 
@@ -49,7 +48,7 @@ async function purge(blobs: BlobStore, bucket: 'json' | 'content', prefix: strin
 }
 
 /** Removes one record for good. Needs `hardDeleteEnabled` and `{ confirm: true }`. */
-export async function hardDelete(rt: AdminRuntime, ctx: ContextInput, id: string, opts: HardDeleteOptions): Promise<HardDeleteResult> {
+export async function hardDelete(rt: AdminRuntime, ctx: AdminTarget, id: string, opts: HardDeleteOptions): Promise<HardDeleteResult> {
   rt.assertOpen();
   assertId(id);
   if (!rt.cfg.hardDeleteEnabled) throw new ValidationError('hardDelete is disabled: set hardDeleteEnabled: true in the config');
@@ -57,7 +56,7 @@ export async function hardDelete(rt: AdminRuntime, ctx: ContextInput, id: string
   const at = Date.now();
   const input = { itemId: id, at, ...(opts.actor !== undefined ? { actor: opts.actor } : {}), ...(opts.reason !== undefined ? { reason: opts.reason } : {}) };
   assertErasureInput(input);
-  const r = await rt.resolvePlaced(ctx);
+  const r = await placedTarget(rt, ctx);
   const { meta, blobs, ns } = r;
   const ports = erasurePorts(meta);
 
@@ -138,14 +137,14 @@ export async function hardDelete(rt: AdminRuntime, ctx: ContextInput, id: string
 /** The erasure records of a context, in id order, in pages: `{ items, pageToken? }`. */
 export async function listErasures(
   rt: AdminRuntime,
-  ctx: ContextInput,
+  ctx: AdminTarget,
   opts: { limit?: number; pageToken?: string } = {},
 ): Promise<{ items: ErasureRecord[]; pageToken?: string }> {
   rt.assertOpen();
   const limit = opts.limit ?? 100;
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('limit must be an integer from 1 to 1000');
   if (opts.pageToken !== undefined) assertId(opts.pageToken);
-  const r = await rt.resolvePlaced(ctx);
+  const r = await placedTarget(rt, ctx);
   if (!r.meta.listErasures) throw new ValidationError('listErasures needs a metadata store that keeps erasure records; this one does not');
   const items = await r.meta.listErasures(r.ns, { limit: limit + 1, ...(opts.pageToken !== undefined ? { afterId: opts.pageToken } : {}) });
   const page = items.slice(0, limit);
@@ -153,7 +152,7 @@ export async function listErasures(
 }
 
 /** Maintenance: reruns every erasure of a context that an interruption left unfinished. */
-export async function finishErasures(rt: AdminRuntime, ctx: ContextInput): Promise<{ finished: number }> {
+export async function finishErasures(rt: AdminRuntime, ctx: AdminTarget): Promise<{ finished: number }> {
   let finished = 0;
   let pageToken: string | undefined;
   do {

@@ -2,8 +2,8 @@
  * `admin.rollupNow(ctx?)` and `admin.pruneNow(ctx?)`: version retention over an AdminRuntime.
  * Plain async functions of the runtime (a maintenance pass calls them as they are).
  *
- * With a context: that namespace. Without: every namespace bound in this process (each
- * `chronos.with(ctx)` so far, as the instance's engine cache holds them), one after the other.
+ * With a context: that namespace. Without: every namespace of every configured backend (the
+ * runtime's `allNamespaces`: what each store lists, written by any process), one after the other.
  * A namespace whose collection has no retention is skipped (reported with `skipped`).
  */
 import {
@@ -18,19 +18,15 @@ import {
   type PruneResult,
   type RollupResult,
 } from '@chronos-db/core';
-import type { ContextInput } from '@chronos-db/router';
-import type { AdminResolved, AdminRuntime } from './runtime.js';
+import { isResolved, type AdminResolved, type AdminRuntime, type AdminTarget } from './runtime.js';
 
 export type { LifecycleReport, LifecycleRunOptions, NamespaceReport };
 
-function targets(rt: AdminRuntime, ctx: ContextInput | undefined): AdminResolved[] {
+async function targets(rt: AdminRuntime, ctx: AdminTarget | undefined): Promise<AdminResolved[]> {
   rt.assertOpen();
   if (rt.cfg.rollup?.enabled === false) throw new ValidationError('rollup is disabled (rollup.enabled: false): nothing is rolled up or pruned');
-  if (ctx !== undefined) return [rt.resolve(ctx)];
-  const seen = new Map<string, AdminResolved>();
-  for (const r of rt.boundContexts())
-    seen.set(`${r.backend.key}\u0000${String(r.storage)}\u0000${r.ns.dbName}\u0000${r.ns.tenant ?? ''}\u0000${r.ns.collection}`, r);
-  return [...seen.values()];
+  if (ctx === undefined) return rt.allNamespaces();
+  return [isResolved(ctx) ? ctx : rt.resolve(ctx)];
 }
 
 function nowOf(opts: LifecycleRunOptions | undefined): number {
@@ -43,13 +39,13 @@ function nowOf(opts: LifecycleRunOptions | undefined): number {
 
 async function run<R>(
   rt: AdminRuntime,
-  ctx: ContextInput | undefined,
+  ctx: AdminTarget | undefined,
   opts: LifecycleRunOptions | undefined,
   fn: typeof rollupNamespace | typeof pruneNamespace,
 ): Promise<LifecycleReport<R>> {
   const now = nowOf(opts);
   const out: LifecycleReport<R> = { namespaces: [] };
-  for (const r of targets(rt, ctx)) {
+  for (const r of await targets(rt, ctx)) {
     const rep: NamespaceReport<R> = { dbName: r.ns.dbName, collection: r.ns.collection, ...(r.ns.tenant !== undefined ? { tenant: r.ns.tenant } : {}) };
     out.namespaces.push(rep);
     const retention = versionRetentionOf(rt.cfg, r.ns.collection);
@@ -71,11 +67,11 @@ async function run<R>(
 }
 
 /** Writes the version rows retention will remove into manifests in the backups bucket. Idempotent. */
-export function rollupNow(rt: AdminRuntime, ctx?: ContextInput, opts?: LifecycleRunOptions): Promise<LifecycleReport<RollupResult>> {
+export function rollupNow(rt: AdminRuntime, ctx?: AdminTarget, opts?: LifecycleRunOptions): Promise<LifecycleReport<RollupResult>> {
   return run<RollupResult>(rt, ctx, opts, rollupNamespace);
 }
 
 /** Removes from the version index the rows that verified manifests hold (retention applied). Payloads stay. */
-export function pruneNow(rt: AdminRuntime, ctx?: ContextInput, opts?: LifecycleRunOptions): Promise<LifecycleReport<PruneResult>> {
+export function pruneNow(rt: AdminRuntime, ctx?: AdminTarget, opts?: LifecycleRunOptions): Promise<LifecycleReport<PruneResult>> {
   return run<PruneResult>(rt, ctx, opts, pruneNamespace);
 }

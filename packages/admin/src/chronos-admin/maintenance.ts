@@ -1,6 +1,7 @@
 /**
  * Scheduled maintenance: `startMaintenance({ everyMs, onReport, ... })` runs, on a timer, per
- * context: rollup, prune, devShadow shrink, TTL marking, orphan GC (with its grace floor) and
+ * context (default: every namespace of every configured backend, listed again at each pass, so
+ * namespaces written by other processes are maintained too): rollup, prune, devShadow shrink, TTL marking, orphan GC (with its grace floor) and
  * the completion of interrupted erasures. Any number of processes may start it: passes are
  * numbered by time (pass = floor(now / everyMs)) and a pass runs in the one process that takes
  * its lease, a generation written with `putLease` in the metadata store (exactly one writer
@@ -13,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { ValidationError, type LeaseDoc, type MetadataStore } from '@chronos-db/core';
 import type { ContextInput } from '@chronos-db/router';
-import type { AdminRuntime } from './runtime.js';
+import { targetLabel, type AdminRuntime, type AdminTarget } from './runtime.js';
 
 export type MaintenanceStep = 'rollup' | 'prune' | 'shrink' | 'ttl' | 'gc' | 'erasures';
 
@@ -45,7 +46,10 @@ export interface MaintenanceOptions {
   everyMs: number;
   /** Called after every tick with what the pass did (or that it was another process's). */
   onReport?: (r: MaintenanceReport) => void;
-  /** The contexts to maintain. Default: every collection of `collectionMaps` on every backend, by key. */
+  /**
+   * The contexts to maintain. Default: every namespace of every configured backend, listed at each
+   * pass by the stores (`listNamespaces`: what any process wrote), each on the backend holding it.
+   */
   contexts?: ContextInput[];
   /** How long a pass's lease lasts without renewal. Default max(2 x everyMs, 60 s). */
   leaseMs?: number;
@@ -59,12 +63,12 @@ export interface MaintenanceOptions {
 
 /** What maintenance calls; `rollup` / `prune` are present once the rollup code is in this build. */
 export interface MaintenanceSteps {
-  rollup?: ((ctx: ContextInput) => Promise<unknown>) | undefined;
-  prune?: ((ctx: ContextInput) => Promise<unknown>) | undefined;
-  shrink: (ctx: ContextInput) => Promise<unknown>;
-  ttl: (ctx: ContextInput, ttlHours: number) => Promise<unknown>;
-  gc: (ctx: ContextInput, graceMs: number | undefined) => Promise<unknown>;
-  erasures: (ctx: ContextInput) => Promise<unknown>;
+  rollup?: ((ctx: AdminTarget) => Promise<unknown>) | undefined;
+  prune?: ((ctx: AdminTarget) => Promise<unknown>) | undefined;
+  shrink: (ctx: AdminTarget) => Promise<unknown>;
+  ttl: (ctx: AdminTarget, ttlHours: number) => Promise<unknown>;
+  gc: (ctx: AdminTarget, graceMs: number | undefined) => Promise<unknown>;
+  erasures: (ctx: AdminTarget) => Promise<unknown>;
 }
 
 const STEPS: readonly MaintenanceStep[] = ['rollup', 'prune', 'shrink', 'ttl', 'gc', 'erasures'];
@@ -85,35 +89,25 @@ function check(o: MaintenanceOptions): void {
     throw new ValidationError(`skip takes step names: ${STEPS.join(', ')}`);
 }
 
-const label = (ctx: ContextInput): string =>
-  Object.entries(ctx)
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join(',');
-
 /** One scheduler per admin object. */
 export function createMaintenance(rt: AdminRuntime, steps: () => MaintenanceSteps) {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopping = false;
 
-  const defaultContexts = (): ContextInput[] => {
-    const cols = Object.keys(rt.cfg.collectionMaps ?? {});
-    if (!cols.length) throw new ValidationError('startMaintenance needs contexts, or collectionMaps naming the collections to maintain');
-    return rt.topology.backends.flatMap((b) => cols.map((collection) => ({ key: b.key, collection })));
-  };
-
   return {
     start(o: MaintenanceOptions): void {
       rt.assertOpen();
       check(o);
       if (timer || running) throw new ValidationError('maintenance is already running in this instance: stopMaintenance() first');
-      const contexts = o.contexts ?? defaultContexts();
-      // every process must agree where the lease lives: the first context's metadata store
-      const first = rt.resolve(contexts[0]!);
-      const store = first.meta;
+      const contexts = o.contexts;
+      // every process must agree where the lease lives: the first context's metadata store, else the first backend's
+      const first = contexts ? rt.resolve(contexts[0]!) : undefined;
+      const backend0 = rt.topology.backends[0]!;
+      const store = first ? first.meta : rt.metaFor(backend0);
       if (!store.getLease || !store.putLease)
         throw new ValidationError('maintenance needs a metadata store with leases (getLease, putLease); this one does not');
-      const dbName = first.ns.dbName;
+      const dbName = first ? first.ns.dbName : backend0.dbName;
       const holder = `${process.pid}-${randomBytes(6).toString('hex')}`;
       const leaseMs = o.leaseMs ?? Math.max(2 * o.everyMs, 60_000);
       const skip = new Set(o.skip ?? []);
@@ -147,7 +141,8 @@ interface PassInput {
   dbName: string;
   holder: string;
   leaseMs: number;
-  contexts: ContextInput[];
+  /** Undefined: every namespace (`allNamespaces`), listed at each pass. */
+  contexts: ContextInput[] | undefined;
   o: MaintenanceOptions;
   skip: Set<MaintenanceStep>;
   steps: MaintenanceSteps;
@@ -180,7 +175,17 @@ async function pass(rt: AdminRuntime, p: PassInput): Promise<MaintenanceReport> 
     return put({ expiresAt: Date.now() + p.leaseMs, data: { round: number, done: false } });
   };
 
-  outer: for (const ctx of p.contexts) {
+  let targets: AdminTarget[];
+  try {
+    targets = p.contexts ?? (await rt.allNamespaces());
+  } catch (e) {
+    // not marked done: the next pass (here or elsewhere) lists again
+    report.aborted = `listing the namespaces failed: ${rt.redactor.text(String((e as Error)?.message ?? e))}`;
+    gen++;
+    await put({ expiresAt: Date.now(), data: { round: number, done: false } }).catch(() => false); // released: the next tick may retry
+    return finish();
+  }
+  outer: for (const ctx of targets) {
     for (const step of STEPS) {
       if (p.stopped()) {
         report.aborted = 'stopMaintenance() was called';
@@ -200,8 +205,8 @@ async function pass(rt: AdminRuntime, p: PassInput): Promise<MaintenanceReport> 
   return finish();
 }
 
-async function runStep(rt: AdminRuntime, p: PassInput, ctx: ContextInput, step: MaintenanceStep): Promise<MaintenanceStepReport> {
-  const base = { context: label(ctx), step };
+async function runStep(rt: AdminRuntime, p: PassInput, ctx: AdminTarget, step: MaintenanceStep): Promise<MaintenanceStepReport> {
+  const base = { context: targetLabel(ctx), step };
   if (p.skip.has(step)) return { ...base, status: 'skipped', reason: 'left out by the skip option' };
   let run: (() => Promise<unknown>) | undefined;
   let reason = '';

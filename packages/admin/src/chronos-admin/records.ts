@@ -2,7 +2,7 @@
 import { ITEM_STATES, NotFoundError, ValidationError, assertId, type GcOptions, type HeadDoc } from '@chronos-db/core';
 import type { ContextInput } from '@chronos-db/router';
 import { requireConfirm } from './confirm.js';
-import type { AdminRuntime } from './runtime.js';
+import { isResolved, placedTarget, type AdminRuntime, type AdminTarget } from './runtime.js';
 
 const PAGE = 500;
 
@@ -14,11 +14,11 @@ const PAGE = 500;
  * `findHeadsByState` (both bundled ones) only the candidates, read from an
  * index on (state, last update); with one that lacks it, every live head.
  */
-export async function markItemsAsProcessedByTTL(rt: AdminRuntime, ctx: ContextInput, ttlHours: number, opts: { confirm?: boolean; dryRun?: boolean }) {
+export async function markItemsAsProcessedByTTL(rt: AdminRuntime, ctx: AdminTarget, ttlHours: number, opts: { confirm?: boolean; dryRun?: boolean }) {
   rt.assertOpen();
   if (typeof ttlHours !== 'number' || !Number.isFinite(ttlHours) || ttlHours < 0) throw new ValidationError('ttlHours must be a non-negative number');
   requireConfirm(opts, 'markItemsAsProcessedByTTL');
-  const r = await rt.resolvePlaced(ctx);
+  const r = await placedTarget(rt, ctx);
   const cutoff = Date.now() - ttlHours * 3600_000;
   let scanned = 0;
   let marked = 0;
@@ -71,8 +71,8 @@ export async function markItemAsProcessed(rt: AdminRuntime, ctx: ContextInput, i
 }
 
 /** Deletes unreferenced payload objects older than graceMs (orphans of failed or lost writes). */
-export async function gc(rt: AdminRuntime, ctx: ContextInput, opts: GcOptions & { confirm?: boolean } = {}) {
+export async function gc(rt: AdminRuntime, ctx: AdminTarget, opts: GcOptions & { confirm?: boolean } = {}) {
   rt.assertOpen();
   requireConfirm(opts, 'gc');
-  return rt.engine(ctx).collectGarbage(opts);
+  return (isResolved(ctx) ? rt.engineOn(ctx.backend, ctx.ns) : rt.engine(ctx)).collectGarbage(opts);
 }

@@ -31,8 +31,35 @@ export interface AdminRuntime {
   counterStore(): CounterStore | undefined;
   /** The context's engine (the instance's bounded per-context cache); admin only collects garbage through it. */
   engine(ctx: ContextInput): { collectGarbage(opts?: GcOptions): Promise<GcResult> };
-  /** The contexts bound in this process so far (the engine cache's), for maintenance without a context. */
+  /** The contexts bound in this process so far (the engine cache's). */
   boundContexts(): AdminResolved[];
+  /** Every namespace of every configured backend, on the backend it was found on (maintenance without a context). */
+  allNamespaces(): Promise<AdminResolved[]>;
+  /** The engine of a namespace on one backend (maintenance of a namespace `allNamespaces` found). */
+  engineOn(backend: Backend, ns: Namespace): { collectGarbage(opts?: GcOptions): Promise<GcResult> };
   /** Marks the instance closed, then closes every client it opened. */
   shutdown(): Promise<void>;
+}
+
+/** What an admin function runs on: a context, or a namespace already resolved (maintenance of the namespaces `allNamespaces` found). */
+export type AdminTarget = ContextInput | AdminResolved;
+
+export function isResolved(t: AdminTarget): t is AdminResolved {
+  return typeof t === 'object' && t !== null && 'ns' in t && 'meta' in t && 'backend' in t;
+}
+
+/** The target's namespace: as resolved, or where a context's data lives now (`resolvePlaced`). */
+export async function placedTarget(rt: AdminRuntime, t: AdminTarget): Promise<AdminResolved> {
+  rt.assertOpen();
+  return isResolved(t) ? t : rt.resolvePlaced(t);
+}
+
+/** A target for reports: `key=...,dbName=...,collection=...[,tenantId=...]` (no URI). */
+export function targetLabel(t: AdminTarget): string {
+  const o: object = isResolved(t)
+    ? { key: t.backend.key, dbName: t.ns.dbName, collection: t.ns.collection, ...(t.ns.tenant !== undefined ? { tenantId: t.ns.tenant } : {}) }
+    : t;
+  return Object.entries(o)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(',');
 }

@@ -5,9 +5,8 @@
  * cleared only while the head is still at the version it shadows (`clearShadow(ns, id, ov)`).
  */
 import { ValidationError, type HeadDoc } from '@chronos-db/core';
-import type { ContextInput } from '@chronos-db/router';
 import { requireConfirm } from './confirm.js';
-import type { AdminRuntime } from './runtime.js';
+import { placedTarget, type AdminRuntime, type AdminTarget } from './runtime.js';
 
 const PAGE = 500;
 
@@ -25,10 +24,10 @@ export interface ShrinkShadowsResult {
   dryRun: boolean;
 }
 
-export async function shrinkShadows(rt: AdminRuntime, ctx: ContextInput, opts: { confirm?: boolean; dryRun?: boolean }): Promise<ShrinkShadowsResult> {
+export async function shrinkShadows(rt: AdminRuntime, ctx: AdminTarget, opts: { confirm?: boolean; dryRun?: boolean }): Promise<ShrinkShadowsResult> {
   rt.assertOpen();
   requireConfirm(opts, 'shrinkShadows');
-  const r = await rt.resolvePlaced(ctx);
+  const r = await placedTarget(rt, ctx);
   const clear = r.meta.clearShadow?.bind(r.meta);
   if (!clear) throw new ValidationError('shrinkShadows needs a metadata store with clearShadow; this one does not');
   const ds = rt.cfg.devShadow?.enabled ? rt.cfg.devShadow : undefined;

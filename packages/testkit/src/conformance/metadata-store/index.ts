@@ -26,6 +26,7 @@ import { getVersionTests } from './get-version.js';
 import { hardDeleteTests } from './hard-delete.js';
 import { headsByStateTests } from './heads-by-state.js';
 import { lifecycleTests } from './lifecycle.js';
+import { listNamespacesTests } from './list-namespaces.js';
 import { listVersionsTests } from './list-versions.js';
 import { namespaceIsolationTests } from './namespace-isolation.js';
 import { queryHeadsFilterTests } from './query-heads-filters.js';
@@ -59,6 +60,7 @@ export function runMetadataStoreConformance(runner: TestRunner, name: string, fa
     headsByStateTests(s);
     hardDeleteTests(s);
     lifecycleTests(s);
+    listNamespacesTests(s);
     namespaceIsolationTests(s);
     declarationTests(s);
     checkSkipList(t);
