@@ -25,7 +25,16 @@ describeMongo('storage-mongo on FerretDB', () => {
         const store = createMongoMetadataStore({ uri: MONGO_URL!, dialect });
         return { store, teardown: () => store.close() };
       },
-      { commitMany: true, scanHeads: true, changesAfter: true, headsByState: true, deleteVersions: true, listNamespaces: true, lifecycle: true, transactions: false },
+      {
+        commitMany: true,
+        scanHeads: true,
+        changesAfter: true,
+        headsByState: true,
+        deleteVersions: true,
+        listNamespaces: true,
+        lifecycle: true,
+        transactions: false,
+      },
     );
   }
   runCounterStoreConformance(

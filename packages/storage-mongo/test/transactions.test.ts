@@ -33,7 +33,16 @@ d('storage-mongo with transactions (MONGO_URL)', () => {
       if (!(await store.detectTransactions())) throw new Error('MONGO_URL does not offer transactions (needs a replica set or mongos)');
       return { store, teardown: () => store.close() };
     },
-    { commitMany: true, scanHeads: true, changesAfter: true, headsByState: true, deleteVersions: true, listNamespaces: true, lifecycle: true, transactions: true },
+    {
+      commitMany: true,
+      scanHeads: true,
+      changesAfter: true,
+      headsByState: true,
+      deleteVersions: true,
+      listNamespaces: true,
+      lifecycle: true,
+      transactions: true,
+    },
   );
   runCounterStoreConformance(
     runner,
@@ -51,6 +60,15 @@ d('storage-mongo with transactions (MONGO_URL)', () => {
       const store = createMongoMetadataStore({ uri: URL! });
       return { store, teardown: () => store.close() };
     },
-    { commitMany: true, scanHeads: true, changesAfter: true, headsByState: true, deleteVersions: true, listNamespaces: true, lifecycle: true, transactions: false },
+    {
+      commitMany: true,
+      scanHeads: true,
+      changesAfter: true,
+      headsByState: true,
+      deleteVersions: true,
+      listNamespaces: true,
+      lifecycle: true,
+      transactions: false,
+    },
   );
 });

@@ -14,23 +14,26 @@ export function declarationTests(s: MetaSuite): void {
       if (opts.transactions !== undefined) expect(store.capabilities.transactions).toBe(opts.transactions);
     });
 
-    t.it('offers exactly the optional methods the suite was told (commitMany, scanHeads, changesAfter, findHeadsByState, deleteVersions, listNamespaces)', async () => {
-      expect({
-        commitMany: typeof store.commitMany,
-        scanHeads: typeof store.scanHeads,
-        changesAfter: typeof store.changesAfter,
-        findHeadsByState: typeof store.findHeadsByState,
-        deleteVersions: typeof store.deleteVersions,
-        listNamespaces: typeof store.listNamespaces,
-      }).toEqual({
-        commitMany: opts.commitMany ? 'function' : 'undefined',
-        scanHeads: opts.scanHeads ? 'function' : 'undefined',
-        changesAfter: opts.changesAfter ? 'function' : 'undefined',
-        findHeadsByState: opts.headsByState ? 'function' : 'undefined',
-        deleteVersions: opts.deleteVersions ? 'function' : 'undefined',
-        listNamespaces: opts.listNamespaces ? 'function' : 'undefined',
-      });
-    });
+    t.it(
+      'offers exactly the optional methods the suite was told (commitMany, scanHeads, changesAfter, findHeadsByState, deleteVersions, listNamespaces)',
+      async () => {
+        expect({
+          commitMany: typeof store.commitMany,
+          scanHeads: typeof store.scanHeads,
+          changesAfter: typeof store.changesAfter,
+          findHeadsByState: typeof store.findHeadsByState,
+          deleteVersions: typeof store.deleteVersions,
+          listNamespaces: typeof store.listNamespaces,
+        }).toEqual({
+          commitMany: opts.commitMany ? 'function' : 'undefined',
+          scanHeads: opts.scanHeads ? 'function' : 'undefined',
+          changesAfter: opts.changesAfter ? 'function' : 'undefined',
+          findHeadsByState: opts.headsByState ? 'function' : 'undefined',
+          deleteVersions: opts.deleteVersions ? 'function' : 'undefined',
+          listNamespaces: opts.listNamespaces ? 'function' : 'undefined',
+        });
+      },
+    );
 
     t.it('offers all the lifecycle methods or none, as the suite was told (option lifecycle)', async () => {
       const life = [store.beginErasure, store.finishErasure, store.erasedIds, store.listErasures, store.clearShadow, store.getLease, store.putLease].map(
