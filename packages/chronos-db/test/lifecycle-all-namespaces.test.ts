@@ -117,9 +117,6 @@ describeServers('rollupNow / pruneNow / startMaintenance without a context: Ferr
   jest.setTimeout(600_000);
   const names = buckets('allns');
   const r = rnd();
-  // a second "server": the same FerretDB under another URI, so the runtime sees two Mongo stores
-  const second = new URL(env.mongoUrl);
-  second.searchParams.set('appName', `lifegaps-second-${r}`);
   const dbs = [`alla_${r}`, `allb_${r}`, `allh_${r}`];
   afterAll(async () => {
     const c = new MongoClient(env.mongoUrl);
@@ -132,6 +129,9 @@ describeServers('rollupNow / pruneNow / startMaintenance without a context: Ferr
 
   it('a fresh instance rolls up and prunes every namespace of both backends, hashed contexts on the backend the registry places them on', async () => {
     await createBuckets(env, names);
+    // a second "server": the same FerretDB under another URI, so the runtime sees two Mongo stores
+    const second = new URL(env.mongoUrl);
+    second.searchParams.set('appName', `lifegaps-second-${r}`);
     const config = {
       databases: {
         runtime: {
