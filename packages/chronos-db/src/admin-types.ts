@@ -1,13 +1,17 @@
 /**
- * The public type of `chronos.admin`, declared here with its option and result
- * types so chronos-db's published declarations never name a type of
- * `@chronos-db/admin` or `@chronos-db/storage-s3`: their declarations import the
- * AWS SDK's, which need @types/node and the DOM lib and do not compile in a
+ * The public type of `chronos.admin`, declared here (its option and result types
+ * are core's, see core's admin-types.ts) so chronos-db's published declarations
+ * never name a type of `@chronos-db/admin` or `@chronos-db/storage-s3`: their
+ * declarations import the AWS SDK's, which need @types/node and the DOM lib and do not compile in a
  * strict consumer without `skipLibCheck` (test/dts-consumer.test.ts proves the
  * built .d.ts does). The admin object built in chronos.ts must be assignable
  * to `ChronosAdmin`, so tsc keeps the two in step.
  */
 import type {
+  CompactLocalResult,
+  ConnectivityResult,
+  EnsureBucketsOptions,
+  EnsureBucketsResult,
   ErasureRecord,
   GcOptions,
   GcResult,
@@ -15,81 +19,18 @@ import type {
   HardDeleteResult,
   LifecycleReport,
   LifecycleRunOptions,
+  MaintenanceOptions as CoreMaintenanceOptions,
   PruneResult,
   RollupResult,
+  ShrinkShadowsResult,
+  SpacesValidationResult,
+  HealthReport,
 } from '@chronos-db/core';
 import type { BackendInfo, ContextInput } from '@chronos-db/router';
 import type { RebalanceOptions, RebalancePlan, RebalancePlanOptions, RebalanceResult } from './rebalance.js';
 
-export type {
-  RebalanceContext,
-  RebalanceMove,
-  RebalanceOptions,
-  RebalancePhase,
-  RebalancePlan,
-  RebalancePlanOptions,
-  RebalanceProgress,
-  RebalanceResult,
-} from './rebalance.js';
-
-export interface ComponentHealth {
-  name: string;
-  ok: boolean;
-  latencyMs: number;
-  error?: string;
-  [k: string]: unknown;
-}
-
-export interface HealthReport {
-  ok: boolean;
-  backends: ComponentHealth[];
-  storage: ComponentHealth[];
-  counters?: ComponentHealth;
-}
-
-export interface EnsureBucketsOptions {
-  /** Required (or `dryRun`): this call may create buckets. */
-  confirm?: boolean;
-  /** Create the buckets that are missing. Default true. */
-  createIfMissing?: boolean;
-  /** Only check; create nothing. */
-  dryRun?: boolean;
-}
-
-export interface BucketStatus {
-  name: string;
-  exists: boolean;
-  accessible: boolean;
-  created?: boolean;
-  error?: string;
-}
-
-export interface EnsureBucketsResult {
-  bucketsChecked: number;
-  bucketsCreated: number;
-  bucketStatuses: BucketStatus[];
-}
-
-export interface ConnectivityResult {
-  /** Every configured bucket answered. */
-  success: boolean;
-  /** The configured buckets that are reachable with these credentials. */
-  buckets: string[];
-  error?: string;
-  /**
-   * Set to 'local' when the context has no S3 (the embedded store, localStorage): S3 connectivity
-   * does not apply, and the result reports the local payload folders instead (see `note`).
-   */
-  storage?: 'local';
-  /** Why the result is not an S3 check (only with `storage: 'local'`). */
-  note?: string;
-}
-
-export interface SpacesValidationResult {
-  valid: boolean;
-  issues: string[];
-  recommendations: string[];
-}
+/** `admin.startMaintenance` options with the router's context type (the option and report types live in core). */
+export type MaintenanceOptions = CoreMaintenanceOptions<ContextInput>;
 
 export interface ChronosAdmin {
   /** Per Mongo backend, storage connection and counters database: ok, latency, error. No secrets. */
@@ -148,61 +89,4 @@ export interface ChronosAdmin {
   startMaintenance(opts: MaintenanceOptions): void;
   /** Stops the timer and waits for a pass in progress. */
   stopMaintenance(): Promise<void>;
-}
-
-export interface ShrinkShadowsResult {
-  scanned: number;
-  shadows: number;
-  dropped: number;
-  expired: number;
-  oversized: number;
-  disabled: number;
-  dryRun: boolean;
-}
-
-export type MaintenanceStep = 'rollup' | 'prune' | 'shrink' | 'ttl' | 'gc' | 'erasures';
-
-export interface MaintenanceStepReport {
-  context: string;
-  step: MaintenanceStep;
-  status: 'done' | 'skipped' | 'failed';
-  /** Why a step was skipped, or the (redacted) error of a failed one. */
-  reason?: string;
-  result?: unknown;
-}
-
-export interface MaintenanceReport {
-  /** The pass number: floor(start time / everyMs). */
-  round: number;
-  holder: string;
-  /** false: another process holds or finished this pass; `steps` is empty. */
-  ran: boolean;
-  startedAt: string;
-  finishedAt: string;
-  steps: MaintenanceStepReport[];
-  aborted?: string;
-}
-
-export interface MaintenanceOptions {
-  /** Milliseconds between passes (at least 100). */
-  everyMs: number;
-  onReport?: (r: MaintenanceReport) => void;
-  /** Default: every collection of collectionMaps on every backend, by key. */
-  contexts?: ContextInput[];
-  /** Lease length without renewal. Default max(2 x everyMs, 60 s). */
-  leaseMs?: number;
-  /** TTL marking threshold; omitted: the step is skipped. */
-  ttlHours?: number;
-  /** GC grace (default 1 hour; at least 2 x operationTimeoutMs). */
-  gcGraceMs?: number;
-  skip?: MaintenanceStep[];
-}
-
-export interface CompactLocalResult {
-  /** Files moved into SQLite (with dryRun: that would move). */
-  moved: number;
-  movedBytes: number;
-  /** Files over the inline limit, which stay files. */
-  keptAsFiles: number;
-  dryRun: boolean;
 }

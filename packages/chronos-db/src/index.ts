@@ -3,21 +3,8 @@ export type { Chronos, BoundCollection, ChronosCounters, QueuedResultOf } from '
 export type { ChronosFallback, WorkerOptions } from './fallback.js';
 export { MAX_CACHED_ENGINES } from './runtime.js';
 // chronos.admin's types, declared without @chronos-db/admin's (see admin-types.ts)
+export type { ChronosAdmin, MaintenanceOptions } from './admin-types.js';
 export type {
-  ChronosAdmin,
-  HealthReport,
-  ComponentHealth,
-  EnsureBucketsOptions,
-  EnsureBucketsResult,
-  BucketStatus,
-  ConnectivityResult,
-  SpacesValidationResult,
-  ShrinkShadowsResult,
-  MaintenanceOptions,
-  MaintenanceReport,
-  MaintenanceStep,
-  MaintenanceStepReport,
-  CompactLocalResult,
   RebalanceContext,
   RebalanceMove,
   RebalanceOptions,
@@ -26,7 +13,21 @@ export type {
   RebalancePlanOptions,
   RebalanceProgress,
   RebalanceResult,
-} from './admin-types.js';
+} from './rebalance.js';
+export type {
+  HealthReport,
+  ComponentHealth,
+  EnsureBucketsOptions,
+  EnsureBucketsResult,
+  BucketStatus,
+  ConnectivityResult,
+  SpacesValidationResult,
+  ShrinkShadowsResult,
+  MaintenanceReport,
+  MaintenanceStep,
+  MaintenanceStepReport,
+  CompactLocalResult,
+} from '@chronos-db/core';
 export type { RollupResult, PruneResult, LifecycleRunOptions, LifecycleReport, NamespaceReport } from '@chronos-db/core';
 export {
   ChronosError,

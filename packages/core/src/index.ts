@@ -9,4 +9,5 @@ export * from './config.js';
 export * from './redact.js';
 export * from './logger.js';
 export * from './engine/index.js';
+export * from './admin-types.js';
 export type * from './collection-types.js';

@@ -5,18 +5,11 @@
  * rows shadow, and a rerun removes them); larger files stay. Reads find payloads in either
  * place, so running it is never required.
  */
-import { ValidationError } from '@chronos-db/core';
+import { ValidationError, type CompactLocalResult } from '@chronos-db/core';
 import { requireConfirm } from './confirm.js';
 import type { AdminRuntime } from './runtime.js';
 
-export interface CompactLocalResult {
-  /** Files moved into SQLite (with dryRun: that would move). */
-  moved: number;
-  movedBytes: number;
-  /** Files over the inline limit, which stay files. */
-  keptAsFiles: number;
-  dryRun: boolean;
-}
+export type { CompactLocalResult };
 
 interface Compactable {
   compact(opts?: { dryRun?: boolean }): Promise<{ moved: number; movedBytes: number; keptAsFiles: number }>;

@@ -5,24 +5,12 @@
  * database. The whole report passes through the instance's redactor.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { ComponentHealth, HealthReport } from '@chronos-db/core';
 import { probeBackends } from '@chronos-db/router';
 import { s3Health } from '../spaces/health.js';
 import type { AdminRuntime } from './runtime.js';
 
-export interface ComponentHealth {
-  name: string;
-  ok: boolean;
-  latencyMs: number;
-  error?: string;
-  [k: string]: unknown;
-}
-
-export interface HealthReport {
-  ok: boolean;
-  backends: ComponentHealth[];
-  storage: ComponentHealth[];
-  counters?: ComponentHealth;
-}
+export type { ComponentHealth, HealthReport };
 
 async function timed(name: string, fn: () => Promise<unknown>): Promise<ComponentHealth> {
   const t0 = performance.now();

@@ -12,54 +12,22 @@
  * waits for a pass in progress. Each pass reports what it did, or why it skipped a step.
  */
 import { randomBytes } from 'node:crypto';
-import { ValidationError, type LeaseDoc, type MetadataStore } from '@chronos-db/core';
+import {
+  MAINTENANCE_STEPS,
+  ValidationError,
+  type LeaseDoc,
+  type MaintenanceOptions as CoreMaintenanceOptions,
+  type MaintenanceReport,
+  type MaintenanceStep,
+  type MaintenanceStepReport,
+  type MetadataStore,
+} from '@chronos-db/core';
 import type { ContextInput } from '@chronos-db/router';
 import { targetLabel, type AdminRuntime, type AdminTarget } from './runtime.js';
 
-export type MaintenanceStep = 'rollup' | 'prune' | 'shrink' | 'ttl' | 'gc' | 'erasures';
-
-export interface MaintenanceStepReport {
-  context: string;
-  step: MaintenanceStep;
-  status: 'done' | 'skipped' | 'failed';
-  /** Why a step was skipped, or the error (redacted) of a failed one. */
-  reason?: string;
-  result?: unknown;
-}
-
-export interface MaintenanceReport {
-  /** The pass number: floor(start time / everyMs) (not named `pass`: the redactor masks fields named like passwords). */
-  round: number;
-  /** This process's holder id. */
-  holder: string;
-  /** false: another process holds or finished this pass (or an earlier one still runs); `steps` is empty. */
-  ran: boolean;
-  startedAt: string;
-  finishedAt: string;
-  steps: MaintenanceStepReport[];
-  /** The pass stopped early: the lease was lost (another process took it over) or maintenance was stopped. */
-  aborted?: string;
-}
-
-export interface MaintenanceOptions {
-  /** Milliseconds between passes (at least 100). */
-  everyMs: number;
-  /** Called after every tick with what the pass did (or that it was another process's). */
-  onReport?: (r: MaintenanceReport) => void;
-  /**
-   * The contexts to maintain. Default: every namespace of every configured backend, listed at each
-   * pass by the stores (`listNamespaces`: what any process wrote), each on the backend holding it.
-   */
-  contexts?: ContextInput[];
-  /** How long a pass's lease lasts without renewal. Default max(2 x everyMs, 60 s). */
-  leaseMs?: number;
-  /** TTL marking: records whose last update is older than this many hours become `processed`. Omitted: the step is skipped. */
-  ttlHours?: number;
-  /** GC grace period (default: gc's, 1 hour; at least 2 x operationTimeoutMs). */
-  gcGraceMs?: number;
-  /** Steps to leave out. */
-  skip?: MaintenanceStep[];
-}
+/** The option and report types live in core (chronos-db names them too). */
+export type MaintenanceOptions = CoreMaintenanceOptions<ContextInput>;
+export type { MaintenanceReport, MaintenanceStep, MaintenanceStepReport };
 
 /** What maintenance calls; `rollup` / `prune` are present once the rollup code is in this build. */
 export interface MaintenanceSteps {
@@ -71,7 +39,7 @@ export interface MaintenanceSteps {
   erasures: (ctx: AdminTarget) => Promise<unknown>;
 }
 
-const STEPS: readonly MaintenanceStep[] = ['rollup', 'prune', 'shrink', 'ttl', 'gc', 'erasures'];
+const STEPS: readonly MaintenanceStep[] = MAINTENANCE_STEPS;
 const LEASE = 'chronos.maintenance';
 
 function check(o: MaintenanceOptions): void {

@@ -4,25 +4,13 @@
  * A read of a record without a shadow GETs its payload, so reads stay correct; a shadow is
  * cleared only while the head is still at the version it shadows (`clearShadow(ns, id, ov)`).
  */
-import { ValidationError, type HeadDoc } from '@chronos-db/core';
+import { ValidationError, type HeadDoc, type ShrinkShadowsResult } from '@chronos-db/core';
 import { requireConfirm } from './confirm.js';
 import { placedTarget, type AdminRuntime, type AdminTarget } from './runtime.js';
 
 const PAGE = 500;
 
-export interface ShrinkShadowsResult {
-  /** Heads read. */
-  scanned: number;
-  /** Heads that carried a shadow. */
-  shadows: number;
-  /** Shadows removed (with dryRun: that would be). */
-  dropped: number;
-  /** Of those: past ttlHours, over maxBytesPerDoc, or devShadow off. */
-  expired: number;
-  oversized: number;
-  disabled: number;
-  dryRun: boolean;
-}
+export type { ShrinkShadowsResult };
 
 export async function shrinkShadows(rt: AdminRuntime, ctx: AdminTarget, opts: { confirm?: boolean; dryRun?: boolean }): Promise<ShrinkShadowsResult> {
   rt.assertOpen();

@@ -1,21 +1,9 @@
 /** `testS3Connectivity`: HeadBucket on every configured bucket (works with keys scoped to those buckets). */
+import type { ConnectivityResult } from '@chronos-db/core';
 import { configuredBuckets, connRedactor, safeMessage, withClient, type SpacesConnection } from './connection.js';
 import { probeBucket } from './probe.js';
 
-export interface ConnectivityResult {
-  /** Every configured bucket answered. */
-  success: boolean;
-  /** The configured buckets that are reachable with these credentials. */
-  buckets: string[];
-  error?: string;
-  /**
-   * Set to 'local' when the context has no S3 (the embedded store, localStorage): S3 connectivity
-   * does not apply, and the result reports the local payload folders instead (see `note`).
-   */
-  storage?: 'local';
-  /** Why the result is not an S3 check (only with `storage: 'local'`). */
-  note?: string;
-}
+export type { ConnectivityResult };
 
 export async function testS3Connectivity(conn: SpacesConnection): Promise<ConnectivityResult> {
   try {

@@ -1,32 +1,11 @@
 /** `ensureBucketsExist`: check the configured buckets and create exactly the missing ones. */
 import { CreateBucketCommand, type CreateBucketCommandInput, type S3Client } from '@aws-sdk/client-s3';
-import { ValidationError } from '@chronos-db/core';
+import { ValidationError, type BucketStatus, type EnsureBucketsOptions, type EnsureBucketsResult } from '@chronos-db/core';
 import { isAwsEndpoint, mapS3Error, s3ErrorInfo } from '@chronos-db/storage-s3';
 import { configuredBuckets, withClient, type SpacesConnection } from './connection.js';
 import { probeBucket } from './probe.js';
 
-export interface EnsureBucketsOptions {
-  /** Required (true) unless `dryRun`: creating buckets is a change to your account. */
-  confirm?: boolean;
-  /** Create the buckets that do not exist. Default true. */
-  createIfMissing?: boolean;
-  /** Only report; create nothing. */
-  dryRun?: boolean;
-}
-
-export interface BucketStatus {
-  name: string;
-  exists: boolean;
-  accessible: boolean;
-  created?: boolean;
-  error?: string;
-}
-
-export interface EnsureBucketsResult {
-  bucketsChecked: number;
-  bucketsCreated: number;
-  bucketStatuses: BucketStatus[];
-}
+export type { BucketStatus, EnsureBucketsOptions, EnsureBucketsResult };
 
 /**
  * CreateBucket that sends a location constraint only to AWS outside us-east-1.

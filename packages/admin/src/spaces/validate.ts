@@ -6,15 +6,12 @@
  * DigitalOcean-specific advice is given for DigitalOcean hosts.
  */
 import { GetBucketAclCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { SpacesValidationResult } from '@chronos-db/core';
 import { mapS3Error, s3ErrorInfo } from '@chronos-db/storage-s3';
 import { configuredBuckets, connRedactor, withClient, type SpacesConnection } from './connection.js';
 import { probeBucket } from './probe.js';
 
-export interface SpacesValidationResult {
-  valid: boolean;
-  issues: string[];
-  recommendations: string[];
-}
+export type { SpacesValidationResult };
 
 export interface ValidateOptions {
   /** Also check the buckets on the server (reachable, versioning, public access). Default true. */

@@ -29,20 +29,17 @@ import type {
   BulkResult,
   BulkUpdateItem,
   ChronosRecord,
-  CreateOptions,
-  EnrichOptions,
   EngineOptions,
   ListOptions,
   ReadOptions,
   RestoreCollectionOptions,
   RestoreObjectOptions,
   SmartInsertOptions,
-  WriteOptions,
 } from './types.js';
 import { ValidationError } from '../errors.js';
 import * as write from './write.js';
 import * as queued from './queued-writes.js';
-import { orderKeyOf, queueOf, type QueuedWriteBody } from './fallback.js';
+import { orderKeyOf, queueOf, type QueuedWrite, type QueuedWriteBody } from './fallback.js';
 import { applyQueued } from './replay-queued.js';
 import { notFound, readUnlessErased, withoutErased } from './erased.js';
 
@@ -73,41 +70,29 @@ export class CollectionEngine<Q = never> {
 
   // ---------------------------------------------------------------- writes
 
-  create(data: unknown, actor?: string, reason?: string, opts: CreateOptions = {}): Promise<{ id: string; ov: 0; cv: number; createdAt: Date } | Q> {
-    return (this.cx.fallback ? queued.create(this.cx, data, actor, reason, opts) : write.create(this.cx, data, actor, reason, opts)) as Promise<
-      { id: string; ov: 0; cv: number; createdAt: Date } | Q
-    >;
+  create(...a: write.CreateArgs): Promise<write.CreateResult | Q> {
+    return this.routeWrite(queued.create, write.create, a);
   }
 
-  update(
-    id: string,
-    data: unknown,
-    expectedOv?: number,
-    actor?: string,
-    reason?: string,
-    opts: WriteOptions = {},
-  ): Promise<{ id: string; ov: number; cv: number; updatedAt: Date } | Q> {
-    return (
-      this.cx.fallback ? queued.update(this.cx, id, data, expectedOv, actor, reason, opts) : write.update(this.cx, id, data, expectedOv, actor, reason, opts)
-    ) as Promise<{ id: string; ov: number; cv: number; updatedAt: Date } | Q>;
+  update(...a: write.UpdateArgs): Promise<write.UpdateResult | Q> {
+    return this.routeWrite(queued.update, write.update, a);
   }
 
-  delete(
-    id: string,
-    expectedOv?: number,
-    actor?: string,
-    reason?: string,
-    opts: WriteOptions = {},
-  ): Promise<{ id: string; ov: number; cv: number; deletedAt: Date } | Q> {
-    return (
-      this.cx.fallback ? queued.remove(this.cx, id, expectedOv, actor, reason, opts) : write.remove(this.cx, id, expectedOv, actor, reason, opts)
-    ) as Promise<{ id: string; ov: number; cv: number; deletedAt: Date } | Q>;
+  delete(...a: write.DeleteArgs): Promise<write.DeleteResult | Q> {
+    return this.routeWrite(queued.remove, write.remove, a);
   }
 
-  enrich(id: string, patch: unknown, opts: EnrichOptions = {}): Promise<{ id: string; ov: number; cv: number } | Q> {
-    return (this.cx.fallback ? queued.enrich(this.cx, id, patch, opts) : write.enrich(this.cx, id, patch, opts)) as Promise<
-      { id: string; ov: number; cv: number } | Q
-    >;
+  enrich(...a: write.EnrichArgs): Promise<write.EnrichResult | Q> {
+    return this.routeWrite(queued.enrich, write.enrich, a);
+  }
+
+  /** A write through the fallback queue when the engine has one, else the direct path. */
+  private routeWrite<A extends unknown[], R>(
+    viaQueue: (cx: EngineContext, ...a: A) => Promise<R | QueuedWrite>,
+    direct: (cx: EngineContext, ...a: A) => Promise<R>,
+    a: A,
+  ): Promise<R | Q> {
+    return (this.cx.fallback ? viaQueue(this.cx, ...a) : direct(this.cx, ...a)) as Promise<R | Q>;
   }
 
   smartInsert(data: unknown, opts: SmartInsertOptions): Promise<{ id: string; ov: number; cv: number; created: boolean }> {

@@ -137,6 +137,17 @@ export async function replay(cx: EngineContext, requestId: string, requestHash: 
   return prior;
 }
 
+/** A write's idempotency key and the hash of what it asked for (a WriteSetup has both; none for internal writes). */
+export interface RequestKey {
+  requestId?: string | undefined;
+  requestHash?: string | undefined;
+}
+
+/** A version is built only on a live head: a deleted record is not found (update, delete, enrich). */
+export function assertLive(head: HeadDoc): void {
+  if (head.deleted) throw new NotFoundError(`Record '${head.itemId}' not found`, { id: head.itemId });
+}
+
 /**
  * Reads the head, builds a version from it and commits with compare-and-set.
  * With an explicit expectedOv a conflict is final; without one the write is
@@ -146,8 +157,7 @@ export async function writeLoop(
   cx: EngineContext,
   id: string,
   expectedOv: number | undefined,
-  requestId: string | undefined,
-  requestHash: string | undefined,
+  { requestId, requestHash }: RequestKey,
   buildOn: (head: HeadDoc, at: number) => Promise<Built>,
   countAs: 'CREATE' | 'UPDATE' | 'DELETE',
   payload?: Record<string, unknown> | (() => Record<string, unknown>),

@@ -5,10 +5,23 @@
  * request hash (write.ts `check*`), and runs through `queueable`, whose
  * direct attempt is the direct path on the already checked input.
  */
-import { createId, type CheckedCreate, type CheckedEnrich, type CheckedRemove, type CheckedUpdate } from './write.js';
+import {
+  createId,
+  type CheckedCreate,
+  type CheckedEnrich,
+  type CheckedRemove,
+  type CheckedUpdate,
+  type CreateArgs,
+  type CreateResult,
+  type DeleteArgs,
+  type DeleteResult,
+  type EnrichArgs,
+  type EnrichResult,
+  type UpdateArgs,
+  type UpdateResult,
+} from './write.js';
 import type { EngineContext } from './context.js';
 import { fallbackRequestId, queueable, type QueuedWrite } from './fallback.js';
-import type { CreateOptions, EnrichOptions, WriteOptions } from './types.js';
 import { checkRequestId, type WriteSetup } from './validate.js';
 import * as write from './write.js';
 
@@ -23,13 +36,7 @@ const common = (w: WriteSetup) => ({
   ...(w.reason !== undefined ? { reason: w.reason } : {}),
 });
 
-export async function create(
-  cx: EngineContext,
-  data: unknown,
-  actor?: string,
-  reason?: string,
-  opts: CreateOptions = {},
-): Promise<Awaited<ReturnType<typeof write.create>> | QueuedWrite> {
+export async function create(cx: EngineContext, ...[data, actor, reason, opts = {}]: CreateArgs): Promise<CreateResult | QueuedWrite> {
   const c: CheckedCreate = write.checkCreate(data, actor, reason, { ...opts, requestId: requestIdOf(opts) });
   return queueable(
     cx,
@@ -46,15 +53,7 @@ export async function create(
   );
 }
 
-export async function update(
-  cx: EngineContext,
-  id: string,
-  data: unknown,
-  expectedOv?: number,
-  actor?: string,
-  reason?: string,
-  opts: WriteOptions = {},
-): Promise<Awaited<ReturnType<typeof write.update>> | QueuedWrite> {
+export async function update(cx: EngineContext, ...[id, data, expectedOv, actor, reason, opts = {}]: UpdateArgs): Promise<UpdateResult | QueuedWrite> {
   const c: CheckedUpdate = write.checkUpdate(id, data, expectedOv, actor, reason, requestIdOf(opts));
   return queueable(
     cx,
@@ -63,26 +62,14 @@ export async function update(
   );
 }
 
-export async function remove(
-  cx: EngineContext,
-  id: string,
-  expectedOv?: number,
-  actor?: string,
-  reason?: string,
-  opts: WriteOptions = {},
-): Promise<Awaited<ReturnType<typeof write.remove>> | QueuedWrite> {
+export async function remove(cx: EngineContext, ...[id, expectedOv, actor, reason, opts = {}]: DeleteArgs): Promise<DeleteResult | QueuedWrite> {
   const c: CheckedRemove = write.checkRemove(id, expectedOv, actor, reason, requestIdOf(opts));
   return queueable(cx, { kind: 'delete', id, ...common(c.w), ...(c.expectedOv !== undefined ? { expectedOv: c.expectedOv } : {}), ordered: true }, () =>
     write.removeChecked(cx, c),
   );
 }
 
-export async function enrich(
-  cx: EngineContext,
-  id: string,
-  patch: unknown,
-  opts: EnrichOptions = {},
-): Promise<Awaited<ReturnType<typeof write.enrich>> | QueuedWrite> {
+export async function enrich(cx: EngineContext, ...[id, patch, opts = {}]: EnrichArgs): Promise<EnrichResult | QueuedWrite> {
   const c: CheckedEnrich = write.checkEnrich(id, patch, { ...opts, requestId: requestIdOf(opts) });
   return queueable(
     cx,

@@ -29,15 +29,7 @@ export async function restoreObject(
   await cx.ensure();
   const tv = await versionAt(cx, id, sel);
   if (!tv || tv.itemId !== id) throw new NotFoundError(`Record '${id}' has no version matching ${JSON.stringify(target)}`, { id });
-  const r = await writeLoop(
-    cx,
-    id,
-    opts.expectedHeadOv,
-    w.requestId,
-    w.requestHash,
-    async (head, at) => pointerVersion(head, tv, 'RESTORE', at, tv.deleted, w),
-    'UPDATE',
-  );
+  const r = await writeLoop(cx, id, opts.expectedHeadOv, w, async (head, at) => pointerVersion(head, tv, 'RESTORE', at, tv.deleted, w), 'UPDATE');
   return { id, newOv: r.ov, newCv: r.cv };
 }
 

@@ -2,10 +2,11 @@
  * The write path: create, update, delete and enrich. Every input is checked
  * before the first I/O; payloads are written before the version names them.
  */
-import { NotFoundError, OptimisticLockError, ValidationError } from '../errors.js';
+import { OptimisticLockError, ValidationError } from '../errors.js';
+import type { HeadDoc } from '../ports.js';
 import { assertId, assertOv, newId } from '../names.js';
-import { build, pointerVersion } from './build.js';
-import { commitBuilt, replay, writeLoop } from './commit.js';
+import { build, pointerVersion, type Built } from './build.js';
+import { assertLive, commitBuilt, replay, writeLoop } from './commit.js';
 import { derivedId, type EngineContext } from './context.js';
 import { count } from './counting.js';
 import { deepMerge } from './merge.js';
@@ -13,6 +14,20 @@ import { checkSize } from './payload.js';
 import { loadStored } from './render.js';
 import type { CreateOptions, EnrichOptions, WriteOptions } from './types.js';
 import { checkData, optString, writeSetup, type WriteSetup } from './validate.js';
+
+/*
+ * What create, update, delete and enrich take after the context, and what they give back:
+ * declared once for the engine's front (collection.ts), the direct path (here) and the
+ * queued path (queued-writes.ts).
+ */
+export type CreateArgs = [data: unknown, actor?: string, reason?: string, opts?: CreateOptions];
+export type UpdateArgs = [id: string, data: unknown, expectedOv?: number, actor?: string, reason?: string, opts?: WriteOptions];
+export type DeleteArgs = [id: string, expectedOv?: number, actor?: string, reason?: string, opts?: WriteOptions];
+export type EnrichArgs = [id: string, patch: unknown, opts?: EnrichOptions];
+export type CreateResult = { id: string; ov: 0; cv: number; createdAt: Date };
+export type UpdateResult = { id: string; ov: number; cv: number; updatedAt: Date };
+export type DeleteResult = { id: string; ov: number; cv: number; deletedAt: Date };
+export type EnrichResult = { id: string; ov: number; cv: number };
 
 /** A create's input, checked before any I/O: what the direct and the queued path (queued-writes.ts) both start from. */
 export interface CheckedCreate {
@@ -34,17 +49,11 @@ export function checkCreate(data: unknown, actor: unknown, reason: unknown, opts
 /** The id a checked create writes: the caller's, else derived from its requestId, else a new one. */
 export const createId = (cx: EngineContext, c: CheckedCreate): string => c.idGiven ?? (c.w.requestId ? derivedId(cx, 'req', c.w.requestId) : newId());
 
-export async function create(
-  cx: EngineContext,
-  data: unknown,
-  actorIn?: string,
-  reasonIn?: string,
-  opts: CreateOptions = {},
-): Promise<{ id: string; ov: 0; cv: number; createdAt: Date }> {
-  return createChecked(cx, checkCreate(data, actorIn, reasonIn, opts));
+export async function create(cx: EngineContext, ...[data, actor, reason, opts = {}]: CreateArgs): Promise<CreateResult> {
+  return createChecked(cx, checkCreate(data, actor, reason, opts));
 }
 
-export async function createChecked(cx: EngineContext, c: CheckedCreate): Promise<{ id: string; ov: 0; cv: number; createdAt: Date }> {
+export async function createChecked(cx: EngineContext, c: CheckedCreate): Promise<CreateResult> {
   const { input, w, functionId } = c;
   const id = createId(cx, c);
   await cx.ensure();
@@ -68,15 +77,7 @@ export async function createChecked(cx: EngineContext, c: CheckedCreate): Promis
   }
 }
 
-export async function update(
-  cx: EngineContext,
-  id: string,
-  data: unknown,
-  expectedOv?: number,
-  actor?: string,
-  reason?: string,
-  opts: WriteOptions = {},
-): Promise<{ id: string; ov: number; cv: number; updatedAt: Date }> {
+export async function update(cx: EngineContext, ...[id, data, expectedOv, actor, reason, opts = {}]: UpdateArgs): Promise<UpdateResult> {
   return updateChecked(cx, checkUpdate(id, data, expectedOv, actor, reason, opts.requestId));
 }
 
@@ -96,27 +97,31 @@ export function checkUpdate(id: string, data: unknown, expectedOv: unknown, acto
   return { id, input, expectedOv: (expectedOv ?? undefined) as number | undefined, w };
 }
 
-export async function updateChecked(cx: EngineContext, c: CheckedUpdate): Promise<{ id: string; ov: number; cv: number; updatedAt: Date }> {
+/** The version an update writes on `head`: `doc` as the whole record (updateChecked, and updateMany in bulk.ts). */
+export function buildUpdate(cx: EngineContext, head: HeadDoc, at: number, doc: Record<string, unknown>, w: WriteSetup): Built {
+  return build(cx, {
+    id: head.itemId,
+    ov: head.ov + 1,
+    op: 'UPDATE',
+    at,
+    createdAt: head.createdAt,
+    doc,
+    ...w,
+    functionIds: head.functionIds,
+    previousBlobs: head.blobs,
+  });
+}
+
+export async function updateChecked(cx: EngineContext, c: CheckedUpdate): Promise<UpdateResult> {
   const { id, input, expectedOv, w } = c;
   const r = await writeLoop(
     cx,
     id,
     expectedOv,
-    w.requestId,
-    w.requestHash,
+    w,
     async (head, at) => {
-      if (head.deleted) throw new NotFoundError(`Record '${id}' not found`, { id });
-      return build(cx, {
-        id,
-        ov: head.ov + 1,
-        op: 'UPDATE',
-        at,
-        createdAt: head.createdAt,
-        doc: input,
-        ...w,
-        functionIds: head.functionIds,
-        previousBlobs: head.blobs,
-      });
+      assertLive(head);
+      return buildUpdate(cx, head, at, input, w);
     },
     'UPDATE',
     input,
@@ -124,14 +129,7 @@ export async function updateChecked(cx: EngineContext, c: CheckedUpdate): Promis
   return { id, ov: r.ov, cv: r.cv, updatedAt: new Date(r.at) };
 }
 
-export async function remove(
-  cx: EngineContext,
-  id: string,
-  expectedOv?: number,
-  actor?: string,
-  reason?: string,
-  opts: WriteOptions = {},
-): Promise<{ id: string; ov: number; cv: number; deletedAt: Date }> {
+export async function remove(cx: EngineContext, ...[id, expectedOv, actor, reason, opts = {}]: DeleteArgs): Promise<DeleteResult> {
   return removeChecked(cx, checkRemove(id, expectedOv, actor, reason, opts.requestId));
 }
 
@@ -149,16 +147,15 @@ export function checkRemove(id: string, expectedOv: unknown, actor: unknown, rea
   return { id, expectedOv: (expectedOv ?? undefined) as number | undefined, w };
 }
 
-export async function removeChecked(cx: EngineContext, c: CheckedRemove): Promise<{ id: string; ov: number; cv: number; deletedAt: Date }> {
+export async function removeChecked(cx: EngineContext, c: CheckedRemove): Promise<DeleteResult> {
   const { id, expectedOv, w } = c;
   const r = await writeLoop(
     cx,
     id,
     expectedOv,
-    w.requestId,
-    w.requestHash,
+    w,
     async (head, at) => {
-      if (head.deleted) throw new NotFoundError(`Record '${id}' not found`, { id });
+      assertLive(head);
       return pointerVersion(head, head, 'DELETE', at, true, w);
     },
     'DELETE',
@@ -166,7 +163,7 @@ export async function removeChecked(cx: EngineContext, c: CheckedRemove): Promis
   return { id, ov: r.ov, cv: r.cv, deletedAt: new Date(r.at) };
 }
 
-export async function enrich(cx: EngineContext, id: string, patch: unknown, opts: EnrichOptions = {}): Promise<{ id: string; ov: number; cv: number }> {
+export async function enrich(cx: EngineContext, ...[id, patch, opts = {}]: EnrichArgs): Promise<EnrichResult> {
   return enrichChecked(cx, checkEnrich(id, patch, opts));
 }
 
@@ -190,17 +187,16 @@ export function checkEnrich(id: string, patch: unknown, opts: EnrichOptions): Ch
   return { id, patches, expectedOv: opts.expectedOv, functionId, w };
 }
 
-export async function enrichChecked(cx: EngineContext, c: CheckedEnrich): Promise<{ id: string; ov: number; cv: number }> {
+export async function enrichChecked(cx: EngineContext, c: CheckedEnrich): Promise<EnrichResult> {
   const { id, patches: checked, functionId, w } = c;
   let merged: Record<string, unknown> = {};
   const r = await writeLoop(
     cx,
     id,
     c.expectedOv,
-    w.requestId,
-    w.requestHash,
+    w,
     async (head, at) => {
-      if (head.deleted) throw new NotFoundError(`Record '${id}' not found`, { id });
+      assertLive(head);
       const current = await loadStored(cx, head);
       delete current._system;
       merged = checked.reduce((acc, p) => deepMerge(acc, p), current);
@@ -229,8 +225,7 @@ export async function revive(
     cx,
     id,
     expectedOv,
-    undefined,
-    undefined,
+    {},
     async (head, at) => {
       if (!head.deleted) throw new OptimisticLockError(`Record '${id}' was revived by another writer`, { id });
       const functionIds = who.functionId ? [who.functionId] : undefined;
