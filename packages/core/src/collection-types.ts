@@ -35,6 +35,7 @@ import type { GcOptions, GcResult } from './engine/gc.js';
 /** The engine's own GC types, exported so the published declarations can name them. */
 export type { GcOptions, GcResult };
 import type { QueuedWriteBody } from './engine/fallback.js';
+import type { CreateResult, DeleteResult, EnrichResult, UpdateResult } from './engine/write.js';
 
 // ---------------------------------------------------------------------------
 // Time points
@@ -143,10 +144,7 @@ export type Projected<T extends object, O> = O extends { projection: readonly (i
 
 type Ret<M extends keyof CollectionEngine> = CollectionEngine[M] extends (...args: never[]) => Promise<infer R> ? R : never;
 
-export type CreateResult = Ret<'create'>;
-export type UpdateResult = Ret<'update'>;
-export type DeleteResult = Ret<'delete'>;
-export type EnrichResult = Ret<'enrich'>;
+export type { CreateResult, UpdateResult, DeleteResult, EnrichResult } from './engine/write.js';
 export type SmartInsertResult = Ret<'smartInsert'>;
 export type RestoreObjectResult = Ret<'restoreObject'>;
 export type RestoreCollectionResult = Ret<'restoreCollection'>;
