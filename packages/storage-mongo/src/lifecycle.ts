@@ -8,7 +8,8 @@
  * after everything it wrote, so the erasure (which deletes only after its tombstone) removes
  * it. A head repair does the same. So no version or head outlives an erasure, whatever the
  * interleaving, except one written by a process that died between its write and its look;
- * a rerun of the erasure, or the maintenance sweep of recent erasures, removes that.
+ * a rerun of the erasure, or the next maintenance pass (admin finishErasures sweeps every
+ * tombstoned id, finished erasures included), removes that.
  *
  * Leases: generations `<name>#<gen>` in `chronos_leases` of the given database; the unique
  * `_id` makes exactly one put of a generation win (insert-unique, the one atomic write

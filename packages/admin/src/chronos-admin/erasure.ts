@@ -120,7 +120,14 @@ export async function hardDelete(rt: AdminRuntime, ctx: AdminTarget, id: string,
   // 5. scrub, then the erasure record
   const scrubbed = (await (meta.scrub?.() ?? true)) && (await (blobs.scrub?.() ?? true));
   const finishedAt = Date.now();
-  const result = { at: finishedAt, versionsDeleted: versions, objectsDeleted: objects, ...(manifestsRewritten !== null ? { manifestsRewritten } : {}) };
+  // a rerun of a finished erasure (a ghost swept, see finishErasures) adds to what the record says went
+  const prior = began.status === 'done' ? began : undefined;
+  const result = {
+    at: finishedAt,
+    versionsDeleted: versions + (prior?.versionsDeleted ?? 0),
+    objectsDeleted: objects + (prior?.objectsDeleted ?? 0),
+    ...(manifestsRewritten !== null ? { manifestsRewritten: manifestsRewritten + (prior?.manifestsRewritten ?? 0) } : {}),
+  };
   await ports.finish(ns, id, result);
   const { at: _, ...counts } = result;
   return rt.redactor.value({
@@ -151,18 +158,48 @@ export async function listErasures(
   return rt.redactor.value(items.length > limit ? { items: page, pageToken: page[page.length - 1]!.itemId } : { items: page });
 }
 
-/** Maintenance: reruns every erasure of a context that an interruption left unfinished. */
-export async function finishErasures(rt: AdminRuntime, ctx: AdminTarget): Promise<{ finished: number }> {
+/**
+ * Maintenance: reruns every erasure of a context that an interruption left unfinished, and sweeps
+ * the ghosts of finished ones.
+ *
+ * A ghost (MongoDB without transactions, or with them: the look follows the transaction): a
+ * writer that read the record before its tombstone, whose version insert (the commit point)
+ * landed after the erasure's deletes, and that died (SIGKILL) before its tombstone look, which
+ * would have undone it (storage-mongo lifecycle.ts). It leaves a version, and possibly a head, of
+ * an erased record: reads answer "missing" (the tombstone), but the bytes are there.
+ *
+ * Why no ghost survives one maintenance pass begun after the writer died: the tombstone is
+ * written before any delete and is never removed, so the ghost's record is in `listErasures`,
+ * which this pass reads in full, 'done' ones included. For each, the version index (the truth:
+ * `listVersions`) and the head (`getHead` forWrite: the stored head as it is, else a version
+ * found) are read; the writer's insert and head write ended on the server before or when its
+ * connection closed with its death, so they are visible to these reads. Anything found reruns
+ * `hardDelete`, which removes every version and the head of the id, the record's payload
+ * prefixes and manifest rows, and adds what it removed to the erasure record's counts. A
+ * writer still alive is no ghost: its own look undoes its write. The embedded store has no
+ * ghosts (its commits check the tombstone inside their transaction); the sweep costs it the
+ * same two reads per erasure.
+ */
+export async function finishErasures(rt: AdminRuntime, ctx: AdminTarget): Promise<{ finished: number; ghostsSwept: number }> {
+  const r = await placedTarget(rt, ctx);
   let finished = 0;
+  let ghostsSwept = 0;
   let pageToken: string | undefined;
   do {
-    const page = await listErasures(rt, ctx, { limit: 100, ...(pageToken !== undefined ? { pageToken } : {}) });
+    const page = await listErasures(rt, r, { limit: 100, ...(pageToken !== undefined ? { pageToken } : {}) });
     for (const e of page.items) {
-      if (e.status !== 'erasing') continue;
-      await hardDelete(rt, ctx, e.itemId, { confirm: true });
-      finished++;
+      if (e.status === 'erasing') {
+        await hardDelete(rt, r, e.itemId, { confirm: true });
+        finished++;
+        continue;
+      }
+      rt.assertOpen();
+      const ghost = (await r.meta.listVersions(r.ns, e.itemId, { limit: 1 })).length > 0 || (await r.meta.getHead(r.ns, e.itemId, { forWrite: true })) !== null;
+      if (!ghost) continue;
+      await hardDelete(rt, r, e.itemId, { confirm: true });
+      ghostsSwept++;
     }
     pageToken = page.pageToken;
   } while (pageToken);
-  return { finished };
+  return { finished, ghostsSwept };
 }
