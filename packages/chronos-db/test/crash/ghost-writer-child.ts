@@ -17,7 +17,12 @@ const die = (): Promise<never> => {
 };
 
 async function main() {
-  const job = JSON.parse(process.env.GHOST_JOB!) as { config: ChronosConfig; ctx: { key: string; collection: string }; id: string; data: Record<string, unknown> };
+  const job = JSON.parse(process.env.GHOST_JOB!) as {
+    config: ChronosConfig;
+    ctx: { key: string; collection: string };
+    id: string;
+    data: Record<string, unknown>;
+  };
   const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
   let inserted = false;
   const realInsert = Collection.prototype.insertOne;
