@@ -21,7 +21,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { CollectionEngine } from '@chronos-db/core';
 import { createLocalStorage } from '@chronos-db/storage-local';
-import { pool, runPair, type Counters, type SideResult } from './measure.js';
+import { pool, runPair, wallOnly as side, type Counters } from './measure.js';
 import { selected, type BenchOptions, type WorkloadResult } from './options.js';
 import type { RemoteSetup } from './remote-env.js';
 import type { Log } from './remote.js';
@@ -29,21 +29,6 @@ import type { Log } from './remote.js';
 const NONE: Counters = { mongo: () => 0, s3: () => 0 };
 /** A record whose stored JSON (with chronos-db's _system block) is about 141 bytes of data. */
 const small = (i: number) => ({ n: i, name: `user-${i}`, email: `user-${i}@example.com`, plan: i % 3 ? 'free' : 'pro', tags: ['a', 'b'], score: i * 7 });
-
-function side(ops: number, wallMs: number): SideResult {
-  return {
-    ops,
-    wallMs,
-    opsPerSec: Number((ops / (wallMs / 1000)).toFixed(1)),
-    meanMs: wallMs / ops,
-    p50Ms: NaN,
-    p99Ms: NaN,
-    cpuMsPerOp: NaN,
-    peakRssMb: process.memoryUsage().rss / 2 ** 20,
-    mongoCmdsPerOp: NaN,
-    s3ReqsPerOp: NaN,
-  } as SideResult;
-}
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();

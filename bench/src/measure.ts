@@ -134,6 +134,25 @@ export function summarize(acc: { lat: number[]; wallMs: number; cpuUs: number; m
   };
 }
 
+/**
+ * A side measured only by the wall time of one run of `ops` operations (bulk calls, copies):
+ * no latency distribution, CPU time or round-trip counts (NaN).
+ */
+export function wallOnly(ops: number, wallMs: number): SideResult {
+  return {
+    ops,
+    wallMs: Number(wallMs.toFixed(1)),
+    opsPerSec: Number((ops / (wallMs / 1000)).toFixed(1)),
+    meanMs: wallMs / ops,
+    p50Ms: NaN,
+    p99Ms: NaN,
+    cpuMsPerOp: NaN,
+    peakRssMb: process.memoryUsage().rss / 2 ** 20,
+    mongoCmdsPerOp: NaN,
+    s3ReqsPerOp: NaN,
+  };
+}
+
 const finish = (a: Acc): SideResult => summarize({ ...a, rssPeak: a.rss.peak, ops: a.done });
 
 export function startSampler(): void {

@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { initChronos, type ChronosConfig } from 'chronos-db';
 import { MongoClient } from 'mongodb';
-import type { SideResult } from './measure.js';
+import { wallOnly as side } from './measure.js';
 import { selected, type BenchOptions, type WorkloadResult } from './options.js';
 import type { RemoteEnv } from './remote-env.js';
 import type { Log } from './remote.js';
@@ -38,21 +38,6 @@ function ferretBin(): string {
   }
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function side(ops: number, wallMs: number): SideResult {
-  return {
-    ops,
-    wallMs: Number(wallMs.toFixed(1)),
-    opsPerSec: Number((ops / (wallMs / 1000)).toFixed(1)),
-    meanMs: wallMs / ops,
-    p50Ms: NaN,
-    p99Ms: NaN,
-    cpuMsPerOp: NaN,
-    peakRssMb: process.memoryUsage().rss / 2 ** 20,
-    mongoCmdsPerOp: NaN,
-    s3ReqsPerOp: NaN,
-  } as SideResult;
-}
 
 const freePort = () =>
   new Promise<number>((res, rej) => {
