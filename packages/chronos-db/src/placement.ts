@@ -63,6 +63,8 @@ export interface Placement {
   readonly deps: PlacementDeps;
   /** The backend holding a hashed namespace (creating its entry on first use); writes wait while it moves. */
   backendFor(ns: Namespace, intent: Intent): Promise<Backend>;
+  /** backendFor of one namespace, its registry key computed once (what a store call asks: no I/O while the lease holds). */
+  resolver(ns: Namespace): (intent: Intent) => Promise<Backend>;
   /** The backend of a namespace that has an entry, else null (never creates one). */
   existing(ns: Namespace, intent: Intent): Promise<Backend | null>;
   /** The entry cached in this process, if its lease is still valid (no I/O). */
@@ -175,8 +177,7 @@ export function createPlacement(deps: PlacementDeps): Placement {
   };
 
   /** Reads (or, with `create`, makes) the entry; one flight per key per process. */
-  const load = (ns: Namespace, create: boolean): Promise<Cached | null> => {
-    const key = placementKey(ns);
+  const load = (ns: Namespace, create: boolean, key: string): Promise<Cached | null> => {
     const hit = cache.get(key);
     if (hit && Date.now() < hit.until) return Promise.resolve(hit);
     const flying = inflight.get(key);
@@ -220,11 +221,10 @@ export function createPlacement(deps: PlacementDeps): Placement {
     return b;
   };
 
-  const settle = async (ns: Namespace, intent: Intent, create: boolean): Promise<Backend | null> => {
-    let c = await load(ns, create);
+  const settle = async (ns: Namespace, intent: Intent, create: boolean, key = placementKey(ns)): Promise<Backend | null> => {
+    let c = await load(ns, create, key);
     if (!c) return null;
     if (c.entry.state === 'active' || intent === 'read') return backendOf(c.entry);
-    const key = placementKey(ns);
     const deadline = Date.now() + deps.waitMs;
     const poll = Math.max(20, Math.min(200, Math.floor(deps.leaseMs / 4)));
     while (c!.entry.state === 'moving') {
@@ -236,7 +236,7 @@ export function createPlacement(deps: PlacementDeps): Placement {
         );
       await sleep(poll);
       cache.delete(key);
-      c = await load(ns, create);
+      c = await load(ns, create, key);
       if (!c) return null;
     }
     return backendOf(c!.entry);
@@ -248,6 +248,10 @@ export function createPlacement(deps: PlacementDeps): Placement {
     stats,
     probe,
     backendFor: (ns, intent) => settle(ns, intent, true) as Promise<Backend>,
+    resolver(ns) {
+      const key = placementKey(ns);
+      return (intent) => settle(ns, intent, true, key) as Promise<Backend>;
+    },
     existing: (ns, intent) => settle(ns, intent, false),
     cached(ns) {
       const c = cache.get(placementKey(ns));

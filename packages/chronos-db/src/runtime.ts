@@ -42,7 +42,8 @@ import { storageLocal, storageMongo, storageS3 } from './adapters.js';
 import type { SqliteMetadataStore } from '@chronos-db/storage-local';
 import { createFallback, type FallbackRuntime } from './fallback.js';
 import { placedCollection } from './placed.js';
-import { DEFAULT_LEASE_MS, createPlacement, type MongoClientLike, type Placement } from './placement.js';
+import { placedStores } from './placed-stores.js';
+import { DEFAULT_LEASE_MS, createPlacement, type Intent, type MongoClientLike, type Placement } from './placement.js';
 
 /**
  * Engines kept per instance, least recently used evicted first. An engine
@@ -71,7 +72,7 @@ export interface Runtime extends AdminRuntime {
   readonly placement: Placement | null;
   /** The process-wide MongoClient of a URI (acquired once, released by shutdown). */
   mongoClient(uri: string): MongoClientLike;
-  /** The engine of a namespace on one backend (what a hashed context runs on once placed). */
+  /** The engine of a hashed namespace as first found on `backend` (its stores follow the placement on every call). */
   engineOn(backend: Backend, ns: Resolved['ns']): Engine;
 }
 
@@ -231,20 +232,37 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     meta: metaFor(backend),
     blobs: blobsFor(backend.spacesConnIndex),
   });
-  /** Synchronous resolution (admin): a hashed context uses its placement when this process holds a valid lease on it, else the hash. */
-  const resolve = (ctx: ContextInput): Resolved => {
+  /** Resolutions of hashed namespaces (their stores follow the placement); boundContexts re-resolves them. */
+  const hashedResolutions = new WeakSet<Resolved>();
+  /**
+   * A hashed namespace found on `backend`: `backend`/`storage` say where it lived when resolved, and
+   * its stores ask the registry on every call (placed-stores.ts), so a long run (rollup, prune, GC,
+   * TTL marking, a bulk stream) never writes where the namespace no longer lives.
+   */
+  const placedOn = (backend: Backend, ns: Resolved['ns']): Resolved => {
+    if (!placement) return resolvedOn(backend, ns);
+    const r: Resolved = { backend, storage: backend.spacesConnIndex, ns, ...placedStores(ns, placement, backend, metaFor, blobsFor) };
+    hashedResolutions.add(r);
+    return r;
+  };
+  /**
+   * THE resolution of a context outside `with()` (admin, maintenance, bucket checks, lifecycle): a
+   * hashed context goes through the placement registry, in every process whatever it has cached
+   * (first use: probe and entry); `write` waits while the context moves.
+   */
+  const place = async (ctx: ContextInput, intent: Intent = 'write'): Promise<Resolved> => {
     assertOpen();
     const r = resolveContext(topology, ctx);
-    const placed = r.form === 'hash' && placement ? placement.cached(r.ns) : null;
-    const b = placed && placed.state === 'active' ? topology.byKey.get(placed.backend) : undefined;
-    return resolvedOn(b ?? r.backend, r.ns);
+    if (r.form !== 'hash' || !placement) return resolvedOn(r.backend, r.ns);
+    return placedOn(await placement.backendFor(r.ns, intent), r.ns);
   };
 
   // Least recently used first: a Map keeps insertion order; a hit is moved to the end.
   const engines = new Map<string, Engine>();
   const bound = new Map<string, Resolved>();
   const engineFor = (r: Resolved, variant = ''): Engine => {
-    const id = `${r.backend.key}\u0000${String(r.storage)}\u0000${r.ns.dbName}\u0000${r.ns.tenant ?? ''}\u0000${r.ns.collection}${variant}`;
+    // a hashed namespace's engine (placed stores) is never the engine of a key/tier context of the same names
+    const id = `${r.backend.key}\u0000${String(r.storage)}\u0000${r.ns.dbName}\u0000${r.ns.tenant ?? ''}\u0000${r.ns.collection}${hashedResolutions.has(r) ? '\u0000placed' : ''}${variant}`;
     let e = engines.get(id);
     if (e) {
       engines.delete(id);
@@ -276,13 +294,7 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     if (!variant) bound.set(id, r); // a fenced engine (see fencedEngine) is the same context as the plain one
     return e;
   };
-  const resolvePlaced = async (ctx: ContextInput): Promise<Resolved> => {
-    assertOpen();
-    const r = resolveContext(topology, ctx);
-    if (r.form !== 'hash' || !placement) return resolvedOn(r.backend, r.ns);
-    return resolvedOn(await placement.backendFor(r.ns, 'write'), r.ns);
-  };
-  const engineOn = (backend: Backend, ns: Resolved['ns']): Engine => engineFor(resolvedOn(backend, ns));
+  const engineOn = (backend: Backend, ns: Resolved['ns']): Engine => engineFor(placedOn(backend, ns));
 
   /**
    * Every namespace of every configured backend (maintenance without a context), each on the
@@ -306,6 +318,7 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     const named = (e: PlacementEntry | undefined, b: Backend) => !!e && (b.key === e.backend || b.key === e.to || b.key === e.drain);
     const candidates = new Set(placementCandidates(topology).map((b) => b.key));
     const out: Resolved[] = [];
+    const hashedSeen = new Set<string>();
     for (const group of groups.values()) {
       const meta = metaFor(group[0]!);
       if (!meta.listNamespaces) {
@@ -323,7 +336,15 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
           : e
             ? group.find((b) => named(e, b))
             : (group.find((b) => candidates.has(b.key)) ?? group[0]);
-        if (backend) out.push(resolvedOn(backend, ns));
+        if (!backend) continue;
+        if (own.has(ns.dbName) || !placement) out.push(resolvedOn(backend, ns));
+        else {
+          // hashed: once (a drained source copy is the same namespace), with stores that follow the placement
+          const key = placementKey(ns);
+          if (hashedSeen.has(key)) continue;
+          hashedSeen.add(key);
+          out.push(placedOn(backend, ns));
+        }
       }
     }
     return out;
@@ -334,7 +355,7 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
    * the source (intact while fenced), then is queued; the replay runs where the context lives by then.
    */
   const fencedEngine = (backend: Backend, ns: Resolved['ns']): Engine => {
-    const r = resolvedOn(backend, ns);
+    const r = placedOn(backend, ns);
     const refuse = () =>
       Promise.reject(
         new StorageError(
@@ -365,16 +386,13 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     log,
     redact: redactor.text,
     apply: async (body) => {
-      let backend = topology.byKey.get(body.route?.key);
+      const backend = topology.byKey.get(body.route?.key);
       if (!backend) throw new ValidationError(`Queued write names an unknown backend '${String(body.route?.key).slice(0, 80)}'`);
-      let storage = body.route.storage as Resolved['storage'];
-      // a hashed context moved by rebalance since the write was queued: replay it where the context lives now
+      const storage = body.route.storage as Resolved['storage'];
+      // a hashed context (it has a registry entry): replayed where it lives now, through stores that follow the placement
       const placed = placement && backend.kind === 'mongo' ? await placement.existing(body.ns, 'write') : null;
-      if (placed && placed.key !== backend.key) {
-        backend = placed;
-        storage = placed.spacesConnIndex;
-      }
-      return engineFor({ backend, storage, ns: body.ns, meta: metaFor(backend), blobs: blobsFor(storage) }).applyQueued(body);
+      const r = placed ? placedOn(placed, body.ns) : { backend, storage, ns: body.ns, meta: metaFor(backend), blobs: blobsFor(storage) };
+      return engineFor(r).applyQueued(body);
     },
   });
   const fallbackApi = guard(fallback.api, (what) => assertOpen(`fallback.${what}`), redactor);
@@ -389,8 +407,7 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
       return closed;
     },
     assertOpen: () => assertOpen('admin'),
-    resolve,
-    resolvePlaced,
+    resolvePlaced: place,
     metaFor,
     blobsFor,
     counterStore,
@@ -401,6 +418,7 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     cachedEngines: () => [...engines.values()],
     boundContexts: () => [...bound.values()],
     allNamespaces,
+    engineOf: (r: Resolved) => engineFor(r),
     async shutdown() {
       if (closed) return;
       closed = true;

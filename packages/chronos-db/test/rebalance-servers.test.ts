@@ -40,6 +40,7 @@ type Rec = { id: string; tenant: string; v: Array<{ n: number; at: number }> };
 describeServers(`rebalance across four FerretDB servers (${TENANTS} tenants${FULL ? '' : '; CHRONOS_REBALANCE_FULL=1 for the issue size, 200'})`, (env) => {
   const r = rnd();
   const names = buckets('rebal');
+  const names2 = buckets('rebal2'); // a second storage connection (the last tests)
   const extra: SecondFerret[] = [];
   const uris: string[] = [];
   const raw: MongoClient[] = [];
@@ -119,6 +120,7 @@ describeServers(`rebalance across four FerretDB servers (${TENANTS} tenants${FUL
     uris.push(...extra.map((s) => s.url), extra[0]!.url.replace('127.0.0.1', 'localhost')); // s5: s1's server under another name
     for (const u of uris.slice(0, 4)) raw.push(await new MongoClient(u).connect());
     await createBuckets(env, names);
+    await createBuckets(env, names2);
   }, 180_000);
   afterAll(async () => {
     for (const c of opened) await c.admin.shutdown().catch(() => {});
@@ -419,5 +421,147 @@ describeServers(`rebalance across four FerretDB servers (${TENANTS} tenants${FUL
     expect(latest?.n).toBe(4242);
     expect((await q.fallback.getQueueStats()).pending).toBe(0);
     await expectEveryTenantOnOneServer([t]);
+  });
+
+  // Two storage connections (s1 -> conn 0, s3 -> conn 1) and version retention, on a data set of its own.
+  const cfgR = (keys: string[]): ChronosConfig => ({
+    databases: {
+      runtime: {
+        tenants: keys.map((k) => ({ key: k, mongoUri: uris[Number(k.slice(1)) - 1]!, dbName: `rr_${k}_${r}`, spacesConn: k === 's1' ? 0 : 1 })),
+      },
+    },
+    spacesConns: [
+      { endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names },
+      { endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names2 },
+    ],
+    counters: { mongoUri: uris[0]!, dbName: `rr_cnt_${r}` },
+    routing: { hashAlgo: 'rendezvous', placementLeaseMs: 300, placementWaitMs: 20_000 },
+    operationTimeoutMs: 3000,
+    rollup: { enabled: true },
+    collectionMaps: { items: { indexedProps: ['n'], versionRetention: { maxVersions: 1 } } },
+  });
+  const dbR = `rr_${r}`;
+  const openR = (keys: string[]): Chronos<unknown> => {
+    const c = initChronos(cfgR(keys)) as Chronos<unknown>;
+    opened.push(c);
+    return c;
+  };
+  const ctxR = (tenant: string) => ({ dbName: dbR, collection: 'items', tenantId: tenant });
+  /** A tenant the hash over [s1, s3] places on s3: written first by a config with s1 alone, it lives on s1. */
+  const onS3 = (prefix: string) => {
+    const topo = buildTopology(parseConfig(cfgR(['s1', 's3'])));
+    for (let i = 0; ; i++) if (targetBackend(topo, { dbName: dbR, collection: 'items', tenant: `${prefix}${i}` }).key === 's3') return `${prefix}${i}`;
+  };
+  /** Version and head documents of a tenant's namespace per server, raw driver. */
+  async function whereR(tenant: string): Promise<Record<string, { ver: number; head: number }>> {
+    const out: Record<string, { ver: number; head: number }> = {};
+    await Promise.all(
+      raw.map(async (c, i) => {
+        const db = c.db(dbR);
+        const [ver, head] = await Promise.all([
+          db.collection(`${tenant}__items_ver`).countDocuments({}),
+          db.collection(`${tenant}__items_head`).countDocuments({}),
+        ]);
+        if (ver || head) out[`s${i + 1}`] = { ver, head };
+      }),
+    );
+    return out;
+  }
+
+  it('a fresh process (nothing cached) resolves a context living off its hash through the registry: bucket checks, rollup, prune, GC, TTL, recount, rollup without a context', async () => {
+    const t = onS3('h');
+    const w = openR(['s1']);
+    const c = w.with<{ n: number }>(ctxR(t));
+    for (let i = 0; i < 3; i++) {
+      await c.create({ n: 0 }, undefined, undefined, { id: `x${i}` });
+      for (let k = 1; k <= 2; k++) await c.update(`x${i}`, { n: k });
+    }
+    expect(await whereR(t)).toEqual({ s1: { ver: 9, head: 3 } }); // off its hash (s3), which a process with nothing cached would pick
+    const totals = await w.counters.getTotals({ dbName: dbR, collection: 'items', tenant: t });
+
+    // bucket checks: s1's storage connection (conn 0), not the hash's (conn 1)
+    const conn = await openR(['s1', 's3']).admin.testS3Connectivity(ctxR(t));
+    expect(conn.buckets).toEqual(expect.arrayContaining([names.jsonBucket]));
+    expect(conn.buckets).not.toEqual(expect.arrayContaining([names2.jsonBucket]));
+    const ensured = await openR(['s1', 's3']).admin.ensureBucketsExist(ctxR(t), { dryRun: true });
+    expect(JSON.stringify(ensured)).toContain(names.jsonBucket);
+    expect(JSON.stringify(ensured)).not.toContain(names2.jsonBucket);
+    // rollup without a context (every namespace) in a process that only bound it (no call made: nothing cached)
+    const bound = openR(['s1', 's3']);
+    bound.with(ctxR(t));
+    const rolled = await bound.admin.rollupNow();
+    expect(rolled.namespaces.map((n) => [n.tenant, n.result])).toEqual([[t, expect.objectContaining({ records: 3, rows: 6 })]]);
+    // prune, GC, TTL marking, each in a fresh process
+    const pruned = await openR(['s1', 's3']).admin.pruneNow(ctxR(t));
+    expect(pruned.namespaces[0]!.result).toMatchObject({ rows: 6 });
+    const gc = await openR(['s1', 's3']).admin.gc(ctxR(t), { dryRun: true, graceMs: 6000 });
+    expect(gc.scanned).toBeGreaterThanOrEqual(9); // conn 0 holds the 9 payloads; conn 1 none
+    expect(gc.removed).toBe(0);
+    const ttl = await openR(['s1', 's3']).admin.markItemsAsProcessedByTTL(ctxR(t), 0, { dryRun: true });
+    expect(ttl).toMatchObject({ scanned: 3, marked: 3 });
+    // recount with an engine bound first (made on the hash's backend): the totals stay
+    const rc = openR(['s1', 's3']);
+    rc.with(ctxR(t));
+    expect(await rc.counters.recount({ dbName: dbR, collection: 'items', tenant: t })).toEqual(totals);
+    // nothing was written where the hash points, and every version still reads (pruned rows from the manifests)
+    expect(await whereR(t)).toEqual({ s1: { ver: 3, head: 3 } });
+    const fresh = openR(['s1', 's3']).with<{ n: number }>(ctxR(t));
+    for (let i = 0; i < 3; i++) for (let k = 0; k <= 2; k++) expect((await fresh.getVersion(`x${i}`, k))?.n).toBe(k);
+  });
+
+  it('a createMany longer than the grace, running through a rebalance of its context (storage connection changes too): every acknowledged item on the target, nothing on the source, no duplicates', async () => {
+    const t = onS3('b');
+    await openR(['s1']).with(ctxR(t)).create({ n: -1 }, undefined, undefined, { id: 'first' });
+    expect(Object.keys(await whereR(t))).toEqual(['s1']);
+    const writer = openR(['s1', 's3']);
+    const admin = openR(['s1', 's3']);
+    const seen = new Set<string>();
+    let produced = 0;
+    let finished = false;
+    let afterEnd = 0;
+    async function* items() {
+      // until rebalance has returned (the source copy removed or kept), then 20 more
+      for (let i = 0; afterEnd < 20; i++) {
+        if (finished) afterEnd++;
+        produced++;
+        yield { data: { n: i }, id: `m${i}` };
+        if (i % 5 === 4) await sleep(20);
+      }
+    }
+    const bulk = writer.with<{ n: number }>(ctxR(t)).createMany(items(), { batchSize: 5, concurrency: 2 });
+    await sleep(300);
+    const res = await admin.admin
+      .rebalance({
+        confirm: true,
+        onProgress: (p) => {
+          if (p.context.tenantId === t) seen.add(p.phase);
+        },
+      })
+      .finally(() => {
+        finished = true;
+      });
+    const results = await bulk;
+    expect(res.failed).toEqual([]);
+    expect(res.sourcesKept).toEqual([]);
+    expect([...seen]).toEqual(expect.arrayContaining(['fenced', 'flipped', 'removed']));
+    expect(afterEnd).toBe(20); // the stream outlived the move
+    const acked = results.filter((x) => x.ok);
+    const refused = results.filter((x) => !x.ok);
+    // a batch still fenced after placementWaitMs would fail as retriable: never a write to the source
+    for (const x of refused) expect([x.index, isRetriableStorageError((x as { error: unknown }).error)]).toEqual([x.index, true]);
+    expect(acked.length).toBeGreaterThan(produced / 2);
+    expect(await whereR(t)).toEqual({ s3: { ver: acked.length + 1, head: acked.length + 1 } });
+    const ids = await raw[2]!.db(dbR).collection(`${t}__items_head`).distinct('_id');
+    expect(ids.length).toBe(acked.length + 1);
+    expect(new Set(ids)).toEqual(new Set(['first', ...acked.map((x) => (x as { id: string }).id)]));
+    // payloads where the context lives now (conn 1): a fresh process reads every acknowledged item
+    const check = openR(['s3']).with<{ n: number }>(ctxR(t));
+    const wrong: string[] = [];
+    await pool(acked, 6, async (x) => {
+      const id = (x as { id: string }).id;
+      if ((await check.getLatest(id))?.n !== Number(id.slice(1))) wrong.push(id);
+    });
+    expect(wrong.slice(0, 10)).toEqual([]);
+    console.log(`[rebalance] createMany through a move: ${acked.length} acknowledged, ${refused.length} refused (retriable), ${produced} produced`);
   });
 });

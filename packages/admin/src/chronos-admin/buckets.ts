@@ -22,8 +22,9 @@ import type { AdminRuntime } from './runtime.js';
 
 const ROLES = ['json', 'content', 'backups'] as const;
 
-function spacesConnOf(rt: AdminRuntime, ctx: ContextInput): SpacesConnConfig | null {
-  const r = rt.resolve(ctx);
+/** The storage connection of the backend holding the context (hashed: through the placement registry). */
+async function spacesConnOf(rt: AdminRuntime, ctx: ContextInput): Promise<SpacesConnConfig | null> {
+  const r = await rt.resolvePlaced(ctx, 'read');
   return r.storage === 'local' ? null : (rt.topology.spacesConns[r.storage] ?? null);
 }
 
@@ -37,7 +38,7 @@ const isDir = (p: string) =>
 export async function ensureBucketsExist(rt: AdminRuntime, ctx: ContextInput, opts: EnsureBucketsOptions): Promise<EnsureBucketsResult> {
   rt.assertOpen();
   requireConfirm(opts, 'ensureBucketsExist');
-  const conn = spacesConnOf(rt, ctx);
+  const conn = await spacesConnOf(rt, ctx);
   if (conn) return rt.redactor.value(await s3Ensure(conn, opts));
   const dryRun = opts.dryRun === true;
   const createIfMissing = opts.createIfMissing !== false;
@@ -81,7 +82,7 @@ export const LOCAL_CONNECTIVITY_NOTE =
  */
 export async function testS3Connectivity(rt: AdminRuntime, ctx: ContextInput): Promise<ConnectivityResult> {
   rt.assertOpen();
-  const conn = spacesConnOf(rt, ctx);
+  const conn = await spacesConnOf(rt, ctx);
   if (conn) return rt.redactor.value(await s3Connectivity(conn));
   const buckets: string[] = [];
   const errors: string[] = [];
@@ -102,7 +103,7 @@ export async function testS3Connectivity(rt: AdminRuntime, ctx: ContextInput): P
 
 export async function validateSpacesConfiguration(rt: AdminRuntime, ctx: ContextInput): Promise<SpacesValidationResult> {
   rt.assertOpen();
-  const conn = spacesConnOf(rt, ctx);
+  const conn = await spacesConnOf(rt, ctx);
   if (conn) return rt.redactor.value(await s3Validate(conn));
   return {
     valid: true,

@@ -26,7 +26,7 @@ async function targets(rt: AdminRuntime, ctx: AdminTarget | undefined): Promise<
   rt.assertOpen();
   if (rt.cfg.rollup?.enabled === false) throw new ValidationError('rollup is disabled (rollup.enabled: false): nothing is rolled up or pruned');
   if (ctx === undefined) return rt.allNamespaces();
-  return [isResolved(ctx) ? ctx : rt.resolve(ctx)];
+  return [isResolved(ctx) ? ctx : await rt.resolvePlaced(ctx)];
 }
 
 function nowOf(opts: LifecycleRunOptions | undefined): number {

@@ -22,7 +22,7 @@ import {
   type MaintenanceStepReport,
   type MetadataStore,
 } from '@chronos-db/core';
-import type { ContextInput } from '@chronos-db/router';
+import { resolveContext, type ContextInput } from '@chronos-db/router';
 import { targetLabel, type AdminRuntime, type AdminTarget } from './runtime.js';
 
 /** The option and report types live in core (chronos-db names them too). */
@@ -69,12 +69,13 @@ export function createMaintenance(rt: AdminRuntime, steps: () => MaintenanceStep
       check(o);
       if (timer || running) throw new ValidationError('maintenance is already running in this instance: stopMaintenance() first');
       const contexts = o.contexts;
-      // every process must agree where the lease lives: the first context's metadata store, else the first backend's
-      const first = contexts ? rt.resolve(contexts[0]!) : undefined;
+      // every process must agree where the lease lives: the first context's metadata store (where that
+      // context lives: a hashed one through the placement registry, resolved per pass), else the first backend's
+      const first = contexts ? resolveContext(rt.topology, contexts[0]!) : undefined;
       const backend0 = rt.topology.backends[0]!;
-      const store = first ? first.meta : rt.metaFor(backend0);
-      if (!store.getLease || !store.putLease)
-        throw new ValidationError('maintenance needs a metadata store with leases (getLease, putLease); this one does not');
+      const kind = rt.metaFor(first ? first.backend : backend0);
+      if (!kind.getLease || !kind.putLease) throw new ValidationError('maintenance needs a metadata store with leases (getLease, putLease); this one does not');
+      const leaseStore = contexts ? async () => (await rt.resolvePlaced(contexts[0]!, 'read')).meta : async () => kind;
       const dbName = first ? first.ns.dbName : backend0.dbName;
       const holder = `${process.pid}-${randomBytes(6).toString('hex')}`;
       const leaseMs = o.leaseMs ?? Math.max(2 * o.everyMs, 60_000);
@@ -82,7 +83,7 @@ export function createMaintenance(rt: AdminRuntime, steps: () => MaintenanceStep
       stopping = false;
       const tick = () => {
         if (running || stopping) return;
-        running = pass(rt, { store, dbName, holder, leaseMs, contexts, o, skip, steps: steps(), stopped: () => stopping })
+        running = pass(rt, { store: leaseStore, dbName, holder, leaseMs, contexts, o, skip, steps: steps(), stopped: () => stopping })
           .then((report) => o.onReport?.(rt.redactor.value(report)))
           .catch(() => {})
           .finally(() => {
@@ -105,7 +106,7 @@ export function createMaintenance(rt: AdminRuntime, steps: () => MaintenanceStep
 }
 
 interface PassInput {
-  store: MetadataStore;
+  store: () => Promise<MetadataStore>;
   dbName: string;
   holder: string;
   leaseMs: number;
@@ -122,8 +123,9 @@ async function pass(rt: AdminRuntime, p: PassInput): Promise<MaintenanceReport> 
   const number = Math.floor(start / p.o.everyMs);
   const report: MaintenanceReport = { round: number, holder: p.holder, ran: false, startedAt: new Date(start).toISOString(), finishedAt: '', steps: [] };
   const finish = () => ({ ...report, finishedAt: new Date().toISOString() });
-  const getLease = p.store.getLease!.bind(p.store);
-  const putLease = p.store.putLease!.bind(p.store);
+  const store = await p.store();
+  const getLease = store.getLease!.bind(store);
+  const putLease = store.putLease!.bind(store);
 
   // take the pass: read the newest generation, decide, write the next one (one writer wins it)
   const cur = await getLease(p.dbName, LEASE);

@@ -74,5 +74,5 @@ export async function markItemAsProcessed(rt: AdminRuntime, ctx: ContextInput, i
 export async function gc(rt: AdminRuntime, ctx: AdminTarget, opts: GcOptions & { confirm?: boolean } = {}) {
   rt.assertOpen();
   requireConfirm(opts, 'gc');
-  return (isResolved(ctx) ? rt.engineOn(ctx.backend, ctx.ns) : rt.engine(ctx)).collectGarbage(opts);
+  return (isResolved(ctx) ? rt.engineOf(ctx) : rt.engine(ctx)).collectGarbage(opts);
 }

@@ -22,9 +22,12 @@ export interface AdminRuntime {
   readonly redactor: Redactor;
   /** Throws `ChronosError` code 'CLOSED' once the instance is shut down. */
   assertOpen(): void;
-  resolve(ctx: ContextInput): AdminResolved;
-  /** Like `resolve`, but a hashed context resolves through the placement registry (where its data lives now; waits while it moves). */
-  resolvePlaced(ctx: ContextInput): Promise<AdminResolved>;
+  /**
+   * The one resolution of a context: a hashed context goes through the placement registry (where its
+   * data lives now, in any process, cached or not; `write`, the default, waits while it moves), and
+   * its stores re-check the placement on every call.
+   */
+  resolvePlaced(ctx: ContextInput, intent?: 'read' | 'write'): Promise<AdminResolved>;
   metaFor(backend: Backend): MetadataStore;
   /** The pooled blob store of a storage reference (for S3: one client per connection, reused by health). */
   blobsFor(storage: StorageRef): BlobStore;
@@ -33,10 +36,10 @@ export interface AdminRuntime {
   engine(ctx: ContextInput): { collectGarbage(opts?: GcOptions): Promise<GcResult> };
   /** The contexts bound in this process so far (the engine cache's). */
   boundContexts(): AdminResolved[];
-  /** Every namespace of every configured backend, on the backend it was found on (maintenance without a context). */
+  /** Every namespace of every configured backend, on the backend it was found on (maintenance without a context); hashed ones follow the placement. */
   allNamespaces(): Promise<AdminResolved[]>;
-  /** The engine of a namespace on one backend (maintenance of a namespace `allNamespaces` found). */
-  engineOn(backend: Backend, ns: Namespace): { collectGarbage(opts?: GcOptions): Promise<GcResult> };
+  /** The engine of a resolved namespace (maintenance of a namespace `allNamespaces` found: a hashed one's stores follow the placement). */
+  engineOf(r: AdminResolved): { collectGarbage(opts?: GcOptions): Promise<GcResult> };
   /** Marks the instance closed, then closes every client it opened. */
   shutdown(): Promise<void>;
 }
