@@ -375,7 +375,7 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
   const engine = (ctx: ContextInput): Engine => {
     assertOpen();
     const r = resolveContext(topology, ctx);
-    if (r.form !== 'hash' || !placement) return engineOn(r.backend, r.ns);
+    if (r.form !== 'hash' || !placement) return engineFor(resolvedOn(r.backend, r.ns));
     return placedCollection(r.ns, placement, r.backend, (b) => engineOn(b, r.ns), cfg.fallback?.enabled ? (b) => fencedEngine(b, r.ns) : undefined);
   };
 
