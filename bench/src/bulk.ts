@@ -232,6 +232,10 @@ export async function runBulkRemote(s: RemoteSetup, opts: BenchOptions, log: Log
   if (!selected(opts, 'createMany')) return [];
   const N = Math.max(20, Math.min(2000, opts.restoreN));
   const items = Array.from({ length: N }, (_, i) => ({ data: small(i) }));
+  const db = s.raw.mongo.db(s.dbName);
+  // not measured, on both sides: the namespaces' indexes (ours) and the collections (raw)
+  for (const collection of ['many', 'seq']) await s.ours.meta.ensureNamespace({ dbName: s.dbName, collection });
+  for (const name of ['rawmany_head', 'rawmany_ver']) await db.createCollection(name).catch(() => undefined);
   const e = s.ours.engine('many');
   const manyMs = await timed(async () => {
     const rs = await e.createMany(items, { batchSize: 500, concurrency: 32 });
@@ -246,7 +250,6 @@ export async function runBulkRemote(s: RemoteSetup, opts: BenchOptions, log: Log
       async (i) => void (await e2.create(small(i))),
     );
   });
-  const db = s.raw.mongo.db(s.dbName);
   const heads = db.collection('rawmany_head');
   const vers = db.collection('rawmany_ver');
   const rawMs = await timed(async () => {

@@ -18,6 +18,7 @@
  *   4. clear `_h` on the version, in the background (housekeeping, not part of the commit:
  *      a flag left by a crash only makes the next queryHeads check that head).
  *   5. look for an erasure tombstone (lifecycle.ts): found, undo steps 2-3 and fail.
+ * Bulk commits (commitManyPlain) stand for the `_h` flags of a batch with one `_pending` document.
  * Create = 4 commands, update = 4 when the caller passes `prev` (the engine does: it read
  * the head it builds on), 5 otherwise; steps 2, 3 and 5 are the round trips a commit waits for.
  * With transactions (opt-in: `transactions.enabled`; replica set / mongos), steps 1-3 run in one transaction.
@@ -39,6 +40,7 @@ import {
   type ItemState,
   type VersionDoc,
 } from '@chronos-db/core';
+import { randomUUID } from 'node:crypto';
 import type { Cols, StoreCtx } from './context.js';
 import { storedVersionFields, versionId } from './docs.js';
 import { duplicateKeyIndexes, isDuplicateKey, lockError } from './errors.js';
@@ -119,9 +121,12 @@ export const asResult = async (commitOne: () => Promise<CommitResult>): Promise<
 };
 
 /**
- * Many records at once, the same protocol in bulk: one insertMany of the versions (`_h: true`,
- * unordered: each refused insert fails only its own entry), the heads of the inserted ones in
- * bulk (HEAD_BATCH statements per command, see heads.ts), the `_h` clears in the background.
+ * Many records at once, the same protocol in bulk: a `_pending` document listing the batch's
+ * versions (it stands for their `_h` flags: readers repair the heads of what it lists, heads.ts),
+ * one insertMany of the versions (no `_h`; unordered: each refused insert fails only its own
+ * entry; the commit point of each), the heads of the inserted ones in bulk (creates: one
+ * insertMany; updates: HEAD_BATCH upserts per command, see heads.ts), then the `_pending`
+ * document deleted in the background. 4 commands per batch of creates, 3 awaited in sequence.
  * Entries without `prev`, and entries whose cv was taken by another process, go through commitPlain.
  */
 export const commitManyPlain = async (ctx: StoreCtx, c: Cols, inputs: CommitInput[]): Promise<CommitManyResult[]> => {
@@ -138,10 +143,14 @@ export const commitManyPlain = async (ctx: StoreCtx, c: Cols, inputs: CommitInpu
   }
   const docs = bulk.map((b) => {
     const v = inputs[b.i]!.version;
-    return { _id: versionId(v.itemId, v.ov), ...storedVersionFields({ ...v, cv: b.cv } as VersionDoc), _ca: b.createdAt, _h: true as const };
+    return { _id: versionId(v.itemId, v.ov), ...storedVersionFields({ ...v, cv: b.cv } as VersionDoc), _ca: b.createdAt };
   });
   const refused = new Set<number>();
-  if (docs.length) {
+  // instead of one `_h` flag per version (and one update per version to clear it), one `_pending`
+  // document lists the batch, inserted before the versions (crash safety) and deleted after the heads
+  const pendingId = docs.length ? randomUUID() : undefined;
+  if (pendingId) {
+    await c.pend.insertOne({ _id: pendingId, at: Date.now(), items: docs.map((d) => d._id) });
     try {
       await c.ver.insertMany(docs, { ordered: false });
     } catch (e) {
@@ -181,8 +190,10 @@ export const commitManyPlain = async (ctx: StoreCtx, c: Cols, inputs: CommitInpu
     await undoIfErased(ctx, c, v.itemId, v.ov);
     results[b.i] = { ok: false, error: erasedError(v.itemId) };
   }
-  const ids = landed.filter((b) => !erased.has(inputs[b.i]!.version.itemId)).map((b) => versionId(inputs[b.i]!.version.itemId, inputs[b.i]!.version.ov));
-  clearInBackground(ctx, c, ids);
+  if (pendingId) {
+    ctx.closing.add(pendingId);
+    ctx.inBackground('closing a bulk commit', () => c.pend.deleteOne({ _id: pendingId }).finally(() => ctx.closing.delete(pendingId)));
+  }
   for (const i of alone) results[i] = await asResult(() => commitPlain(ctx, c, inputs[i]!));
   return results;
 };

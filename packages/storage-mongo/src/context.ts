@@ -17,7 +17,7 @@ import {
 } from '@chronos-db/core';
 import { acquireClient, type SharedClientOptions } from './client-pool.js';
 import { clientState, type ClientState } from './client-state.js';
-import type { StoredErasure, StoredHead, StoredVersion } from './docs.js';
+import type { StoredErasure, StoredHead, StoredPending, StoredVersion } from './docs.js';
 import { makeRedactor, toStorageError } from './errors.js';
 import { recordNamespace } from './namespaces.js';
 
@@ -74,6 +74,8 @@ export interface Cols {
   ver: Collection<StoredVersion>;
   /** Tombstones and erasure records, `_id` = itemId (lifecycle.ts). */
   erase: Collection<StoredErasure>;
+  /** Bulk commits in flight (heads.ts): versions whose heads may lag, one document per batch. */
+  pend: Collection<StoredPending>;
 }
 
 export interface StoreCtx {
@@ -119,6 +121,8 @@ export interface StoreCtx {
   readonly clearing: Set<string>;
   /** Bulk flag clears go one command at a time per store (see heads.ts). */
   bulkClears: Promise<void>;
+  /** `_pending` documents of this process whose heads are written (their delete is in flight). */
+  readonly closing: Set<string>;
 }
 
 /** Versions and heads of a namespace: their indexes, created once per client per process (a cached promise). */
@@ -210,6 +214,7 @@ export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
     sessionsKnown: undefined,
     clearing: new Set<string>(),
     bulkClears: Promise.resolve(),
+    closing: new Set<string>(),
 
     assertOpen() {
       if (ctx.closed) throw new StorageError(`MongoDB metadata store for ${where} is closed`);
@@ -235,6 +240,7 @@ export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
         head: db.collection<StoredHead>(`${name}_head`),
         ver: db.collection<StoredVersion>(`${name}_ver`),
         erase: db.collection<StoredErasure>(`${name}_erasures`),
+        pend: db.collection<StoredPending>(`${name}_pending`),
       };
     },
 

@@ -14,6 +14,18 @@ export interface StoredVersion extends VersionDoc {
   _h?: true;
 }
 
+/**
+ * `<c>_pending`: one document per bulk commit in flight (commitManyPlain), inserted before its
+ * versions and deleted after their heads: the versions (their `_id`s) whose heads may lag. It
+ * replaces one `_h` flag (and one flag-clearing update) per version; `at` is the writer's clock.
+ */
+export interface StoredPending {
+  _id: string;
+  at: number;
+  /** `versionId(itemId, ov)` of each version (FerretDB stores no arrays of arrays). */
+  items: string[];
+}
+
 /** `<c>_head`: `{ _id: itemId, ...the latest VersionDoc, createdAt, state, shadow? }`, derived from `_ver`. */
 export interface StoredHead extends HeadDoc {
   _id: string;
@@ -25,6 +37,12 @@ const NOT_VERSION_KEYS = new Set(['_id', '_ca', '_h', 'createdAt', 'state', 'sha
 
 export function versionId(itemId: string, ov: number): string {
   return `${itemId}:${ov}`;
+}
+
+/** The record and ov of a version `_id`. */
+export function parseVersionId(id: string): [string, number] {
+  const k = id.lastIndexOf(':');
+  return [id.slice(0, k), Number(id.slice(k + 1))];
 }
 
 /** Copies an object without its undefined values (the driver would store them as null). */

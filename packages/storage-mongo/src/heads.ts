@@ -10,7 +10,17 @@ import type { ClientSession } from 'mongodb';
 import type { CommitInput, HeadDoc, VersionDoc } from '@chronos-db/core';
 import { remember, type Guess, type HeadWriteEntry } from './client-state.js';
 import type { Cols, StoreCtx } from './context.js';
-import { OPTIONAL_VERSION_KEYS, OV_MARK, storedVersionFields, toVersion, versionId, type StoredHead, type StoredVersion } from './docs.js';
+import {
+  OPTIONAL_VERSION_KEYS,
+  OV_MARK,
+  parseVersionId,
+  storedVersionFields,
+  toVersion,
+  versionId,
+  type StoredHead,
+  type StoredPending,
+  type StoredVersion,
+} from './docs.js';
 import { duplicateKeyIndexes, isDuplicateKey } from './errors.js';
 import { hasVersion, isErased, latestVersion } from './versions.js';
 
@@ -131,10 +141,29 @@ export const writeHeads = async (ctx: StoreCtx, c: Cols, items: Array<{ v: Versi
     held.push({ k, entry, item });
   }
   try {
-    const ops = held.map(({ item }) => {
+    const upsert = (item: (typeof items)[number]) => {
       const { filter, update } = headUpdate(item.v, item.createdAt, item.head ?? {}, ferret, false, quirks);
       return { updateOne: { filter, update, upsert: true } };
-    });
+    };
+    // creates: one insertMany (an update costs FerretDB ~10x an insert); a duplicate key (a head is
+    // already there: a reader repaired it from this version, or a stale one) takes the upsert below
+    const creates = held.filter((h) => h.item.v.ov === 0);
+    const ops = held.filter((h) => h.item.v.ov !== 0).map((h) => upsert(h.item));
+    if (creates.length) {
+      try {
+        await c.head.insertMany(
+          creates.map(({ item }) => {
+            const { update } = headUpdate(item.v, item.createdAt, item.head ?? {}, ferret, false, quirks);
+            return { _id: item.v.itemId, ...(update.$set as object), ...((update.$setOnInsert as object | undefined) ?? {}) } as StoredHead;
+          }),
+          { ordered: false },
+        );
+      } catch (e) {
+        const dup = duplicateKeyIndexes(e);
+        if (!dup) throw e;
+        for (const k of dup) ops.push(upsert(creates[k]!.item));
+      }
+    }
     for (let k = 0; k < ops.length; k += HEAD_BATCH) {
       try {
         await c.head.bulkWrite(ops.slice(k, k + HEAD_BATCH) as never, { ordered: false });
@@ -224,17 +253,68 @@ export const newestFrom = async (ctx: StoreCtx, c: Cols, itemId: string, from: n
 type Pending = Array<{ _id: string; itemId: string; ov: number }>;
 
 /**
+ * A bulk commit's `_pending` document older than this is over (its writer died): once the listed
+ * versions that exist show in their heads, a reader deletes it even if some never landed. A live
+ * writer sends its version insert right after its `_pending` insert, so a lease of minutes is
+ * never reached by one (see commitManyPlain).
+ */
+export const PENDING_LEASE_MS = 15 * 60_000;
+const MAX_PENDING_DOCS = 20;
+
+/**
+ * The bulk commits (`_pending`) of other processes, or of this one before its heads are written:
+ * every listed version that exists gets its head (repairHead where the head lags); a document
+ * with nothing left that could land (each head at or past its version) is deleted, as is one
+ * past the lease. Whether a head was repaired.
+ */
+const checkBulkPending = async (ctx: StoreCtx, c: Cols, docs: StoredPending[]): Promise<boolean> => {
+  let repaired = false;
+  for (const d of docs) {
+    let open = 0;
+    let next = 0;
+    const items = Array.isArray(d.items) ? d.items : [];
+    await Promise.all(
+      Array.from({ length: Math.min(8, items.length) }, async () => {
+        while (next < items.length) {
+          const [id, ov] = parseVersionId(String(items[next++]));
+          if (!id || !Number.isSafeInteger(ov)) continue;
+          const h = await c.head.findOne({ _id: id });
+          // a head at or past ov: that version exists (chains are gapless), ours or a concurrent writer's
+          if (h && h.ov >= ov) continue;
+          if (!(await hasVersion(c, id, ov))) {
+            open++; // not landed (yet): nothing committed to show
+            continue;
+          }
+          const latest = await newestFrom(ctx, c, id, ov);
+          if (latest) await repairHead(ctx, c, latest, h, []);
+          repaired = true;
+        }
+      }),
+    );
+    if (open === 0 || Date.now() - d.at > PENDING_LEASE_MS) await c.pend.deleteOne({ _id: d._id });
+  }
+  return repaired;
+};
+
+/**
  * Versions whose head write is unconfirmed (interrupted commits), except those whose heads this
  * process wrote (their flag clear is in flight): 'none', 'settle' (only in-flight ones, as many
- * as one look returns: wait for them and look again), or the ones to repair.
+ * as one look returns: wait for them and look again), or the ones to repair. Bulk commits
+ * (`_pending`, looked up in parallel) are repaired here; a repair answers `[]` (look again).
  */
 export const openPending = async (ctx: StoreCtx, c: Cols): Promise<'none' | 'settle' | Pending> => {
-  const pending = await c.ver
-    .find({ _h: true }, { projection: { itemId: 1, ov: 1 } })
-    .limit(MAX_PENDING_REPAIR)
-    .toArray();
+  const [pending, bulk] = await Promise.all([
+    c.ver
+      .find({ _h: true }, { projection: { itemId: 1, ov: 1 } })
+      .limit(MAX_PENDING_REPAIR)
+      .toArray(),
+    c.pend.find({}).limit(MAX_PENDING_DOCS).toArray(),
+  ]);
+  const theirs = bulk.filter((d) => !ctx.closing.has(d._id));
+  const repaired = theirs.length > 0 && (await checkBulkPending(ctx, c, theirs));
   const open = pending.filter((p) => !ctx.clearing.has(c.itemKey(p._id)));
   if (open.length) return open as Pending;
+  if (repaired) return [];
   return pending.length < MAX_PENDING_REPAIR ? 'none' : 'settle';
 };
 

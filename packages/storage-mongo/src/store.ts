@@ -17,6 +17,8 @@
  *                              THE SOURCE OF TRUTH: inserting a version document is the commit.
  *   `<physicalName(ns)>_head`  one document per record: the latest version + createdAt, state,
  *                              shadow. Derived from `_ver`; readers reconcile it (heads.ts).
+ *   `<physicalName(ns)>_pending` one document per bulk commit in flight: the versions whose heads
+ *                              may lag (commitManyPlain; readers repair them, heads.ts).
  *   `chronos_namespaces`      one document per namespace ensured (its parts: listNamespaces).
  * Counter totals: `cnt_events` / `cnt_snap` in the configured `dbName` (or the scope's dbName).
  */

@@ -109,8 +109,8 @@ async function discard(cx: EngineContext, b: Built): Promise<void> {
   await Promise.all(keys.map(([r, k]) => cx.blobs.delete(r, k).catch(() => undefined)));
 }
 
-/** PUTs the payloads of the planned items, then commits them; one result per item. */
-async function land(cx: EngineContext, plans: Planned[], concurrency: number, op: 'CREATE' | 'UPDATE'): Promise<Settled[]> {
+/** PUTs the payloads of the planned items (at most `concurrency` at a time): the ones ready to commit, in order, and the failed ones. */
+async function put(cx: EngineContext, plans: Planned[], concurrency: number): Promise<{ ready: Planned[]; out: Map<number, Settled> }> {
   const out = new Map<number, Settled>();
   const ready: Planned[] = [];
   await mapLimit(plans, concurrency, async (p) => {
@@ -125,7 +125,16 @@ async function land(cx: EngineContext, plans: Planned[], concurrency: number, op
     }
   });
   ready.sort((a, z) => a.index - z.index);
+  return { ready, out };
+}
 
+/** Commits the items whose payloads are stored; one result per item (with the PUT failures in `out`). */
+async function commitReady(
+  cx: EngineContext,
+  { ready, out }: { ready: Planned[]; out: Map<number, Settled> },
+  concurrency: number,
+  op: 'CREATE' | 'UPDATE',
+): Promise<Settled[]> {
   let results: CommitManyResult[];
   if (cx.meta.commitMany && ready.length > 1) {
     try {
@@ -186,20 +195,37 @@ async function* run<T>(
   await cx.ensure();
   let done = 0;
   let ok = 0;
+  // createMany: the payload PUTs of batch k + 1 run while batch k commits (two batches in memory at
+  // most; commits stay in order). updateMany plans from the heads, so each batch waits for the last.
+  let inFlight: Promise<{ settled: Settled[] } | { error: unknown }> | undefined;
+  async function* drain(): AsyncGenerator<BulkResult> {
+    const prev = inFlight;
+    inFlight = undefined;
+    if (!prev) return;
+    const r = await prev;
+    if ('error' in r) throw r.error;
+    r.settled.sort((a, z) => a.index - z.index);
+    for (const s of r.settled) {
+      done++;
+      if (s.ok) ok++;
+      yield s;
+    }
+    o.onProgress?.({ done, ok, failed: done - ok });
+  }
   for await (const batch of batches(items, o.batchSize, idOf)) {
+    if (op !== 'CREATE') yield* drain();
     const settled: Settled[] = [];
     const plans: Planned[] = [];
     const planned = await mapLimit(batch.items, o.concurrency, (item, i) => plan(item, batch.start + i, o).catch((e: unknown) => fail(batch.start + i, e)));
     for (const p of planned) 'built' in p ? plans.push(p as Planned) : settled.push(p as Settled);
-    if (plans.length) settled.push(...(await land(cx, plans, o.concurrency, op)));
-    settled.sort((a, z) => a.index - z.index);
-    for (const r of settled) {
-      done++;
-      if (r.ok) ok++;
-      yield r;
-    }
-    o.onProgress?.({ done, ok, failed: done - ok });
+    const stored = plans.length ? await put(cx, plans, o.concurrency) : undefined;
+    yield* drain();
+    inFlight = (async () => {
+      if (stored) settled.push(...(await commitReady(cx, stored, o.concurrency, op)));
+      return { settled };
+    })().catch((error: unknown) => ({ error }));
   }
+  yield* drain();
 }
 
 const idOfCreate = (it: BulkCreateItem) => (isPlainObject(it as unknown) && typeof it.id === 'string' ? it.id : undefined);
