@@ -53,7 +53,12 @@ describeMongo('storage-mongo commitMany: the _pending document of a batch (Ferre
     await store.commitMany!(creates(ns, ['warm1', 'warm2'])); // first commits read the max cv once
     await store.settle();
     const counter = countCommands(client);
-    const rs = await store.commitMany!(creates(ns, Array.from({ length: 40 }, (_, i) => `c${i}`)));
+    const rs = await store.commitMany!(
+      creates(
+        ns,
+        Array.from({ length: 40 }, (_, i) => `c${i}`),
+      ),
+    );
     const awaited = counter.commands;
     await store.settle();
     // eslint-disable-next-line no-console
