@@ -21,6 +21,8 @@
  *   `QueueClaimedError`; an unknown id is a `NotFoundError`.
  */
 
+import { ValidationError } from './errors.js';
+
 /** What a worker needs to apply one queued write: JSON-serialisable, opaque to the store. */
 export type QueueBody = Record<string, unknown>;
 
@@ -151,4 +153,42 @@ export function newOpId(): string {
 /** Checks an op id given by a caller (retryDeadLetter, cancel). */
 export function isOpId(id: unknown): id is string {
   return typeof id === 'string' && /^op_[0-9a-z]{13}[0-9a-f]{12}$/.test(id);
+}
+
+// ---------------------------------------------------------------------------
+// Input rules every QueueStore applies before any I/O (ValidationError)
+// ---------------------------------------------------------------------------
+
+/** The most ops one claim or one page returns. */
+export const QUEUE_MAX_PAGE = 1000;
+
+/** Checks an enqueue's input: orderKey 1-1024 characters, requestId 1-256, body an object. */
+export function assertQueueOpInput(input: QueueOpInput): void {
+  if (!input || typeof input !== 'object') throw new ValidationError('enqueue needs { orderKey, requestId, body }');
+  if (typeof input.orderKey !== 'string' || input.orderKey.length < 1 || input.orderKey.length > 1024)
+    throw new ValidationError('orderKey must be a string of 1-1024 characters');
+  if (typeof input.requestId !== 'string' || input.requestId.length < 1 || input.requestId.length > 256)
+    throw new ValidationError('requestId must be a string of 1-256 characters');
+  if (!input.body || typeof input.body !== 'object' || Array.isArray(input.body)) throw new ValidationError('body must be an object');
+}
+
+const queueLimit = (limit: unknown): number => {
+  if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > QUEUE_MAX_PAGE)
+    throw new ValidationError(`limit must be an integer from 1 to ${QUEUE_MAX_PAGE}`);
+  return limit as number;
+};
+
+/** Checks a claim's options; returns its limit (default 1). */
+export function claimLimit(o: ClaimOptions): number {
+  if (!o || typeof o.owner !== 'string' || !o.owner) throw new ValidationError('claim needs an owner');
+  if (!Number.isSafeInteger(o.leaseMs) || o.leaseMs < 1) throw new ValidationError('leaseMs must be a positive integer');
+  return queueLimit(o.limit ?? 1);
+}
+
+/** Checks the options of a listing page (dead letters); returns the limit (default 100) and afterId ('' for the start). */
+export function queuePage(o: QueuePageOptions = {}): { limit: number; afterId: string } {
+  if (!o || typeof o !== 'object') throw new ValidationError('page options must be { limit?, afterId? }');
+  const limit = queueLimit(o.limit ?? 100);
+  if (o.afterId !== undefined && typeof o.afterId !== 'string') throw new ValidationError('afterId must be a string');
+  return { limit, afterId: o.afterId ?? '' };
 }

@@ -18,9 +18,12 @@ import {
   QueueClaimedError,
   StorageError,
   ValidationError,
+  assertQueueOpInput,
+  claimLimit,
   isChronosError,
   isOpId,
   newOpId,
+  queuePage,
   type ClaimOptions,
   type ClaimedOp,
   type DeadLetterOp,
@@ -78,33 +81,6 @@ interface DeadRow {
   enqueued_at: number;
   dead_at: number;
   last_error: string;
-}
-
-const MAX_PAGE = 1000;
-
-function page(o: QueuePageOptions = {}): { limit: number; afterId: string } {
-  if (!o || typeof o !== 'object') throw new ValidationError('page options must be { limit?, afterId? }');
-  const limit = o.limit ?? 100;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new ValidationError(`limit must be an integer from 1 to ${MAX_PAGE}`);
-  if (o.afterId !== undefined && typeof o.afterId !== 'string') throw new ValidationError('afterId must be a string');
-  return { limit, afterId: o.afterId ?? '' };
-}
-
-export function checkQueueInput(input: QueueOpInput): void {
-  if (!input || typeof input !== 'object') throw new ValidationError('enqueue needs { orderKey, requestId, body }');
-  if (typeof input.orderKey !== 'string' || input.orderKey.length < 1 || input.orderKey.length > 1024)
-    throw new ValidationError('orderKey must be a string of 1-1024 characters');
-  if (typeof input.requestId !== 'string' || input.requestId.length < 1 || input.requestId.length > 256)
-    throw new ValidationError('requestId must be a string of 1-256 characters');
-  if (!input.body || typeof input.body !== 'object' || Array.isArray(input.body)) throw new ValidationError('body must be an object');
-}
-
-export function checkClaim(o: ClaimOptions): number {
-  if (!o || typeof o.owner !== 'string' || !o.owner) throw new ValidationError('claim needs an owner');
-  if (!Number.isSafeInteger(o.leaseMs) || o.leaseMs < 1) throw new ValidationError('leaseMs must be a positive integer');
-  const limit = o.limit ?? 1;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new ValidationError(`limit must be an integer from 1 to ${MAX_PAGE}`);
-  return limit;
 }
 
 export function checkOpId(id: unknown): asserts id is string {
@@ -198,7 +174,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async enqueue(input: QueueOpInput): Promise<QueuedOp> {
-    checkQueueInput(input);
+    assertQueueOpInput(input);
     const body = JSON.stringify(input.body);
     return this.run('enqueue', (db) => {
       const now = this.clock();
@@ -220,7 +196,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async claim(opts: ClaimOptions): Promise<ClaimedOp[]> {
-    const limit = checkClaim(opts);
+    const limit = claimLimit(opts);
     return this.runUnsynced('claim', (db) => {
       const now = this.clock();
       const rows = db
@@ -290,7 +266,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async listPending(opts?: QueuePageOptions): Promise<QueuedOp[]> {
-    const p = page(opts);
+    const p = queuePage(opts);
     return this.run('listPending', (db) => {
       const now = this.clock();
       return (db.prepare('SELECT * FROM q_ops WHERE id > ? ORDER BY id LIMIT ?').all(p.afterId, p.limit) as OpRow[]).map((r) => toOp(r, now));
@@ -298,7 +274,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async listDead(opts?: QueuePageOptions): Promise<DeadLetterOp[]> {
-    const p = page(opts);
+    const p = queuePage(opts);
     return this.run('listDead', (db) => (db.prepare('SELECT * FROM q_dead WHERE id > ? ORDER BY id LIMIT ?').all(p.afterId, p.limit) as DeadRow[]).map(toDead));
   }
 

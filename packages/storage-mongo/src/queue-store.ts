@@ -26,9 +26,12 @@ import {
   QueueClaimedError,
   StorageError,
   ValidationError,
+  assertQueueOpInput,
+  claimLimit,
   isChronosError,
   isOpId,
   newOpId,
+  queuePage,
   type ClaimOptions,
   type ClaimedOp,
   type DeadLetterOp,
@@ -93,17 +96,8 @@ interface EndDoc {
 }
 
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
-const MAX_PAGE = 1000;
 const endId = (o: { _id: string; gen: number }) => `${o._id}:${o.gen}`;
 const claimId = (opId: string, gen: number, attempt: number) => `${opId}:${gen}:${attempt}`;
-
-function pageOpts(o: QueuePageOptions = {}): { limit: number; afterId: string } {
-  if (!o || typeof o !== 'object') throw new ValidationError('page options must be { limit?, afterId? }');
-  const limit = o.limit ?? 100;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new ValidationError(`limit must be an integer from 1 to ${MAX_PAGE}`);
-  if (o.afterId !== undefined && typeof o.afterId !== 'string') throw new ValidationError('afterId must be a string');
-  return { limit, afterId: o.afterId ?? '' };
-}
 
 function cleanError(e: QueueErrorInfo): QueueErrorInfo {
   return { message: String(e?.message ?? '').slice(0, 2000), ...(e?.code ? { code: String(e.code).slice(0, 100) } : {}) };
@@ -258,12 +252,7 @@ export class MongoQueueStore implements QueueStore {
 
   enqueue(input: QueueOpInput): Promise<QueuedOp> {
     return this.io('enqueue', async () => {
-      if (!input || typeof input !== 'object') throw new ValidationError('enqueue needs { orderKey, requestId, body }');
-      if (typeof input.orderKey !== 'string' || input.orderKey.length < 1 || input.orderKey.length > 1024)
-        throw new ValidationError('orderKey must be a string of 1-1024 characters');
-      if (typeof input.requestId !== 'string' || input.requestId.length < 1 || input.requestId.length > 256)
-        throw new ValidationError('requestId must be a string of 1-256 characters');
-      if (!input.body || typeof input.body !== 'object' || Array.isArray(input.body)) throw new ValidationError('body must be an object');
+      assertQueueOpInput(input);
       const now = this.clock();
       const r = await this.insertOp({ _id: newOpId(), gen: 1, orderKey: input.orderKey, requestId: input.requestId, body: input.body, enqueuedAt: now });
       if ('existing' in r) {
@@ -276,10 +265,7 @@ export class MongoQueueStore implements QueueStore {
 
   claim(o: ClaimOptions): Promise<ClaimedOp[]> {
     return this.io('claim', async () => {
-      if (!o || typeof o.owner !== 'string' || !o.owner) throw new ValidationError('claim needs an owner');
-      if (!Number.isSafeInteger(o.leaseMs) || o.leaseMs < 1) throw new ValidationError('leaseMs must be a positive integer');
-      const limit = o.limit ?? 1;
-      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new ValidationError(`limit must be an integer from 1 to ${MAX_PAGE}`);
+      const limit = claimLimit(o);
       const out: ClaimedOp[] = [];
       let after = '';
       for (let round = 0; round < 20 && out.length < limit; round++) {
@@ -418,7 +404,7 @@ export class MongoQueueStore implements QueueStore {
 
   listPending(opts?: QueuePageOptions): Promise<QueuedOp[]> {
     return this.io('listPending', async () => {
-      const p = pageOpts(opts);
+      const p = queuePage(opts);
       const docs = await this.livePage(p.afterId, p.limit);
       const claims = await this.latestClaims(docs);
       const now = this.clock();
@@ -447,7 +433,7 @@ export class MongoQueueStore implements QueueStore {
 
   listDead(opts?: QueuePageOptions): Promise<DeadLetterOp[]> {
     return this.io('listDead', async () => {
-      const p = pageOpts(opts);
+      const p = queuePage(opts);
       return (await this.deadPage(p.afterId, p.limit)).map((e) => ({
         id: e.opId,
         orderKey: e.orderKey!,
