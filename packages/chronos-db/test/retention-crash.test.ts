@@ -16,8 +16,9 @@ import {
   rewriteManifestsWithout,
   rollupNamespace,
   type BlobStore,
+  type BlockEntry,
   type MetadataStore,
-  type PartFooter,
+  type SegmentEntry,
 } from '@chronos-db/core';
 import { makeStores, type StoreSpec } from './crash/stores.js';
 import { describeServers, rnd, serverStoreSpec } from './helpers/servers.js';
@@ -127,7 +128,8 @@ function crashScenarios(name: string, spec: () => Promise<StoreSpec>) {
         JSON.stringify(await Promise.all(ids.slice(1).map(async (id) => [await engine.getVersion(id, 0), (await engine.history(id)).items])));
       const before = await others();
       const r = await rewriteManifestsWithout(blobs, ns, 'rec0');
-      expect(r).toMatchObject({ partsRewritten: 3, rowsRemoved: 13, objectsDeleted: 3 });
+      // the 3 old parts, the index generation before the new one (it lists them) and the old copy of the newest (index/latest.json)
+      expect(r).toMatchObject({ partsRewritten: 3, rowsRemoved: 13, objectsDeleted: 5 });
       // every object under the namespace's manifests, decompressed, holds no row of rec0
       const rowsSeen: string[] = [];
       for await (const e of blobs.list('backups', `manifests/${ns.dbName}/`)) {
@@ -136,14 +138,21 @@ function crashScenarios(name: string, spec: () => Promise<StoreSpec>) {
         const idx = await loadManifestIndex(blobs, ns);
         const entry = idx.parts.find((p) => p.key === e.key)!;
         expect(entry).toBeDefined();
-        const footer = JSON.parse(bytes.subarray(entry.footer.offset).toString('utf8')) as PartFooter;
-        for (const b of footer.blocks)
-          rowsSeen.push(
-            ...gunzipSync(bytes.subarray(b.offset, b.offset + b.length))
-              .toString('utf8')
-              .split('\n')
-              .filter(Boolean),
-          );
+        // the documented layout, read raw: footer lines (header, segments) -> page lines (blocks) -> gzip blocks
+        const [, ...segments] = bytes.subarray(entry.footer.offset).toString('utf8').split('\n');
+        for (const seg of segments.map((l) => JSON.parse(l) as SegmentEntry)) {
+          const page = bytes
+            .subarray(seg.page.offset, seg.page.offset + seg.page.length)
+            .toString('utf8')
+            .split('\n');
+          for (const b of page.map((l) => JSON.parse(l) as BlockEntry))
+            rowsSeen.push(
+              ...gunzipSync(bytes.subarray(b.offset, b.offset + b.length))
+                .toString('utf8')
+                .split('\n')
+                .filter(Boolean),
+            );
+        }
       }
       expect(rowsSeen.length).toBe(2 * 13);
       expect(rowsSeen.some((l) => l.includes('"rec0"'))).toBe(false);

@@ -19,11 +19,26 @@ export {
   loadIndex as loadManifestIndex,
   periodOf,
   MANIFEST_FORMAT,
+  MANIFEST_FORMAT_V1,
   INDEX_FORMAT,
+  manifestReadStats,
+  BLOCK_ROWS,
+  SEGMENT_BLOCKS,
+  latestIndexKey,
   type ManifestIndex,
   type PartEntry,
   type PartFooter,
+  type PartFooterV1,
   type BlockEntry,
+  type BlockEntryV1,
+  type SegmentEntry,
+  type RowKey,
   type ManifestPeriod,
 } from './manifest-format.js';
-export { isFromManifest, forgetManifestIndex } from './manifest-read.js';
+export {
+  isFromManifest,
+  forgetManifestIndex,
+  clearManifestCaches,
+  prunedRowAt as readManifestRow,
+  prunedRows as readManifestRows,
+} from './manifest-read.js';

@@ -26,12 +26,15 @@ import { forgetManifestIndex, partRowsFor } from './manifest-read.js';
 import {
   PartCursor,
   PartWriter,
-  getManifestObject,
+  generationKey,
+  generationPrefixesBelow,
+  latestIndexKey,
   loadIndex,
+  manifestRoot,
+  olderGenerations,
+  partRows,
   periodOf,
   updateIndex,
-  decodeBlock,
-  readFooter,
   type ManifestPeriod,
   type PartEntry,
 } from './manifest-format.js';
@@ -279,9 +282,13 @@ export async function pruneNamespace(t: LifecycleTarget): Promise<PruneResult> {
 /**
  * Rewrites every manifest part of a namespace that holds rows of record `itemId` without them
  * (new content-addressed parts, a new index generation), then deletes the old parts. For
- * erasure: after it returns no manifest object of the namespace holds a row of that record.
- * Idempotent; interrupted, a rerun finishes it (the old parts stay listed until the new index
- * generation names their replacements, and are deleted after).
+ * erasure: after it returns no manifest object of the namespace holds a row of that record, and
+ * where the store keeps object versions (BlobStore.purgePrefix) no stored version does either:
+ * the old parts go with every version, and so do the older index generations (they list the old
+ * parts and may name the record as a part's first or last id). Idempotent; interrupted, a rerun
+ * finishes it: the old parts stay listed until the new index generation names their
+ * replacements, and a part an older generation lists that the newest does not is one a rewrite
+ * replaced, deleted by the rerun.
  */
 export async function rewriteManifestsWithout(
   blobs: BlobStore,
@@ -293,25 +300,42 @@ export async function rewriteManifestsWithout(
   const replaced = new Map<string, PartEntry[]>();
   for (const part of idx.parts) {
     if (!(await partRowsFor(blobs, part, itemId)).length) continue;
-    const footer = await readFooter(blobs, part);
     const fresh: PartEntry[] = [];
     const w = new PartWriter(blobs, ns, part.period, (p) => fresh.push(part.pruned ? { ...p, pruned: true } : p));
-    for (const b of footer.blocks) {
-      for (const r of decodeBlock(part.key, b, await getManifestObject(blobs, part.key, { offset: b.offset, length: b.length }))) {
-        if (r.itemId === itemId) out.rowsRemoved++;
-        else await w.add(r);
-      }
+    for await (const r of partRows(blobs, part)) {
+      if (r.itemId === itemId) out.rowsRemoved++;
+      else await w.add(r);
     }
     await w.flush();
     replaced.set(part.key, fresh);
     out.partsRewritten++;
   }
-  if (!replaced.size) return out;
-  await updateIndex(blobs, ns, (cur) => cur.parts.flatMap((p) => replaced.get(p.key) ?? [p]));
-  forgetManifestIndex(blobs, ns);
-  for (const key of replaced.keys()) {
+  let newest = idx;
+  if (replaced.size) {
+    newest = (await updateIndex(blobs, ns, (cur) => cur.parts.flatMap((p) => replaced.get(p.key) ?? [p]))) ?? idx;
+    forgetManifestIndex(blobs, ns);
+  }
+  // the parts to delete: those just replaced, and those an older generation still lists that the
+  // newest does not (replaced by an earlier run that stopped before deleting them)
+  const listed = new Set(newest.parts.map((p) => p.key));
+  const stale = new Set(replaced.keys());
+  const older = await olderGenerations(blobs, ns, newest.gen);
+  for (const g of older) for (const p of g.parts) if (!listed.has(p.key)) stale.add(p.key);
+  if (!stale.size) return out;
+  const purge = async (key: string) => {
+    if (blobs.purgePrefix) return blobs.purgePrefix('backups', key);
     await blobs.delete('backups', key);
-    out.objectsDeleted++;
+    return 1;
+  };
+  for (const key of stale) if (!listed.has(key)) out.objectsDeleted += await purge(key);
+  // every older generation, with its stored versions: one purge per decimal prefix below the newest
+  if (blobs.purgePrefix)
+    for (const p of generationPrefixesBelow(newest.gen)) out.objectsDeleted += await blobs.purgePrefix('backups', `${manifestRoot(ns)}index/${p}`);
+  else for (const g of older) await blobs.delete('backups', generationKey(ns, g.gen));
+  // the copy of the newest generation: its stored versions are copies of older ones
+  if (blobs.purgePrefix) {
+    out.objectsDeleted += await blobs.purgePrefix('backups', latestIndexKey(ns));
+    await blobs.put('backups', latestIndexKey(ns), Buffer.from(JSON.stringify(newest), 'utf8'), { contentType: 'application/json' });
   }
   return out;
 }

@@ -15,23 +15,67 @@ import { ManifestError } from '../errors.js';
 import type { BlobStore, ListVersionsOptions, Namespace, VersionDoc, VersionSelector } from '../ports.js';
 import { mapLimit } from './concurrency.js';
 import type { EngineContext } from './context.js';
-import { decodeBlock, getManifestObject, loadIndex, manifestRoot, readFooter, type ManifestIndex, type PartEntry, type PartFooter } from './manifest-format.js';
+import {
+  MANIFEST_FORMAT_V1,
+  blockLines,
+  corrupt,
+  decodeBlock,
+  decodePage,
+  linesOf,
+  parseRow,
+  getManifestObject,
+  lastIndexLe,
+  loadIndex,
+  manifestRoot,
+  readFooter,
+  readSegment,
+  rowKeyOf,
+  sliceBlock,
+  type AnyPartFooter,
+  type EntryLines,
+  type BlockEntry,
+  type ManifestIndex,
+  type PartEntry,
+  type RowKey,
+  type SegmentEntry,
+} from './manifest-format.js';
 
 /** Versions read from a manifest (render's `includeMeta` says so). */
 const fromManifestSet = new WeakSet<object>();
 export const isFromManifest = (v: object): boolean => fromManifestSet.has(v);
 
-const indexCache = new WeakMap<BlobStore, Map<string, ManifestIndex>>();
-const FOOTERS_KEPT = 512;
-const footerCache = new Map<string, PartFooter>();
+let indexCache = new WeakMap<BlobStore, Map<string, ManifestIndex>>();
 const nsId = (ns: Namespace) => manifestRoot(ns);
+
+/** A bounded map that forgets its least recently used entries (parts never change: their pieces are cached by key). */
+class Lru<V> {
+  readonly map = new Map<string, V>();
+  constructor(private readonly max: number) {}
+  get(k: string): V | undefined {
+    const v = this.map.get(k);
+    if (v !== undefined) {
+      this.map.delete(k);
+      this.map.set(k, v);
+    }
+    return v;
+  }
+  set(k: string, v: V): void {
+    this.map.delete(k);
+    this.map.set(k, v);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
+}
+/** Parts' footers, pages and decoded blocks (one record's rows of a block), by part key and offset. */
+const footerCache = new Lru<AnyPartFooter>(512);
+const pageCache = new Lru<EntryLines<BlockEntry>>(4096);
+const blockCache = new Lru<{ lines: string[] | null; parsed: Array<VersionDoc | undefined> }>(8192);
 
 async function cachedIndex(blobs: BlobStore, ns: Namespace, refresh: boolean): Promise<ManifestIndex> {
   let m = indexCache.get(blobs);
   if (!m) indexCache.set(blobs, (m = new Map()));
   const hit = m.get(nsId(ns));
   if (hit && !refresh) return hit;
-  const idx = await loadIndex(blobs, ns);
+  const idx = await loadIndex(blobs, ns, { latest: !refresh });
   m.set(nsId(ns), idx);
   return idx;
 }
@@ -49,31 +93,188 @@ export function forgetManifestIndex(blobs: BlobStore, ns: Namespace): void {
   }
 }
 
-async function footerOf(blobs: BlobStore, part: PartEntry): Promise<PartFooter> {
+/** Forgets everything this process cached of manifests (indexes, footers, pages, blocks, rows): the next read is cold. */
+export function clearManifestCaches(): void {
+  for (const m of [footerCache, pageCache, blockCache]) m.map.clear();
+  indexCache = new WeakMap();
+  rowsCache = new WeakMap();
+}
+
+async function footerOf(blobs: BlobStore, part: PartEntry): Promise<AnyPartFooter> {
   const hit = footerCache.get(part.key);
   if (hit) return hit;
   const f = await readFooter(blobs, part);
-  if (footerCache.size >= FOOTERS_KEPT) footerCache.delete(footerCache.keys().next().value!);
   footerCache.set(part.key, f);
   return f;
 }
 
-/** The rows of one record held by one part: one ranged GET of the blocks that hold it. */
+/** The rows of one record held by one part: one ranged GET of the blocks (format 1) or segments (format 2) that hold it. */
 export async function partRowsFor(blobs: BlobStore, part: PartEntry, itemId: string): Promise<VersionDoc[]> {
   if (itemId < part.first || itemId > part.last) return [];
   const f = await footerOf(blobs, part);
-  const blocks = f.blocks.filter((b) => b.first <= itemId && itemId <= b.last);
-  if (!blocks.length) return [];
-  const start = blocks[0]!.offset;
-  const end = blocks[blocks.length - 1]!.offset + blocks[blocks.length - 1]!.length;
-  const bytes = await getManifestObject(blobs, part.key, { offset: start, length: end - start });
   const out: VersionDoc[] = [];
-  for (const b of blocks) {
-    if (b.offset - start + b.length > bytes.byteLength)
-      throw new ManifestError(`Manifest '${part.key}' is shorter than its footer says`, { manifest: part.key });
-    for (const r of decodeBlock(part.key, b, bytes.subarray(b.offset - start, b.offset - start + b.length), itemId)) if (r.itemId === itemId) out.push(r);
+  if (f.format === MANIFEST_FORMAT_V1) {
+    const blocks = f.blocks.filter((b) => b.first <= itemId && itemId <= b.last);
+    if (!blocks.length) return [];
+    const start = blocks[0]!.offset;
+    const end = blocks[blocks.length - 1]!.offset + blocks[blocks.length - 1]!.length;
+    const bytes = await getManifestObject(blobs, part.key, { offset: start, length: end - start });
+    for (const b of blocks) for (const r of decodeBlock(part.key, b, sliceBlock(part.key, bytes, start, b), itemId)) if (r.itemId === itemId) out.push(r);
+    return out;
+  }
+  // the segments that hold the record: from the first whose last row is not below it, while their first row is not above it
+  const segs: SegmentEntry[] = [];
+  for (let i = lastIndexLe(f.segments.length, (k) => f.segments.at(k).last[0] < itemId) + 1; i < f.segments.length && f.segments.at(i).first[0] <= itemId; i++)
+    segs.push(f.segments.at(i));
+  if (!segs.length) return [];
+  const start = segs[0]!.offset;
+  const last = segs[segs.length - 1]!;
+  const bytes = await getManifestObject(blobs, part.key, { offset: start, length: last.offset + last.length - start });
+  for (const seg of segs) {
+    const blocks = decodePage(part.key, seg, sliceBlock(part.key, bytes, start, seg.page));
+    pageCache.set(`${part.key}@${seg.offset}`, blocks);
+    for (let i = lastIndexLe(blocks.length, (k) => blocks.at(k).last[0] < itemId) + 1; i < blocks.length && blocks.at(i).first[0] <= itemId; i++) {
+      const b = blocks.at(i);
+      for (const r of decodeBlock(part.key, b, sliceBlock(part.key, bytes, start, b), itemId)) if (r.itemId === itemId) out.push(r);
+    }
   }
   return out;
+}
+
+/** Selector field of a RowKey: 1 ov, 2 at, 3 cv. */
+type Field = 1 | 2 | 3;
+
+/**
+ * One part's answer for a point read of record `itemId` at `bound` (ov, at or cv by `f`): `hit`,
+ * the record's last row in the part whose field is <= bound, and `next`, the key of the record's
+ * first row after it in the part. `whole`: the part cannot answer a point read (format 1, or a
+ * part whose rows are not ordered by time): the caller reads the record's rows whole.
+ * Cost on a cold cache: the footer, then one ranged GET of the segment that holds the row (only
+ * the block when the segment's page is cached), one block gunzipped.
+ */
+async function pointInPart(
+  blobs: BlobStore,
+  part: PartEntry,
+  itemId: string,
+  f: Field,
+  bound: number,
+): Promise<{ hit?: VersionDoc; next?: RowKey; whole?: true }> {
+  const footer = await footerOf(blobs, part);
+  if (footer.format === MANIFEST_FORMAT_V1 || footer.header.ordered !== true) return { whole: true };
+  const le = (k: RowKey) => k[0] < itemId || (k[0] === itemId && k[f] <= bound);
+  const segs = footer.segments;
+  const si = lastIndexLe(segs.length, (i) => le(segs.at(i).first));
+  if (si < 0) {
+    const k = segs.length ? segs.at(0).first : undefined;
+    return k && k[0] === itemId ? { next: k } : {};
+  }
+  const seg = segs.at(si);
+  const pageKey = `${part.key}@${seg.offset}`;
+  let blocks = pageCache.get(pageKey);
+  let segBytes: Uint8Array | undefined;
+  if (!blocks) {
+    const r = await readSegment(blobs, part.key, seg);
+    blocks = r.blocks;
+    segBytes = r.bytes;
+    pageCache.set(pageKey, blocks);
+  }
+  const page = blocks;
+  const bi = lastIndexLe(page.length, (i) => le(page.at(i).first));
+  if (bi < 0) throw corrupt(part.key, `page at byte ${seg.page.offset} does not begin where its footer entry says`);
+  const b = page.at(bi);
+  // the record's rows in the block, parsed only where a binary search looks (rows sorted by ov)
+  const blockKey = `${part.key}@${b.offset}\u0000${itemId}`;
+  let rows = blockCache.get(blockKey);
+  if (!rows) {
+    const bytes = segBytes ? sliceBlock(part.key, segBytes, seg.offset, b) : await getManifestObject(blobs, part.key, b);
+    const lines = blockLines(part.key, b, bytes);
+    const mine = linesOf(lines, itemId);
+    rows = mine
+      ? { lines: mine, parsed: new Array<VersionDoc | undefined>(mine.length) }
+      : { lines: null, parsed: lines.map((l) => parseRow(part.key, b.offset, l)).filter((r) => r.itemId === itemId) };
+    blockCache.set(blockKey, rows);
+  }
+  const { lines, parsed } = rows;
+  const row = (i: number) => (parsed[i] ??= parseRow(part.key, b.offset, lines![i]!));
+  const j = lastIndexLe(parsed.length, (i) => le(rowKeyOf(row(i))));
+  const hit = j >= 0 ? row(j) : undefined;
+  let next = j + 1 < parsed.length ? rowKeyOf(row(j + 1)) : undefined;
+  if (!next) {
+    const k = bi + 1 < page.length ? page.at(bi + 1).first : si + 1 < segs.length ? segs.at(si + 1).first : undefined;
+    if (k && k[0] === itemId) next = k;
+  }
+  return { ...(hit ? { hit } : {}), ...(next ? { next } : {}) };
+}
+
+/**
+ * A point read in the manifests: the record's newest pruned row whose ov / at / cv is <= bound
+ * (for ov, the row with that ov), or null when none is. Undefined when the parts cannot settle
+ * it alone (the caller reads the record's rows whole): the answer must be followed, in the
+ * manifests, by the row just above it (or be the row just below the index's lowest, `low`), so a
+ * lost part can never turn into a wrong answer.
+ */
+async function pointRead(blobs: BlobStore, idx: ManifestIndex, itemId: string, f: Field, bound: number, low: number): Promise<VersionDoc | null | undefined> {
+  const holds = idx.parts.filter((p) => p.first <= itemId && itemId <= p.last);
+  if (!holds.length) return undefined;
+  // parts all of whose rows are above the bound hold no answer (they may hold the row after it)
+  const mayHit = (p: PartEntry) => (f === 2 ? p.minAt <= bound : f === 3 ? p.minCv === undefined || p.minCv <= bound : true);
+  let hit: VersionDoc | undefined;
+  const nexts: RowKey[] = [];
+  let whole = false;
+  const take = (rs: Array<{ hit?: VersionDoc; next?: RowKey; whole?: true }>) => {
+    for (const r of rs) {
+      if (r.whole) whole = true;
+      if (r.hit && (!hit || r.hit.ov > hit.ov)) hit = r.hit;
+      if (r.next) nexts.push(r.next);
+    }
+  };
+  take(await mapLimit(holds.filter(mayHit), 4, (p) => pointInPart(blobs, p, itemId, f, bound)));
+  if (whole) return undefined;
+  if (f === 1) return hit?.ov === bound ? hit : undefined;
+  const settled = () => {
+    const s = hit ? hit.ov + 1 : 0;
+    return s === low || nexts.some((k) => k[1] === s);
+  };
+  if (!settled())
+    take(
+      await mapLimit(
+        holds.filter((p) => !mayHit(p)),
+        4,
+        (p) => pointInPart(blobs, p, itemId, f, bound),
+      ),
+    );
+  if (whole || !settled()) return undefined;
+  return hit ?? null;
+}
+
+/**
+ * The pruned row of a record a selector names (`belowOv`: the lowest ov the index holds), from
+ * the manifests: one block per part that holds the record (see pointRead), else the record's
+ * rows read whole. A missing or corrupt part: a ManifestError naming it.
+ */
+export async function prunedRowAt(blobs: BlobStore, ns: Namespace, itemId: string, sel: VersionSelector, belowOv: number): Promise<VersionDoc | null> {
+  if ('ov' in sel && sel.ov >= belowOv) return null;
+  const f: Field = 'ov' in sel ? 1 : 'at' in sel ? 2 : 3;
+  const bound = 'ov' in sel ? sel.ov : 'at' in sel ? sel.at : (sel as { cv: number }).cv;
+  for (const refresh of [false, true]) {
+    const idx = await cachedIndex(blobs, ns, refresh);
+    let got: VersionDoc | null | undefined;
+    try {
+      got = await pointRead(blobs, idx, itemId, f, bound, belowOv);
+    } catch (e) {
+      // a part replaced (erasure) since this process read the index: read the newest index
+      if (!refresh && e instanceof ManifestError && e.details?.missing === true) continue;
+      throw e;
+    }
+    if (got === undefined) break;
+    if (got) fromManifestSet.add(got);
+    return got;
+  }
+  const rows = await prunedRows(blobs, ns, itemId, belowOv);
+  if (f === 1) return rows[bound] ?? null;
+  const field = f === 2 ? 'at' : 'cv';
+  for (let i = rows.length - 1; i >= 0; i--) if (rows[i]![field] <= bound) return rows[i]!;
+  return null;
 }
 
 /** Every manifest row of one record (any part, pruned or not), by ov, deduplicated. */
@@ -90,7 +291,7 @@ async function manifestRowsOf(blobs: BlobStore, idx: ManifestIndex, itemId: stri
  * changes: the key is the index generation and the record). Bounded by rows held.
  */
 const ROWS_CACHED = 200_000;
-const rowsCache = new WeakMap<BlobStore, { rows: number; map: Map<string, VersionDoc[]> }>();
+let rowsCache = new WeakMap<BlobStore, { rows: number; map: Map<string, VersionDoc[]> }>();
 
 function cacheOf(blobs: BlobStore) {
   let c = rowsCache.get(blobs);
@@ -134,7 +335,13 @@ async function readPrunedRows(blobs: BlobStore, ns: Namespace, itemId: string, b
   let idx: ManifestIndex | undefined;
   for (const refresh of [false, true]) {
     idx = await cachedIndex(blobs, ns, refresh);
-    rows = await manifestRowsOf(blobs, idx, itemId);
+    try {
+      rows = await manifestRowsOf(blobs, idx, itemId);
+    } catch (e) {
+      // a part replaced (erasure) since this process read the index: read the newest index
+      if (!refresh && e instanceof ManifestError && e.details?.missing === true) continue;
+      throw e;
+    }
     let complete = true;
     for (let ov = 0; ov < belowOv && complete; ov++) complete = rows.has(ov);
     if (complete) break;
@@ -170,13 +377,7 @@ export async function versionAt(cx: EngineContext, itemId: string, sel: VersionS
   if (v) return v;
   const low = await lowestOv(cx, itemId);
   if (!low) return null; // nothing pruned (or no record)
-  if ('ov' in sel && sel.ov >= low) return null;
-  const rows = await prunedRows(cx.blobs, cx.ns, itemId, low);
-  if ('ov' in sel) return rows[sel.ov] ?? null;
-  const field: 'at' | 'cv' = 'at' in sel ? 'at' : 'cv';
-  const bound = 'at' in sel ? sel.at : (sel as { cv: number }).cv;
-  for (let i = rows.length - 1; i >= 0; i--) if (rows[i]![field] <= bound) return rows[i]!;
-  return null;
+  return prunedRowAt(cx.blobs, cx.ns, itemId, sel, low);
 }
 
 /** `meta.listVersions` over the index and the manifests (same options, same order). */
