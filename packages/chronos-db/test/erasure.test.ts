@@ -8,9 +8,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { METADATA_FILE } from '@chronos-db/storage-local';
 import { NotFoundError, ValidationError, initChronos, type Chronos, type ChronosConfig } from 'chronos-db';
 import { COLLECTION, eraseUnderLoad, erasureCollectionMap, markersOf, recordData } from './helpers/erasure-scenario';
-import { enableVersioning, scanFiles, scanMongo, scanS3, type Found } from './helpers/raw-scan';
+import { enableVersioning, scanFiles, scanMongo, scanS3, scanSqlite, type Found } from './helpers/raw-scan';
 import { buckets, createBuckets, describeServers, rnd } from './helpers/servers';
 
 const flat = (m: { data: string; meta: string; blob: string }) => [m.data, m.meta, m.blob];
@@ -57,6 +58,35 @@ async function checkScenario<Q>(chronos: Chronos<Q>, ctx: Record<string, unknown
   return { a: flat(a), b: flat(b) };
 }
 
+/**
+ * Erasure of a record whose old versions were rolled up and pruned into manifests: two rollups
+ * and prunes (several index generations, each naming the record as a part's first or last id),
+ * then hardDelete. Returns the markers to look for in the raw stores.
+ */
+async function eraseWithManifests<Q>(chronos: Chronos<Q>, ctx: Record<string, unknown>, tag: string) {
+  const a = markersOf(`MA${tag}`);
+  const b = markersOf(`MB${tag}`);
+  const c = { ...ctx, collection: COLLECTION } as never;
+  const col = chronos.with(c) as ReturnType<Chronos['with']>;
+  const { id: idA } = await col.create(recordData(a, 0));
+  const { id: idB } = await col.create(recordData(b, 0));
+  for (let round = 0; round < 2; round++) {
+    for (let v = 1; v <= 3; v++) {
+      await col.update(idA, recordData(a, round * 3 + v));
+      await col.update(idB, recordData(b, round * 3 + v));
+    }
+    expect((await chronos.admin.rollupNow(c)).namespaces[0]!.result!.rows).toBeGreaterThan(0);
+    expect((await chronos.admin.pruneNow(c)).namespaces[0]!.result!.rows).toBeGreaterThan(0);
+  }
+  expect((await col.getVersion(idA, 0, { includeMeta: true }))?._meta?.source).toBe('manifest');
+  const r = await chronos.admin.hardDelete(c, idA, { confirm: true, actor: 'dpo@example.com', reason: 'GDPR art. 17 request' });
+  expect(r.manifestsRewritten).toBeGreaterThan(0);
+  expect(await col.getVersion(idA, 0)).toBeNull();
+  expect((await col.getVersion(idB, 0, { includeMeta: true }))?._meta?.source).toBe('manifest');
+  expect(await col.getVersion(idB, 0)).toMatchObject({ tag: b.meta, v: 0 });
+  return { a, b, idA, idB };
+}
+
 describe('erasure on the embedded store', () => {
   const dirs: string[] = [];
   afterAll(() => {
@@ -74,6 +104,21 @@ describe('erasure on the embedded store', () => {
     const m = await checkScenario(chronos, ctx, 'emb');
     await chronos.admin.shutdown();
     expectErased(scanFiles(basePath, [...m.a, ...m.b]), m.a, m.b);
+  });
+
+  it('a record rolled up into manifests: after erasure no byte of any file under basePath holds its content or indexed metadata', async () => {
+    const { basePath, chronos } = open({ retention: { ver: { maxVersions: 2 } } });
+    const m = await eraseWithManifests(chronos, { dbName: 'app' }, 'emb');
+    await chronos.admin.shutdown();
+    expectErased(scanFiles(basePath, [m.a.meta, m.a.data, m.b.meta, m.b.data]), [m.a.meta, m.a.data], [m.b.meta, m.b.data]);
+    // the manifests themselves, rows of the SQLite file read raw and decompressed: B's rows are there, A's are not
+    const rows = scanSqlite(join(basePath, METADATA_FILE), [m.a.meta, m.idA, m.b.meta, m.idB]);
+    const inParts = (where: string[]) => where.filter((w) => /\.body manifests\/.*\/parts\//.test(w));
+    expect(inParts(rows[m.b.meta]!).length).toBeGreaterThan(0);
+    expect(inParts(rows[m.idB]!).length).toBeGreaterThan(0);
+    expect(rows[m.a.meta]).toEqual([]);
+    // the id stays in the erasure record only
+    expect(rows[m.idA]!.every((w) => w.startsWith('chronos_erasures'))).toBe(true);
   });
 
   it('bad input: a typed error and nothing written', async () => {
@@ -122,5 +167,22 @@ describeServers('erasure on FerretDB + Ceph (bucket versioning on)', (env) => {
     expectErased(await scanMongo(env.mongoUrl, dbName, all), m.a, [m.b[0]!, m.b[1]!]); // the blob marker lives in the content bucket only
     const s3 = await scanS3(env, [names.jsonBucket, names.contentBucket, names.backupsBucket], all);
     expectErased(s3.found, m.a, m.b);
+  }, 300_000);
+
+  it('a record rolled up into manifests: no object version of the backups bucket (parts, index generations, latest.json) holds it', async () => {
+    const chronos = initChronos({
+      databases: { runtime: { generic: { key: 'rt', mongoUri: env.mongoUrl, dbName: `${dbName}m` } } },
+      spacesConns: [{ endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names }],
+      ...erasureCollectionMap(),
+      retention: { ver: { maxVersions: 2 } },
+    });
+    const m = await eraseWithManifests(chronos, { key: 'rt' }, 'srv');
+    await chronos.admin.shutdown();
+    // every stored version, current and noncurrent: the record's id and indexed metadata are in manifest rows and (the id) in index entries
+    const backups = await scanS3(env, [names.backupsBucket], [m.a.meta, m.idA, m.b.meta, m.idB]);
+    expect(backups.versions).toBeGreaterThanOrEqual(3); // the new part(s), the newest generation, latest.json
+    expectErased(backups.found, [m.a.meta, m.idA], [m.b.meta, m.idB]);
+    const payloads = await scanS3(env, [names.jsonBucket], [m.a.data, m.b.data]);
+    expectErased(payloads.found, [m.a.data], [m.b.data]);
   }, 300_000);
 });

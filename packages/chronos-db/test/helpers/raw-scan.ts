@@ -5,6 +5,8 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
+import Database from 'better-sqlite3';
 import { GetObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { MongoClient } from 'mongodb';
 import type { ServersEnv } from './servers';
@@ -13,7 +15,49 @@ export type Found = Record<string, string[]>;
 
 const hits = (markers: string[]): Found => Object.fromEntries(markers.map((m) => [m, [] as string[]]));
 
-/** Every file under `dir` (SQLite databases, their -wal and -shm files, payload files), byte by byte. */
+/**
+ * The bytes, and the decompressed content of every gzip member inside them (manifest parts are
+ * runs of gzip blocks between JSON): a member is found by its magic (1f 8b 08) and inflated
+ * from after its 10-byte header to the end of its deflate stream; what does not inflate is no member.
+ */
+export function withInflated(bytes: Buffer): Buffer[] {
+  const out = [bytes];
+  for (let i = bytes.indexOf(GZIP_MAGIC); i >= 0 && i + 10 < bytes.length; i = bytes.indexOf(GZIP_MAGIC, i + 1)) {
+    try {
+      out.push(inflateRawSync(bytes.subarray(i + 10)));
+    } catch {
+      // not a member
+    }
+  }
+  return out;
+}
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b, 0x08]);
+const holds = (bytes: Buffer, m: string) => withInflated(bytes).some((b) => b.includes(Buffer.from(m)));
+
+/**
+ * Every value of every table of a SQLite file (read-only, the raw driver): blobs decompressed as
+ * withInflated does, so a manifest part stored as a row is searched like a file. A hit is named
+ * `table.column`, followed by the row's `key` where it has one.
+ */
+export function scanSqlite(file: string, markers: string[]): Found {
+  const out = hits(markers);
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>) {
+      for (const row of db.prepare(`SELECT * FROM "${name}"`).iterate() as Iterable<Record<string, unknown>>) {
+        for (const [col, v] of Object.entries(row)) {
+          const bytes = Buffer.isBuffer(v) ? v : Buffer.from(String(v));
+          for (const m of markers) if (holds(bytes, m)) out[m]!.push(`${name}.${col}${typeof row.key === 'string' ? ` ${row.key}` : ''}`);
+        }
+      }
+    }
+  } finally {
+    db.close();
+  }
+  return out;
+}
+
+/** Every file under `dir` (SQLite databases, their -wal and -shm files, payload files), byte by byte, gzip members decompressed. */
 export function scanFiles(dir: string, markers: string[]): Found {
   const out = hits(markers);
   const walk = (d: string) => {
@@ -22,7 +66,7 @@ export function scanFiles(dir: string, markers: string[]): Found {
       if (e.isDirectory()) walk(p);
       else {
         const bytes = readFileSync(p);
-        for (const m of markers) if (bytes.includes(Buffer.from(m))) out[m]!.push(p.slice(dir.length));
+        for (const m of markers) if (holds(bytes, m)) out[m]!.push(p.slice(dir.length));
       }
     }
   };
@@ -66,7 +110,7 @@ export async function enableVersioning(env: ServersEnv, buckets: string[]): Prom
   }
 }
 
-/** Every object version (current and noncurrent) of every bucket, its bytes. Also returns how many versions were read. */
+/** Every object version (current and noncurrent) of every bucket, its bytes (gzip members decompressed). Also returns how many versions were read. */
 export async function scanS3(env: ServersEnv, buckets: string[], markers: string[]): Promise<{ found: Found; versions: number }> {
   const out = hits(markers);
   const c = rawS3(env);
@@ -81,7 +125,7 @@ export async function scanS3(env: ServersEnv, buckets: string[], markers: string
           versions++;
           const o = await c.send(new GetObjectCommand({ Bucket, Key: v.Key!, VersionId: v.VersionId }));
           const bytes = Buffer.from(await o.Body!.transformToByteArray());
-          for (const m of markers) if (bytes.includes(Buffer.from(m)) || v.Key!.includes(m)) out[m]!.push(`${Bucket}/${v.Key}@${v.VersionId}`);
+          for (const m of markers) if (holds(bytes, m) || v.Key!.includes(m)) out[m]!.push(`${Bucket}/${v.Key}@${v.VersionId}`);
         }
         KeyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
         VersionIdMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
