@@ -25,6 +25,15 @@ const time = (v: string): string => {
   return v;
 };
 
+/** A repeatable, comma-separated option's values. */
+const list = (v: string, prev: string[]): string[] => [
+  ...prev,
+  ...v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+];
+
 type Handler = (s: Session, ...args: unknown[]) => Promise<unknown>;
 type Loader = () => Promise<Record<string, unknown>>;
 
@@ -358,6 +367,22 @@ Examples:
       .option('--recount', 'rebuild them from the version index first')
       .action(act(adminCmds, 'counters')),
     'chronos counters --recount',
+  );
+  example(
+    program
+      .command('rebalance')
+      .description(
+        'move hashed contexts to where the backends of the config place them (after adding or draining a backend): the plan, a confirmation, a progress bar; a rerun finishes an interrupted one',
+      )
+      .option('--plan', 'only show the moves (read-only): a table, or JSON with --json')
+      .option('--drain <backend>', 'a backend key being removed: its contexts move to the others (repeat or comma-separate)', list, [])
+      .option('--keep-source', 'keep the source copy of every moved context')
+      .option('--batch-size <n>', 'contexts fenced at a time (default 32)', int(1))
+      .option('--concurrency <n>', 'contexts of a batch copied at once (default 4)', int(1))
+      .action(act(adminCmds, 'rebalance')),
+    'chronos rebalance --plan',
+    'chronos rebalance --yes',
+    'chronos rebalance --drain old-server --yes && chronos rebalance --plan --drain old-server',
   );
   const queue = program.command('queue').description('the fallback queue: writes waiting for MongoDB');
   example(queue.command('stats').description('pending, claimed and dead-lettered ops').action(act(adminCmds, 'queueStats')), 'chronos queue stats');

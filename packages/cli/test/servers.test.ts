@@ -11,10 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { buckets, describeServers, freePort, rnd } from '../../chronos-db/test/helpers/servers';
-import { assertBuilt, BIN, cli, lines } from './helpers';
+import { assertBuilt, BIN, cli, cliMeasured, lines, peakRss } from './helpers';
 
-/** Documents of the --from-mongo test: 1,000 in CI; the issue's 20,000 with CHRONOS_CLI_FROM_MONGO_FULL=1. */
-const DOCS = process.env.CHRONOS_CLI_FROM_MONGO_FULL === '1' ? 20_000 : 1_000;
+/**
+ * Documents of the --from-mongo test: 1,000 in CI; the issue's 20,000 with CHRONOS_CLI_FROM_MONGO_FULL=1,
+ * which also checks that the peak RSS stays flat (against an import of a tenth as many).
+ */
+const FULL = process.env.CHRONOS_CLI_FROM_MONGO_FULL === '1';
+const DOCS = FULL ? 20_000 : 1_000;
 
 describeServers('chronos on FerretDB + Ceph', (env) => {
   const dir = mkdtempSync(join(tmpdir(), 'chronos-cli-srv-'));
@@ -90,56 +94,85 @@ describeServers('chronos on FerretDB + Ceph', (env) => {
     expect(all.every((x) => x.status === 'new')).toBe(true);
   });
 
-  it(`import --from-mongo of ${DOCS} documents: killed at half and rerun, every one present once as version 0`, async () => {
-    const client = new MongoClient(env.mongoUrl);
-    const srcDb = `clisrc_${rnd()}`;
-    try {
-      const src = client.db(srcDb).collection('legacy');
-      for (let i = 0; i < DOCS; i += 1000)
-        await src.insertMany(Array.from({ length: Math.min(1000, DOCS - i) }, (_, k) => ({ n: i + k, name: `doc ${i + k}`, at: new Date(0), tags: ['a'] })));
-      const heads = client.db(dbName).collection('legacy_head'); // the heads of collection 'legacy' (storage-mongo's physical name)
-      const args = ['--collection', 'legacy', 'import', '--from-mongo', env.mongoUrl, '--source-db', srcDb, '--batch-size', '100'];
-      const child: ChildProcess = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, ...secrets } });
-      let childErr = '';
-      child.stderr!.on('data', (b) => (childErr += b));
-      const exited = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
-      let killedAt = -1;
-      for (;;) {
-        const n = await heads.countDocuments();
-        if (n >= DOCS / 2) {
-          child.kill('SIGKILL');
-          killedAt = n;
-          break;
+  it(
+    `import --from-mongo of ${DOCS} documents: killed at half and rerun, every one present once as version 0${FULL ? ', peak RSS flat' : ' (20,000 and the RSS check: CHRONOS_CLI_FROM_MONGO_FULL=1)'}`,
+    async () => {
+      const client = new MongoClient(env.mongoUrl);
+      const srcDb = `clisrc_${rnd()}`;
+      const fill = async (name: string, count: number) => {
+        const c = client.db(srcDb).collection(name);
+        for (let i = 0; i < count; i += 1000)
+          await c.insertMany(Array.from({ length: Math.min(1000, count - i) }, (_, k) => ({ n: i + k, name: `doc ${i + k}`, at: new Date(0), tags: ['a'] })));
+        return c;
+      };
+      try {
+        const src = await fill('legacy', DOCS);
+        // the yardstick of the RSS check: the same import of a tenth as many documents
+        let small: Awaited<ReturnType<typeof cliMeasured>> | undefined;
+        if (FULL) {
+          await fill('small', DOCS / 10);
+          small = await cliMeasured(['--collection', 'small', 'import', '--from-mongo', env.mongoUrl, '--source-db', srcDb, '--batch-size', '100'], {
+            cwd: dir,
+            env: secrets,
+          });
+          expect({ out: JSON.parse(small.stdout), err: small.stderr }).toMatchObject({ out: { imported: DOCS / 10, failed: 0 }, err: '' });
         }
-        if (child.exitCode !== null) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      await exited;
-      // the kill came in the middle: the rerun has something to resume
-      expect({ killedAt, childErr }).toEqual({ killedAt: expect.any(Number), childErr: '' });
-      expect(killedAt).toBeGreaterThan(0);
-      expect(await heads.countDocuments()).toBeLessThan(DOCS);
+        const heads = client.db(dbName).collection('legacy_head'); // the heads of collection 'legacy' (storage-mongo's physical name)
+        const args = ['--collection', 'legacy', 'import', '--from-mongo', env.mongoUrl, '--source-db', srcDb, '--batch-size', '100'];
+        const t0 = Date.now();
+        const child: ChildProcess = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, ...secrets } });
+        const firstRss = peakRss(child.pid!);
+        let childErr = '';
+        child.stderr!.on('data', (b) => (childErr += b));
+        const exited = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+        let killedAt = -1;
+        for (;;) {
+          const n = await heads.countDocuments();
+          if (n >= DOCS / 2) {
+            child.kill('SIGKILL');
+            killedAt = n;
+            break;
+          }
+          if (child.exitCode !== null) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await exited;
+        const firstPeak = firstRss.stop();
+        const firstMs = Date.now() - t0;
+        // the kill came in the middle: the rerun has something to resume
+        expect({ killedAt, childErr }).toEqual({ killedAt: expect.any(Number), childErr: '' });
+        expect(killedAt).toBeGreaterThan(0);
+        expect(await heads.countDocuments()).toBeLessThan(DOCS);
 
-      const again = await run(args);
-      noSecret(again);
-      expect(again).toMatchObject({ code: 0 });
-      expect(JSON.parse(again.stdout)).toMatchObject({ read: DOCS, imported: DOCS, failed: 0, resumedAfter: expect.any(Number) });
-      expect(again.stderr).toContain('resuming after');
-      const feed = lines((await run(['--collection', 'legacy', 'changes', '--all', '--limit', '1000'])).stdout);
-      expect(feed).toHaveLength(DOCS);
-      expect(new Set(feed.map((c) => c.id)).size).toBe(DOCS);
-      expect(feed.every((c) => c.ov === 0 && c.op === 'CREATE')).toBe(true);
-      const one = await src.findOne({ n: 7 });
-      const got = JSON.parse((await run(['--collection', 'legacy', 'get', one!._id.toHexString()])).stdout);
-      expect(got).toMatchObject({ id: one!._id.toHexString(), n: 7, name: 'doc 7', at: new Date(0).toISOString(), tags: ['a'], _meta: { ov: 0 } });
-    } finally {
-      await client
-        .db(srcDb)
-        .dropDatabase()
-        .catch(() => {});
-      await client.close();
-    }
-  }, 600_000);
+        const t1 = Date.now();
+        const again = await cliMeasured(args, { cwd: dir, env: secrets });
+        if (small) {
+          const report = { docs: DOCS, smallPeakMb: small.peakRssMb, firstPeakMb: firstPeak, rerunPeakMb: again.peakRssMb, firstMs, rerunMs: Date.now() - t1 };
+          process.stdout.write(`import --from-mongo: ${JSON.stringify(report)}\n`);
+          // flat: ten times the documents may not cost more than half as much memory again (nor 64 MB more)
+          for (const peak of [firstPeak, again.peakRssMb]) expect(peak).toBeLessThan(Math.min(small.peakRssMb * 1.5, small.peakRssMb + 64));
+        }
+        noSecret(again);
+        expect(again).toMatchObject({ code: 0 });
+        expect(JSON.parse(again.stdout)).toMatchObject({ read: DOCS, imported: DOCS, failed: 0, resumedAfter: expect.any(Number) });
+        expect(again.stderr).toContain('resuming after');
+        const feed = lines((await run(['--collection', 'legacy', 'changes', '--all', '--limit', '1000'])).stdout);
+        expect(feed).toHaveLength(DOCS);
+        expect(new Set(feed.map((c) => c.id)).size).toBe(DOCS);
+        expect(feed.every((c) => c.ov === 0 && c.op === 'CREATE')).toBe(true);
+        const one = await src.findOne({ n: 7 });
+        const got = JSON.parse((await run(['--collection', 'legacy', 'get', one!._id.toHexString()])).stdout);
+        expect(got).toMatchObject({ id: one!._id.toHexString(), n: 7, name: 'doc 7', at: new Date(0).toISOString(), tags: ['a'], _meta: { ov: 0 } });
+      } finally {
+        await client
+          .db(srcDb)
+          .dropDatabase()
+          .catch(() => {});
+        await client.close();
+      }
+    },
+    FULL ? 3_600_000 : 600_000,
+  );
 
   it('queue: writes queued while MongoDB is down; stats, pending, cancel, work, dead, retry', async () => {
     const q = await run(['-c', down, 'create', '--id', 'q-1'], '{"a":1}');

@@ -4,45 +4,13 @@
  * pseudo-terminal; stdout goes to a file, so what the terminal shows is
  * stderr only (prompts and progress never mix with results).
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertBuilt, BIN, cli, lines } from './helpers';
+import { assertBuilt, cli, hasScript, inTerminal, lines, plain } from './helpers';
 
-const hasScript = spawnSync('script', ['--version']).status === 0;
 const d = hasScript ? describe : describe.skip;
 if (!hasScript) console.log('[skip] terminal tests: `script` (util-linux) is not installed');
-
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes are what a terminal gets
-const plain = (s: string) => s.replace(/\u001b\[[0-9;?]*[A-Za-z]|\u001b[78]/g, '');
-
-/** Runs the binary in a pseudo-terminal; `answer` is typed once `waitFor` shows on the screen. */
-function inTerminal(dir: string, args: string[], opts: { stdoutFile?: string; waitFor?: string; answer?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const cmd = `${q(process.execPath)} ${q(BIN)} ${args.map(q).join(' ')}${opts.stdoutFile ? ` > ${q(opts.stdoutFile)}` : ''}`;
-  return new Promise<{ code: number | null; screen: string }>((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', ...opts.env };
-    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
-    const child = spawn('script', ['-qefc', cmd, '/dev/null'], { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let screen = '';
-    let answered = false;
-    child.stdout.on('data', (b) => {
-      screen += b;
-      if (opts.waitFor && !answered && plain(screen).includes(opts.waitFor)) {
-        answered = true;
-        // type the answer, then Enter, as a person would
-        child.stdin.write(opts.answer ?? '');
-        setTimeout(() => child.stdin.write('\r'), 200);
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      child.stdin.destroy();
-      resolve({ code, screen });
-    });
-  });
-}
 
 d('chronos in a terminal', () => {
   const dir = mkdtempSync(join(tmpdir(), 'chronos-cli-tty-'));

@@ -130,9 +130,11 @@ export async function doctor(s: Session) {
         status: moves || gone || left ? 'warn' : 'ok',
         detail: `${p.contexts} hashed context(s) in the registry (${p.registry}): ${moves} not where the config places them, ${gone} on a backend the config lacks, ${left} source cop(ies) to remove`,
         ...(gone
-          ? { fix: `add back backend(s) ${[...new Set(p.unreachable.map((u) => u.backend))].join(', ')}, or rebalance from a config that has them` }
+          ? {
+              fix: `add back backend(s) ${[...new Set(p.unreachable.map((u) => u.backend))].join(', ')}, or run 'chronos rebalance' with a config that has them`,
+            }
           : moves || left
-            ? { fix: 'chronos.admin.rebalance({ confirm: true }) moves them (planRebalance() lists them)' }
+            ? { fix: "'chronos rebalance --plan' lists them, 'chronos rebalance --yes' moves them" }
             : {}),
       });
     } catch (e) {
@@ -390,4 +392,77 @@ export async function queueWork(s: Session, o: { concurrency: number; forever?: 
   const after = await fb.getQueueStats();
   await s.out.json({ before, after });
   return after.dead > before.dead ? EXIT.failed : EXIT.ok;
+}
+
+// ---------------------------------------------------------------- rebalance (issue 17)
+
+type RebalanceCtx = { dbName: string; collection: string; tenantId?: string };
+const ctxName = (c: RebalanceCtx) => `${c.dbName}/${c.collection}${c.tenantId !== undefined ? ` (tenant ${c.tenantId})` : ''}`;
+
+/**
+ * `rebalance --plan`: the hashed contexts not where this config places them (read-only).
+ * `rebalance`: the plan, a confirmation (`--yes`), then the moves, with a progress bar
+ * on a terminal; a rerun finishes what an interrupted run left.
+ */
+export async function rebalance(s: Session, o: { plan?: boolean; drain?: string[]; keepSource?: boolean; batchSize?: number; concurrency?: number }) {
+  const c = await s.open('read');
+  if (!c.config.databases) throw usage(`rebalance moves hashed contexts between MongoDB backends: ${(await s.config()).file} has no databases`);
+  const drain = o.drain?.length ? { drain: o.drain } : {};
+  const plan = await c.admin.planRebalance(drain);
+  const records = plan.moves.reduce((n, m) => n + m.records, 0);
+  const versions = plan.moves.reduce((n, m) => n + m.versions, 0);
+  const notes = () => {
+    for (const u of plan.unreachable)
+      s.out.note(`unreachable: ${ctxName(u.context)} lives on backend '${u.backend}', which this config lacks (add it back to move it)`);
+    if (plan.cleanups.length) s.out.note(`${plan.cleanups.length} moved context(s) still have a source copy to remove (rebalance --yes removes it)`);
+  };
+  if (o.plan) {
+    if (s.out.machine) await s.out.json(plan);
+    else {
+      await s.out.rows(
+        plan.moves.map((m) => ({
+          context: ctxName(m.context),
+          from: m.from,
+          to: m.to,
+          records: m.records,
+          versions: m.versions,
+          ...(m.resume ? { resume: 'yes' } : {}),
+        })),
+        ['context', 'from', 'to', 'records', 'versions', 'resume'],
+      );
+      s.out.note(`${plan.moves.length} of ${plan.contexts} hashed context(s) to move (${records} records, ${versions} versions); registry: ${plan.registry}`);
+      notes();
+    }
+    return plan.unreachable.length ? EXIT.failed : EXIT.ok;
+  }
+  if (plan.moves.length === 0 && plan.cleanups.length === 0) {
+    notes();
+    s.out.note(`nothing to move: every one of ${plan.contexts} hashed context(s) is where the config places it`);
+    await s.out.json({ moved: 0, records: 0, versions: 0, failed: [], sourcesRemoved: 0, sourcesKept: [] });
+    return plan.unreachable.length ? EXIT.failed : EXIT.ok;
+  }
+  if (!s.g.yes) notes();
+  await s.confirm(
+    `Move ${plan.moves.length} hashed context(s) (${records} records, ${versions} versions)${o.drain?.length ? ` off ${o.drain.join(', ')}` : ''}${o.keepSource ? ', keeping the source copies' : ''}${plan.cleanups.length ? ` and remove ${plan.cleanups.length} source cop(ies) left by an earlier run` : ''}?`,
+  );
+  const bar = await s.progress(plan.moves.length, 'contexts');
+  try {
+    const r = await c.admin.rebalance({
+      confirm: true,
+      ...drain,
+      ...(o.keepSource ? { keepSource: true } : {}),
+      ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
+      ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
+      onProgress: (p) => bar.update(p.done),
+    });
+    bar.update(plan.moves.length);
+    bar.stop();
+    for (const f of r.failed.slice(0, 20)) s.out.note(`failed ${ctxName(f.context)} (${f.from} -> ${f.to}): ${s.hide(f.error)}`);
+    await s.out.json({ ...r, failed: r.failed.map((f) => ({ ...f, error: s.hide(f.error) })) });
+    return r.failed.length ? EXIT.failed : EXIT.ok;
+  } catch (e) {
+    bar.stop();
+    s.out.note('interrupted: rerun the same command to finish (a context caught mid-move is resumed, none is moved twice)');
+    throw e;
+  }
 }
