@@ -103,7 +103,7 @@ describeServers('chronos rebalance on two FerretDB servers', (env) => {
       const out = join(dir, 'moved.json');
       const t = await inTerminal(dir, ['-c', 'two.json', 'rebalance'], { stdoutFile: out, waitFor: '(y/N)', answer: 'y' });
       const screen = plain(t.screen);
-      expect({ code: t.code, asked: screen.includes(`Move ${movers.length} hashed context(s) (${movers.length * RECORDS} records`) }).toEqual({
+      expect({ code: t.code, asked: screen.includes(`Move ${movers.length} hashed context(s) (${movers.length * RECORDS} records`), screen }).toMatchObject({
         code: 0,
         asked: true,
       });
@@ -135,7 +135,8 @@ describeServers('chronos rebalance on two FerretDB servers', (env) => {
     const plan = JSON.parse((await run(['-c', 'two.json', 'rebalance', '--plan', '--drain', 's2', '--json'])).stdout) as { moves: unknown[] };
     expect(plan.moves).toHaveLength(movers.length);
     const d = await run(['-c', 'two.json', 'rebalance', '--drain', 's2', '--keep-source', '--yes']);
-    expect({ code: d.code, err: d.stderr }).toEqual({ code: 0, err: '' });
+    // the whole output on a failure: a context that did not move says why in the result
+    expect({ code: d.code, err: d.stderr, out: d.stdout }).toMatchObject({ code: 0, err: '' });
     const res = JSON.parse(d.stdout) as { moved: number; sourcesKept: unknown[]; sourcesRemoved: number };
     expect(res).toMatchObject({ moved: movers.length, sourcesRemoved: 0 });
     expect(res.sourcesKept).toHaveLength(movers.length);
