@@ -69,13 +69,7 @@ export interface ClaimedOp extends QueuedOp {
   lease: QueueLease;
 }
 
-export interface DeadLetterOp {
-  id: string;
-  orderKey: string;
-  requestId: string;
-  body: QueueBody;
-  attempts: number;
-  enqueuedAt: number;
+export interface DeadLetterOp extends Pick<QueuedOp, 'id' | 'orderKey' | 'requestId' | 'body' | 'attempts' | 'enqueuedAt'> {
   deadAt: number;
   lastError: QueueErrorInfo;
 }

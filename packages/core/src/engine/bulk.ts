@@ -275,17 +275,7 @@ export function updateMany(cx: EngineContext, items: Iterable<BulkUpdateItem> | 
         throw new OptimisticLockError(`Record '${id}' is at ov ${head.ov}, expected ${expectedOv}`, { id, expectedOv, actualOv: head.ov });
       }
       const at = Math.max(cx.clock(), head.at);
-      const built = build(cx, {
-        id,
-        ov: head.ov + 1,
-        op: 'UPDATE',
-        at,
-        createdAt: head.createdAt,
-        doc: input,
-        ...w,
-        functionIds: head.functionIds,
-        previousBlobs: head.blobs,
-      });
+      const built = write.buildUpdate(cx, head, at, input, w);
       const commit: CommitInput = {
         ns: cx.ns,
         version: built.version,

@@ -50,6 +50,13 @@ export type { ChangeEntry, ChangesOptions, ChangeFeedPage, WatchOptions } from '
 export type { DiffResult, DiffSelector, HistoryOptions, HistoryPage, JsonPatchOperation, VersionMeta } from './history.js';
 export type { EngineStats } from './context.js';
 
+/** Every result of a bulk stream, in order (Node 20 has no Array.fromAsync). */
+async function collect<T>(results: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const r of results) out.push(r);
+  return out;
+}
+
 /**
  * `Q` is the type of a queued write's result: `never` (the default) when the engine has no
  * fallback queue, `QueuedWrite` when it has one (`initChronos` picks it from the config).
@@ -104,10 +111,8 @@ export class CollectionEngine<Q = never> {
    * or `{ ok: false, index, error }`; never all-or-nothing. Accepts an array or an (async) iterable;
    * for millions of items use `createManyStream`, which holds one batch of results at a time.
    */
-  async createMany(items: Iterable<BulkCreateItem> | AsyncIterable<BulkCreateItem>, opts?: BulkOptions): Promise<BulkResult[]> {
-    const out: BulkResult[] = [];
-    for await (const r of bulk.createMany(this.cx, items, opts)) out.push(r);
-    return out;
+  createMany(items: Iterable<BulkCreateItem> | AsyncIterable<BulkCreateItem>, opts?: BulkOptions): Promise<BulkResult[]> {
+    return collect(bulk.createMany(this.cx, items, opts));
   }
 
   /** `createMany` yielding each result as its batch lands. */
@@ -116,10 +121,8 @@ export class CollectionEngine<Q = never> {
   }
 
   /** Updates many records (`{ id, data, expectedOv?, requestId? }`); results as `createMany`. */
-  async updateMany(items: Iterable<BulkUpdateItem> | AsyncIterable<BulkUpdateItem>, opts?: BulkOptions): Promise<BulkResult[]> {
-    const out: BulkResult[] = [];
-    for await (const r of bulk.updateMany(this.cx, items, opts)) out.push(r);
-    return out;
+  updateMany(items: Iterable<BulkUpdateItem> | AsyncIterable<BulkUpdateItem>, opts?: BulkOptions): Promise<BulkResult[]> {
+    return collect(bulk.updateMany(this.cx, items, opts));
   }
 
   /** `updateMany` yielding each result as its batch lands. */

@@ -97,6 +97,14 @@ export function checkUpdate(id: string, data: unknown, expectedOv: unknown, acto
   return { id, input, expectedOv: (expectedOv ?? undefined) as number | undefined, w };
 }
 
+/** A writeLoop build step for a live record (update, delete, enrich): a deleted one is not found. */
+const onLive =
+  (buildOn: (head: HeadDoc, at: number) => Built | Promise<Built>) =>
+  async (head: HeadDoc, at: number): Promise<Built> => {
+    assertLive(head);
+    return buildOn(head, at);
+  };
+
 /** The version an update writes on `head`: `doc` as the whole record (updateChecked, and updateMany in bulk.ts). */
 export function buildUpdate(cx: EngineContext, head: HeadDoc, at: number, doc: Record<string, unknown>, w: WriteSetup): Built {
   return build(cx, {
@@ -119,10 +127,7 @@ export async function updateChecked(cx: EngineContext, c: CheckedUpdate): Promis
     id,
     expectedOv,
     w,
-    async (head, at) => {
-      assertLive(head);
-      return buildUpdate(cx, head, at, input, w);
-    },
+    onLive((head, at) => buildUpdate(cx, head, at, input, w)),
     'UPDATE',
     input,
   );
@@ -154,10 +159,7 @@ export async function removeChecked(cx: EngineContext, c: CheckedRemove): Promis
     id,
     expectedOv,
     w,
-    async (head, at) => {
-      assertLive(head);
-      return pointerVersion(head, head, 'DELETE', at, true, w);
-    },
+    onLive((head, at) => pointerVersion(head, head, 'DELETE', at, true, w)),
     'DELETE',
   );
   return { id, ov: r.ov, cv: r.cv, deletedAt: new Date(r.at) };
@@ -195,15 +197,14 @@ export async function enrichChecked(cx: EngineContext, c: CheckedEnrich): Promis
     id,
     c.expectedOv,
     w,
-    async (head, at) => {
-      assertLive(head);
+    onLive(async (head, at) => {
       const current = await loadStored(cx, head);
       delete current._system;
       merged = checked.reduce((acc, p) => deepMerge(acc, p), current);
       checkSize(Buffer.byteLength(JSON.stringify(merged)), cx.maxBytes);
       const functionIds = functionId ? Array.from(new Set([...(head.functionIds ?? []), functionId])) : head.functionIds;
       return build(cx, { id, ov: head.ov + 1, op: 'ENRICH', at, createdAt: head.createdAt, doc: merged, ...w, functionIds, previousBlobs: head.blobs });
-    },
+    }),
     'UPDATE',
     () => merged,
   );
