@@ -17,6 +17,8 @@ import {
   ChronosError,
   StorageError,
   ValidationError,
+  erasedStub,
+  isErasedError,
   isRetriableStorageError,
   retryDelay,
   type ClaimedOp,
@@ -62,6 +64,8 @@ export interface FallbackRuntime {
   /** The engine's hook, or undefined when fallback is off. */
   hook(route: EngineFallback['route']): EngineFallback | undefined;
   readonly api: ChronosFallback;
+  /** The queue store (opened on first use), or undefined when fallback is off (erasure removes a record's ops). */
+  queue(): QueueStore | undefined;
   /** Stops the worker and closes the queue. */
   close(): Promise<void>;
 }
@@ -128,7 +132,12 @@ export function createFallback(o: {
     } catch (e) {
       const info = errorInfo(e);
       try {
-        if (isPermanent(e) || op.attempts >= policy.maxAttempts) {
+        if (isErasedError(e)) {
+          // the record was erased (before or while the write waited): dead-lettered without its content
+          await q.deadLetter(op, info, { body: erasedStub(op.body as unknown as QueuedWriteBody) });
+          await q.scrub?.();
+          o.log.warn('fallback worker: op dead-lettered, its record was erased (its content dropped)', { id: op.id });
+        } else if (isPermanent(e) || op.attempts >= policy.maxAttempts) {
           await q.deadLetter(op, info);
           o.log.warn('fallback worker: op dead-lettered', { id: op.id, code: info.code });
         } else {
@@ -198,6 +207,7 @@ export function createFallback(o: {
     hook(route) {
       return fb ? { queue: queueStore, route } : undefined;
     },
+    queue: () => (fb ? queueStore() : undefined),
     api,
     async close() {
       await api.stopWorker();

@@ -22,6 +22,7 @@ import {
   type Logger,
   type MetadataStore,
   type ParsedConfig,
+  type QueueStore,
   type Redactor,
 } from '@chronos-db/core';
 import type { AdminResolved, AdminRuntime } from '@chronos-db/admin';
@@ -396,6 +397,12 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     },
   });
   const fallbackApi = guard(fallback.api, (what) => assertOpen(`fallback.${what}`), redactor);
+  let guardedQueue: QueueStore | undefined;
+  const fallbackQueue = (): QueueStore | undefined => {
+    assertOpen();
+    const q = fallback.queue();
+    return q && (guardedQueue ??= guard(q, assertOpen, redactor));
+  };
 
   return {
     cfg,
@@ -419,6 +426,7 @@ export function createRuntime(cfg: ParsedConfig): Runtime {
     boundContexts: () => [...bound.values()],
     allNamespaces,
     engineOf: (r: Resolved) => engineFor(r),
+    fallbackQueue,
     async shutdown() {
       if (closed) return;
       closed = true;

@@ -24,7 +24,9 @@ export interface HardDeleteResult {
   objectsDeleted: number;
   /** Manifest parts rewritten without the record's rows; null where no manifest code runs. */
   manifestsRewritten: number | null;
-  /** The embedded store's files no longer hold the deleted bytes (true where nothing needs it). */
+  /** Ops of the record removed from the fallback queue by this call, pending or dead (0 with fallback off). */
+  queuedOpsDeleted: number;
+  /** The embedded store's files (and the queue journal) no longer hold the deleted bytes (true where nothing needs it). */
   scrubbed: boolean;
   /** false: the record had been erased before; this call swept again. */
   firstRun: boolean;

@@ -102,8 +102,11 @@ export interface QueueStore {
   complete(op: ClaimedOp): Promise<boolean>;
   /** The attempt failed: the op becomes pending again, claimable from `notBefore`. */
   release(op: ClaimedOp, error: QueueErrorInfo, notBefore: number): Promise<boolean>;
-  /** The op can never apply (or ran out of attempts): it moves to the dead letters. */
-  deadLetter(op: ClaimedOp, error: QueueErrorInfo): Promise<boolean>;
+  /**
+   * The op can never apply (or ran out of attempts): it moves to the dead letters. `opts.body`
+   * replaces its body there (a write refused because its record was erased keeps no content).
+   */
+  deadLetter(op: ClaimedOp, error: QueueErrorInfo, opts?: { body?: QueueBody }): Promise<boolean>;
   listPending(opts?: QueuePageOptions): Promise<QueuedOp[]>;
   listDead(opts?: QueuePageOptions): Promise<DeadLetterOp[]>;
   retryDeadLetter(id: string): Promise<QueuedOp>;
@@ -111,6 +114,16 @@ export interface QueueStore {
   /** Live (pending or claimed) ops of one orderKey. */
   pendingFor(orderKey: string): Promise<number>;
   stats(): Promise<QueueStats>;
+  /**
+   * Optional (erasure): removes every op of these orderKeys, pending, claimed (the holder's
+   * complete / release / deadLetter then return false) or dead, and returns how many went.
+   */
+  eraseOrderKeys?(orderKeys: readonly string[]): Promise<number>;
+  /**
+   * Optional (erasure): makes the ops removed so far unreadable from the store's own files (an
+   * embedded journal's free pages and write-ahead log). False when it could not.
+   */
+  scrub?(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -173,6 +186,12 @@ const queueLimit = (limit: unknown): number => {
 };
 
 /** Checks a claim's options; returns its limit (default 1). */
+/** The orderKeys of `eraseOrderKeys`: an array of at most QUEUE_MAX_PAGE strings of 1-1024 characters. */
+export function assertOrderKeys(keys: readonly string[]): void {
+  if (!Array.isArray(keys) || keys.length > QUEUE_MAX_PAGE || keys.some((k) => typeof k !== 'string' || k.length < 1 || k.length > 1024))
+    throw new ValidationError(`eraseOrderKeys takes at most ${QUEUE_MAX_PAGE} orderKeys of 1-1024 characters`);
+}
+
 export function claimLimit(o: ClaimOptions): number {
   if (!o || typeof o.owner !== 'string' || !o.owner) throw new ValidationError('claim needs an owner');
   if (!Number.isSafeInteger(o.leaseMs) || o.leaseMs < 1) throw new ValidationError('leaseMs must be a positive integer');

@@ -13,11 +13,13 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { openSqlite } from './sqlite-open.js';
+import { scrubSqlite } from './sqlite-lifecycle.js';
 import {
   NotFoundError,
   QueueClaimedError,
   StorageError,
   ValidationError,
+  assertOrderKeys,
   assertQueueOpInput,
   claimLimit,
   isChronosError,
@@ -27,6 +29,7 @@ import {
   type ClaimOptions,
   type ClaimedOp,
   type DeadLetterOp,
+  type QueueBody,
   type QueueErrorInfo,
   type QueueOpInput,
   type QueuePageOptions,
@@ -137,6 +140,8 @@ export class SqliteQueueStore implements QueueStore {
       db.pragma(`busy_timeout = ${busy}`);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
+      // erasure: a deleted op's body is overwritten with zeros, not left in free pages
+      db.pragma('secure_delete = ON');
       db.exec(SCHEMA);
       this.db = db;
     } catch (e) {
@@ -246,7 +251,9 @@ export class SqliteQueueStore implements QueueStore {
     });
   }
 
-  deadLetter(op: ClaimedOp, error: QueueErrorInfo): Promise<boolean> {
+  deadLetter(op: ClaimedOp, error: QueueErrorInfo, opts?: { body?: QueueBody }): Promise<boolean> {
+    if (opts?.body !== undefined && (!opts.body || typeof opts.body !== 'object' || Array.isArray(opts.body)))
+      return Promise.reject(new ValidationError('deadLetter body must be an object'));
     return this.run('deadLetter', (db) => {
       const r = this.held(db, op);
       if (!r) return false;
@@ -254,7 +261,7 @@ export class SqliteQueueStore implements QueueStore {
         r.id,
         r.order_key,
         r.request_id,
-        r.body,
+        opts?.body ? JSON.stringify(opts.body) : r.body,
         r.attempts,
         r.enqueued_at,
         this.clock(),
@@ -326,6 +333,27 @@ export class SqliteQueueStore implements QueueStore {
       const claimed = live.c ?? 0;
       return { pending: live.n - claimed, claimed, dead, ...(live.o !== null ? { oldestEnqueuedAt: live.o } : {}) };
     });
+  }
+
+  /** Erasure: every op of these orderKeys, live (claimed too) or dead, in one transaction (secure_delete zeroes them). */
+  eraseOrderKeys(orderKeys: readonly string[]): Promise<number> {
+    try {
+      assertOrderKeys(orderKeys);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (orderKeys.length === 0) return Promise.resolve(0);
+    const marks = orderKeys.map(() => '?').join(', ');
+    return this.run('eraseOrderKeys', (db) => {
+      const live = db.prepare(`DELETE FROM q_ops WHERE order_key IN (${marks})`).run(...orderKeys).changes;
+      const dead = db.prepare(`DELETE FROM q_dead WHERE order_key IN (${marks})`).run(...orderKeys).changes;
+      return live + dead;
+    });
+  }
+
+  /** Erasure: truncates the write-ahead log, so no deleted op is left in it (false when a reader held it). */
+  async scrub(): Promise<boolean> {
+    return scrubSqlite(this.d);
   }
 
   close(): Promise<void> {

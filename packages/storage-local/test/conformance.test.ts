@@ -71,5 +71,5 @@ runQueueStoreConformance(
       teardown: async () => rmSync(dir, { recursive: true, force: true }),
     };
   },
-  { raceOps: 2000 },
+  { raceOps: 2000, erase: true },
 );

@@ -26,6 +26,7 @@ import {
   QueueClaimedError,
   StorageError,
   ValidationError,
+  assertOrderKeys,
   assertQueueOpInput,
   claimLimit,
   isChronosError,
@@ -35,6 +36,7 @@ import {
   type ClaimOptions,
   type ClaimedOp,
   type DeadLetterOp,
+  type QueueBody,
   type QueueErrorInfo,
   type QueueOpInput,
   type QueuePageOptions,
@@ -369,15 +371,17 @@ export class MongoQueueStore implements QueueStore {
     });
   }
 
-  deadLetter(op: ClaimedOp, error: QueueErrorInfo): Promise<boolean> {
+  deadLetter(op: ClaimedOp, error: QueueErrorInfo, opts?: { body?: QueueBody }): Promise<boolean> {
     return this.io('deadLetter', async () => {
+      if (opts?.body !== undefined && (!opts.body || typeof opts.body !== 'object' || Array.isArray(opts.body)))
+        throw new ValidationError('deadLetter body must be an object');
       const d = await this.held(op);
       if (!d) return false;
       return this.end(d, {
         kind: 'dead',
         orderKey: d.orderKey,
         requestId: d.requestId,
-        body: d.body,
+        body: opts?.body ?? d.body,
         attempts: op.attempts,
         enqueuedAt: d.enqueuedAt,
         lastError: cleanError(error),
@@ -488,6 +492,21 @@ export class MongoQueueStore implements QueueStore {
         throw e;
       }
       if (!(await this.end(d, { kind: 'cancelled' }))) throw new NotFoundError(`Queued operation '${id}' not found`, { id });
+    });
+  }
+
+  /** Erasure: the op documents of these orderKeys (live or left behind), their claims, and their dead letters. */
+  eraseOrderKeys(orderKeys: readonly string[]): Promise<number> {
+    return this.io('eraseOrderKeys', async () => {
+      assertOrderKeys(orderKeys);
+      if (orderKeys.length === 0) return 0;
+      const keys = [...orderKeys];
+      const docs = await this.ops.find({ orderKey: { $in: keys } }, { projection: { _id: 1, gen: 1 } }).toArray();
+      const live = (await this.live(docs as OpDoc[])).length;
+      if (docs.length) await this.ops.deleteMany({ _id: { $in: docs.map((d) => d._id) } });
+      if (docs.length) await this.claims.deleteMany({ opId: { $in: docs.map((d) => d._id) } });
+      const dead = (await this.ends.deleteMany({ kind: 'dead', orderKey: { $in: keys } })).deletedCount;
+      return live + dead;
     });
   }
 

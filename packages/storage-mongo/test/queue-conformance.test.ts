@@ -26,6 +26,6 @@ describeMongo('storage-mongo queue on FerretDB', () => {
         },
       };
     },
-    { raceOps: 100 },
+    { raceOps: 100, erase: true },
   );
 });

@@ -3,14 +3,17 @@
  *
  * The steps, each idempotent so that a rerun after a crash at any point finishes the job:
  *   1. the tombstone (MetadataStore.beginErasure): from then on, in every process, commits of
- *      the record fail and reads answer "missing" (core engine/erased.ts);
+ *      the record fail and reads answer "missing" (core engine/erased.ts); then the record's ops
+ *      in the fallback queue (QueueStore.eraseOrderKeys; a write queued later is refused at
+ *      replay and dead-lettered without its content);
  *   2. payloads, content blobs and text renditions: the keys the versions name, then every
  *      object under the record's key prefixes, with every stored object version where the
  *      bucket keeps them (BlobStore.purgePrefix);
  *   3. the versions and the head (MetadataStore.hardDelete), then the prefixes again (a payload
  *      of a write refused in the meantime);
  *   4. the record's rows in every manifest of the backups bucket, where manifests exist;
- *   5. scrub (an embedded database's free pages and write-ahead log), then the erasure record
+ *   5. the queue again, scrub (an embedded database's and journal's free pages and write-ahead
+ *      logs), then the erasure record
  *      is marked done with its counts. It keeps who, when, why and how many; no content.
  */
 import {
@@ -19,6 +22,7 @@ import {
   assertErasureInput,
   assertId,
   keyPrefix,
+  queueOrderKey,
   rewriteManifestsWithout,
   type BlobStore,
   type ErasureRecord,
@@ -67,6 +71,13 @@ export async function hardDelete(rt: AdminRuntime, ctx: AdminTarget, id: string,
 
   // 1. the tombstone
   const { created, record: began } = await ports.begin(ns, input);
+
+  // 1b. the record's ops in the fallback queue (pending, claimed, dead: their bodies hold its content), by every route it
+  // can have been queued through; again at step 5 for one queued meanwhile. A write queued after this is refused at replay.
+  const queue = rt.fallbackQueue();
+  const orderKeys = queue ? rt.topology.backends.map((b) => queueOrderKey({ key: b.key, storage: b.spacesConnIndex }, ns, id)) : [];
+  const dropQueued = async () => (queue?.eraseOrderKeys ? queue.eraseOrderKeys(orderKeys) : 0);
+  let queuedOps = await dropQueued();
 
   // 2. payloads and blobs: the keys the versions name, then the record's prefixes
   let versions = 0;
@@ -117,8 +128,9 @@ export async function hardDelete(rt: AdminRuntime, ctx: AdminTarget, id: string,
   const manifestsRewritten: number | null = m.partsRewritten;
   objects += m.objectsDeleted;
 
-  // 5. scrub, then the erasure record
-  const scrubbed = (await (meta.scrub?.() ?? true)) && (await (blobs.scrub?.() ?? true));
+  // 5. the queue again, scrub, then the erasure record
+  queuedOps += await dropQueued();
+  const scrubbed = (await (meta.scrub?.() ?? true)) && (await (blobs.scrub?.() ?? true)) && (await (queue?.scrub?.() ?? true));
   const finishedAt = Date.now();
   // a rerun of a finished erasure (a ghost swept, see finishErasures) adds to what the record says went
   const prior = began.status === 'done' ? began : undefined;
@@ -135,6 +147,7 @@ export async function hardDelete(rt: AdminRuntime, ctx: AdminTarget, id: string,
     versionsDeleted: versions,
     objectsDeleted: objects,
     manifestsRewritten,
+    queuedOpsDeleted: queuedOps,
     scrubbed,
     firstRun: created,
     record: { ...began, status: 'done' as const, finishedAt, ...counts },

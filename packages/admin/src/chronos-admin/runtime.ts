@@ -3,7 +3,7 @@
  * instance. chronos-db's `runtime.ts` implements it; this package never
  * imports chronos-db (the package graph stays one-way).
  */
-import type { BlobStore, CounterStore, GcOptions, GcResult, MetadataStore, Namespace, ParsedConfig, Redactor } from '@chronos-db/core';
+import type { BlobStore, CounterStore, GcOptions, GcResult, MetadataStore, Namespace, ParsedConfig, QueueStore, Redactor } from '@chronos-db/core';
 import type { Backend, ContextInput, StorageRef, Topology } from '@chronos-db/router';
 
 /** What a context resolved to. */
@@ -40,6 +40,8 @@ export interface AdminRuntime {
   allNamespaces(): Promise<AdminResolved[]>;
   /** The engine of a resolved namespace (maintenance of a namespace `allNamespaces` found: a hashed one's stores follow the placement). */
   engineOf(r: AdminResolved): { collectGarbage(opts?: GcOptions): Promise<GcResult> };
+  /** The fallback queue's store, or undefined with fallback off (erasure removes a record's queued ops). */
+  fallbackQueue(): QueueStore | undefined;
   /** Marks the instance closed, then closes every client it opened. */
   shutdown(): Promise<void>;
 }

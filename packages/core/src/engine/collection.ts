@@ -44,7 +44,7 @@ import { applyQueued } from './replay-queued.js';
 import { notFound, readUnlessErased, withoutErased } from './erased.js';
 
 export * from './types.js';
-export { isQueuedWrite, type QueuedWrite, type QueuedWriteBody, type EngineFallback } from './fallback.js';
+export { isQueuedWrite, queueOrderKey, erasedStub, type QueuedWrite, type QueuedWriteBody, type EngineFallback } from './fallback.js';
 export type { ListAsOfOptions } from './as-of.js';
 export type { ChangeEntry, ChangesOptions, ChangeFeedPage, WatchOptions } from './changes.js';
 export type { DiffResult, DiffSelector, HistoryOptions, HistoryPage, JsonPatchOperation, VersionMeta } from './history.js';

@@ -10,7 +10,7 @@
  * (per-record order).
  */
 import { StorageError, isRetriableStorageError } from '../errors.js';
-import type { VersionDoc } from '../ports.js';
+import type { Namespace, VersionDoc } from '../ports.js';
 import { newOpId, type QueueStore } from '../queue-port.js';
 import type { Built } from './build.js';
 import type { EngineContext } from './context.js';
@@ -77,9 +77,18 @@ export function queueOf(fb: EngineFallback): QueueStore {
   return typeof fb.queue === 'function' ? fb.queue() : fb.queue;
 }
 
+/** The queue orderKey of one record written through one route (backend key, storage): its ops are replayed in order. */
+export function queueOrderKey(route: EngineFallback['route'], ns: Namespace, id: string): string {
+  return [route.key, String(route.storage), ns.dbName, ns.tenant ?? '', ns.collection, id].join('\u0000');
+}
+
 export function orderKeyOf(cx: EngineContext, fb: EngineFallback, id: string): string {
-  const { dbName, tenant, collection } = cx.ns;
-  return [fb.route.key, String(fb.route.storage), dbName, tenant ?? '', collection, id].join('\u0000');
+  return queueOrderKey(fb.route, cx.ns, id);
+}
+
+/** The body a dead letter keeps of a write refused because its record was erased: no content, no actor or reason. */
+export function erasedStub(body: QueuedWriteBody): Record<string, unknown> {
+  return { v: body.v, kind: body.kind, route: body.route, ns: body.ns, id: body.id, requestId: body.requestId, erased: true };
 }
 
 /** Runs a write; with fallback on, queues it when the metadata store is unreachable (or ops of the record are queued). */

@@ -9,10 +9,12 @@
  * existing record) and missing records throw their typed errors: the worker
  * dead-letters them.
  */
+import { erasedError, isErasedError } from '../erasure.js';
 import { OptimisticLockError, ValidationError } from '../errors.js';
 import type { Built } from './build.js';
 import { commitBuilt, replay } from './commit.js';
 import type { EngineContext } from './context.js';
+import { isErased } from './erased.js';
 import { count } from './counting.js';
 import type { QueuedWriteBody } from './fallback.js';
 import * as write from './write.js';
@@ -21,6 +23,35 @@ export async function applyQueued(cxIn: EngineContext, body: QueuedWriteBody): P
   if (body?.v !== 1 || typeof body.requestId !== 'string' || typeof body.id !== 'string') throw new ValidationError('Not a queued write of this version');
   const cx: EngineContext = { ...cxIn, fallback: undefined };
   await cx.ensure();
+  // A write queued for a record erased since (or while it waited): refused, and the payload PUT
+  // before the outage goes with every stored version of it. The worker dead-letters it without content.
+  if (await isErased(cx, body.id)) {
+    await dropBuilt(cx, body);
+    throw erasedError(body.id);
+  }
+  try {
+    return await apply(cx, body);
+  } catch (e) {
+    if (isErasedError(e)) await dropBuilt(cx, body);
+    throw e;
+  }
+}
+
+/** Deletes the objects a queued write PUT before its commit failed (its record was erased). */
+async function dropBuilt(cx: EngineContext, body: QueuedWriteBody): Promise<void> {
+  const v = body.built?.version;
+  if (!v) return;
+  const keys: Array<['json' | 'content', string]> = [['json', v.jsonKey]];
+  for (const ref of Object.values(v.blobs ?? {})) {
+    keys.push(['content', ref.key]);
+    if (ref.textKey) keys.push(['content', ref.textKey]);
+  }
+  const purge = cx.blobs.purgePrefix?.bind(cx.blobs);
+  for (const [bucket, key] of keys) await (purge ? purge(bucket, key) : cx.blobs.delete(bucket, key));
+  await cx.blobs.scrub?.();
+}
+
+async function apply(cx: EngineContext, body: QueuedWriteBody): Promise<{ id: string; ov: number; cv: number }> {
   const prior = await replay(cx, body.requestId, body.requestHash);
   if (prior) return { id: prior.itemId, ov: prior.ov, cv: prior.cv };
   const b = body.built;

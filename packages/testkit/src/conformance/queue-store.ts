@@ -19,6 +19,8 @@ export type QueueStoreFactory = () => Promise<QueueStoreHandle>;
 export interface QueueSuiteOptions extends SuiteOptions {
   /** Ops of the two-claimant race (default 300). */
   raceOps?: number;
+  /** Whether the store offers the optional `eraseOrderKeys` (checked; its tests skip when false). Default false. */
+  erase?: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -263,6 +265,56 @@ export function runQueueStoreConformance(runner: TestRunner, name: string, facto
       );
       expect(dead.every((d) => d.lastError.message === 'current')).toBe(true);
       expect(await q.listPending()).toEqual([]);
+    });
+
+    it("deadLetter with a body keeps that body in the dead letter, not the op's", async () => {
+      const { q } = await fresh();
+      const r = req();
+      await q.enqueue({ orderKey: key(), requestId: r, body: { secret: 'content' } });
+      const [c] = await q.claim({ owner: 'w', leaseMs: 60_000 });
+      expect(await q.deadLetter(c!, { message: 'erased', code: 'NOT_FOUND' }, { body: { erased: true } })).toBe(true);
+      expect((await q.listDead()).map((d) => [d.requestId, d.body])).toEqual([[r, { erased: true }]]);
+    });
+
+    const why = 'eraseOrderKeys not offered (option erase: false)';
+    t.itIf(
+      !!opts.erase,
+      why,
+      'eraseOrderKeys removes every op of the keys, pending, claimed and dead; other keys stay; the holder then loses its op',
+      async () => {
+        const { q } = await fresh();
+        const [k1, k2, other] = [key(), key(), key()];
+        const dead = await q.enqueue({ orderKey: k1, requestId: req(), body: { n: 1 } });
+        await q.enqueue({ orderKey: k1, requestId: req(), body: { n: 2 } });
+        await q.enqueue({ orderKey: k2, requestId: req(), body: { n: 3 } });
+        const keep = await q.enqueue({ orderKey: other, requestId: req(), body: { n: 4 } });
+        const claimed = await q.claim({ owner: 'w', leaseMs: 60_000, limit: 10 });
+        // k1's first and k2's op are claimed (k1's second waits behind its first), other's too
+        const first = claimed.find((c) => c.id === dead.id)!;
+        expect(await q.deadLetter(first, { message: 'bad' })).toBe(true);
+        const k1Next = (await q.claim({ owner: 'w', leaseMs: 60_000 }))[0]!;
+        expect(k1Next.orderKey).toBe(k1);
+        expect(await q.eraseOrderKeys!([k1, k2, key()])).toBe(3);
+        expect((await q.listPending()).map((o) => o.id)).toEqual([keep.id]);
+        expect(await q.listDead()).toEqual([]);
+        expect([await q.pendingFor(k1), await q.pendingFor(k2)]).toEqual([0, 0]);
+        expect(await q.complete(k1Next)).toBe(false);
+        expect(await q.complete(claimed.find((c) => c.id === keep.id)!)).toBe(true);
+        expect(await q.eraseOrderKeys!([])).toBe(0);
+        await expectCode(q.eraseOrderKeys!([''] as string[]), 'VALIDATION');
+        // a new op of an erased key queues and claims as usual
+        await q.enqueue({ orderKey: k1, requestId: req(), body: { n: 5 } });
+        expect((await q.claim({ owner: 'w', leaseMs: 60_000 })).map((c) => c.orderKey)).toEqual([k1]);
+      },
+    );
+
+    t.itIf(!!opts.erase, why, 'offers eraseOrderKeys as the suite was told', async () => {
+      const { q } = await fresh();
+      expect(typeof q.eraseOrderKeys).toBe('function');
+    });
+    t.itIf(!opts.erase, 'the store offers eraseOrderKeys (option erase: true)', 'offers no eraseOrderKeys, as the suite was told', async () => {
+      const { q } = await fresh();
+      expect(q.eraseOrderKeys).toBeUndefined();
     });
 
     checkSkipList(t);
