@@ -45,40 +45,7 @@ export async function runHistoryWorkloads(s: RemoteSetup, opts: BenchOptions, lo
   const wantChanges = selected(opts, 'changes-p100');
   const seeded = new Map<number, { coll: string; midCv: number }>();
   const seed = async (depth: number) => {
-    const coll = `hist_d${depth}`;
-    const e = s.ours.engine(coll, MAP);
-    log(`  (setup: ${records} records with ${depth + 1} versions each)`);
-    const ids: string[] = [];
-    for (let i = 0; i < records; i++) ids.push((await e.create(payload(i, 1024))).id);
-    const name = physicalName(e.ns);
-    const ver = db.collection<Document>(`${name}_ver`);
-    const head = db.collection<Document>(`${name}_head`);
-    const firsts = await ver.find({ ov: 0 }).toArray();
-    const byId = new Map(firsts.map((d) => [d.itemId as string, d]));
-    const base = Math.max(...firsts.map((d) => d.cv as number));
-    const t0 = Date.now();
-    const docs: Document[] = [];
-    for (let ov = 1; ov <= depth; ov++) {
-      for (const [i, id] of ids.entries()) {
-        const f = byId.get(id)!;
-        const { _id, _h, ...rest } = f;
-        void _id;
-        void _h;
-        docs.push({ ...rest, _id: `${id}:${ov}`, ov, cv: base + (ov - 1) * records + i + 1, op: 'UPDATE', at: t0 + ov });
-      }
-    }
-    log(`  (setup: ${ids.length} created; inserting ${docs.length} versions)`);
-    // 20 per command: FerretDB 1.24 holds resources per statement until a command ends (see storage-mongo heads.ts)
-    for (let k = 0; k < docs.length; k += 20) await ver.insertMany(docs.slice(k, k + 20), { ordered: false });
-    for (const id of ids) {
-      const last = docs[(depth - 1) * records + ids.indexOf(id)]!;
-      const { _id, _ca, ...h } = last;
-      void _id;
-      void _ca;
-      await head.updateOne({ _id: id } as Document, { $set: h });
-    }
-    const midCv = base + (Math.floor(depth / 2) - 1) * records + records;
-    const r = { coll, midCv };
+    const r = await seedChains(s, `hist_d${depth}`, records, depth, log);
     seeded.set(depth, r);
     return r;
   };
@@ -195,4 +162,44 @@ export async function runHistoryWorkloads(s: RemoteSetup, opts: BenchOptions, lo
     });
   }
   return out;
+}
+
+/**
+ * `records` records created through the engine (1 KB payloads in S3), each chain then extended
+ * to `depth` raw (see the header); returns the collection and a cv in the middle of the chains.
+ */
+export async function seedChains(s: RemoteSetup, coll: string, records: number, depth: number, log: Log = () => {}): Promise<{ coll: string; midCv: number }> {
+  const db = s.raw.mongo.db(s.dbName);
+  const e = s.ours.engine(coll, MAP);
+  log(`  (setup: ${records} records with ${depth + 1} versions each)`);
+  const ids: string[] = [];
+  for (let i = 0; i < records; i++) ids.push((await e.create(payload(i, 1024))).id);
+  const name = physicalName(e.ns);
+  const ver = db.collection<Document>(`${name}_ver`);
+  const head = db.collection<Document>(`${name}_head`);
+  const firsts = await ver.find({ ov: 0 }).toArray();
+  const byId = new Map(firsts.map((d) => [d.itemId as string, d]));
+  const base = Math.max(...firsts.map((d) => d.cv as number));
+  const t0 = Date.now();
+  const docs: Document[] = [];
+  for (let ov = 1; ov <= depth; ov++) {
+    for (const [i, id] of ids.entries()) {
+      const f = byId.get(id)!;
+      const { _id, _h, ...rest } = f;
+      void _id;
+      void _h;
+      docs.push({ ...rest, _id: `${id}:${ov}`, ov, cv: base + (ov - 1) * records + i + 1, op: 'UPDATE', at: t0 + ov });
+    }
+  }
+  log(`  (setup: ${ids.length} created; inserting ${docs.length} versions)`);
+  // 20 per command: FerretDB 1.24 holds resources per statement until a command ends (see storage-mongo heads.ts)
+  for (let k = 0; k < docs.length; k += 20) await ver.insertMany(docs.slice(k, k + 20), { ordered: false });
+  for (const id of ids) {
+    const last = docs[(depth - 1) * records + ids.indexOf(id)]!;
+    const { _id, _ca, ...h } = last;
+    void _id;
+    void _ca;
+    await head.updateOne({ _id: id } as Document, { $set: h });
+  }
+  return { coll, midCv: base + (Math.floor(depth / 2) - 1) * records + records };
 }

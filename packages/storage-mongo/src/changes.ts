@@ -34,6 +34,7 @@ import {
 import type { Cols, StoreCtx } from './context.js';
 import { toVersion, type StoredVersion } from './docs.js';
 import { duplicateKeyIndexes, isDuplicateKey } from './errors.js';
+import { settleObserved } from './heads.js';
 
 /** itemId of the marker documents that seal burned cvs (record ids are [A-Za-z0-9_-]). */
 export const BURNED_ITEM = '~cv';
@@ -86,6 +87,7 @@ export const changesAfter = async (ctx: StoreCtx, ns: Namespace, q: ChangesInput
         .limit(limit)
         .toArray();
       const versions: VersionDoc[] = [];
+      const delivered: StoredVersion[] = [];
       let next = afterCv;
       let gapEnd = -1;
       for (const d of docs) {
@@ -94,10 +96,17 @@ export const changesAfter = async (ctx: StoreCtx, ns: Namespace, q: ChangesInput
           break;
         }
         next = d.cv;
-        if (d.itemId !== BURNED_ITEM) versions.push(toVersion(d));
+        if (d.itemId !== BURNED_ITEM) {
+          versions.push(toVersion(d));
+          delivered.push(d);
+        }
       }
       // no gap, or a prefix to deliver before it: the gap is judged by a later page
-      if (gapEnd < 0 || next > afterCv) return { versions, nextCv: next };
+      if (gapEnd < 0 || next > afterCv) {
+        // a delivered version's head is at or past it first (heads.ts, settleObserved)
+        await settleObserved(ctx, c, delivered);
+        return { versions, nextCv: next };
+      }
       if (round === 0) await sleep(SETTLE_MS);
       else await seal(c, afterCv + 1, gapEnd);
     }

@@ -123,6 +123,15 @@ export interface StoreCtx {
   bulkClears: Promise<void>;
   /** `_pending` documents of this process whose heads are written (their delete is in flight). */
   readonly closing: Set<string>;
+  /** Per namespace (Cols.key): the last look for interrupted commits of this store (FerretDB; heads.ts). */
+  readonly pendingLooks: Map<string, PendingLook>;
+}
+
+/** When a store last looked for flagged versions in a namespace, how long it took, whether one runs now. */
+export interface PendingLook {
+  startedAt: number;
+  ms: number;
+  running: boolean;
 }
 
 /** Versions and heads of a namespace: their indexes, created once per client per process (a cached promise). */
@@ -215,6 +224,7 @@ export function createStoreCtx(opts: MongoMetadataStoreOptions): StoreCtx {
     clearing: new Set<string>(),
     bulkClears: Promise.resolve(),
     closing: new Set<string>(),
+    pendingLooks: new Map(),
 
     assertOpen() {
       if (ctx.closed) throw new StorageError(`MongoDB metadata store for ${where} is closed`);

@@ -253,6 +253,48 @@ export const newestFrom = async (ctx: StoreCtx, c: Cols, itemId: string, from: n
 type Pending = Array<{ _id: string; itemId: string; ov: number }>;
 
 /**
+ * When a store looks for interrupted commits (versions still flagged `_h`) before a heads query.
+ * (Bulk commits' `_pending` documents are looked up at every query: that collection holds only
+ * batches in flight.)
+ *
+ * MongoDB: every time (the look reads the sparse `_h` index). FerretDB pushes down only `_id`
+ * equality, so there the look scans the whole version collection: its cost grows with every
+ * version ever written (a page of 100 heads at 1,000 versions per record paid for 100,000
+ * documents), not with the page. There a store looks on its first heads query of a namespace
+ * (awaited, as on MongoDB), and after that in the background, at most once per
+ * max(PENDING_LOOK_MIN_MS, PENDING_LOOK_FACTOR x the last look's duration).
+ *
+ * Why queries stay exact: every read that returns a version (getVersion, listVersions,
+ * findByRequestId, changesAfter) first repairs the head of a flagged version it returns
+ * (settleObserved: the flag is in the document it read, so this costs nothing unless one is
+ * flagged); getHead checks version head.ov + 1 itself; an acknowledged commit wrote its head
+ * before returning. So a head lags behind a version only while that version's commit is
+ * unacknowledged (in flight, or its process died) and no read has returned it: indistinguishable
+ * from a commit still in flight, which a query may or may not see. No query shows a head older
+ * than an acknowledged version or than a version some read returned.
+ */
+export const PENDING_LOOK_MIN_MS = 1000;
+const PENDING_LOOK_FACTOR = 20;
+
+/** Whether this heads query must look for interrupted commits itself; if not, it may start a look in the background. */
+export const mustLook = async (ctx: StoreCtx, c: Cols): Promise<boolean> => {
+  if (!(await ctx.idSeeks())) return true;
+  const look = ctx.pendingLooks.get(c.key);
+  if (!look) return true;
+  if (!look.running && Date.now() - look.startedAt >= Math.max(PENDING_LOOK_MIN_MS, PENDING_LOOK_FACTOR * look.ms)) {
+    look.running = true;
+    ctx.inBackground('looking for interrupted commits', () =>
+      repairRounds(ctx, c, MAX_LOOK_ROUNDS, true, false).finally(() => {
+        look.running = false;
+      }),
+    );
+  }
+  return false;
+};
+
+const MAX_LOOK_ROUNDS = 3;
+
+/**
  * A bulk commit's `_pending` document older than this is over (its writer died): once the listed
  * versions that exist show in their heads, a reader deletes it even if some never landed. A live
  * writer sends its version insert right after its `_pending` insert, so a lease of minutes is
@@ -302,12 +344,15 @@ const checkBulkPending = async (ctx: StoreCtx, c: Cols, docs: StoredPending[]): 
  * as one look returns: wait for them and look again), or the ones to repair. Bulk commits
  * (`_pending`, looked up in parallel) are repaired here; a repair answers `[]` (look again).
  */
-export const openPending = async (ctx: StoreCtx, c: Cols): Promise<'none' | 'settle' | Pending> => {
+export const openPending = async (ctx: StoreCtx, c: Cols, versions = true): Promise<'none' | 'settle' | Pending> => {
+  const startedAt = Date.now();
   const [pending, bulk] = await Promise.all([
-    c.ver
-      .find({ _h: true }, { projection: { itemId: 1, ov: 1 } })
-      .limit(MAX_PENDING_REPAIR)
-      .toArray(),
+    versions
+      ? c.ver
+          .find({ _h: true }, { projection: { itemId: 1, ov: 1 } })
+          .limit(MAX_PENDING_REPAIR)
+          .toArray()
+      : [],
     c.pend.find({}).limit(MAX_PENDING_DOCS).toArray(),
   ]);
   const theirs = bulk.filter((d) => !ctx.closing.has(d._id));
@@ -315,7 +360,28 @@ export const openPending = async (ctx: StoreCtx, c: Cols): Promise<'none' | 'set
   const open = pending.filter((p) => !ctx.clearing.has(c.itemKey(p._id)));
   if (open.length) return open as Pending;
   if (repaired) return [];
-  return pending.length < MAX_PENDING_REPAIR ? 'none' : 'settle';
+  if (pending.length >= MAX_PENDING_REPAIR) return 'settle';
+  if (versions) {
+    // nothing left to repair: the namespace was looked at (mustLook)
+    const ms = Date.now() - startedAt;
+    const look = ctx.pendingLooks.get(c.key);
+    if (look) Object.assign(look, { startedAt, ms });
+    else ctx.pendingLooks.set(c.key, { startedAt, ms, running: false });
+  }
+  return 'none';
+};
+
+/**
+ * Versions a read is about to return: a flagged one (head write unconfirmed) whose head this
+ * process did not write has its head repaired first (see PENDING_LOOK_MIN_MS for why).
+ */
+export const settleObserved = async (ctx: StoreCtx, c: Cols, docs: ReadonlyArray<StoredVersion | null | undefined>): Promise<void> => {
+  const flagged = docs.filter((d): d is StoredVersion => !!d && d._h === true && !ctx.clearing.has(c.itemKey(d._id)));
+  if (!flagged.length) return;
+  // a head write of this process in flight goes first (it carries its commit's state and shadow)
+  await Promise.all(flagged.map((d) => ctx.shared.headWrites.get(c.itemKey(d.itemId))?.tail));
+  const open = flagged.filter((d) => !ctx.clearing.has(c.itemKey(d._id))).map((d) => ({ _id: d._id, itemId: d.itemId, ov: d.ov }));
+  if (open.length) await repairPending(ctx, c, open);
 };
 
 /** Brings the heads of these records up to their newest versions and clears their `_h` flags. */
@@ -346,12 +412,22 @@ export const repairPending = async (ctx: StoreCtx, c: Cols, pending: Pending): P
   );
 };
 
-/** Repairs pending heads (up to `rounds` looks) before a scan of heads. */
-export const repairBeforeScan = async (ctx: StoreCtx, c: Cols, rounds: number): Promise<void> => {
+/**
+ * Repairs pending heads (up to `rounds` looks; `versions`: the `_h` look too, see mustLook);
+ * `wait`: for this process's flag clears (never from the background: it would wait for itself).
+ */
+const repairRounds = async (ctx: StoreCtx, c: Cols, rounds: number, versions: boolean, wait: boolean): Promise<void> => {
   for (let round = 0; round < rounds; round++) {
-    const pending = await openPending(ctx, c);
+    const pending = await openPending(ctx, c, versions);
     if (pending === 'none') return;
-    if (pending === 'settle') await ctx.settle();
-    else await repairPending(ctx, c, pending);
+    if (pending === 'settle') {
+      if (!wait) return;
+      await ctx.settle();
+    } else await repairPending(ctx, c, pending);
   }
+};
+
+/** Repairs pending heads before a scan of heads (the `_h` look when this store must look now: mustLook). */
+export const repairBeforeScan = async (ctx: StoreCtx, c: Cols): Promise<void> => {
+  await repairRounds(ctx, c, MAX_LOOK_ROUNDS, await mustLook(ctx, c), true);
 };

@@ -12,6 +12,7 @@
 import { ValidationError, assertOv, type ListVersionsOptions, type MetadataStore, type Namespace, type VersionDoc } from '@chronos-db/core';
 import type { Cols, StoreCtx } from './context.js';
 import { toVersion, versionId, type StoredVersion } from './docs.js';
+import { settleObserved } from './heads.js';
 import { checkItem } from './queries.js';
 import { seekHead } from './seeks.js';
 
@@ -42,10 +43,11 @@ const checkRange = (o: ListVersionsOptions): Range => {
   return { after, before, limit, dir };
 };
 
-const query = async (c: Cols, itemId: string, r: Range): Promise<VersionDoc[]> => {
+const query = async (ctx: StoreCtx, c: Cols, itemId: string, r: Range): Promise<VersionDoc[]> => {
   const ov: Record<string, number> = { $gt: r.after };
   if (r.before !== Number.MAX_SAFE_INTEGER) ov.$lt = r.before;
   const vs = await c.ver.find({ itemId, ov }).sort({ ov: r.dir }).limit(r.limit).toArray();
+  await settleObserved(ctx, c, vs);
   return vs.map((v) => toVersion(v));
 };
 
@@ -77,6 +79,6 @@ export const listVersions = async (ctx: StoreCtx, ns: Namespace, itemId: string,
       const page = await seekPage(ctx, c, itemId, r);
       if (page !== undefined) return page;
     }
-    return query(c, itemId, r);
+    return query(ctx, c, itemId, r);
   });
 };

@@ -22,7 +22,7 @@ import type { Cols, StoreCtx } from './context.js';
 import { toHead, toVersion, versionId } from './docs.js';
 import { toStorageError } from './errors.js';
 import { compileMongoFilter } from './filter.js';
-import { openPending, repairBeforeScan, repairHead, repairPending } from './heads.js';
+import { mustLook, openPending, repairBeforeScan, repairHead, repairPending, settleObserved } from './heads.js';
 import { seekHead, seekVersion } from './seeks.js';
 import { latestVersion } from './versions.js';
 
@@ -71,7 +71,9 @@ export const getVersion = async (ctx: StoreCtx, ns: Namespace, itemId: string, s
     assertOv(sel.ov, 'ov');
     return ctx.run('find version', async () => {
       const v = await c.ver.findOne({ _id: versionId(itemId, sel.ov) });
-      return v && v.itemId === itemId ? toVersion(v) : null;
+      if (!v || v.itemId !== itemId) return null;
+      await settleObserved(ctx, c, [v]);
+      return toVersion(v);
     });
   }
   const field = 'at' in sel ? 'at' : 'cv' in sel ? 'cv' : null;
@@ -88,6 +90,7 @@ export const getVersion = async (ctx: StoreCtx, ns: Namespace, itemId: string, s
       .sort(sort)
       .limit(1)
       .next();
+    await settleObserved(ctx, c, [v]);
     return v ? toVersion(v) : null;
   });
 };
@@ -98,6 +101,7 @@ export const findByRequestId = async (ctx: StoreCtx, ns: Namespace, requestId: s
     throw new ValidationError('requestId must be a non-empty string of at most 256 characters');
   return ctx.run('find requestId', async () => {
     const v = await c.ver.findOne({ requestId });
+    await settleObserved(ctx, c, [v]);
     return v ? toVersion(v) : null;
   });
 };
@@ -111,9 +115,10 @@ export const queryHeads = async (ctx: StoreCtx, ns: Namespace, q: QueryInput): P
   if (q.afterId !== undefined) assertId(q.afterId);
   const query = headQuery(q.filter, !!q.includeDeleted, q.afterId !== undefined ? { _id: dir === 1 ? { $gt: q.afterId } : { $lt: q.afterId } } : undefined);
   return ctx.run('query heads', async () => {
+    const look = await mustLook(ctx, c);
     for (let round = 0; ; round++) {
-      // In parallel: the page, and versions whose head write is unconfirmed (interrupted commits).
-      const [docs, pending] = await Promise.all([c.head.find(query).sort({ _id: dir }).limit(q.limit).toArray(), openPending(ctx, c)]);
+      // In parallel: the page, and versions whose head write is unconfirmed (interrupted commits; heads.ts says when).
+      const [docs, pending] = await Promise.all([c.head.find(query).sort({ _id: dir }).limit(q.limit).toArray(), openPending(ctx, c, look)]);
       if (round >= MAX_QUERY_REPAIRS || pending === 'none') return docs.map((d) => toHead(d));
       if (pending === 'settle') await ctx.settle();
       else await repairPending(ctx, c, pending);
@@ -138,7 +143,7 @@ export const findHeadsByState = async (ctx: StoreCtx, ns: Namespace, q: HeadsByS
   }
   await ctx.ensure(ns);
   return ctx.run('find heads by state', async () => {
-    await repairBeforeScan(ctx, c, MAX_QUERY_REPAIRS);
+    await repairBeforeScan(ctx, c);
     const docs = await c.head.find({ $and: parts }).sort({ state: 1, at: 1, _id: 1 }).limit(q.limit).toArray();
     return docs.map((d) => toHead(d));
   });
@@ -151,7 +156,7 @@ export async function* scanHeads(ctx: StoreCtx, ns: Namespace, q: ScanInput): As
     throw new ValidationError('batchSize must be an integer from 1 to 100000');
   const query = headQuery(q.filter, !!q.includeDeleted);
   await ctx.ensure(ns);
-  await ctx.run('scan heads', () => repairBeforeScan(ctx, c, MAX_QUERY_REPAIRS));
+  await ctx.run('scan heads', () => repairBeforeScan(ctx, c));
   ctx.assertOpen();
   const cursor = c.head.find(query).sort({ _id: 1 }).batchSize(q.batchSize);
   try {

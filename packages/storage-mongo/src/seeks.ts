@@ -10,7 +10,7 @@
 import type { VersionDoc } from '@chronos-db/core';
 import type { Cols, StoreCtx } from './context.js';
 import { toVersion, versionId, type StoredHead, type StoredVersion } from './docs.js';
-import { guessOf, rememberHead } from './heads.js';
+import { guessOf, rememberHead, settleObserved } from './heads.js';
 import { hasVersion } from './versions.js';
 
 /** The head, checked by whether version head.ov + 1 exists (both `_id` seeks); undefined when it lags. */
@@ -113,5 +113,6 @@ export const seekVersion = async (ctx: StoreCtx, c: Cols, itemId: string, field:
       }
     }
   }
+  if (loDoc) await settleObserved(ctx, c, [loDoc]);
   return loDoc ? toVersion(loDoc) : null;
 };

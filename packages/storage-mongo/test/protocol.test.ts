@@ -9,23 +9,9 @@ import { MongoClient } from 'mongodb';
 import { compileFilter, OptimisticLockError, type CommitInput, type Namespace, type VersionDoc } from '@chronos-db/core';
 import { countCommands, createMongoMetadataStore, type CommitStep, type MongoMetadataStore } from '@chronos-db/storage-mongo';
 import { describeMongo, MONGO_URL, rand } from './helpers/env';
+import { mkVersion } from './helpers/versions';
 
 const ROOT = path.resolve(__dirname, '../../..');
-
-function mkVersion(itemId: string, ov: number, extra: Partial<VersionDoc> = {}): Omit<VersionDoc, 'cv'> {
-  return {
-    itemId,
-    ov,
-    op: ov === 0 ? 'CREATE' : 'UPDATE',
-    at: 1_700_000_000_000 + ov,
-    jsonKey: `k/${itemId}/v${ov}/${rand(12)}/item.json`,
-    size: 10 + ov,
-    sha256: 'c'.repeat(64),
-    metaIndexed: { ov },
-    deleted: false,
-    ...extra,
-  };
-}
 
 const freshNs = (): Namespace => ({ dbName: `ck_${rand(10)}`, collection: `p${rand(8)}` });
 const codeOf = (e: unknown) => (e as { code?: string }).code;
