@@ -19,8 +19,8 @@
  * for a hashed context (its dbName is the context's): only the entry moves.
  */
 import { createHash } from 'node:crypto';
-import { ValidationError, keyPrefix, physicalName, type BlobStore, type BucketRole, type Namespace } from '@chronos-db/core';
-import { placementKey, targetBackend, type MongoBackend, type PlacementEntry } from '@chronos-db/router';
+import { ValidationError, assertDbName, keyPrefix, physicalName, type BlobStore, type BucketRole, type Namespace } from '@chronos-db/core';
+import { initialPlacement, placementCandidates, placementKey, targetBackend, type MongoBackend, type PlacementEntry } from '@chronos-db/router';
 import type { MongoClientLike } from './placement.js';
 import type { Runtime } from './runtime.js';
 
@@ -40,6 +40,11 @@ export interface RebalanceMove {
   versions: number;
   /** A move an interrupted run left fenced: this run finishes it. */
   resume?: boolean;
+  /**
+   * Data found on `from` that the registry has no entry for (written before the registry, or
+   * before its first use since): `rebalance` records it where it is (as a first use would), then moves it.
+   */
+  discovered?: boolean;
 }
 
 export interface RebalancePlan {
@@ -47,6 +52,8 @@ export interface RebalancePlan {
   registry: string;
   /** Hashed contexts known to the registry. */
   contexts: number;
+  /** Hashed contexts found on the backends without a registry entry (see `discovered` moves; those already where the hash puts them stay). */
+  unregistered: number;
   moves: RebalanceMove[];
   /** Contexts already moved whose source copy an interrupted run did not remove yet. */
   cleanups: Array<{ context: RebalanceContext; from: string }>;
@@ -57,6 +64,12 @@ export interface RebalancePlan {
 export interface RebalancePlanOptions {
   /** Backend keys being removed: their contexts move to the others, nothing moves onto them. */
   drain?: string[];
+  /**
+   * The databases (hashed contexts' `dbName`) to look for contexts the registry has no entry for,
+   * on every backend hashed contexts may use. Default: every dbName the registry knows. Databases
+   * of key/tier backends on the same server are never taken for hashed contexts.
+   */
+  dbNames?: string[];
 }
 
 export type RebalancePhase = 'fenced' | 'copied' | 'verified' | 'flipped' | 'failed' | 'removed' | 'kept';
@@ -182,11 +195,49 @@ export function createRebalancer(rt: Runtime) {
     return { records, versions };
   }
 
+  const checkDbNames = (d: unknown): string[] | undefined => {
+    if (d === undefined) return undefined;
+    if (!Array.isArray(d)) throw new ValidationError('dbNames must be an array of database names');
+    for (const n of d) assertDbName(n);
+    return [...new Set(d as string[])];
+  };
+
+  /**
+   * Hashed namespaces on the candidate backends with no registry entry, in the databases `dbNames`
+   * (one listNamespaces per distinct server), each with the candidates holding it. A server's
+   * databases of key/tier backends are left out: their namespaces belong to those contexts.
+   */
+  async function discover(known: ReadonlySet<string>, dbNames: readonly string[]): Promise<Map<string, { ns: Namespace; found: string[] }>> {
+    const out = new Map<string, { ns: Namespace; found: string[] }>();
+    if (!dbNames.length) return out;
+    const byUri = new Map<string, MongoBackend[]>();
+    for (const b of placementCandidates(topology)) byUri.set(b.mongoUri, [...(byUri.get(b.mongoUri) ?? []), b]);
+    for (const [uri, bs] of byUri) {
+      const own = new Set(topology.backends.filter((b) => b.kind === 'mongo' && b.mongoUri === uri).map((b) => b.dbName));
+      const dbs = dbNames.filter((d) => !own.has(d));
+      const meta = rt.metaFor(bs[0]!);
+      if (!dbs.length || !meta.listNamespaces) continue;
+      for (const ns of await meta.listNamespaces({ dbNames: dbs })) {
+        const key = placementKey(ns);
+        if (known.has(key)) continue;
+        const d = out.get(key) ?? { ns, found: [] };
+        d.found.push(...bs.map((b) => b.key));
+        out.set(key, d);
+      }
+    }
+    return out;
+  }
+
   async function plan(opts: RebalancePlanOptions = {}): Promise<RebalancePlan> {
     const placement = need();
     const drain = checkDrain(opts?.drain);
-    const out: RebalancePlan = { registry: placement.deps.location.source, contexts: 0, moves: [], cleanups: [], unreachable: [] };
+    const wanted = checkDbNames(opts?.dbNames);
+    const out: RebalancePlan = { registry: placement.deps.location.source, contexts: 0, unregistered: 0, moves: [], cleanups: [], unreachable: [] };
+    const known = new Set<string>();
+    const dbNames = new Set<string>(wanted ?? []);
     for await (const e of placement.registry.list()) {
+      known.add(e._id);
+      if (!wanted) dbNames.add(e.dbName);
       out.contexts++;
       const ns = nsOf(e);
       const context = contextOf(ns);
@@ -201,6 +252,14 @@ export function createRebalancer(rt: Runtime) {
       else to = targetBackend(topology, ns, drain).key;
       if (to === e.backend && e.state === 'active') continue;
       out.moves.push({ context, from: e.backend, to, ...(await counts(from, ns)), ...(e.state === 'moving' ? { resume: true } : {}) });
+    }
+    // data the registry does not know yet: placed where a first use would record it, then moved like the rest
+    for (const { ns, found } of (await discover(known, [...dbNames].sort())).values()) {
+      out.unregistered++;
+      const from = initialPlacement(topology, ns, found).backend;
+      const to = targetBackend(topology, ns, drain).key;
+      if (from.kind !== 'mongo' || to === from.key) continue;
+      out.moves.push({ context: contextOf(ns), from: from.key, to, ...(await counts(from, ns)), discovered: true });
     }
     return out;
   }
@@ -287,6 +346,9 @@ export function createRebalancer(rt: Runtime) {
         await dst.createIndex(ix.key, { name: ix.name, ...(ix.unique ? { unique: true } : {}), ...(ix.sparse ? { sparse: true } : {}) });
       }
     }
+    // the destination store's own setup of the namespace: its indexes and the record of its parts (listNamespaces)
+    const indexedProps = rt.cfg.collectionMaps?.[ns.collection]?.indexedProps;
+    await rt.metaFor(to).ensureNamespace(ns, indexedProps?.length ? { indexedProps } : undefined);
     for (let attempt = 1; ; attempt++) {
       const fresh = attempt === 1 && (await d.head.countDocuments({}, { limit: 1 })) === 0;
       await copyColl(s.ver, d.ver, false);
@@ -347,7 +409,8 @@ export function createRebalancer(rt: Runtime) {
     const grace = placement.deps.graceMs;
     const reg = placement.registry;
     const result: RebalanceResult = { moved: 0, records: 0, versions: 0, failed: [], sourcesRemoved: 0, sourcesKept: [] };
-    const p = await plan({ drain });
+    const dbNames = checkDbNames(opts.dbNames);
+    const p = await plan({ drain, ...(dbNames ? { dbNames } : {}) });
     const total = p.moves.length;
     let done = 0;
     const report = (x: Omit<RebalanceProgress, 'done' | 'total'>) => {
@@ -376,6 +439,7 @@ export function createRebalancer(rt: Runtime) {
           ...(m.context.tenantId !== undefined ? { tenant: m.context.tenantId } : {}),
         };
         const key = placementKey(ns);
+        if (m.discovered) await placement.backendFor(ns, 'read'); // its entry, as a first use makes it (probe, insert if absent)
         const e = await reg.get(key);
         if (!e || e.backend !== m.from) continue; // moved by someone else since the plan
         const entry = await reg.cas(key, e.epoch, { state: 'moving', to: m.to });

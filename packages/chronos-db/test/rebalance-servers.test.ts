@@ -151,6 +151,11 @@ describeServers(`rebalance across four FerretDB servers (${TENANTS} tenants${FUL
     expect(onNew.length).toBeGreaterThan(0); // else this test could not fail
     for (const t of onNew) expect(Object.keys(await where(t))).not.toContain('s4');
 
+    // planRebalance finds the data the registry does not know (listNamespaces on each server), read-only
+    const found = await open(NEW).admin.planRebalance({ dbNames: [dbName] });
+    expect(found).toMatchObject({ contexts: 0, unregistered: TENANTS });
+    expect(found.moves.map((m) => [m.context.tenantId, m.to, m.discovered, m.records]).sort()).toEqual(onNew.map((t) => [t, 's4', true, RECORDS]).sort());
+    expect(await raw[0]!.db(cntDb).collection('_chronos_placement').countDocuments({})).toBe(0);
     const b = open(NEW);
     await expectAllReadable(b);
     // the first resolution found each tenant's data by probing and recorded it there
@@ -563,5 +568,41 @@ describeServers(`rebalance across four FerretDB servers (${TENANTS} tenants${FUL
     });
     expect(wrong.slice(0, 10)).toEqual([]);
     console.log(`[rebalance] createMany through a move: ${acked.length} acknowledged, ${refused.length} refused (retriable), ${produced} produced`);
+  });
+
+  it('data the registry has no entry for is planned and moved (discovered on every backend, in the databases given)', async () => {
+    const dbD = `rd_${r}`;
+    const ctxD = (t: string) => ({ dbName: dbD, collection: 'items', tenantId: t });
+    const topo = buildTopology(parseConfig(cfgR(['s1', 's3'])));
+    const ts = Array.from({ length: 8 }, (_, i) => `d${i}`);
+    const w = openR(['s1']);
+    for (const t of ts) for (let i = 0; i < 2; i++) await w.with(ctxD(t)).create({ n: i }, undefined, undefined, { id: `y${i}` });
+    // what a library without the registry leaves: no entries for these contexts
+    await raw[0]!.db(`rr_cnt_${r}`).collection('_chronos_placement').deleteMany({ dbName: dbD });
+    const toS3 = ts.filter((t) => targetBackend(topo, { dbName: dbD, collection: 'items', tenant: t }).key === 's3');
+    expect(toS3.length).toBeGreaterThan(0); // else this test could not fail
+    const admin = openR(['s1', 's3']);
+    // the default looks in the databases the registry knows: not this one
+    expect((await admin.admin.planRebalance()).moves.filter((m) => m.context.dbName === dbD)).toEqual([]);
+    const p = await admin.admin.planRebalance({ dbNames: [dbD] });
+    expect(p.unregistered).toBe(ts.length);
+    expect(p.moves.filter((m) => m.context.dbName === dbD).map((m) => [m.context.tenantId, m.from, m.to, m.records, m.discovered])).toEqual(
+      toS3.map((t) => [t, 's1', 's3', 2, true]),
+    );
+    const res = await admin.admin.rebalance({ confirm: true, dbNames: [dbD] });
+    expect(res.failed).toEqual([]);
+    expect(res.moved).toBeGreaterThanOrEqual(toS3.length);
+    for (const t of ts) {
+      const db = (i: number) => raw[i]!.db(dbD).collection(`${t}__items_ver`);
+      const [on1, on3] = [await db(0).countDocuments({}), await db(2).countDocuments({})];
+      expect([t, on1, on3]).toEqual([t, ...(toS3.includes(t) ? [0, 2] : [2, 0])]);
+    }
+    // the moved namespaces are listed on their new server (maintenance without a context finds them there)
+    const listed = await admin.admin.rollupNow();
+    for (const t of toS3) expect(listed.namespaces.filter((n) => n.dbName === dbD && n.tenant === t)).toHaveLength(1);
+    const after = await admin.admin.planRebalance({ dbNames: [dbD] });
+    expect([after.unregistered, after.moves.filter((m) => m.context.dbName === dbD)]).toEqual([ts.length - toS3.length, []]);
+    const fresh = openR(['s1', 's3']);
+    for (const t of ts) for (let i = 0; i < 2; i++) expect((await fresh.with<{ n: number }>(ctxD(t)).getLatest(`y${i}`))?.n).toBe(i);
   });
 });
