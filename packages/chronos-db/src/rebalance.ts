@@ -154,7 +154,8 @@ export function createRebalancer(rt: Runtime) {
   const cols = (client: MongoClientLike, ns: Namespace) => {
     const db = client.db(ns.dbName);
     const name = physicalName(ns);
-    return { ver: db.collection<Doc>(`${name}_ver`), head: db.collection<Doc>(`${name}_head`) };
+    // `_pending`: storage-mongo's bulk commits in flight (a batch a crash interrupted: heads a reader repairs)
+    return { ver: db.collection<Doc>(`${name}_ver`), head: db.collection<Doc>(`${name}_head`), pend: db.collection<Doc>(`${name}_pending`) };
   };
 
   /**
@@ -353,6 +354,7 @@ export function createRebalancer(rt: Runtime) {
       const fresh = attempt === 1 && (await d.head.countDocuments({}, { limit: 1 })) === 0;
       await copyColl(s.ver, d.ver, false);
       await copyColl(s.head, d.head, !fresh);
+      await copyColl(s.pend, d.pend, true);
       progress('copied');
       const [sv, dv, sh, dh] = await Promise.all([
         s.ver.countDocuments({}),
@@ -509,6 +511,9 @@ export function createRebalancer(rt: Runtime) {
           if (err?.codeName !== 'NamespaceNotFound') throw err;
         });
         await s.head.drop().catch((err: { codeName?: string }) => {
+          if (err?.codeName !== 'NamespaceNotFound') throw err;
+        });
+        await s.pend.drop().catch((err: { codeName?: string }) => {
           if (err?.codeName !== 'NamespaceNotFound') throw err;
         });
         result.sourcesRemoved++;
