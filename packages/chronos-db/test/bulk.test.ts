@@ -135,6 +135,17 @@ function runBulkSuite(name: string, n: number, spec: () => StoreSpec | null, pre
       expect(await engine.getLatest(ids[10]!)).toMatchObject({ u: 10, v: 1 });
     }, 600_000);
 
+    it('createMany stores the next batch while one commits: commits stay in order (an id again in a later batch is a conflict), progress per batch', async () => {
+      const tag = Math.random().toString(36).slice(2, 8);
+      const items = Array.from({ length: 12 }, (_, i) => ({ id: `pipe-${tag}-${i % 5 === 4 ? 0 : i}`, data: { p: i } }));
+      const progress: number[] = [];
+      const rs = await engine.createMany(items, { batchSize: 3, concurrency: 2, onProgress: (p) => progress.push(p.done) });
+      expect(rs.map((r) => [r.index, r.ok])).toEqual(items.map((_, i) => [i, i % 5 !== 4]));
+      for (const r of rs.filter((x) => !x.ok)) expect((r as { error: unknown }).error).toBeInstanceOf(OptimisticLockError);
+      expect(progress).toEqual([3, 6, 9, 12]);
+      expect(await engine.getLatest(`pipe-${tag}-0`)).toMatchObject({ p: 0 });
+    });
+
     it('refuses bad options as a whole (a ValidationError, nothing written)', async () => {
       await expect(engine.createMany([{ data: { a: 1 } }], { batchSize: 0 })).rejects.toBeInstanceOf(ValidationError);
       await expect(engine.createMany(42 as never)).rejects.toBeInstanceOf(ValidationError);
