@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { BlobStore, ChronosRecord } from '@chronos-db/core';
+import { clearManifestCaches, manifestReadStats, type BlobStore, type ChronosRecord } from '@chronos-db/core';
 import { createSqliteBlobStore, METADATA_FILE } from '@chronos-db/storage-local';
 import { ConfigError, ManifestError, ValidationError, initChronos, type ChronosConfig } from 'chronos-db';
 import { buckets, createBuckets, describeServers, rnd, type ServersEnv } from './helpers/servers.js';
@@ -156,6 +156,11 @@ function scenarios(name: string, make: () => Promise<Setup>) {
         // the same answers, from the manifests for ov 0..8
         const fresh = initChronos(s.config({ retention: { ver: { maxVersions: 3 } }, rollup: { manifestPeriod: 'daily' } }));
         try {
+          // a cold read of one pruned version (nothing of the manifests cached): the index copy, the footer, one segment; one block gunzipped
+          clearManifestCaches();
+          const s0 = { ...manifestReadStats };
+          expect((await fresh.with(s.ctx).getVersion(ids[0]!, 4, { includeMeta: true }))?._meta?.source).toBe('manifest');
+          expect({ gets: manifestReadStats.gets - s0.gets, blocks: manifestReadStats.blocks - s0.blocks }).toEqual({ gets: 3, blocks: 1 });
           for (const c of [col, fresh.with(s.ctx)]) {
             for (const id of ids) {
               for (let ov = 0; ov <= 11; ov++) {

@@ -138,7 +138,7 @@ export class LocalBlobStore implements BlobStore {
       if (length <= SYNC_RANGE_BYTES) {
         const fd = openSync(file, 'r');
         try {
-          const buf = Buffer.alloc(length);
+          const buf = Buffer.allocUnsafe(length);
           let got = 0;
           while (got < length) {
             const n = readSync(fd, buf, got, length - got, offset + got);

@@ -93,11 +93,17 @@ export function forgetManifestIndex(blobs: BlobStore, ns: Namespace): void {
   }
 }
 
-/** Forgets everything this process cached of manifests (indexes, footers, pages, blocks, rows): the next read is cold. */
-export function clearManifestCaches(): void {
-  for (const m of [footerCache, pageCache, blockCache]) m.map.clear();
-  indexCache = new WeakMap();
+/**
+ * Forgets what this process cached of manifests, so the next read is cold: indexes, footers,
+ * pages, blocks and rows; with `keepIndexes`, the indexes and footers stay (the next read of a
+ * record is its first in a process that has read others).
+ */
+export function clearManifestCaches(opts: { keepIndexes?: boolean } = {}): void {
+  for (const m of [pageCache, blockCache]) m.map.clear();
   rowsCache = new WeakMap();
+  if (opts.keepIndexes) return;
+  footerCache.map.clear();
+  indexCache = new WeakMap();
 }
 
 async function footerOf(blobs: BlobStore, part: PartEntry): Promise<AnyPartFooter> {

@@ -1,5 +1,5 @@
 /** Payload checks done before any I/O: JSON-safe, bounded depth, no prototype keys, size limit. */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { PayloadTooLargeError, ValidationError } from '../errors.js';
 
 export const MAX_DEPTH = 64;
@@ -61,8 +61,11 @@ export function checkSize(bytes: number, max: number, what = 'payload'): void {
   if (bytes > max) throw new PayloadTooLargeError(`${what} is ${bytes} bytes; the limit is ${max}`, { bytes, max });
 }
 
+/** Node's one-shot digest (20.12+, about twice as fast on small inputs); the hash object before it. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array | string, encoding: 'hex') => string }).hash;
+
 export function sha256(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
+  return oneShot ? oneShot('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex');
 }
 
 /** Deterministic JSON (sorted keys) for request hashes and derived ids. */
