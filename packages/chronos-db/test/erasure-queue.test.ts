@@ -1,5 +1,6 @@
 /**
- * Erasure and the fallback queue, on the embedded store (the SQLite journal under basePath):
+ * Erasure and the fallback queue, on the embedded store (the SQLite journal under basePath) and
+ * on FerretDB + Ceph (the queue in a MongoDB database):
  * hardDelete removes the record's queued and dead-lettered ops, and no byte of them is left in
  * any file under basePath (the journal and its write-ahead log included); a write for the
  * record queued after the tombstone is refused at replay and dead-lettered without its content.
@@ -11,8 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StorageError, initChronos, type ChronosConfig } from 'chronos-db';
 import { SqliteMetadataStore } from '@chronos-db/storage-local';
+import { Collection, MongoNetworkError } from 'mongodb';
 import { COLLECTION, erasureCollectionMap, markersOf, recordData } from './helpers/erasure-scenario';
-import { scanFiles } from './helpers/raw-scan';
+import { scanFiles, scanMongo, scanS3 } from './helpers/raw-scan';
+import { buckets, createBuckets, describeServers, rnd } from './helpers/servers';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -129,4 +132,73 @@ describe('erasure and the fallback queue on the embedded store', () => {
       b: true,
     });
   }, 120_000);
+});
+
+describeServers('erasure and the fallback queue on FerretDB + Ceph (the queue in MongoDB)', (env) => {
+  const names = buckets('equeue');
+  beforeAll(() => createBuckets(env, names));
+
+  it("hardDelete removes the record's pending and dead ops from the MongoDB queue, and the payloads they had PUT (raw scans)", async () => {
+    const r = rnd();
+    const dbName = `equeue_${r}`;
+    const queueDb = `equeue_q_${r}`;
+    // the queue's "server": the same FerretDB under another URI
+    const queueUri = new URL(env.mongoUrl);
+    queueUri.searchParams.set('appName', `equeue-${r}`);
+    const config = {
+      databases: { runtime: { generic: { key: 'rt', mongoUri: env.mongoUrl, dbName } } },
+      spacesConns: [{ endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names }],
+      fallback: {
+        enabled: true,
+        maxAttempts: 1,
+        baseDelayMs: 10,
+        maxDelayMs: 20,
+        deadLetterCollection: 'dead',
+        mongoUri: queueUri.toString(),
+        dbName: queueDb,
+      },
+      ...erasureCollectionMap(),
+      logging: { level: 'error' },
+    } as ChronosConfig;
+    const ctx = { key: 'rt', collection: COLLECTION };
+    const a = markersOf(`MQA${r}`);
+    const b = markersOf(`MQB${r}`);
+    // the outage: the backend's version inserts fail as a network error would
+    const insertOne = Collection.prototype.insertOne;
+    let state: 'up' | 'commits' = 'up';
+    const isBackend = (c: InstanceType<typeof Collection>) => c.dbName === dbName;
+    Collection.prototype.insertOne = function (this: InstanceType<typeof Collection>, ...x: unknown[]) {
+      if (state !== 'up' && isBackend(this) && this.collectionName.endsWith('_ver')) return Promise.reject(new MongoNetworkError('injected outage'));
+      return (insertOne as (...y: unknown[]) => unknown).apply(this, x);
+    } as typeof insertOne;
+    const chronos = initChronos(config);
+    try {
+      const col = chronos.with(ctx);
+      const { id } = (await col.create(recordData(a, 0))) as { id: string };
+      const { id: idB } = (await col.create(recordData(b, 0))) as { id: string };
+      state = 'commits';
+      expect(await col.update(id, recordData(a, 1))).toMatchObject({ queued: true });
+      chronos.fallback.startWorker({ pollMs: 20 });
+      await until('the dead letter', async () => (await chronos.fallback.getQueueStats()).dead === 1);
+      await chronos.fallback.stopWorker();
+      expect(await col.update(id, recordData(a, 2))).toMatchObject({ queued: true });
+      expect(await col.update(idB, recordData(b, 1))).toMatchObject({ queued: true });
+      state = 'up';
+      expect(await chronos.admin.hardDelete(ctx, id, { confirm: true, actor: 'dpo' })).toMatchObject({ queuedOpsDeleted: 2 });
+      const q = await scanMongo(env.mongoUrl, queueDb, [a.data, a.meta, b.data]);
+      expect({ a: [q[a.data], q[a.meta]], b: q[b.data]!.length > 0 }).toEqual({ a: [[], []], b: true });
+
+      // (a write queued after the tombstone: refused at replay, tested on the embedded store; deadLetter's body on MongoDB: conformance)
+      expect(await col.getLatest(idB)).toMatchObject({ v: 0 }); // B's write still queued
+    } finally {
+      state = 'up';
+      Collection.prototype.insertOne = insertOne;
+      await chronos.admin.shutdown();
+    }
+    const all = Object.values(a);
+    const mongo = { ...(await scanMongo(env.mongoUrl, queueDb, all)) };
+    const backend = await scanMongo(env.mongoUrl, dbName, all);
+    const s3 = await scanS3(env, [names.jsonBucket, names.contentBucket], all);
+    for (const m of all) expect({ m, queue: mongo[m], backend: backend[m], s3: s3.found[m] }).toEqual({ m, queue: [], backend: [], s3: [] });
+  }, 300_000);
 });
