@@ -21,7 +21,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { CollectionEngine } from '@chronos-db/core';
 import { createLocalStorage } from '@chronos-db/storage-local';
-import { pool, runPair, wallOnly as side, type Counters } from './measure.js';
+import { pool, runPair, wallOnly as side, type Counters, type SideResult } from './measure.js';
 import { selected, type BenchOptions, type WorkloadResult } from './options.js';
 import type { RemoteSetup } from './remote-env.js';
 import type { Log } from './remote.js';
@@ -236,11 +236,32 @@ export async function runBulkRemote(s: RemoteSetup, opts: BenchOptions, log: Log
   // not measured, on both sides: the namespaces' indexes (ours) and the collections (raw)
   for (const collection of ['many', 'seq']) await s.ours.meta.ensureNamespace({ dbName: s.dbName, collection });
   for (const name of ['rawmany_head', 'rawmany_ver']) await db.createCollection(name).catch(() => undefined);
-  const e = s.ours.engine('many');
-  const manyMs = await timed(async () => {
-    const rs = await e.createMany(items, { batchSize: 500, concurrency: 32 });
-    if (rs.some((r) => !r.ok)) throw new Error('createMany: a failed item');
+  // load-insensitive counts per item: Mongo commands, S3 requests, CPU of this process (ours after its background work settled)
+  const counted = async (c: Counters, settle: () => Promise<unknown>, fn: () => Promise<unknown>) => {
+    const m0 = c.mongo();
+    const s0 = c.s3();
+    const cpu0 = process.cpuUsage();
+    const ms = await timed(fn);
+    const cpu = process.cpuUsage(cpu0);
+    await settle();
+    return { ms, mongo: c.mongo() - m0, s3: c.s3() - s0, cpuMs: (cpu.user + cpu.system) / 1000 };
+  };
+  const withCounts = (r: SideResult, n: number, k: { mongo: number; s3: number; cpuMs: number }): SideResult => ({
+    ...r,
+    cpuMsPerOp: Number((k.cpuMs / n).toFixed(3)),
+    mongoCmdsPerOp: Number((k.mongo / n).toFixed(4)),
+    s3ReqsPerOp: Number((k.s3 / n).toFixed(3)),
   });
+  const e = s.ours.engine('many');
+  const many = await counted(
+    s.ours.counters,
+    () => s.ours.meta.settle(),
+    async () => {
+      const rs = await e.createMany(items, { batchSize: 500, concurrency: 32 });
+      if (rs.some((r) => !r.ok)) throw new Error('createMany: a failed item');
+    },
+  );
+  const manyMs = many.ms;
   const seqN = Math.max(10, Math.min(N, opts.creates));
   const e2 = s.ours.engine('seq');
   const seqMs = await timed(async () => {
@@ -252,24 +273,28 @@ export async function runBulkRemote(s: RemoteSetup, opts: BenchOptions, log: Log
   });
   const heads = db.collection('rawmany_head');
   const vers = db.collection('rawmany_ver');
-  const rawMs = await timed(async () => {
-    const docs = items.map((it, i) => ({ id: `m${i}`, key: `rawmany/m${i}/v0/item.json`, body: Buffer.from(JSON.stringify(it.data)) }));
-    await pool(
-      docs,
-      32,
-      async (d) =>
-        void (await s.raw.s3.send(
-          new PutObjectCommand({ Bucket: s.raw.bucket, Key: d.key, Body: d.body, ContentLength: d.body.length, ContentType: 'application/json' }),
-        )),
-    );
-    for (let i = 0; i < docs.length; i += 500) {
-      const page = docs.slice(i, i + 500);
-      await vers.insertMany(page.map((d) => ({ _id: `${d.id}:0` as never, itemId: d.id, ov: 0, jsonKey: d.key, size: d.body.length, at: Date.now() })));
-      await heads.insertMany(page.map((d) => ({ _id: d.id as never, ov: 0, jsonKey: d.key, size: d.body.length })));
-    }
-  });
-  const ours = side(N, manyMs);
-  const raw = side(N, rawMs);
+  const rawRun = await counted(
+    s.raw.counters,
+    async () => undefined,
+    async () => {
+      const docs = items.map((it, i) => ({ id: `m${i}`, key: `rawmany/m${i}/v0/item.json`, body: Buffer.from(JSON.stringify(it.data)) }));
+      await pool(
+        docs,
+        32,
+        async (d) =>
+          void (await s.raw.s3.send(
+            new PutObjectCommand({ Bucket: s.raw.bucket, Key: d.key, Body: d.body, ContentLength: d.body.length, ContentType: 'application/json' }),
+          )),
+      );
+      for (let i = 0; i < docs.length; i += 500) {
+        const page = docs.slice(i, i + 500);
+        await vers.insertMany(page.map((d) => ({ _id: `${d.id}:0` as never, itemId: d.id, ov: 0, jsonKey: d.key, size: d.body.length, at: Date.now() })));
+        await heads.insertMany(page.map((d) => ({ _id: d.id as never, ov: 0, jsonKey: d.key, size: d.body.length })));
+      }
+    },
+  );
+  const ours = withCounts(side(N, manyMs), N, many);
+  const raw = withCounts(side(N, rawRun.ms), N, rawRun);
   const seq = side(seqN, seqMs);
   const vsRaw = Number((ours.opsPerSec / raw.opsPerSec).toFixed(2));
   const vsSeq = Number((ours.opsPerSec / seq.opsPerSec).toFixed(2));
@@ -287,7 +312,7 @@ export async function runBulkRemote(s: RemoteSetup, opts: BenchOptions, log: Log
         ]
       : [],
     notes: {
-      line: `createMany of ${N}: ${ours.opsPerSec}/s; sequential create (${seqN}): ${seq.opsPerSec}/s (x${vsSeq}); raw insertMany + PUTs: ${raw.opsPerSec}/s (x${vsRaw})`,
+      line: `createMany of ${N}: ${ours.opsPerSec}/s; sequential create (${seqN}): ${seq.opsPerSec}/s (x${vsSeq}); raw insertMany + PUTs: ${raw.opsPerSec}/s (x${vsRaw}); Mongo commands ${many.mongo} vs ${rawRun.mongo} raw, S3 requests ${many.s3} vs ${rawRun.s3}, CPU ms/item ${ours.cpuMsPerOp} vs ${raw.cpuMsPerOp}`,
     },
   };
   log(`  ${r.name}: ${String(r.notes!.line)}`);
