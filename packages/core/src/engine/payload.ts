@@ -81,7 +81,20 @@ export function canonicalJson(v: unknown): string {
     .join(',')}}`;
 }
 
-/** A structured clone of plain JSON (Dates become ISO strings). */
-export function cloneJson<T>(v: T): T {
-  return JSON.parse(JSON.stringify(v)) as T;
+/**
+ * A detached copy of a value `assertJsonPayload` accepted, as JSON.parse(JSON.stringify(v))
+ * would give it (Dates as ISO strings, undefined properties dropped, same key order), without
+ * serializing it: objects and arrays are copied, strings shared (immutable), so a 64 KB string
+ * costs nothing to copy. Only -0 differs (JSON reads it back as 0; it serializes as 0 either way).
+ */
+export function copyJson<T>(v: T): T {
+  if (v === null || typeof v !== 'object') return v;
+  if (v instanceof Date) return v.toISOString() as T;
+  if (Array.isArray(v)) return v.map(copyJson) as T;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    const x = (v as Record<string, unknown>)[k];
+    if (x !== undefined) out[k] = copyJson(x);
+  }
+  return out as T;
 }

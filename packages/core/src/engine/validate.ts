@@ -5,7 +5,7 @@
 import { ValidationError } from '../errors.js';
 import { assertOv } from '../names.js';
 import type { VersionSelector } from '../ports.js';
-import { assertJsonPayload, canonicalJson, cloneJson, isPlainObject, sha256 } from './payload.js';
+import { assertJsonPayload, canonicalJson, copyJson, isPlainObject, sha256 } from './payload.js';
 import type { ReadOptions } from './types.js';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -67,7 +67,7 @@ export function checkData(data: unknown, what = 'data', recordId?: string, exist
       { key: 'id' },
     );
   }
-  const copy = cloneJson(data);
+  const copy = copyJson(data); // after assertJsonPayload: plain JSON, no '__proto__' key, depth bounded
   delete copy.id;
   delete copy._system;
   delete copy._meta;
