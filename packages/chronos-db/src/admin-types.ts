@@ -25,6 +25,7 @@ import type {
   ShrinkShadowsResult,
   SpacesValidationResult,
   HealthReport,
+  IndexReport,
 } from '@chronos-db/core';
 import type { BackendInfo, ContextInput } from '@chronos-db/router';
 import type { RebalanceOptions, RebalancePlan, RebalancePlanOptions, RebalanceResult } from './rebalance.js';
@@ -42,6 +43,12 @@ export interface ChronosAdmin {
   ensureBucketsExist(ctx: ContextInput, opts: EnsureBucketsOptions): Promise<EnsureBucketsResult>;
   testS3Connectivity(ctx: ContextInput): Promise<ConnectivityResult>;
   validateSpacesConfiguration(ctx: ContextInput): Promise<SpacesValidationResult>;
+  /**
+   * The context's indexes as its metadata store lists them (MongoDB: listIndexes of its version and
+   * head collections) against those a first use makes, with the collection map's indexedProps.
+   * Read-only: creates nothing. `checked: false` on the embedded store (its indexes come with its schema).
+   */
+  checkIndexes(ctx: ContextInput): Promise<IndexReport>;
   /** Marks every live record whose last update is older than ttlHours (and not yet processed) as `processed`. */
   markItemsAsProcessedByTTL(
     ctx: ContextInput,

@@ -27,6 +27,7 @@ export type {
   MaintenanceStep,
   MaintenanceStepReport,
   CompactLocalResult,
+  IndexReport,
 } from '@chronos-db/core';
 export type { RollupResult, PruneResult, LifecycleRunOptions, LifecycleReport, NamespaceReport } from '@chronos-db/core';
 export {

@@ -222,7 +222,8 @@ describe('chronos on the embedded default', () => {
     expect(lines((await run(['buckets'])).stdout).every((x) => x.status === 'ok')).toBe(true);
     const doc = await run(['doctor']);
     expect(doc.code).toBe(0);
-    expect(lines(doc.stdout).map((c) => c.check)).toEqual(expect.arrayContaining(['config', 'indexes and read', 'fallback queue']));
+    expect(lines(doc.stdout).map((c) => c.check)).toEqual(expect.arrayContaining(['config', 'indexes', 'fallback queue']));
+    expect(lines(doc.stdout).find((c) => c.check === 'indexes')).toMatchObject({ status: 'ok', detail: expect.stringContaining("embedded store's schema") });
     const gcDry = await run(['gc', '--dry-run']);
     expect(gcDry.code).toBe(0);
     expect(JSON.parse(gcDry.stdout)).toHaveProperty('scanned');

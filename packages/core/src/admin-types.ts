@@ -109,6 +109,18 @@ export interface HealthReport {
   counters?: ComponentHealth;
 }
 
+/** `admin.checkIndexes(ctx)`: the context's indexes as its metadata store lists them (read-only). */
+export interface IndexReport {
+  /** The backend holding the context. */
+  backend: string;
+  /** False when the store has no index listing (the embedded store: its indexes come with its schema at every open). */
+  checked: boolean;
+  /** False when the namespace has no collection yet (the first write or read makes them, with their indexes). */
+  exists: boolean;
+  /** Per physical collection: the index names `ensureNamespace` makes and those missing. */
+  collections: Array<{ name: string; expected: string[]; missing: string[] }>;
+}
+
 export interface EnsureBucketsOptions {
   /** Required (true) unless `dryRun`: creating buckets is a change to your account. */
   confirm?: boolean;

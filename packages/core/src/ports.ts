@@ -319,6 +319,13 @@ export interface LeaseDoc {
   data?: Record<string, string | number | boolean>;
 }
 
+/** What `MetadataStore.checkIndexes` found: per physical collection, the index names expected and missing. */
+export interface IndexCheck {
+  /** False when the namespace has no collection yet (its indexes come with the first write or read). */
+  exists: boolean;
+  collections: Array<{ name: string; expected: string[]; missing: string[] }>;
+}
+
 /**
  * Heads, the version index and metadata queries.
  *
@@ -427,6 +434,12 @@ export interface MetadataStore {
    * A namespace whose name the store cannot tell apart from another's is left out (and logged).
    */
   listNamespaces?(q?: { dbNames?: readonly string[] }): Promise<Namespace[]>;
+  /**
+   * Optional: the namespace's indexes as the server holds them, against those `ensureNamespace`
+   * makes (with the same `indexedProps`). Read-only: creates nothing (a doctor check; a store whose
+   * indexes come with its schema at every open has nothing to report and leaves it out).
+   */
+  checkIndexes?(ns: Namespace, opts?: { indexedProps?: readonly string[] | undefined }): Promise<IndexCheck>;
   /** Removes every version and the head of one record (admin hardDelete only). Returns the versions removed. */
   hardDelete(ns: Namespace, itemId: string): Promise<VersionDoc[]>;
   /**

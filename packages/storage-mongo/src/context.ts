@@ -134,6 +134,29 @@ export interface PendingLook {
   running: boolean;
 }
 
+type IndexSpec = [Record<string, 1 | -1>, { name: string; unique?: boolean; sparse?: boolean }];
+
+/** The version collection's indexes (ensureBase makes them; checkIndexes looks for them). */
+export const VERSION_INDEXES: readonly IndexSpec[] = [
+  [
+    { itemId: 1, ov: 1 },
+    { name: 'itemId_ov_unique', unique: true },
+  ],
+  [{ cv: 1 }, { name: 'cv_unique', unique: true }],
+  [{ itemId: 1, at: -1, ov: -1 }, { name: 'itemId_at' }],
+  [{ itemId: 1, cv: -1 }, { name: 'itemId_cv' }],
+  [{ requestId: 1 }, { name: 'requestId' }],
+  // only versions whose head write is unconfirmed carry _h: queryHeads' repair check reads this index, not the collection
+  [{ _h: 1 }, { name: 'pending_h', sparse: true }],
+];
+/** The head collection's indexes; TTL marking (findHeadsByState) reads state_at_id: the stale heads of one state, in keyset order. */
+export const HEAD_INDEXES: readonly IndexSpec[] = [
+  [{ deleted: 1, _id: 1 }, { name: 'deleted_id' }],
+  [{ state: 1, at: 1, _id: 1 }, { name: 'state_at_id' }],
+];
+/** The head index of one indexed property (ensureProp). */
+export const propIndexName = (prop: string) => `mi_${prop.replace(/\./g, '~')}`;
+
 /** Versions and heads of a namespace: their indexes, created once per client per process (a cached promise). */
 function ensureBase(ctx: StoreCtx, ns: Namespace, c: Cols, map: Map<string, Promise<void>>): Promise<void> {
   let p = map.get(c.key);
@@ -142,22 +165,8 @@ function ensureBase(ctx: StoreCtx, ns: Namespace, c: Cols, map: Map<string, Prom
       // One createIndex per index: FerretDB 1.24 closes the connection (a server-side
       // panic) when a multi-index createIndexes names indexes that already exist,
       // which is the case for every process after the first.
-      const specs: Array<[Record<string, 1 | -1>, { name: string; unique?: boolean; sparse?: boolean }]> = [
-        [
-          { itemId: 1, ov: 1 },
-          { name: 'itemId_ov_unique', unique: true },
-        ],
-        [{ cv: 1 }, { name: 'cv_unique', unique: true }],
-        [{ itemId: 1, at: -1, ov: -1 }, { name: 'itemId_at' }],
-        [{ itemId: 1, cv: -1 }, { name: 'itemId_cv' }],
-        [{ requestId: 1 }, { name: 'requestId' }],
-        // only versions whose head write is unconfirmed carry _h: queryHeads' repair check reads this index, not the collection
-        [{ _h: 1 }, { name: 'pending_h', sparse: true }],
-      ];
-      for (const [key, options] of specs) await c.ver.createIndex(key, options);
-      await c.head.createIndex({ deleted: 1, _id: 1 }, { name: 'deleted_id' });
-      // TTL marking (findHeadsByState): the stale heads of one state, in keyset order
-      await c.head.createIndex({ state: 1, at: 1, _id: 1 }, { name: 'state_at_id' });
+      for (const [key, options] of VERSION_INDEXES) await c.ver.createIndex(key, options);
+      for (const [key, options] of HEAD_INDEXES) await c.head.createIndex(key, options);
       // listNamespaces reads the namespace's parts back from here (the physical name cannot always be split)
       await recordNamespace(ctx, ns, physicalName(ns));
     });
@@ -176,7 +185,7 @@ function ensureProp(ctx: StoreCtx, c: Cols, map: Map<string, Promise<void>>, pro
   let p = map.get(k);
   if (!p) {
     p = ctx.run('createIndexes', async () => {
-      await c.head.createIndex({ [`metaIndexed.${prop}`]: 1, _id: 1 }, { name: `mi_${prop.replace(/\./g, '~')}` });
+      await c.head.createIndex({ [`metaIndexed.${prop}`]: 1, _id: 1 }, { name: propIndexName(prop) });
     });
     map.set(k, p);
     p.catch(() => map.delete(k));

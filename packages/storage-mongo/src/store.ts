@@ -48,6 +48,7 @@ import { checkItem, findByRequestId, findHeadsByState, getHead, getVersion, quer
 import { latestVersion, maxCv } from './versions.js';
 import { createLifecycleOps } from './lifecycle.js';
 import { listNamespaces } from './namespaces.js';
+import { checkIndexes } from './index-check.js';
 
 export type { CommitStep, MongoMetadataStoreOptions } from './context.js';
 
@@ -117,6 +118,8 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     },
 
     listNamespaces: (q) => listNamespaces(ctx, q),
+
+    checkIndexes: (ns, o) => run('listIndexes', () => checkIndexes(ctx.cols(ns), o?.indexedProps)),
 
     async commit(input) {
       validateCommit(input);

@@ -5,7 +5,8 @@
  * database. The whole report passes through the instance's redactor.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { ComponentHealth, HealthReport } from '@chronos-db/core';
+import type { ComponentHealth, HealthReport, IndexReport } from '@chronos-db/core';
+import type { ContextInput } from '@chronos-db/router';
 import { probeBackends } from '@chronos-db/router';
 import { s3Health } from '../spaces/health.js';
 import type { AdminRuntime } from './runtime.js';
@@ -56,4 +57,18 @@ export async function health(rt: AdminRuntime): Promise<HealthReport> {
   const counters = cs ? await timed('counters', async () => (cs as unknown as { ping(): Promise<void> }).ping()) : undefined;
   const ok = backends.every((b) => b.ok) && storage.every((s) => s.ok) && (counters?.ok ?? true);
   return rt.redactor.value({ ok, backends, storage, ...(counters ? { counters } : {}) });
+}
+
+/**
+ * `admin.checkIndexes(ctx)`: the context's indexes as its metadata store lists them, against those
+ * a first use makes (with the collection map's indexedProps). Creates nothing: a read through the
+ * context would make whatever is missing and hide it.
+ */
+export async function checkIndexes(rt: AdminRuntime, ctx: ContextInput): Promise<IndexReport> {
+  rt.assertOpen();
+  const r = await rt.resolvePlaced(ctx);
+  if (!r.meta.checkIndexes) return { backend: r.backend.key, checked: false, exists: true, collections: [] };
+  const indexedProps = rt.cfg.collectionMaps?.[r.ns.collection]?.indexedProps;
+  const found = await r.meta.checkIndexes(r.ns, { indexedProps });
+  return rt.redactor.value({ backend: r.backend.key, checked: true, ...found });
 }
