@@ -12,6 +12,9 @@
  * cv index seek: storage-mongo changes.ts), so the feed's cost grows faster than the writes.
  * A quiet 2-core machine is estimated at 30-50 s for 2,000: too close to a minute to be CI's
  * default, so CI runs 1,000 (estimated 15-25 s quiet) and the full size is behind the flag.
+ * Again after heads queries stopped scanning the versions on FerretDB (storage-mongo heads.ts;
+ * the feed pages still scan): 2,000 writes in 77.5 s, 1,000 in 42 s (load average 11-12); 2,000
+ * failed twice on FerretDB socket timeouts while a bench seeded 20,000 versions into it.
  */
 import { ValidationError, type ChangeEntry } from 'chronos-db';
 import { forEachTarget } from './helpers/history-targets.js';

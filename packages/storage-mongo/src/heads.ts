@@ -197,6 +197,26 @@ export const clearFlags = async (c: Cols, ids: string[]): Promise<void> => {
   }
 };
 
+/**
+ * Versions whose flags this process cleared lately, after writing their heads (the newest
+ * RECENTLY_CLEARED per store): a read that got such a flag just before its clear landed needs no
+ * repair (settleObserved), and a feed reading right behind its writers would otherwise check each.
+ */
+const RECENTLY_CLEARED = 10_000;
+const recentlyCleared = new WeakMap<StoreCtx, Set<string>>();
+const noteCleared = (ctx: StoreCtx, keys: string[]): void => {
+  let set = recentlyCleared.get(ctx);
+  if (!set) recentlyCleared.set(ctx, (set = new Set()));
+  for (const k of keys) set.add(k);
+  for (const k of set) {
+    if (set.size <= RECENTLY_CLEARED) break;
+    set.delete(k);
+  }
+};
+/** Whether this process wrote the head of this version (its flag clear is in flight or done lately). */
+const headWritten = (ctx: StoreCtx, c: Cols, versionKey: string): boolean =>
+  ctx.clearing.has(c.itemKey(versionKey)) || !!recentlyCleared.get(ctx)?.has(c.itemKey(versionKey));
+
 /** After this process wrote their heads: the flags go in the background, known to queryHeads meanwhile. */
 export const clearInBackground = (ctx: StoreCtx, c: Cols, ids: string[]): void => {
   if (!ids.length) return;
@@ -205,6 +225,7 @@ export const clearInBackground = (ctx: StoreCtx, c: Cols, ids: string[]): void =
   const clear = () =>
     clearFlags(c, ids).finally(() => {
       for (const k of keys) ctx.clearing.delete(k);
+      noteCleared(ctx, keys);
     });
   if (ids.length === 1) ctx.inBackground('clearing the pending flag', clear);
   else {
@@ -376,11 +397,11 @@ export const openPending = async (ctx: StoreCtx, c: Cols, versions = true): Prom
  * process did not write has its head repaired first (see PENDING_LOOK_MIN_MS for why).
  */
 export const settleObserved = async (ctx: StoreCtx, c: Cols, docs: ReadonlyArray<StoredVersion | null | undefined>): Promise<void> => {
-  const flagged = docs.filter((d): d is StoredVersion => !!d && d._h === true && !ctx.clearing.has(c.itemKey(d._id)));
+  const flagged = docs.filter((d): d is StoredVersion => !!d && d._h === true && !headWritten(ctx, c, d._id));
   if (!flagged.length) return;
   // a head write of this process in flight goes first (it carries its commit's state and shadow)
   await Promise.all(flagged.map((d) => ctx.shared.headWrites.get(c.itemKey(d.itemId))?.tail));
-  const open = flagged.filter((d) => !ctx.clearing.has(c.itemKey(d._id))).map((d) => ({ _id: d._id, itemId: d.itemId, ov: d.ov }));
+  const open = flagged.filter((d) => !headWritten(ctx, c, d._id)).map((d) => ({ _id: d._id, itemId: d.itemId, ov: d.ov }));
   if (open.length) await repairPending(ctx, c, open);
 };
 
