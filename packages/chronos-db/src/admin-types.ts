@@ -49,6 +49,11 @@ export interface ChronosAdmin {
    * Read-only: creates nothing. `checked: false` on the embedded store (its indexes come with its schema).
    */
   checkIndexes(ctx: ContextInput): Promise<IndexReport>;
+  /**
+   * The collections of a database (hashed contexts: `dbName`; or a backend `key`) and tenant that the
+   * stores hold, written by any process (`MetadataStore.listNamespaces`), sorted. Creates nothing.
+   */
+  listCollections(ctx: { dbName: string; tenantId?: string } | { key: string; tenantId?: string }): Promise<string[]>;
   /** Marks every live record whose last update is older than ttlHours (and not yet processed) as `processed`. */
   markItemsAsProcessedByTTL(
     ctx: ContextInput,

@@ -296,6 +296,9 @@ describe('chronos on the embedded default', () => {
       for (const id of ['o1', 'o2', 'u1']) await orders.create({ status: 'new', total: id.length }, undefined, undefined, { id });
       await orders.update('o1', { status: 'paid', total: 3 });
       await orders.delete('o2');
+      // a collection the config does not map: the store lists it
+      await seed.with({ dbName: 'shop', collection: 'extra' }).create({ x: 1 }, undefined, undefined, { id: 'e1' });
+      await seed.with({ dbName: 'elsewhere', collection: 'other' }).create({ x: 2 }, undefined, undefined, { id: 'x1' });
     } finally {
       await seed.admin.shutdown();
     }
@@ -304,7 +307,7 @@ describe('chronos on the embedded default', () => {
     const ex = await run2(['export']);
     expect(ex.code).toBe(0);
     const dump = lines(ex.stdout) as Array<{ id: string; _meta: { collection: string }; avatar?: string }>;
-    expect(dump.map((r) => `${r._meta.collection}/${r.id}`)).toEqual(['users/u1', 'users/u2', 'orders/o1', 'orders/u1']);
+    expect(dump.map((r) => `${r._meta.collection}/${r.id}`)).toEqual(['users/u1', 'users/u2', 'orders/o1', 'orders/u1', 'extra/e1']);
     expect(dump[0]!.avatar).toBe(PNG);
     expect(ex.stderr).toMatch(/exported 2 record\(s\) of users[\s\S]*exported 2 record\(s\) of orders[\s\S]*exported 0 record\(s\) of unused/);
     writeFileSync(join(d, 'all.ndjson'), ex.stdout);
@@ -319,9 +322,9 @@ describe('chronos on the embedded default', () => {
     });
 
     const im = await run2(['--db', 'shop2', 'import', 'all.ndjson']);
-    expect({ code: im.code, out: JSON.parse(im.stdout) }).toEqual({ code: 0, out: { read: 4, imported: 4, failed: 0, collections: 2 } });
+    expect({ code: im.code, out: JSON.parse(im.stdout) }).toEqual({ code: 0, out: { read: 5, imported: 5, failed: 0, collections: 3 } });
     const again = await run2(['--db', 'shop2', 'import'], ex.stdout);
-    expect(JSON.parse(again.stdout)).toEqual({ read: 4, imported: 4, failed: 0, collections: 2 });
+    expect(JSON.parse(again.stdout)).toEqual({ read: 5, imported: 5, failed: 0, collections: 3 });
     // a single collection of the dump, renamed: --collection with a one-collection input
     const usersOnly = await run2(['--collection', 'users', 'export']);
     const renamed = await run2(['--db', 'shop3', '--collection', 'people', 'import'], usersOnly.stdout);
@@ -335,6 +338,7 @@ describe('chronos on the embedded default', () => {
       for (const [collection, db2, col2] of [
         ['users', 'shop2', 'users'],
         ['orders', 'shop2', 'orders'],
+        ['extra', 'shop2', 'extra'],
         ['users', 'shop3', 'people'],
       ] as const) {
         const a = await check.with({ dbName: 'shop', collection }).listAsOf({ at: now }, { limit: 100 });

@@ -72,3 +72,15 @@ export async function checkIndexes(rt: AdminRuntime, ctx: ContextInput): Promise
   const found = await r.meta.checkIndexes(r.ns, { indexedProps });
   return rt.redactor.value({ backend: r.backend.key, checked: true, ...found });
 }
+
+/**
+ * `admin.listCollections(ctx)`: the collections of a context's database (hashed: `dbName`; or a
+ * backend `key`) and tenant that its stores hold, written by any process (`listNamespaces`;
+ * a store without it gives the contexts bound in this process). Sorted; creates nothing.
+ */
+export async function listCollections(rt: AdminRuntime, ctx: { dbName?: string; key?: string; tenantId?: string }): Promise<string[]> {
+  rt.assertOpen();
+  const all = await rt.allNamespaces();
+  const mine = all.filter((r) => r.ns.tenant === ctx.tenantId && (ctx.key !== undefined ? r.backend.key === ctx.key : r.ns.dbName === ctx.dbName));
+  return [...new Set(mine.map((r) => r.ns.collection))].sort();
+}

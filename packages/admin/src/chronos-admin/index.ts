@@ -9,7 +9,7 @@ import { describeBackends, type ContextInput } from '@chronos-db/router';
 import type { EnsureBucketsOptions } from '../spaces/ensure-buckets.js';
 import { ensureBucketsExist, testS3Connectivity, validateSpacesConfiguration } from './buckets.js';
 import { compactLocal } from './compact.js';
-import { checkIndexes, health } from './health.js';
+import { checkIndexes, health, listCollections } from './health.js';
 import type { HardDeleteOptions } from '@chronos-db/core';
 import { finishErasures, hardDelete, listErasures } from './erasure.js';
 import { createMaintenance, type MaintenanceOptions } from './maintenance.js';
@@ -54,6 +54,8 @@ export function createChronosAdmin(rt: AdminRuntime) {
     validateSpacesConfiguration: (ctx: ContextInput) => validateSpacesConfiguration(rt, ctx),
     /** The context's indexes as its metadata store lists them (read-only: creates nothing). */
     checkIndexes: (ctx: ContextInput) => checkIndexes(rt, ctx),
+    /** The collections of a context's database (or backend key) and tenant that hold data, from every process. */
+    listCollections: (ctx: { dbName?: string; key?: string; tenantId?: string }) => listCollections(rt, ctx),
     /** Marks every live record whose last update is older than ttlHours (and not yet processed) as `processed`. */
     markItemsAsProcessedByTTL: (ctx: ContextInput, ttlHours: number, opts: { confirm?: boolean; dryRun?: boolean }) =>
       markItemsAsProcessedByTTL(rt, ctx, ttlHours, opts),

@@ -40,15 +40,26 @@ const COLLECTION_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/; // core's assertCollectio
 
 type ExportRec = Record<string, unknown> & { id: string; _meta?: { ov: number } & Record<string, unknown> };
 
-/** The collections to export: the one named (flag, variable, defaults), else every one the config maps. */
+/**
+ * The collections to export: the one named (flag, variable, defaults), else those of the
+ * config's collectionMaps (in their order) and every other the stores hold for the context's
+ * database and tenant (admin.listCollections: written by any process), sorted.
+ */
 async function exportCollections(s: Session, o: { allCollections?: boolean }): Promise<string[]> {
-  const d = (await s.config()).defaults;
+  const { defaults, config, file } = await s.config();
   const named = s.explicitCollection();
   if (o.allCollections && named) throw usage('give --collection or --all-collections, not both');
-  if (!o.allCollections && (named ?? d.collection)) return [(named ?? d.collection)!];
-  const mapped = Object.keys((await s.config()).config.collectionMaps ?? {});
-  if (mapped.length === 0) throw usage(`no collection given and ${(await s.config()).file} has no collectionMaps to list them: give --collection <name>`);
-  return mapped;
+  if (!o.allCollections && (named ?? defaults.collection)) return [(named ?? defaults.collection)!];
+  const ctx = (await s.ctx({ collection: false })) as { dbName?: string; key?: string; tenantId?: string };
+  const c = await s.open('read');
+  const held = await c.admin.listCollections(
+    ctx.key !== undefined
+      ? { key: ctx.key, ...(ctx.tenantId ? { tenantId: ctx.tenantId } : {}) }
+      : { dbName: ctx.dbName!, ...(ctx.tenantId ? { tenantId: ctx.tenantId } : {}) },
+  );
+  const names = [...new Set([...Object.keys(config.collectionMaps ?? {}), ...held])];
+  if (names.length === 0) throw usage(`no collection given, and neither ${file}'s collectionMaps nor the store name one: give --collection <name>`);
+  return names;
 }
 
 export async function exportCmd(s: Session, o: { at?: string; cv?: number; allCollections?: boolean }) {
