@@ -78,28 +78,19 @@ export class CollectionEngine<Q = never> {
   // ---------------------------------------------------------------- writes
 
   create(...a: write.CreateArgs): Promise<write.CreateResult | Q> {
-    return this.routeWrite(queued.create, write.create, a);
+    return routeWrite<write.CreateArgs, write.CreateResult, Q>(this.cx, queued.create, write.create, a);
   }
 
   update(...a: write.UpdateArgs): Promise<write.UpdateResult | Q> {
-    return this.routeWrite(queued.update, write.update, a);
+    return routeWrite<write.UpdateArgs, write.UpdateResult, Q>(this.cx, queued.update, write.update, a);
   }
 
   delete(...a: write.DeleteArgs): Promise<write.DeleteResult | Q> {
-    return this.routeWrite(queued.remove, write.remove, a);
+    return routeWrite<write.DeleteArgs, write.DeleteResult, Q>(this.cx, queued.remove, write.remove, a);
   }
 
   enrich(...a: write.EnrichArgs): Promise<write.EnrichResult | Q> {
-    return this.routeWrite(queued.enrich, write.enrich, a);
-  }
-
-  /** A write through the fallback queue when the engine has one, else the direct path. */
-  private routeWrite<A extends unknown[], R>(
-    viaQueue: (cx: EngineContext, ...a: A) => Promise<R | QueuedWrite>,
-    direct: (cx: EngineContext, ...a: A) => Promise<R>,
-    a: A,
-  ): Promise<R | Q> {
-    return (this.cx.fallback ? viaQueue(this.cx, ...a) : direct(this.cx, ...a)) as Promise<R | Q>;
+    return routeWrite<write.EnrichArgs, write.EnrichResult, Q>(this.cx, queued.enrich, write.enrich, a);
   }
 
   smartInsert(data: unknown, opts: SmartInsertOptions): Promise<{ id: string; ov: number; cv: number; created: boolean }> {
@@ -265,4 +256,14 @@ export class CollectionEngine<Q = never> {
   collectGarbage(opts: GcOptions = {}): Promise<GcResult> {
     return collectGarbage(this.cx, opts);
   }
+}
+
+/** A write through the fallback queue when the engine has one, else the direct path (not a method: the bound surface is the public one). */
+function routeWrite<A extends unknown[], R, Q>(
+  cx: EngineContext,
+  viaQueue: (cx: EngineContext, ...a: A) => Promise<R | QueuedWrite>,
+  direct: (cx: EngineContext, ...a: A) => Promise<R>,
+  a: A,
+): Promise<R | Q> {
+  return (cx.fallback ? viaQueue(cx, ...a) : direct(cx, ...a)) as Promise<R | Q>;
 }
