@@ -64,13 +64,17 @@ const unit = fc.oneof(
   fc.constantFrom('"', '\\', '%', '@', ':', '/', '?', '#', '&', '=', '*', "'", ' ', '+', '1', '0', '7', 'a', 'Z', '…', '{', '}'),
   fc.string({ minLength: 1, maxLength: 1 }),
 );
-const secret = fc.oneof(
-  fc.string({ unit, minLength: 1, maxLength: 2 }),
-  fc.stringMatching(/^[0-9]{1,6}$/),
-  fc.string({ unit, minLength: 3, maxLength: 16 }),
-  fc.string({ minLength: 3, maxLength: 16 }).map((s) => encodeURIComponent(s)),
-  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }),
-);
+// A secret that is part of the access key id (a public identifier, shown as 'AKID…6789') cannot be
+// told apart from it in the output: such draws (e.g. '678') are left out, not the check.
+const secret = fc
+  .oneof(
+    fc.string({ unit, minLength: 1, maxLength: 2 }),
+    fc.stringMatching(/^[0-9]{1,6}$/),
+    fc.string({ unit, minLength: 3, maxLength: 16 }),
+    fc.string({ minLength: 3, maxLength: 16 }).map((s) => encodeURIComponent(s)),
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }),
+  )
+  .filter((s) => !'AKIDEXAMPLE123456789'.includes(s));
 
 const ACCESS_KEY = 'AKIDEXAMPLE123456789';
 function seedConfig(pw: string, sk: string, pw2: string, operationTimeoutMs = 10000): ChronosConfig {
