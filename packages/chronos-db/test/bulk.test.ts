@@ -10,10 +10,9 @@
  * 2,000 did not fit the time budget; the same code path, commitMany = one
  * insertMany per batch).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
   CollectionEngine,
   NotFoundError,
@@ -27,23 +26,9 @@ import {
 import { makeStores, type StoreSpec } from './crash/stores.js';
 import { bulkItems, existingId, isExisting, isInvalid, validCount } from './bulk/items.js';
 import { buckets, createBuckets, serversEnv } from './helpers/servers.js';
+import { runTsxChild } from './helpers/child';
 
-const ROOT = resolve(__dirname, '../../..');
-
-function runChild(job: object): Promise<{ signal: NodeJS.Signals | null; out: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'bulk', 'child.ts')], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_NO_WARNINGS: '1', BULK_JOB: JSON.stringify(job), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('error', rej);
-    child.on('exit', (_code, signal) => res({ signal, out }));
-  });
-}
+const runChild = (job: object) => runTsxChild(join(__dirname, 'bulk', 'child.ts'), 'BULK_JOB', job);
 
 /** Every head of a namespace (ov and id), page by page. */
 async function allHeads(meta: MetadataStore, ns: Namespace): Promise<Map<string, number>> {

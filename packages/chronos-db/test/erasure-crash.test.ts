@@ -4,35 +4,21 @@
  * tombstone on, reads answer "missing"; a rerun finishes the erasure, and no byte of the
  * record is left in any file under basePath.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { NotFoundError, initChronos, type ChronosConfig } from 'chronos-db';
 import { COLLECTION, erasureCollectionMap, markersOf, recordData } from './helpers/erasure-scenario';
 import { enableVersioning, scanFiles, scanMongo, scanS3 } from './helpers/raw-scan';
 import { buckets, createBuckets, describeServers, rnd } from './helpers/servers';
+import { runTsxChild } from './helpers/child';
 
-const ROOT = resolve(__dirname, '../../..');
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function runChild(job: object): Promise<{ signal: NodeJS.Signals | null; out: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash/erasure-child.ts')], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_NO_WARNINGS: '1', ERASE_JOB: JSON.stringify(job), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('error', rej);
-    child.on('exit', (_code, signal) => res({ signal, out }));
-  });
-}
+const runChild = (job: object) => runTsxChild(join(__dirname, 'crash/erasure-child.ts'), 'ERASE_JOB', job);
 
 describe('erasure killed mid-way on the embedded store (SIGKILL in a child), then rerun', () => {
   for (const at of ['purge', 'meta', 'finish'] as const) {

@@ -7,21 +7,7 @@ import { MongoClient } from 'mongodb';
 import { compileFilter, type CommitInput, type Namespace, type VersionDoc } from '@chronos-db/core';
 import { countCommands, createMongoMetadataStore, type MongoMetadataStore } from '@chronos-db/storage-mongo';
 import { describeMongo, MONGO_URL, rand } from './helpers/env';
-
-function mkVersion(itemId: string, ov: number, extra: Partial<VersionDoc> = {}): Omit<VersionDoc, 'cv'> {
-  return {
-    itemId,
-    ov,
-    op: ov === 0 ? 'CREATE' : 'UPDATE',
-    at: 1_700_000_000_000 + ov,
-    jsonKey: `k/${itemId}/v${ov}/${rand(12)}/item.json`,
-    size: 10 + ov,
-    sha256: 'c'.repeat(64),
-    metaIndexed: { ov },
-    deleted: false,
-    ...extra,
-  };
-}
+import { mkVersion } from './helpers/versions';
 
 const freshNs = (): Namespace => ({ dbName: `bk_${rand(10)}`, collection: `b${rand(8)}` });
 const creates = (ns: Namespace, ids: string[], extra: Partial<VersionDoc> = {}): CommitInput[] =>
