@@ -131,6 +131,51 @@ function runBulkSuite(name: string, n: number, spec: () => StoreSpec | null, pre
       expect(await engine.getLatest(`pipe-${tag}-0`)).toMatchObject({ p: 0 });
     });
 
+    it('a rerun looks up the earlier commits of a batch at once (findByRequestIds), or per item where the store lacks it; same answers', async () => {
+      const tag = Math.random().toString(36).slice(2, 8);
+      const calls = { one: 0, many: 0, asked: 0 };
+      const counting = (batched: boolean) =>
+        new Proxy(meta, {
+          get(t, p, r) {
+            if (p === 'findByRequestIds' && !batched) return undefined;
+            const v = Reflect.get(t, p, r);
+            if (typeof v !== 'function') return v;
+            if (p === 'findByRequestId') calls.one++;
+            if (p === 'findByRequestIds')
+              return (n: Namespace, ids: string[]) => {
+                calls.many++;
+                calls.asked += ids.length;
+                return v.call(t, n, ids);
+              };
+            return v.bind(t);
+          },
+        });
+      const items = Array.from({ length: 45 }, (_, i) => ({ data: { r: i }, requestId: `rr-${tag}-${i}` }));
+      const first = await new CollectionEngine({ ns, meta: counting(true), blobs }).createMany(items, { batchSize: 20 });
+      expect(first.every((r) => r.ok)).toBe(true);
+      expect(calls).toEqual({ one: 0, many: 0, asked: 0 }); // (a first run looks nothing up: nothing was refused)
+      const changed = items.map((it, i) => (i === 30 ? { ...it, data: { r: 'other' } } : it));
+      const answers: BulkResult[][] = [];
+      for (const batched of [true, false]) {
+        const e = new CollectionEngine({ ns, meta: counting(batched), blobs });
+        answers.push(await e.createMany(changed, { batchSize: 20 }));
+      }
+      // batched: one call per batch of 20 (3), each asking for the batch's refused items; else one call per item
+      expect(calls).toEqual({ one: 45, many: 3, asked: 45 });
+      for (const rs of answers) {
+        expect(rs.map((r) => (r.ok ? [r.index, r.id, r.ov, r.cv] : [r.index, r.error.name]))).toEqual(
+          first.map((r, i) => (i === 30 ? [i, 'ValidationError'] : r.ok ? [i, r.id, r.ov, r.cv] : [])),
+        );
+      }
+      const ids = first.map((r) => (r.ok ? r.id : ''));
+      const ups = ids.map((id, i) => ({ id, data: { r: i, v: 1 }, expectedOv: 0, requestId: `ru-${tag}-${i}` }));
+      const up1 = await new CollectionEngine({ ns, meta: counting(true), blobs }).updateMany(ups, { batchSize: 20 });
+      const up2 = await new CollectionEngine({ ns, meta: counting(true), blobs }).updateMany(ups, { batchSize: 20 });
+      expect(up2).toEqual(up1);
+      expect(up1.every((r) => r.ok && r.ov === 1)).toBe(true);
+      expect(calls).toMatchObject({ one: 45, many: 3 + 6 }); // updateMany: one lookup per batch, before it reads the heads
+    }, 600_000);
+
     it('refuses bad options as a whole (a ValidationError, nothing written)', async () => {
       await expect(engine.createMany([{ data: { a: 1 } }], { batchSize: 0 })).rejects.toBeInstanceOf(ValidationError);
       await expect(engine.createMany(42 as never)).rejects.toBeInstanceOf(ValidationError);

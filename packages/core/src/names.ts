@@ -52,6 +52,19 @@ export function assertOv(ov: unknown, name = 'expectedOv'): asserts ov is number
   }
 }
 
+/** Most requestIds one `MetadataStore.findByRequestIds` call takes. */
+export const MAX_REQUEST_IDS = 1000;
+
+/** The argument of `findByRequestIds`: an array of at most MAX_REQUEST_IDS non-empty strings of at most 256 characters. */
+export function assertRequestIds(ids: unknown): asserts ids is readonly string[] {
+  if (!Array.isArray(ids) || ids.length > MAX_REQUEST_IDS)
+    throw new ValidationError(`findByRequestIds takes an array of at most ${MAX_REQUEST_IDS} requestIds`);
+  for (const r of ids) {
+    if (typeof r !== 'string' || r.length === 0 || r.length > 256)
+      throw new ValidationError(`Invalid requestId ${show(r)}: a non-empty string of at most 256 characters`);
+  }
+}
+
 /** Physical name of a namespace inside its database: `<tenant>__<collection>` or `<collection>`. */
 export function physicalName(ns: Namespace): string {
   return ns.tenant ? `${ns.tenant}__${ns.collection}` : ns.collection;

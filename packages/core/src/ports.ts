@@ -377,6 +377,14 @@ export interface MetadataStore {
   listVersions(ns: Namespace, itemId: string, opts?: ListVersionsOptions): Promise<VersionDoc[]>;
   /** The committed version written with this requestId, if any. */
   findByRequestId(ns: Namespace, requestId: string): Promise<VersionDoc | null>;
+  /**
+   * Optional: `findByRequestId` for many requestIds of one namespace in few round trips (at most
+   * 1000 per call; storage-mongo: one `requestId $in` query): the committed versions written with
+   * any of them, one per requestId (the one findByRequestId returns), in any order; requestIds
+   * with none are left out. Bulk writes (createMany, updateMany) use it to answer a batch of
+   * retried items at once; without it, they call `findByRequestId` per item.
+   */
+  findByRequestIds?(ns: Namespace, requestIds: readonly string[]): Promise<VersionDoc[]>;
   /** Heads matching a filter on `metaIndexed`, keyset-paginated by itemId. */
   queryHeads(ns: Namespace, q: QueryInput): Promise<HeadDoc[]>;
   /**

@@ -34,6 +34,7 @@ import {
   ValidationError,
   assertHeadsByState,
   assertId,
+  assertRequestIds,
   assertOv,
   assertItemState,
   assertDbName,
@@ -655,6 +656,20 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       if (typeof requestId !== 'string' || requestId.length === 0) throw new ValidationError('requestId must be a non-empty string');
       const r = this.s.byReq!.get(...key, requestId) as Row | undefined;
       return r ? toVersion(keyPrefix(ns), r) : null;
+    });
+  }
+
+  /** findByRequestId for a batch: one index seek per requestId, in one call. */
+  findByRequestIds(ns: Namespace, requestIds: readonly string[]): Promise<VersionDoc[]> {
+    return this.run('findByRequestIds', () => {
+      const key = this.key(ns);
+      assertRequestIds(requestIds);
+      const out: VersionDoc[] = [];
+      for (const r of new Set(requestIds)) {
+        const row = this.s.byReq!.get(...key, r) as Row | undefined;
+        if (row) out.push(toVersion(keyPrefix(ns), row));
+      }
+      return out;
     });
   }
 

@@ -23,7 +23,7 @@ runMetadataStoreConformance(
       },
     };
   },
-  { commitMany: true, changesAfter: true, headsByState: true, deleteVersions: true, listNamespaces: true, lifecycle: true },
+  { commitMany: true, changesAfter: true, headsByState: true, deleteVersions: true, listNamespaces: true, lifecycle: true, findByRequestIds: true },
 );
 
 runCounterStoreConformance(

@@ -10,16 +10,18 @@ import {
   assertHeadsByState,
   assertId,
   assertOv,
+  assertRequestIds,
   type HeadDoc,
   type HeadsByStateInput,
   type MetadataStore,
   type Namespace,
   type QueryInput,
   type ScanInput,
+  type VersionDoc,
   type VersionSelector,
 } from '@chronos-db/core';
 import type { Cols, StoreCtx } from './context.js';
-import { toHead, toVersion, versionId } from './docs.js';
+import { toHead, toVersion, versionId, type StoredVersion } from './docs.js';
 import { toStorageError } from './errors.js';
 import { compileMongoFilter } from './filter.js';
 import { mustLook, openPending, repairBeforeScan, repairHead, repairPending, settleObserved } from './heads.js';
@@ -103,6 +105,30 @@ export const findByRequestId = async (ctx: StoreCtx, ns: Namespace, requestId: s
     const v = await c.ver.findOne({ requestId });
     await settleObserved(ctx, c, [v]);
     return v ? toVersion(v) : null;
+  });
+};
+
+/**
+ * findByRequestId for a batch: one `requestId $in` query (FerretDB scans the version collection
+ * for it, once per batch instead of once per requestId). Per requestId the lowest cv, as a
+ * retried write's first commit is the one that counts.
+ */
+export const findByRequestIds = async (ctx: StoreCtx, ns: Namespace, requestIds: readonly string[]): Promise<VersionDoc[]> => {
+  const c = ctx.cols(ns);
+  assertRequestIds(requestIds);
+  const wanted = [...new Set(requestIds)];
+  if (wanted.length === 0) return [];
+  return ctx.run('find requestIds', async () => {
+    const docs = await c.ver.find({ requestId: wanted.length === 1 ? wanted[0] : { $in: wanted } }).toArray();
+    const first = new Map<string, StoredVersion>();
+    for (const d of docs) {
+      const r = d.requestId as string;
+      const had = first.get(r);
+      if (!had || d.cv < had.cv) first.set(r, d);
+    }
+    const found = [...first.values()];
+    await settleObserved(ctx, c, found);
+    return found.map((d) => toVersion(d));
   });
 };
 

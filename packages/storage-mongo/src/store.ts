@@ -44,7 +44,7 @@ import { findVersions } from './gc-lookup.js';
 import { deleteVersions } from './prune.js';
 import { changesAfter, closeChangeSignals, openChangeSignal } from './changes.js';
 import { listVersions } from './history.js';
-import { checkItem, findByRequestId, findHeadsByState, getHead, getVersion, queryHeads, scanHeads } from './queries.js';
+import { checkItem, findByRequestId, findByRequestIds, findHeadsByState, getHead, getVersion, queryHeads, scanHeads } from './queries.js';
 import { latestVersion, maxCv } from './versions.js';
 import { createLifecycleOps } from './lifecycle.js';
 import { listNamespaces } from './namespaces.js';
@@ -157,6 +157,7 @@ export function createMongoMetadataStore(opts: MongoMetadataStoreOptions): Mongo
     deleteVersions: (ns, refs) => deleteVersions(ctx, ns, refs),
     listVersions: (ns, itemId, o) => listVersions(ctx, ns, itemId, o),
     findByRequestId: (ns, requestId) => findByRequestId(ctx, ns, requestId),
+    findByRequestIds: (ns, requestIds) => findByRequestIds(ctx, ns, requestIds),
     queryHeads: (ns, q) => queryHeads(ctx, ns, q),
     scanHeads: (ns, q) => scanHeads(ctx, ns, q),
     findHeadsByState: (ns, q) => findHeadsByState(ctx, ns, q),

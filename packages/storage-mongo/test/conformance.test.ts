@@ -33,6 +33,7 @@ describeMongo('storage-mongo on FerretDB', () => {
         deleteVersions: true,
         listNamespaces: true,
         lifecycle: true,
+        findByRequestIds: true,
         transactions: false,
       },
     );

@@ -41,6 +41,7 @@ d('storage-mongo with transactions (MONGO_URL)', () => {
       deleteVersions: true,
       listNamespaces: true,
       lifecycle: true,
+      findByRequestIds: true,
       transactions: true,
     },
   );
@@ -68,6 +69,7 @@ d('storage-mongo with transactions (MONGO_URL)', () => {
       deleteVersions: true,
       listNamespaces: true,
       lifecycle: true,
+      findByRequestIds: true,
       transactions: false,
     },
   );

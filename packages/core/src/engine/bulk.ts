@@ -11,13 +11,16 @@
  * `{ ok: false, index, error }` with a ChronosError. A `requestId` per item
  * makes a rerun safe: an item whose earlier run committed answers with that
  * commit (no second version); without an explicit id, a create's id is
- * derived from its requestId, as `create` does.
+ * derived from its requestId, as `create` does. Those earlier commits are
+ * looked up for a whole batch at once (`MetadataStore.findByRequestIds` where
+ * the store has it): createMany after the commit refused items, updateMany
+ * before it reads the heads.
  */
 import { ChronosError, NotFoundError, OptimisticLockError, StorageError, ValidationError } from '../errors.js';
 import { assertId, assertOv, newId } from '../names.js';
-import type { CommitInput, CommitManyResult, HeadDoc } from '../ports.js';
+import type { CommitInput, CommitManyResult, HeadDoc, VersionDoc } from '../ports.js';
 import { build, type Built } from './build.js';
-import { putPayloads, replay } from './commit.js';
+import { priorsOf, putPayloads, replayed } from './commit.js';
 import { mapLimit } from './concurrency.js';
 import { derivedId, type EngineContext } from './context.js';
 import { count } from './counting.js';
@@ -41,6 +44,13 @@ interface Planned {
 }
 
 type Settled = BulkResult;
+
+/** A batch's earlier commits by requestId (priorsOf), or the error of their lookup (it fails the items that needed it). */
+type Priors = ReadonlyMap<string, VersionDoc> | { error: unknown };
+const replayedFrom = (priors: Priors, requestId: string, requestHash: string): VersionDoc | null => {
+  if (!(priors instanceof Map)) throw (priors as { error: unknown }).error;
+  return replayed(priors.get(requestId), requestId, requestHash);
+};
 
 function options(o: BulkOptions | undefined): {
   batchSize: number;
@@ -152,6 +162,11 @@ async function commitReady(
     });
   }
 
+  // refused items with a requestId (a rerun): their earlier commits, looked up for the whole batch at once
+  const retried = ready.filter((p, i) => !results[i]!.ok && results[i]!.error instanceof OptimisticLockError && p.w.requestId).map((p) => p.w.requestId!);
+  let priors: Priors = new Map();
+  if (retried.length) priors = await priorsOf(cx, retried, concurrency).catch((error: unknown) => ({ error }));
+
   await mapLimit(ready, concurrency, async (p, i) => {
     const r = results[i]!;
     const b = p.built!;
@@ -164,7 +179,7 @@ async function commitReady(
     try {
       if (!(r.error instanceof OptimisticLockError)) throw r.error;
       if (p.w.requestId) {
-        const prior = await replay(cx, p.w.requestId, p.w.requestHash!);
+        const prior = replayedFrom(priors, p.w.requestId, p.w.requestHash!);
         if (prior) {
           out.set(p.index, { ok: true, index: p.index, id: prior.itemId, ov: prior.ov, cv: prior.cv });
           return;
@@ -188,7 +203,7 @@ async function* run<T>(
   items: Iterable<T> | AsyncIterable<T>,
   opts: BulkOptions | undefined,
   idOf: (item: T) => string | undefined,
-  plan: (item: T, index: number, o: ReturnType<typeof options>) => Promise<Planned | Settled>,
+  plan: (item: T, index: number, o: ReturnType<typeof options>, priors: Priors) => Promise<Planned | Settled>,
   op: 'CREATE' | 'UPDATE',
 ): AsyncGenerator<BulkResult> {
   const o = options(opts);
@@ -216,7 +231,15 @@ async function* run<T>(
     if (op !== 'CREATE') yield* drain();
     const settled: Settled[] = [];
     const plans: Planned[] = [];
-    const planned = await mapLimit(batch.items, o.concurrency, (item, i) => plan(item, batch.start + i, o).catch((e: unknown) => fail(batch.start + i, e)));
+    // updateMany: the batch's earlier commits by requestId, in one lookup (createMany looks after a refused commit)
+    let priors: Priors = new Map();
+    if (op === 'UPDATE') {
+      const reqs = batch.items.map((it) => requestIdOf(it)).filter((r): r is string => r !== undefined);
+      if (reqs.length) priors = await priorsOf(cx, reqs, o.concurrency).catch((error: unknown) => ({ error }));
+    }
+    const planned = await mapLimit(batch.items, o.concurrency, (item, i) =>
+      plan(item, batch.start + i, o, priors).catch((e: unknown) => fail(batch.start + i, e)),
+    );
     for (const p of planned) 'built' in p ? plans.push(p as Planned) : settled.push(p as Settled);
     const stored = plans.length ? await put(cx, plans, o.concurrency) : undefined;
     yield* drain();
@@ -227,6 +250,12 @@ async function* run<T>(
   }
   yield* drain();
 }
+
+/** An item's requestId if it is one a store can look up (writeSetup checks it fully). */
+const requestIdOf = (it: unknown): string | undefined => {
+  const r = isPlainObject(it) ? it.requestId : undefined;
+  return typeof r === 'string' && r.length > 0 && r.length <= 256 ? r : undefined;
+};
 
 const idOfCreate = (it: BulkCreateItem) => (isPlainObject(it as unknown) && typeof it.id === 'string' ? it.id : undefined);
 const idOfUpdate = (it: BulkUpdateItem) => (isPlainObject(it as unknown) && typeof it.id === 'string' ? it.id : undefined);
@@ -258,7 +287,7 @@ export function updateMany(cx: EngineContext, items: Iterable<BulkUpdateItem> | 
     items,
     opts,
     idOfUpdate,
-    async (item, index, o) => {
+    async (item, index, o, priors) => {
       if (!isPlainObject(item as unknown)) throw new ValidationError(`items[${index}] must be { id, data, expectedOv?, requestId? }`);
       const { id, expectedOv } = item;
       assertId(id);
@@ -266,7 +295,7 @@ export function updateMany(cx: EngineContext, items: Iterable<BulkUpdateItem> | 
       if (expectedOv !== undefined && expectedOv !== null) assertOv(expectedOv);
       const w = writeSetup({ actor: o.actor, reason: o.reason, requestId: item.requestId }, () => ({ op: 'UPDATE', id, expectedOv, data: input }));
       if (w.requestId) {
-        const prior = await replay(cx, w.requestId, w.requestHash!);
+        const prior = replayedFrom(priors, w.requestId, w.requestHash!);
         if (prior) return { ok: true, index, id: prior.itemId, ov: prior.ov, cv: prior.cv };
       }
       const head: HeadDoc | null = await cx.meta.getHead(cx.ns, id, { forWrite: true });

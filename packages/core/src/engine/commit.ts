@@ -5,8 +5,10 @@
  */
 import { NotFoundError, OptimisticLockError, ValidationError } from '../errors.js';
 import { isErasedError } from '../erasure.js';
+import { MAX_REQUEST_IDS } from '../names.js';
 import type { CommitInput, HeadDoc, VersionDoc } from '../ports.js';
 import type { Built } from './build.js';
+import { mapLimit } from './concurrency.js';
 import { backoff, MAX_RETRIES, type EngineContext } from './context.js';
 import { count } from './counting.js';
 import { isErased } from './erased.js';
@@ -131,7 +133,29 @@ function commitOnly(
 
 /** The version an earlier attempt with this requestId committed, or null; a reuse with another payload is refused. */
 export async function replay(cx: EngineContext, requestId: string, requestHash: string): Promise<VersionDoc | null> {
-  const prior = await cx.meta.findByRequestId(cx.ns, requestId);
+  return replayed(await cx.meta.findByRequestId(cx.ns, requestId), requestId, requestHash);
+}
+
+/**
+ * The versions earlier attempts committed with these requestIds (for `replay` in bulk), by
+ * requestId: one `findByRequestIds` call per MAX_REQUEST_IDS where the store has it, else
+ * `findByRequestId` per requestId, `concurrency` at a time. Check each with `replayed`.
+ */
+export async function priorsOf(cx: EngineContext, requestIds: Iterable<string>, concurrency: number): Promise<Map<string, VersionDoc>> {
+  const ids = [...new Set(requestIds)];
+  const found: VersionDoc[] = [];
+  if (cx.meta.findByRequestIds) {
+    for (let i = 0; i < ids.length; i += MAX_REQUEST_IDS) found.push(...(await cx.meta.findByRequestIds(cx.ns, ids.slice(i, i + MAX_REQUEST_IDS))));
+  } else {
+    for (const v of await mapLimit(ids, concurrency, (r) => cx.meta.findByRequestId(cx.ns, r))) if (v) found.push(v);
+  }
+  const out = new Map<string, VersionDoc>();
+  for (const v of found) if (v.requestId !== undefined) out.set(v.requestId, v);
+  return out;
+}
+
+/** What `replay` answers for a version found by requestId (or none): it, or a ValidationError when the requestId was used for another write. */
+export function replayed(prior: VersionDoc | null | undefined, requestId: string, requestHash: string): VersionDoc | null {
   if (!prior) return null;
   if (prior.requestHash !== requestHash) throw new ValidationError(`requestId '${requestId}' was already used for a different write`, { requestId });
   return prior;

@@ -43,5 +43,5 @@ runMetadataStoreConformance(
       },
     };
   },
-  { commitMany: true, changesAfter: true, headsByState: true, deleteVersions: true, listNamespaces: true, lifecycle: true },
+  { commitMany: true, changesAfter: true, headsByState: true, deleteVersions: true, listNamespaces: true, lifecycle: true, findByRequestIds: true },
 );

@@ -14,6 +14,8 @@ export interface MetadataStoreOptions extends SuiteOptions {
   changesAfter?: boolean;
   /** Whether the store offers the optional `deleteVersions` (checked; its tests skip when false). Default false. */
   deleteVersions?: boolean;
+  /** Whether the store offers the optional `findByRequestIds` (checked; its tests skip when false). Default false. */
+  findByRequestIds?: boolean;
   /** Whether the store offers the optional `listNamespaces` (checked; its tests skip when false). Default false. */
   listNamespaces?: boolean;
   /**

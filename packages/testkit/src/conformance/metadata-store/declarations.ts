@@ -15,7 +15,7 @@ export function declarationTests(s: MetaSuite): void {
     });
 
     t.it(
-      'offers exactly the optional methods the suite was told (commitMany, scanHeads, changesAfter, findHeadsByState, deleteVersions, listNamespaces)',
+      'offers exactly the optional methods the suite was told (commitMany, scanHeads, changesAfter, findHeadsByState, deleteVersions, listNamespaces, findByRequestIds)',
       async () => {
         expect({
           commitMany: typeof store.commitMany,
@@ -24,6 +24,7 @@ export function declarationTests(s: MetaSuite): void {
           findHeadsByState: typeof store.findHeadsByState,
           deleteVersions: typeof store.deleteVersions,
           listNamespaces: typeof store.listNamespaces,
+          findByRequestIds: typeof store.findByRequestIds,
         }).toEqual({
           commitMany: opts.commitMany ? 'function' : 'undefined',
           scanHeads: opts.scanHeads ? 'function' : 'undefined',
@@ -31,6 +32,7 @@ export function declarationTests(s: MetaSuite): void {
           findHeadsByState: opts.headsByState ? 'function' : 'undefined',
           deleteVersions: opts.deleteVersions ? 'function' : 'undefined',
           listNamespaces: opts.listNamespaces ? 'function' : 'undefined',
+          findByRequestIds: opts.findByRequestIds ? 'function' : 'undefined',
         });
       },
     );
