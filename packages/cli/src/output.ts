@@ -39,6 +39,16 @@ export class Output {
     if (!this.stream.write(`${ls.join('\n')}\n`)) return new Promise((r) => this.stream!.once('drain', () => r()));
   }
 
+  /** Text of whole lines (each ending in a newline) in one write; resolves when the pipe can take more. */
+  text(s: string): Promise<void> | void {
+    if (s.length === 0) return;
+    if (!this.stream) {
+      for (const l of s.slice(0, -1).split('\n')) this.io.out(l);
+      return;
+    }
+    if (!this.stream.write(s)) return new Promise((r) => this.stream!.once('drain', () => r()));
+  }
+
   /** One result: pretty JSON on a terminal, compact with --json / a pipe. */
   json(v: unknown): Promise<void> | void {
     return this.line(this.machine ? JSON.stringify(v) : JSON.stringify(v, null, 2));

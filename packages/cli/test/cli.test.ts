@@ -354,6 +354,24 @@ describe('chronos on the embedded default', () => {
     }
   });
 
+  it('import past its memory budget (CHRONOS_IMPORT_MEMORY_BYTES): stdin spooled from the line it outgrew memory, read again; a bad line after that still writes nothing', async () => {
+    const recs = Array.from({ length: 7 }, (_, i) => ({ id: `sp-${i}`, n: i, nested: { s: `é ${i}`, list: [i, null, true] }, _meta: { ov: 3 } }));
+    const text = `${recs.map((r) => JSON.stringify(r)).join('\n')}\n`;
+    // held for two lines, then spooled: the two re-written, the rest copied
+    const budget = { CHRONOS_IMPORT_MEMORY_BYTES: String(JSON.stringify(recs[0]).length + JSON.stringify(recs[1]).length + 2) };
+    const bad = await run(['--collection', 'spooled', 'import'], `${text}{"id":"sp-x",\n`, budget);
+    expect({ code: bad.code, err: bad.stderr.trim() }).toEqual({ code: 2, err: 'error: invalid JSON at line 8 of stdin; nothing was imported' });
+    expect(lines((await run(['--collection', 'spooled', 'ls'])).stdout)).toEqual([]);
+    expect((await run(['--collection', 'spooled', 'import'], text, { CHRONOS_IMPORT_MEMORY_BYTES: 'lots' })).code).toBe(2);
+    for (const env of [budget, { CHRONOS_IMPORT_MEMORY_BYTES: '0' }, {}]) {
+      const im = await run(['--collection', 'spooled', 'import'], text, env);
+      expect({ code: im.code, out: JSON.parse(im.stdout) }).toEqual({ code: 0, out: { read: 7, imported: 7, failed: 0 } });
+    }
+    const got = lines((await run(['--collection', 'spooled', 'ls', '--limit', '100'])).stdout).map(({ _system, _meta, ...d }) => d);
+    expect(got).toEqual(recs.map(({ _meta, ...d }) => d));
+    expect(lines((await run(['--collection', 'spooled', 'changes', '--all'])).stdout)).toHaveLength(7);
+  });
+
   it('bad input: invalid JSON on stdin, an NDJSON with a bad line: exit 2, nothing written', async () => {
     const before = lines((await run(['changes', '--all'])).stdout).length;
     const j = await run(['create'], '{"email": ');

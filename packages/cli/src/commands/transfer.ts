@@ -82,8 +82,12 @@ export async function exportCmd(s: Session, o: { at?: string; cv?: number; allCo
     do {
       const page = await col.listAsOf(target, { limit: PAGE, ...(pageToken ? { pageToken } : {}) }, { includeMeta: true });
       const recs = page.items as unknown as ExportRec[];
-      if (props.length === 0) await s.out.lines(recs.map(line));
-      else {
+      if (props.length === 0) {
+        // the page as one string, one write
+        let text = '';
+        for (const rec of recs) text += `${line(rec)}\n`;
+        await s.out.text(text);
+      } else {
         // the content of each externalized property inlined as base64, CONTENT_PARALLEL fetches in flight,
         // lines written in order and flushed every FLUSH_BYTES (a page of large blobs is never held whole)
         const inline = async (rec: ExportRec) => {
@@ -138,11 +142,38 @@ interface Run {
 }
 
 /**
- * Checks every line first (bad input writes nothing); stdin is spooled to a temp file on the way.
- * Each line goes to `--collection` (flag or CHRONOS_COLLECTION), else the collection its
- * `_meta.collection` names (an export writes it), else the config's defaults.collection.
+ * Input held parsed in memory while the check reads it (characters of NDJSON; the variable
+ * CHRONOS_IMPORT_MEMORY_BYTES sets another): up to this much, the records go to
+ * createManyStream from memory after the check (one parse, no temp file); past it, the check
+ * spools stdin to a temp file and the records are read and parsed again from it.
  */
-async function validateNdjson(s: Session, file: string | undefined): Promise<{ path: string; lines: number; runs: Run[]; cleanup: () => void }> {
+export const IMPORT_MEMORY_BYTES = 32 << 20;
+
+function memoryBudget(env: NodeJS.ProcessEnv): number {
+  const v = env.CHRONOS_IMPORT_MEMORY_BYTES;
+  if (v === undefined || v === '') return IMPORT_MEMORY_BYTES;
+  if (!/^\d{1,15}$/.test(v)) throw usage('CHRONOS_IMPORT_MEMORY_BYTES must be a whole number of bytes (0: read the input twice, holding none)');
+  return Number(v);
+}
+
+/** The input, checked: in memory (`items` per run), or a file to read again run by run. */
+interface Checked {
+  lines: number;
+  runs: Run[];
+  /** Each run's items, when the whole input fit in IMPORT_MEMORY_BYTES. */
+  held?: Item[][];
+  path: string;
+  cleanup: () => void;
+}
+
+/**
+ * Checks every line first (bad input writes nothing). Each line goes to `--collection` (flag or
+ * CHRONOS_COLLECTION), else the collection its `_meta.collection` names (an export writes it),
+ * else the config's defaults.collection. The parsed items are kept while the input read so far
+ * is at most `memoryBytes`; past that they are dropped and stdin is spooled to a temp file (the
+ * lines read before, then the rest) to be read again.
+ */
+async function validateNdjson(s: Session, file: string | undefined, memoryBytes = IMPORT_MEMORY_BYTES): Promise<Checked> {
   const fromStdin = !file || file === '-';
   if (fromStdin && s.term.stdinTTY) throw usage('give an NDJSON file, or pipe it into stdin');
   const explicit = s.explicitCollection();
@@ -150,13 +181,9 @@ async function validateNdjson(s: Session, file: string | undefined): Promise<{ p
   let path = file ?? '';
   let cleanup = () => {};
   let spool: ReturnType<typeof createWriteStream> | undefined;
-  if (fromStdin) {
-    const dir = mkdtempSync(join(tmpdir(), 'chronos-import-'));
-    path = join(dir, 'stdin.ndjson');
-    spool = createWriteStream(path);
-    spool.on('error', () => {}); // a failed spool write surfaces as the end() error below
-    cleanup = () => rmSync(dir, { recursive: true, force: true });
-  }
+  const write = async (text: string) => {
+    if (!spool!.write(text)) await new Promise<void>((r) => spool!.once('drain', () => r()));
+  };
   const input = fromStdin ? process.stdin : createReadStream(path);
   const opened = new Promise<void>((res, rej) => {
     input.once('error', rej);
@@ -176,10 +203,28 @@ async function validateNdjson(s: Session, file: string | undefined): Promise<{ p
   const seen = new Set<string>();
   const runs: Run[] = [];
   const named = new Set<string>();
+  // the parsed items of each run (dropped, and spooled from stdin, once the input outgrows memoryBytes)
+  let held: Item[][] | undefined = [];
+  let bytes = 0;
   try {
     for await (const line of createInterface({ input, crlfDelay: Infinity })) {
       lineNo++;
-      if (spool && !spool.write(`${line}\n`)) await new Promise<void>((r) => spool!.once('drain', () => r()));
+      if (held) {
+        bytes += line.length + 1;
+        if (bytes > memoryBytes) {
+          if (fromStdin) {
+            const dir = mkdtempSync(join(tmpdir(), 'chronos-import-'));
+            path = join(dir, 'stdin.ndjson');
+            cleanup = () => rmSync(dir, { recursive: true, force: true });
+            spool = createWriteStream(path);
+            spool.on('error', () => {}); // a failed spool write surfaces as the end() error below
+            // the records read so far, as the second pass reads them (id and data; the runs are counted already)
+            for (const it of held.flat()) await write(`${JSON.stringify({ id: it.id, ...it.data })}\n`);
+          }
+          held = undefined;
+        }
+      }
+      if (spool) await write(`${line}\n`);
       if (line.trim() === '') continue;
       let v: unknown;
       try {
@@ -206,7 +251,11 @@ async function validateNdjson(s: Session, file: string | undefined): Promise<{ p
       seen.add(`${collection}\u0000${id}`);
       const last = runs[runs.length - 1];
       if (last?.collection === collection) last.count++;
-      else runs.push({ collection, count: 1 });
+      else {
+        runs.push({ collection, count: 1 });
+        held?.push([]);
+      }
+      if (held) held[held.length - 1]!.push(toItem(v as Record<string, unknown> & { id: string }));
       lines++;
     }
   } catch (e) {
@@ -215,7 +264,15 @@ async function validateNdjson(s: Session, file: string | undefined): Promise<{ p
     throw e;
   }
   if (spool) await new Promise<void>((r, j) => spool!.end((e?: Error | null) => (e ? j(e) : r())));
-  return { path, lines, runs, cleanup };
+  return { path, lines, runs, ...(held ? { held } : {}), cleanup };
+}
+
+/** An NDJSON record as createManyStream takes it: its id, its data (without _system and _meta), a requestId from the id. */
+function toItem(rec: Record<string, unknown> & { id: string }): Item {
+  const { id, _system, _meta, ...data } = rec;
+  void _system;
+  void _meta;
+  return { id, data, requestId: requestIdFor('import:', id) };
 }
 
 /** The file's records, run by run: each run's items are the next `count` records of one reader. */
@@ -223,10 +280,7 @@ function ndjsonRuns(path: string, runs: Run[]): Array<{ collection: string; item
   async function* records(): AsyncGenerator<Item> {
     for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
       if (line.trim() === '') continue;
-      const { id, _system, _meta, ...data } = JSON.parse(line) as Record<string, unknown> & { id: string };
-      void _system;
-      void _meta;
-      yield { id, data, requestId: requestIdFor('import:', id) };
+      yield toItem(JSON.parse(line) as Record<string, unknown> & { id: string });
     }
   }
   const reader = records();
@@ -250,7 +304,7 @@ function ndjsonRuns(path: string, runs: Run[]): Array<{ collection: string; item
  */
 async function land(
   s: Session,
-  runs: Array<{ collection?: string; items: AsyncIterable<Item | { id?: string; bad: string }> }>,
+  runs: Array<{ collection?: string; items: Item[] | AsyncIterable<Item | { id?: string; bad: string }> }>,
   total: number,
   o: { batchSize: number; actor?: string; reason?: string },
   resume: { skipped: number; checkpoint?: (n: number) => Promise<void> } = { skipped: 0 },
@@ -267,7 +321,7 @@ async function land(
       const col = c.with(await s.ctx(run.collection !== undefined ? { collection: run.collection } : {}));
       // items the CLI itself cannot convert are reported, not sent
       const good = async function* (): AsyncGenerator<Item> {
-        for await (const it of run.items) {
+        for await (const it of run.items as AsyncIterable<Item | { id?: string; bad: string }>) {
           if ('bad' in it) {
             bad.push({ ...(it.id ? { id: it.id } : {}), error: it.bad });
             done++;
@@ -276,7 +330,8 @@ async function land(
           yield it;
         }
       };
-      for await (const r of col.createManyStream(good(), {
+      // an array (checked input held in memory) goes as it is: nothing in it is bad
+      for await (const r of col.createManyStream(Array.isArray(run.items) ? run.items : good(), {
         batchSize: o.batchSize,
         ...(o.actor ? { actor: o.actor } : {}),
         ...(o.reason ? { reason: o.reason } : {}),
@@ -315,9 +370,10 @@ export async function importCmd(
   }
   if (o.sourceDb || o.sourceCollection) throw usage('--source-db and --source-collection go with --from-mongo');
   await s.ctx({ collection: false });
-  const v = await validateNdjson(s, file);
+  const v = await validateNdjson(s, file, memoryBudget(s.env));
   try {
-    return await land(s, ndjsonRuns(v.path, v.runs), v.lines, o);
+    const runs = v.held ? v.runs.map((r, i) => ({ collection: r.collection, items: v.held![i]! })) : ndjsonRuns(v.path, v.runs);
+    return await land(s, runs, v.lines, o);
   } finally {
     v.cleanup();
   }
