@@ -87,8 +87,13 @@ export function blobKeySegments(key: unknown): string[] {
 
 /** Throws ValidationError unless `key` is a valid object key (see blobKeySegments). */
 export function assertBlobKey(key: unknown): asserts key is string {
+  // the common case without splitting the key: allowed characters, no empty, '.' or '..' segment
+  if (typeof key === 'string' && key.length > 0 && key.length <= MAX_BLOB_KEY_LENGTH && BLOB_KEY_CHARS.test(key) && !BAD_SEGMENT.test(key)) return;
   blobKeySegments(key);
 }
+
+/** An empty, '.' or '..' segment anywhere in a key (a leading or trailing '/' makes an empty one). */
+const BAD_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)/;
 
 /**
  * Splits a list prefix into its directory segments and the partial name after the

@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import { assertJsonPayload } from '@chronos-db/core';
-import { copyJson } from '../src/engine/payload.js';
+import { checkedCopy, copyJson, MAX_DEPTH } from '../src/engine/payload.js';
+import { newAttempt, newId } from '../src/names.js';
 
 const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   v: fc.oneof(
@@ -75,5 +76,73 @@ describe('copyJson (checkData copy)', () => {
       nested: [{ at: '2026-01-02T03:04:05.006Z' }],
       big,
     });
+  });
+});
+
+/** What assertJsonPayload throws for `v` (its class and message), or null. */
+function refusal(v: unknown): string | null {
+  try {
+    assertJsonPayload(v);
+    return null;
+  } catch (e) {
+    return `${(e as Error).name}: ${(e as Error).message}`;
+  }
+}
+
+describe('checkedCopy (assertJsonPayload and copyJson in one walk)', () => {
+  const anything = fc.dictionary(fc.string(), fc.oneof(value, fc.constant(undefined), fc.anything()));
+
+  it('gives what copyJson gives for every accepted payload, and refuses with the same error as assertJsonPayload', () => {
+    fc.assert(
+      fc.property(anything, (p) => {
+        const why = refusal(p);
+        if (why === null) expect(JSON.stringify(checkedCopy(p))).toBe(JSON.stringify(copyJson(p)));
+        else expect(() => checkedCopy(p)).toThrow(why.slice(why.indexOf(': ') + 2));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses each case assertJsonPayload refuses, with its message', () => {
+    let deep: Record<string, unknown> = {};
+    const root = deep;
+    for (let i = 0; i < MAX_DEPTH + 2; i++) deep = deep.x = {} as Record<string, unknown>;
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    const cases: unknown[] = [
+      [],
+      null,
+      { n: Number.NaN },
+      { n: Number.POSITIVE_INFINITY },
+      { b: 1n },
+      { f: () => 1 },
+      { s: Symbol('x') },
+      { d: new Date(Number.NaN) },
+      { a: [1, undefined] },
+      { m: new Map() },
+      JSON.parse('{"__proto__": {"x": 1}}'),
+      { constructor: { prototype: {} } },
+      root,
+      cyclic,
+    ];
+    for (const c of cases) {
+      const why = refusal(c);
+      expect(why).not.toBeNull();
+      expect(() => checkedCopy(c)).toThrow(why!.slice(why!.indexOf(': ') + 2));
+    }
+    expect(checkedCopy({ constructor: 'fine', u: undefined, d: new Date(0) })).toEqual({ constructor: 'fine', d: '1970-01-01T00:00:00.000Z' });
+  });
+});
+
+describe('ids', () => {
+  it('newId is 12 hex of the time and 16 random hex; newAttempt 12 random hex; no repeats', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 5000; i++) {
+      const id = newId();
+      expect(id).toMatch(/^[0-9a-f]{28}$/);
+      expect(newAttempt()).toMatch(/^[0-9a-f]{12}$/);
+      seen.add(id);
+    }
+    expect(seen.size).toBe(5000);
   });
 });

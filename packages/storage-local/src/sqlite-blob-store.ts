@@ -124,6 +124,7 @@ export class SqliteBlobStore implements BlobStore {
   private queue: Array<{ role: BucketRole; key: string; body: Uint8Array; ifNoneMatch: boolean; resolve: () => void; reject: (e: Error) => void }> = [];
   private readonly putTx: Database.Transaction<(q: SqliteBlobStore['queue']) => Array<Error | null>>;
   private readonly s: Record<
+    | 'exists'
     | 'get'
     | 'getBig'
     | 'range'
@@ -181,7 +182,28 @@ export class SqliteBlobStore implements BlobStore {
     const [del, delBig] = t('DELETE FROM $T WHERE role = ? AND key = ?');
     const [pageFirst, pageFirstBig] = t('SELECT key, size, mtime FROM $T WHERE role = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?');
     const [pageNext, pageNextBig] = t('SELECT key, size, mtime FROM $T WHERE role = ? AND key > ? AND key < ? ORDER BY key LIMIT ?');
-    this.s = { get, getBig, range, rangeBig, head, headBig, insert, insertBig, upsert, upsertBig, del, delBig, pageFirst, pageNext, pageFirstBig, pageNextBig };
+    const exists = p(
+      'SELECT EXISTS (SELECT 1 FROM chronos_payloads WHERE role = ? AND key = ?) OR EXISTS (SELECT 1 FROM chronos_blobs WHERE role = ? AND key = ?) AS x',
+    );
+    this.s = {
+      exists,
+      get,
+      getBig,
+      range,
+      rangeBig,
+      head,
+      headBig,
+      insert,
+      insertBig,
+      upsert,
+      upsertBig,
+      del,
+      delBig,
+      pageFirst,
+      pageNext,
+      pageFirstBig,
+      pageNextBig,
+    };
     this.putTx = this.db.transaction((q: SqliteBlobStore['queue']) =>
       q.map(({ role, key, body, ifNoneMatch }): Error | null => {
         try {
@@ -203,7 +225,7 @@ export class SqliteBlobStore implements BlobStore {
   }
 
   private rowExists(role: BucketRole, key: string): boolean {
-    return !!this.s.head.get(role, key) || !!this.s.headBig.get(role, key);
+    return (this.s.exists.get(role, key, role, key) as { x: number }).x === 1;
   }
 
   /** One row in the table its size belongs to; an overwrite removes the key from the other table. */

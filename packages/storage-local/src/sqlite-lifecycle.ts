@@ -87,8 +87,6 @@ export function createLifecycleOps(db: Database.Database) {
     return true;
   });
   return {
-    /** Inside a commit's transaction: whether the record has a tombstone. */
-    isErased: (key: Key, itemId: string): boolean => s.tomb.get(...key, itemId) !== undefined,
     beginErasure(key: Key, input: BeginErasureInput) {
       assertId(input?.itemId);
       assertErasureInput(input);

@@ -184,6 +184,12 @@ const HCOLS = `${VCOLS}, h.state, h.created_at, h.shadow`;
 type Row = { item_id: string; ov: number; cv: number; at: number; request_id: string | null; doc: string };
 type HeadRow = Row & { state: string; created_at: number; shadow: string | null };
 type Key = [number];
+/** A validated namespace of the store (see `nsEntry`). */
+interface NsEntry {
+  readonly key: [string, string, string];
+  readonly prefix: string;
+  id: number | undefined;
+}
 const ITEM_JSON = '/item.json';
 const ATTEMPT_RE = /^[A-Za-z0-9_-]+$/;
 
@@ -220,11 +226,14 @@ function checkState(s: unknown): asserts s is ItemState {
  * a payload key of the canonical form `<keyPrefix(ns)><itemId>/v<ov>/<attempt>/item.json` (the
  * engine's jsonKey of this very version) as `~<attempt>` ('~' is never part of a key).
  */
+/** Version fields its row's columns hold (or that packVersion writes itself). */
+const PACKED_OUT = new Set(['itemId', 'ov', 'at', 'requestId', 'deleted', 'jsonKey']);
+
 function packVersion(prefix: string, v: CommitInput['version']): string {
-  const { itemId, ov, at, requestId, deleted, jsonKey, ...rest } = v;
-  void at;
-  void requestId;
-  const doc: Record<string, unknown> = rest;
+  const { itemId, ov, deleted, jsonKey } = v;
+  const doc: Record<string, unknown> = {};
+  const src = v as unknown as Record<string, unknown>;
+  for (const k in src) if (!PACKED_OUT.has(k) && Object.hasOwn(src, k)) doc[k] = src[k];
   const own = `${prefix}${itemId}/v${ov}/`;
   const attempt = jsonKey.startsWith(own) && jsonKey.endsWith(ITEM_JSON) ? jsonKey.slice(own.length, -ITEM_JSON.length) : '';
   doc.jsonKey = ATTEMPT_RE.test(attempt) ? `~${attempt}` : jsonKey;
@@ -286,7 +295,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
   private payloads: SqliteBlobStore | undefined;
   private readonly db: Database.Database;
   private readonly cache = new Map<string, Database.Statement>();
-  private readonly nsIds = new Map<string, number>();
+  private readonly nsEntries = new Map<string, NsEntry>();
   private readonly s: Record<string, Database.Statement>;
   private readonly commitTx: Database.Transaction<(input: CommitInput) => number>;
   private readonly commitManyTx: Database.Transaction<(inputs: CommitInput[]) => CommitManyResult[]>;
@@ -328,7 +337,9 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
     this.s = {
       nsGet: p('SELECT id FROM chronos_ns WHERE db_name = ? AND tenant = ? AND collection = ?'),
       nsAdd: p('INSERT OR IGNORE INTO chronos_ns (db_name, tenant, collection) VALUES (?, ?, ?)'),
-      headOv: p(`SELECT ov FROM chronos_heads_v2 WHERE ${NS} AND item_id = ?`),
+      // what a commit checks first, in one statement: the record's tombstone (chronos_erasures, sqlite-lifecycle.ts) and its head's ov
+      commitCheck: p(`SELECT EXISTS (SELECT 1 FROM chronos_erasures WHERE db_name = ? AND tenant = ? AND collection = ? AND item_id = ?) AS erased,
+                      (SELECT ov FROM chronos_heads_v2 WHERE ${NS} AND item_id = ?) AS ov`),
       head: p(`SELECT ${HCOLS} FROM ${HEAD_FROM} WHERE h.ns = ? AND h.item_id = ?`),
       bumpCv: p('UPDATE chronos_ns SET cv = cv + 1 WHERE id = ? RETURNING cv'),
       cv: p('SELECT cv FROM chronos_ns WHERE id = ?'),
@@ -372,11 +383,13 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
     this.life = life;
     /** The writes of one commit; every check runs before the first write, so a refusal writes nothing. */
     const commitOne = (input: CommitInput): number => {
+      const e = this.nsEntry(input.ns);
       const ns = this.nsId(input.ns, true);
       const v = input.version;
+      const chk = s.commitCheck!.get(...e.key, v.itemId, ns, v.itemId) as { erased: number; ov: number | null };
       // a tombstone refuses every commit of the record, in this transaction (serialized with beginErasure)
-      if (life.isErased(nsKey(input.ns), v.itemId)) throw erasedError(v.itemId);
-      const cur = s.headOv!.get(ns, v.itemId) as { ov: number } | undefined;
+      if (chk.erased) throw erasedError(v.itemId);
+      const cur = chk.ov === null ? undefined : { ov: chk.ov };
       if (input.expectedOv === null) {
         if (cur) throw new OptimisticLockError(`Record '${v.itemId}' already exists`, { id: v.itemId, actualOv: cur.ov });
       } else if (!cur || cur.ov !== input.expectedOv) {
@@ -391,7 +404,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
         if (refused) throw refused;
       }
       const { cv } = s.bumpCv!.get(ns) as { cv: number };
-      s.insVersion!.run(ns, v.itemId, v.ov, cv, v.at, v.requestId ?? null, packVersion(keyPrefix(input.ns), v));
+      s.insVersion!.run(ns, v.itemId, v.ov, cv, v.at, v.requestId ?? null, packVersion(e.prefix, v));
       const h = input.head ?? {};
       const shadow = h.shadow === undefined || h.shadow === null ? null : JSON.stringify(h.shadow);
       if (input.expectedOv === null) {
@@ -466,18 +479,35 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
    * namespace never written reads as the id -1, which no row has. Only found ids are cached.
    */
   private nsId(ns: Namespace, create: boolean): number {
-    const k = nsKey(ns);
-    const name = `${k[0]}\u0000${k[1]}\u0000${k[2]}`;
-    const known = this.nsIds.get(name);
-    if (known !== undefined) return known;
-    let r = this.s.nsGet!.get(...k) as { id: number } | undefined;
+    const e = this.nsEntry(ns);
+    if (e.id !== undefined) return e.id;
+    let r = this.s.nsGet!.get(...e.key) as { id: number } | undefined;
     if (!r && create) {
-      this.s.nsAdd!.run(...k);
-      r = this.s.nsGet!.get(...k) as { id: number } | undefined;
+      this.s.nsAdd!.run(...e.key);
+      r = this.s.nsGet!.get(...e.key) as { id: number } | undefined;
     }
     if (!r) return -1;
-    this.nsIds.set(name, r.id);
+    e.id = r.id;
     return r.id;
+  }
+
+  /**
+   * A namespace validated once: its key, its object-key prefix and (once found) its id. Only
+   * names that passed validation are remembered, so a hit needs no check again.
+   */
+  private nsEntry(ns: Namespace): NsEntry {
+    const t = ns?.tenant;
+    if (ns && typeof ns.dbName === 'string' && typeof ns.collection === 'string' && (t === undefined || (typeof t === 'string' && t !== ''))) {
+      const name = `${ns.dbName}\u0000${t ?? ''}\u0000${ns.collection}`;
+      let e = this.nsEntries.get(name);
+      if (!e) {
+        e = { key: nsKey(ns), prefix: keyPrefix(ns), id: undefined };
+        this.nsEntries.set(name, e);
+      }
+      return e;
+    }
+    nsKey(ns); // throws the ValidationError naming what is wrong
+    throw new ValidationError('Invalid namespace');
   }
 
   private key(ns: Namespace): Key {
@@ -521,10 +551,10 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       if (!Array.isArray(inputs)) throw new ValidationError('commitMany needs an array of commits');
       if (inputs.length === 0) return [];
       inputs.forEach((i) => this.checkCommit(i));
-      const key = nsKey(inputs[0]!.ns).join('\u0000');
+      const first = this.nsEntry(inputs[0]!.ns);
       const seen = new Set<string>();
       for (const i of inputs) {
-        if (nsKey(i.ns).join('\u0000') !== key) throw new ValidationError('commitMany takes commits of one namespace');
+        if (this.nsEntry(i.ns) !== first) throw new ValidationError('commitMany takes commits of one namespace');
         if (seen.has(i.version.itemId)) throw new ValidationError(`commitMany takes one commit per record ('${i.version.itemId}' twice)`);
         seen.add(i.version.itemId);
       }
@@ -549,7 +579,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
 
   private checkCommit(input: CommitInput): void {
     if (!input || typeof input !== 'object') throw new ValidationError('commit needs an input');
-    nsKey(input.ns);
+    this.nsEntry(input.ns);
     checkVersion(input.version);
     const expected = input.expectedOv;
     if (expected !== null) finiteInt(expected, 'expectedOv');

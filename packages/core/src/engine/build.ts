@@ -39,7 +39,8 @@ export function metaIndexed(cx: EngineContext, doc: Record<string, unknown>): Re
   const out: Record<string, unknown> = {};
   const keys = props.length ? props : Object.keys(doc);
   for (const k of keys) {
-    const top = k.split('.')[0]!;
+    const dot = props.length ? k.indexOf('.') : -1;
+    const top = dot < 0 ? k : k.slice(0, dot);
     const v = doc[top];
     if (v === undefined) continue;
     if (isPlainObject(v) && typeof v.$chronosBlob === 'string') continue;
@@ -47,6 +48,7 @@ export function metaIndexed(cx: EngineContext, doc: Record<string, unknown>): Re
     out[top] = v;
   }
   for (const v of Object.values(out)) {
+    if (v === null || typeof v !== 'object') continue; // a scalar has no keys
     const bad = JSON.stringify(v).match(/"(\$[^"]*|[^"]*\.[^"]*)":/);
     if (bad) throw new ValidationError(`Indexed property keys cannot start with '$' or contain '.': ${bad[1]!.slice(0, 40)}`);
   }
@@ -63,15 +65,26 @@ function shadowOf(cx: EngineContext, text: string, at: number): { json: string; 
   return { json: text, expiresAt: at + cx.devShadow.ttlHours * 3600_000 };
 }
 
+/**
+ * The stored JSON: `doc` with `_system` as its last key, as JSON.stringify({ ...doc, _system }) gives it,
+ * without copying `doc` (its JSON with the block appended).
+ */
+function withSystem(doc: Record<string, unknown>, system: Record<string, unknown>): string {
+  if (Object.hasOwn(doc, '_system')) return JSON.stringify({ ...doc, _system: system });
+  const body = JSON.stringify(doc);
+  return `${body.length > 2 ? `${body.slice(0, -1)},` : '{'}"_system":${JSON.stringify(system)}}`;
+}
+
 export function build(cx: EngineContext, a: BuildInput): Built {
   const attempt = newAttempt();
   const ext = planExternalization(cx.ns, a.id, a.ov, attempt, a.doc, cx.map?.base64Props, a.previousBlobs);
   const indexed = metaIndexed(cx, ext.doc);
   // The payload is written before its version commits, and never rewritten (versions are
   // immutable): as stored it is not synched yet. Reads take the state from the metadata.
-  const system: Record<string, unknown> = { insertedAt: iso(a.createdAt), updatedAt: iso(a.at), state: STORED_STATE };
+  const updatedAt = iso(a.at);
+  const system: Record<string, unknown> = { insertedAt: a.createdAt === a.at ? updatedAt : iso(a.createdAt), updatedAt, state: STORED_STATE };
   if (a.functionIds?.length) system.functionIds = a.functionIds;
-  const text = JSON.stringify({ ...ext.doc, _system: system });
+  const text = withSystem(ext.doc, system);
   const json = Buffer.from(text, 'utf8');
   checkSize(json.length, cx.maxBytes);
   let blobBytes = 0;

@@ -28,7 +28,7 @@ export async function commitBuilt(
   at: number,
   prev?: { cv: number; createdAt: number },
 ): Promise<{ cv: number }> {
-  const payloads = await putPayloads(cx, b);
+  const payloads = allInline(cx, b) ?? (await putPayloads(cx, b));
   try {
     return await commitOnly(cx, b, expectedOv, at, prev, payloads);
   } catch (e) {
@@ -63,6 +63,16 @@ export async function putPayloads(cx: EngineContext, b: Built): Promise<CommitIn
   if (b.json.length <= max) inline.push({ role: 'json', key: b.version.jsonKey, body: b.json });
   else await cx.blobs.put('json', b.version.jsonKey, b.json, { contentType: 'application/json' });
   return inline.length ? inline : undefined;
+}
+
+/**
+ * The payloads of a built version when the commit writes all of them itself (a linked store,
+ * each within the link's size: the embedded store's small writes): no PUT, no wait. Else null.
+ */
+function allInline(cx: EngineContext, b: Built): CommitInput['payloads'] | null {
+  const link = cx.meta.payloadLink;
+  if (!link || link !== cx.blobs.payloadLink || b.pending.length > 0 || b.json.length > link.maxBytes) return null;
+  return b.json.length === 0 ? undefined : [{ role: 'json', key: b.version.jsonKey, body: b.json }];
 }
 
 /** Deletes the objects a lost attempt wrote; counts what could not be deleted (engine stats, warn log). */
@@ -115,20 +125,15 @@ function commitOnly(
   prev: { cv: number; createdAt: number } | undefined,
   payloads: CommitInput['payloads'],
 ): Promise<{ cv: number }> {
-  return cx.meta
-    .commit({
-      ...(payloads ? { payloads } : {}),
-      ns: cx.ns,
-      version: b.version,
-      expectedOv,
-      // Every new version (create, update, enrich, delete, restore) makes the record `new` again:
-      // `processed` marks the version that was processed, not the ones after it.
-      head: { ...(expectedOv === null ? { createdAt: at } : {}), state: 'new', shadow: b.shadow },
-      ...(prev ? { prev } : {}),
-    })
-    .catch((e: unknown) => {
-      throw tagBuilt(e, b, expectedOv);
-    });
+  // Every new version (create, update, enrich, delete, restore) makes the record `new` again:
+  // `processed` marks the version that was processed, not the ones after it.
+  const head: CommitInput['head'] = expectedOv === null ? { createdAt: at, state: 'new', shadow: b.shadow } : { state: 'new', shadow: b.shadow };
+  const input: CommitInput = { ns: cx.ns, version: b.version, expectedOv, head };
+  if (payloads) input.payloads = payloads;
+  if (prev) input.prev = prev;
+  return cx.meta.commit(input).catch((e: unknown) => {
+    throw tagBuilt(e, b, expectedOv);
+  });
 }
 
 /** The version an earlier attempt with this requestId committed, or null; a reuse with another payload is refused. */

@@ -53,7 +53,16 @@ export const MAX_RETRIES = 50;
 export const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * (attempt + 1))));
 /** The config's default `operationTimeoutMs`. */
 export const DEFAULT_OPERATION_TIMEOUT_MS = 30_000;
-export const iso = (ms: number) => new Date(ms).toISOString();
+let isoMs = Number.NaN;
+let isoText = '';
+/** ISO 8601 of epoch ms (the last one remembered: writes in the same millisecond ask for it again). */
+export const iso = (ms: number): string => {
+  if (ms !== isoMs) {
+    isoText = new Date(ms).toISOString();
+    isoMs = ms;
+  }
+  return isoText;
+};
 
 export function createContext(opts: EngineOptions): EngineContext {
   assertNamespace(opts.ns);

@@ -60,6 +60,8 @@ export function planExternalization(
   props: Record<string, Base64PropConfig> | undefined,
   previous: Record<string, BlobRef> | undefined,
 ): { doc: Record<string, unknown>; pending: PendingBlob[]; blobs: Record<string, BlobRef> | undefined } {
+  // nothing to externalize: the document as it is (never modified here or by the caller)
+  if (!props) return { doc, pending: [], blobs: undefined };
   const out = { ...doc };
   const pending: PendingBlob[] = [];
   const blobs: Record<string, BlobRef> = {};

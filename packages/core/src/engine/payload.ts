@@ -98,3 +98,53 @@ export function copyJson<T>(v: T): T {
   }
   return out as T;
 }
+
+/** What `copyChecked` returns for anything `assertJsonPayload` would refuse. */
+const REFUSED: unique symbol = Symbol('refused');
+
+/**
+ * `assertJsonPayload` then `copyJson` in one walk: the copy, or the very error
+ * assertJsonPayload throws (the refusing value is found again by it, with its path,
+ * only when the fast walk refuses). Recursion is bounded: it stops at MAX_DEPTH.
+ */
+export function checkedCopy(value: unknown, what = 'data'): Record<string, unknown> {
+  const n = { nodes: 0 };
+  const out = isPlainObject(value) ? copyNode(value, 0, n) : REFUSED;
+  if (out === REFUSED) {
+    assertJsonPayload(value, what);
+    throw new ValidationError(`${what} is not plain JSON`); // not reached: assertJsonPayload refuses what the walk refused
+  }
+  return out as Record<string, unknown>;
+}
+
+function copyNode(v: unknown, depth: number, n: { nodes: number }): unknown {
+  if (++n.nodes > MAX_NODES) return REFUSED;
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : REFUSED;
+  if (typeof v !== 'object') return REFUSED;
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? REFUSED : v.toISOString();
+  if (depth >= MAX_DEPTH) return REFUSED;
+  if (Array.isArray(v)) {
+    const arr = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const item = v[i];
+      if (item === undefined) return REFUSED;
+      const c = copyNode(item, depth + 1, n);
+      if (c === REFUSED) return REFUSED;
+      arr[i] = c;
+    }
+    return arr;
+  }
+  if (!isPlainObject(v)) return REFUSED;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(v)) {
+    const item = v[key];
+    if (key === '__proto__') return REFUSED;
+    if (key === 'constructor' && item !== null && typeof item === 'object' && 'prototype' in item) return REFUSED;
+    if (item === undefined) continue;
+    const c = copyNode(item, depth + 1, n);
+    if (c === REFUSED) return REFUSED;
+    out[key] = c;
+  }
+  return out;
+}
