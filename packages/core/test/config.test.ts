@@ -1,4 +1,5 @@
-import { ConfigError, parseConfig, redactUri, redactSecrets, configSecrets } from '@chronos-db/core';
+import { parseConfig, redactUri, redactSecrets, configSecrets } from '@chronos-db/core';
+import { issuesOf } from './helpers/config';
 
 const seed = {
   databases: { runtime: { generic: { key: 'runtime-generic', mongoUri: 'mongodb://localhost:27017', dbName: 'runtime_generic' } } },
@@ -20,16 +21,6 @@ const seed = {
   rollup: {},
   collectionMaps: { users: { indexedProps: ['email'] } },
 };
-
-function issuesOf(cfg: unknown) {
-  try {
-    parseConfig(cfg);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).issues;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('config', () => {
   it("accepts the seed's shape exactly", () => {

@@ -1,17 +1,8 @@
-import { ConfigError, configSecrets, parseConfig, retryDelay } from '@chronos-db/core';
+import { configSecrets, parseConfig, retryDelay } from '@chronos-db/core';
+import { issuesOf } from './helpers/config';
 
 const base = { localStorage: { enabled: true, basePath: '/tmp/x' } };
 const fb = { enabled: true, maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 10_000, deadLetterCollection: 'chronos_dead' };
-
-function issuesOf(cfg: unknown) {
-  try {
-    parseConfig(cfg);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).issues;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('fallback config', () => {
   it("accepts the seed's shape, a localPath, or a mongoUri + dbName", () => {
