@@ -3,60 +3,31 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBlobStoreConformance, runCounterStoreConformance, runMetadataStoreConformance, runQueueStoreConformance } from '@chronos-db/testkit';
 import { createLocalBlobStore, createLocalMetadataStore, createLocalQueueStore } from '@chronos-db/storage-local';
+import { LOCAL_METADATA_SUITE, tmpStore } from './helpers/tmp-store';
 
 /** The jest functions the testkit suites register their tests with (the suites take any runner's). */
 const runner = { describe, it, beforeAll, afterAll, afterEach };
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'chronos-local-'));
+const PREFIX = 'chronos-local-';
 
 runMetadataStoreConformance(
   runner,
   'storage-local (SQLite file)',
-  async () => {
-    const dir = tmp();
-    const store = createLocalMetadataStore({ basePath: dir });
-    return {
-      store,
-      teardown: async () => {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  },
-  { commitMany: true, changesAfter: true, headsByState: true, deleteVersions: true, listNamespaces: true, lifecycle: true, findByRequestIds: true },
+  tmpStore(PREFIX, (dir) => createLocalMetadataStore({ basePath: dir })),
+  LOCAL_METADATA_SUITE,
 );
 
 runCounterStoreConformance(
   runner,
   'storage-local (SQLite file)',
-  async () => {
-    const dir = tmp();
-    const store = createLocalMetadataStore({ filename: join(dir, 'counters.sqlite') });
-    return {
-      store,
-      teardown: async () => {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  },
+  tmpStore(PREFIX, (dir) => createLocalMetadataStore({ filename: join(dir, 'counters.sqlite') })),
   { recount: true },
 );
 
 runBlobStoreConformance(
   runner,
   'storage-local (filesystem)',
-  async () => {
-    const dir = tmp();
-    const store = createLocalBlobStore({ basePath: dir });
-    return {
-      store,
-      teardown: async () => {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  },
+  tmpStore(PREFIX, (dir) => createLocalBlobStore({ basePath: dir })),
   { capabilities: { presign: false }, getRange: true },
 );
 
@@ -64,7 +35,7 @@ runQueueStoreConformance(
   runner,
   'storage-local (SQLite journal)',
   async () => {
-    const dir = tmp();
+    const dir = mkdtempSync(join(tmpdir(), PREFIX));
     return {
       store: createLocalQueueStore({ path: dir }),
       reopen: async () => createLocalQueueStore({ path: dir }),

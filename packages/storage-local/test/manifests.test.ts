@@ -68,22 +68,25 @@ function selectors(rows: VersionDoc[], low: number): VersionSelector[] {
   return out;
 }
 
+/** The block entries of a format-2 part, read raw from the pages its segment lines (the footer after its header) point at. */
+function segmentBlocks(bytes: Buffer, segmentLines: string[]): BlockEntry[] {
+  return segmentLines.flatMap((l) => {
+    const seg = JSON.parse(l) as SegmentEntry;
+    return bytes
+      .subarray(seg.page.offset, seg.page.offset + seg.page.length)
+      .toString('utf8')
+      .split('\n')
+      .map((b) => JSON.parse(b) as BlockEntry);
+  });
+}
+
 /** Every row line of a part, read raw by the documented layout (either format), decompressed. */
 function rawLines(bytes: Buffer, entry: PartEntry): string[] {
   const footer = bytes.subarray(entry.footer.offset, entry.footer.offset + entry.footer.length).toString('utf8');
   const [head, ...rest] = footer.split('\n');
   const format = (JSON.parse(head!) as { format: string }).format;
   const blocks: Array<{ offset: number; length: number }> =
-    format === MANIFEST_FORMAT
-      ? rest.flatMap((l) => {
-          const seg = JSON.parse(l) as SegmentEntry;
-          return bytes
-            .subarray(seg.page.offset, seg.page.offset + seg.page.length)
-            .toString('utf8')
-            .split('\n')
-            .map((b) => JSON.parse(b) as BlockEntry);
-        })
-      : (JSON.parse(head!) as { blocks: BlockEntry[] }).blocks;
+    format === MANIFEST_FORMAT ? segmentBlocks(bytes, rest) : (JSON.parse(head!) as { blocks: BlockEntry[] }).blocks;
   return blocks.flatMap((b) =>
     gunzipSync(bytes.subarray(b.offset, b.offset + b.length))
       .toString('utf8')
@@ -296,18 +299,9 @@ describe('manifests of format 2: one block per point read', () => {
     const low = rows.length - 2;
     // the block holding deep1's row 700
     const footer = bytes.subarray(entry.footer.offset).toString('utf8').split('\n').slice(1);
-    const block = footer
-      .flatMap((l) => {
-        const seg = JSON.parse(l) as SegmentEntry;
-        return bytes
-          .subarray(seg.page.offset, seg.page.offset + seg.page.length)
-          .toString('utf8')
-          .split('\n')
-          .map((b) => JSON.parse(b) as BlockEntry);
-      })
-      .find(
-        (b) => (b.first[0] < 'deep1' || (b.first[0] === 'deep1' && b.first[1] <= 700)) && (b.last[0] > 'deep1' || (b.last[0] === 'deep1' && b.last[1] >= 700)),
-      )!;
+    const block = segmentBlocks(bytes, footer).find(
+      (b) => (b.first[0] < 'deep1' || (b.first[0] === 'deep1' && b.first[1] <= 700)) && (b.last[0] > 'deep1' || (b.last[0] === 'deep1' && b.last[1] >= 700)),
+    )!;
     expect(block).toBeDefined();
     const broken = Buffer.from(bytes);
     broken[block.offset + 20] = broken[block.offset + 20]! ^ 0xff;
