@@ -18,11 +18,12 @@
  *   rows is left in the index is marked pruned. Payloads stay.
  * - rewriteManifestsWithout rewrites every part holding one record without its rows (erasure).
  */
-import { ValidationError } from '../errors.js';
+import { ManifestError, NotFoundError, ValidationError } from '../errors.js';
 import type { ResolvedRetention } from '../config.js';
 import type { BlobStore, HeadDoc, MetadataStore, Namespace, VersionDoc } from '../ports.js';
 import { MAX_DELETE_VERSIONS } from '../port-rules.js';
-import { forgetManifestIndex, partRowsFor } from './manifest-read.js';
+import { sha256 } from './payload.js';
+import { forgetManifestIndex, forgetParts, partRowsFor } from './manifest-read.js';
 import {
   PartCursor,
   PartWriter,
@@ -154,6 +155,7 @@ export async function rollupNamespace(t: LifecycleTarget): Promise<RollupResult>
   const cursors = idx.parts.filter((p) => !p.pruned).map((p) => new PartCursor(t.blobs, p));
   const out: RollupResult = { rows: 0, parts: 0, bytes: 0, records: 0 };
   const newParts: PartEntry[] = [];
+  const written = new Set<string>();
   const writers = new Map<string, PartWriter>();
   const writerFor = (p: string) => {
     let w = writers.get(p);
@@ -178,6 +180,7 @@ export async function rollupNamespace(t: LifecycleTarget): Promise<RollupResult>
       held ??= new Set((await Promise.all(cursors.map((c) => c.rowsFor(head.itemId)))).flat().map((r) => r.ov));
       if (held.has(v.ov)) continue;
       await writerFor(periodOf(v.at, period)).add(v);
+      written.add(head.itemId);
       out.rows++;
     }
   }
@@ -189,8 +192,31 @@ export async function rollupNamespace(t: LifecycleTarget): Promise<RollupResult>
       return add.length ? [...cur.parts, ...add] : null;
     });
     forgetManifestIndex(t.blobs, t.ns);
+    await afterErasures(t, newParts, [...written]);
   }
   return out;
+}
+
+/**
+ * A rollup and an erasure that ran at the same time. The erasure may have removed, as an
+ * orphan holding its record's rows, a part this rollup wrote before it listed it: the index then
+ * names a missing part, which is dropped from it (its other rows are still in the version index:
+ * only rows a listed part holds are pruned; the next rollup writes them again). And this rollup
+ * may have read an erased record's rows before the erasure deleted them: an erasure writes its
+ * tombstone before its manifest step, so either the tombstone is seen here, after the index lists
+ * the new parts, and the record's rows are removed from the manifests here, or it came later, and
+ * the erasure's own manifest step finds the parts in the index.
+ */
+async function afterErasures(t: LifecycleTarget, parts: PartEntry[], ids: string[]): Promise<void> {
+  const missing = new Set<string>();
+  for (const p of parts) if (!(await t.blobs.head('backups', p.key))) missing.add(p.key);
+  if (missing.size) {
+    await updateIndex(t.blobs, t.ns, (cur) => (cur.parts.some((p) => missing.has(p.key)) ? cur.parts.filter((p) => !missing.has(p.key)) : null));
+    forgetManifestIndex(t.blobs, t.ns);
+  }
+  const erasedIds = t.meta.erasedIds?.bind(t.meta);
+  if (!erasedIds) return;
+  for (let i = 0; i < ids.length; i += 1000) for (const id of await erasedIds(t.ns, ids.slice(i, i + 1000))) await rewriteManifestsWithout(t.blobs, t.ns, id);
 }
 
 const sameRow = (a: VersionDoc, b: VersionDoc) =>
@@ -320,13 +346,22 @@ export async function rewriteManifestsWithout(
   const listed = new Set(newest.parts.map((p) => p.key));
   const stale = new Set(replaced.keys());
   const older = await olderGenerations(blobs, ns, newest.gen);
-  for (const g of older) for (const p of g.parts) if (!listed.has(p.key)) stale.add(p.key);
+  const inOlder = new Set<string>();
+  for (const g of older)
+    for (const p of g.parts) {
+      inOlder.add(p.key);
+      if (!listed.has(p.key)) stale.add(p.key);
+    }
+  // orphans: parts no generation lists (a rollup killed after writing them, before listing them)
+  for await (const e of blobs.list('backups', `${manifestRoot(ns)}parts/`))
+    if (!listed.has(e.key) && !inOlder.has(e.key) && (await orphanHolds(blobs, e.key, itemId))) stale.add(e.key);
   if (!stale.size) return out;
   const purge = async (key: string) => {
     if (blobs.purgePrefix) return blobs.purgePrefix('backups', key);
     await blobs.delete('backups', key);
     return 1;
   };
+  forgetParts([...stale]);
   for (const key of stale) if (!listed.has(key)) out.objectsDeleted += await purge(key);
   // every older generation, with its stored versions: one purge per decimal prefix below the newest
   if (blobs.purgePrefix)
@@ -338,4 +373,47 @@ export async function rewriteManifestsWithout(
     await blobs.put('backups', latestIndexKey(ns), Buffer.from(JSON.stringify(newest), 'utf8'), { contentType: 'application/json' });
   }
   return out;
+}
+
+const FOOTER_HEAD = Buffer.from('{"format":"chronos-manifest/');
+
+/**
+ * Whether a part no index lists (an orphan) may hold rows of `itemId`: read whole, its footer
+ * found from its end (the last header line of a footer, either format) and the part checked
+ * against the sha256 its key carries. A part that cannot be read so (not a part of the format,
+ * or bytes that fail their hash) counts as holding them: nothing reads it, and it may.
+ */
+async function orphanHolds(blobs: BlobStore, key: string, itemId: string): Promise<boolean> {
+  if (!key.endsWith('.cmf')) return false;
+  let bytes: Buffer;
+  try {
+    bytes = Buffer.from(await blobs.get('backups', key));
+  } catch (e) {
+    if (e instanceof NotFoundError) return false; // gone meanwhile
+    throw e;
+  }
+  const hash = key.slice(key.lastIndexOf('/') + 1, -'.cmf'.length);
+  const at = bytes.lastIndexOf(FOOTER_HEAD);
+  if (at < 0 || sha256(bytes) !== hash) return true;
+  const footer = bytes.subarray(at);
+  const entry: PartEntry = {
+    key,
+    sha256: hash,
+    period: '',
+    bytes: bytes.byteLength,
+    rows: 0,
+    first: itemId,
+    last: itemId,
+    minAt: 0,
+    maxAt: 0,
+    footer: { offset: at, length: footer.byteLength, sha256: sha256(footer) },
+  };
+  const inMemory: BlobStore = Object.create(blobs) as BlobStore;
+  inMemory.getRange = async (_b, _k, offset, length) => bytes.subarray(offset, offset + length);
+  try {
+    return (await partRowsFor(inMemory, entry, itemId)).length > 0;
+  } catch (e) {
+    if (e instanceof ManifestError) return true;
+    throw e;
+  }
 }

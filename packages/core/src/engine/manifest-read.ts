@@ -77,19 +77,46 @@ async function cachedIndex(blobs: BlobStore, ns: Namespace, refresh: boolean): P
   if (hit && !refresh) return hit;
   const idx = await loadIndex(blobs, ns, { latest: !refresh });
   m.set(nsId(ns), idx);
+  // parts the newer index no longer lists (an erasure replaced them): what this process cached of them goes
+  if (hit && hit.gen !== idx.gen) {
+    const now = new Set(idx.parts.map((p) => p.key));
+    forgetParts(hit.parts.map((p) => p.key).filter((k) => !now.has(k)));
+    dropRows(blobs, `${nsId(ns)}\u0000${hit.gen}\u0000`);
+  }
   return idx;
+}
+
+/**
+ * Forgets what this process cached of these parts (footer, pages, decoded blocks). Erasure
+ * calls it for the parts it replaces; other processes when they next read a newer index (never
+ * needed for correctness: a read reaches the manifests only for a record whose index rows say
+ * it has pruned versions, and an erased record has none, and a tombstone read after it).
+ */
+export function forgetParts(keys: readonly string[]): void {
+  if (!keys.length) return;
+  const gone = new Set(keys);
+  const partOf = (k: string) => {
+    const at = k.lastIndexOf('@');
+    return at < 0 ? k : k.slice(0, at);
+  };
+  for (const k of keys) footerCache.map.delete(k);
+  for (const c of [pageCache, blockCache]) for (const k of [...c.map.keys()]) if (gone.has(partOf(k))) c.map.delete(k);
 }
 
 /** Forgets the cached manifest index of a namespace (rollup, prune and rewrites call it). */
 export function forgetManifestIndex(blobs: BlobStore, ns: Namespace): void {
   indexCache.get(blobs)?.delete(nsId(ns));
+  dropRows(blobs, `${nsId(ns)}\u0000`);
+}
+
+/** Forgets the cached rows whose key begins with `prefix`. */
+function dropRows(blobs: BlobStore, prefix: string): void {
   const c = rowsCache.get(blobs);
-  if (c) {
-    for (const [k, v] of c.map) {
-      if (!k.startsWith(`${nsId(ns)}\u0000`)) continue;
-      c.map.delete(k);
-      c.rows -= v.length;
-    }
+  if (!c) return;
+  for (const [k, v] of c.map) {
+    if (!k.startsWith(prefix)) continue;
+    c.map.delete(k);
+    c.rows -= v.length;
   }
 }
 
