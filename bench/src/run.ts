@@ -5,6 +5,7 @@ import { openRemote, redactUrl, type RemoteEnv } from './remote-env.js';
 import { runRemoteWorkloads, type Log } from './remote.js';
 import { runLocalWorkloads } from './local.js';
 import { runHistoryWorkloads } from './history.js';
+import { runRemoteLifecycle } from './lifecycle.js';
 import { runBulkLocal, runBulkRemote, runLeanInstall } from './bulk.js';
 import { runRebalanceRemote } from './rebalance.js';
 
@@ -16,6 +17,7 @@ export const USAGE = `pnpm bench [-- options]
                         (create-1k create-64k update-dD get-latest get-version-dD get-as-of-dD
                          list-p1 list-pP restore-N mixed createMany local local-gc local-cli
                          local-create-141b local-createMany local-bytes local-list-as-of local-studio local-lifecycle lean
+                         as-of-manifest-d1000: getAsOf through a manifest on Ceph vs the index on FerretDB
                          rebalance: starts a second FerretDB, moves restore-N records to it)
   --creates N           operations per side for each create workload
   --updates N           timed updates per side per chain depth
@@ -119,6 +121,7 @@ export async function runBench(a: { preset: string; opts: BenchOptions; env?: Re
     try {
       results.push(...(await runRemoteWorkloads(setup, a.opts, log)));
       results.push(...(await runHistoryWorkloads(setup, a.opts, log)));
+      results.push(...(await runRemoteLifecycle(setup, a.opts, log)));
       results.push(...(await runBulkRemote(setup, a.opts, log)));
       results.push(...(await runRebalanceRemote(a.env, a.opts, log)));
     } finally {
