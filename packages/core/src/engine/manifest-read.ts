@@ -128,6 +128,7 @@ function dropRows(blobs: BlobStore, prefix: string): void {
 export function clearManifestCaches(opts: { keepIndexes?: boolean } = {}): void {
   for (const m of [pageCache, blockCache]) m.map.clear();
   rowsCache = new WeakMap();
+  lowCache = new WeakMap();
   if (opts.keepIndexes) return;
   footerCache.map.clear();
   indexCache = new WeakMap();
@@ -396,11 +397,29 @@ async function readPrunedRows(blobs: BlobStore, ns: Namespace, itemId: string, b
   return out;
 }
 
+/**
+ * Records' lowest indexed ov once above 0 (something pruned), per metadata store, by namespace
+ * and record: a hint, checked at each use. A record's indexed rows are a run without holes
+ * (prune removes a prefix of the chain, writes go on top), so L is the lowest exactly when row
+ * L is indexed and row L - 1 is not: two point lookups (at once) instead of a range query.
+ */
+let lowCache = new WeakMap<object, Lru<number>>();
+
 /** The lowest ov the index still holds for a record (0: nothing pruned), or null when it holds none. */
 async function lowestOv(cx: EngineContext, itemId: string): Promise<number | null> {
+  let lows = lowCache.get(cx.meta);
+  if (!lows) lowCache.set(cx.meta, (lows = new Lru<number>(100_000)));
+  const key = `${nsId(cx.ns)}\u0000${itemId}`;
+  const known = lows.get(key);
+  if (known !== undefined) {
+    const [at, below] = await Promise.all([cx.meta.getVersion(cx.ns, itemId, { ov: known }), cx.meta.getVersion(cx.ns, itemId, { ov: known - 1 })]);
+    if (at && !below) return known;
+  }
   // the common case first, as a point lookup (an `_id` seek even where range queries scan)
   if (await cx.meta.getVersion(cx.ns, itemId, { ov: 0 })) return 0;
   const [first] = await cx.meta.listVersions(cx.ns, itemId, { limit: 1, dir: 1 });
+  if (first && first.ov > 0) lows.set(key, first.ov);
+  else lows.map.delete(key);
   return first ? first.ov : null;
 }
 
