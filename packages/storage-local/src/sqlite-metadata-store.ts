@@ -343,6 +343,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       head: p(`SELECT ${HCOLS} FROM ${HEAD_FROM} WHERE h.ns = ? AND h.item_id = ?`),
       bumpCv: p('UPDATE chronos_ns SET cv = cv + 1 WHERE id = ? RETURNING cv'),
       cv: p('SELECT cv FROM chronos_ns WHERE id = ?'),
+      setCv: p('UPDATE chronos_ns SET cv = ? WHERE id = ?'),
       insVersion: p(`INSERT INTO chronos_versions_v2 (ns, item_id, ov, cv, at, request_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       insHead: p(`INSERT INTO chronos_heads_v2 (ns, item_id, ov, deleted, created_at, at, state, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       updHead: p(`UPDATE chronos_heads_v2 SET ov = ?, deleted = ?, at = ?, state = COALESCE(?, state),
@@ -382,7 +383,9 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
     const life = createLifecycleOps(db);
     this.life = life;
     /** The writes of one commit; every check runs before the first write, so a refusal writes nothing. */
-    const commitOne = (input: CommitInput): number => {
+    /** The next cv of namespace `ns`, taken in the open transaction (commitMany passes its own, written once at its end). */
+    const bumpCv = (ns: number): number => (s.bumpCv!.get(ns) as { cv: number }).cv;
+    const commitOne = (input: CommitInput, takeCv: (ns: number) => number = bumpCv): number => {
       const e = this.nsEntry(input.ns);
       const ns = this.nsId(input.ns, true);
       const v = input.version;
@@ -403,7 +406,7 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
         const refused = this.payloads!.writeInCommit(input.payloads);
         if (refused) throw refused;
       }
-      const { cv } = s.bumpCv!.get(ns) as { cv: number };
+      const cv = takeCv(ns);
       s.insVersion!.run(ns, v.itemId, v.ov, cv, v.at, v.requestId ?? null, packVersion(e.prefix, v));
       const h = input.head ?? {};
       const shadow = h.shadow === undefined || h.shadow === null ? null : JSON.stringify(h.shadow);
@@ -414,18 +417,30 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       }
       return cv;
     };
-    this.commitTx = db.transaction(commitOne);
+    this.commitTx = db.transaction((input: CommitInput) => commitOne(input));
     // No savepoint per entry: a refused entry is refused by its checks, before it writes anything.
-    this.commitManyTx = db.transaction((inputs: CommitInput[]): CommitManyResult[] =>
-      inputs.map((input): CommitManyResult => {
+    // The namespace's cv is read once and written once (the transaction is IMMEDIATE: no other writer in between).
+    this.commitManyTx = db.transaction((inputs: CommitInput[]): CommitManyResult[] => {
+      let last: number | undefined;
+      let nsOf = -1;
+      const takeCv = (ns: number): number => {
+        if (last === undefined) {
+          nsOf = ns;
+          last = (s.cv!.get(ns) as { cv: number } | undefined)?.cv ?? 0;
+        }
+        return ++last;
+      };
+      const out = inputs.map((input): CommitManyResult => {
         try {
-          return { ok: true, cv: commitOne(input) };
+          return { ok: true, cv: commitOne(input, takeCv) };
         } catch (e) {
           if (e instanceof OptimisticLockError || isErasedError(e)) return { ok: false, error: e as Error };
           throw e;
         }
-      }),
-    );
+      });
+      if (last !== undefined) s.setCv!.run(last, nsOf);
+      return out;
+    });
     // One transaction: all the rows go, or none (a crash cannot leave a hole in a chain).
     this.deleteVersionsTx = db.transaction((key: Key, groups: Map<string, number[]>): number => {
       for (const [itemId, ovs] of groups) {

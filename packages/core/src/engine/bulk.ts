@@ -20,7 +20,7 @@ import { ChronosError, NotFoundError, OptimisticLockError, StorageError, Validat
 import { assertId, assertOv, newId } from '../names.js';
 import type { CommitInput, CommitManyResult, HeadDoc, VersionDoc } from '../ports.js';
 import { build, type Built } from './build.js';
-import { priorsOf, putPayloads, replayed } from './commit.js';
+import { allInline, priorsOf, putPayloads, replayed } from './commit.js';
 import { mapLimit } from './concurrency.js';
 import { derivedId, type EngineContext } from './context.js';
 import { count } from './counting.js';
@@ -90,16 +90,32 @@ async function* batches<T>(
   let batch: T[] = [];
   let ids = new Set<string>();
   let start = 0;
-  for await (const item of items as AsyncIterable<T>) {
+  /** Adds an item; the full batch it closed, if any. */
+  const add = (item: T): { start: number; items: T[] } | undefined => {
     const id = idOf(item);
+    let full: { start: number; items: T[] } | undefined;
     if (batch.length >= size || (id !== undefined && ids.has(id))) {
-      yield { start, items: batch };
+      full = { start, items: batch };
       start += batch.length;
       batch = [];
       ids = new Set();
     }
     batch.push(item);
     if (id !== undefined) ids.add(id);
+    return full;
+  };
+  if (Symbol.asyncIterator in items) {
+    for await (const item of items) {
+      const full = add(item);
+      if (full) yield full;
+    }
+  } else {
+    // a sync iterable without a wait per item (for await takes one); a promise in it is awaited, as for await does
+    for (const it of items) {
+      const item = it !== null && typeof (it as { then?: unknown } | undefined)?.then === 'function' ? ((await it) as T) : it;
+      const full = add(item);
+      if (full) yield full;
+    }
   }
   if (batch.length) yield { start, items: batch };
 }
@@ -123,7 +139,17 @@ async function discard(cx: EngineContext, b: Built): Promise<void> {
 async function put(cx: EngineContext, plans: Planned[], concurrency: number): Promise<{ ready: Planned[]; out: Map<number, Settled> }> {
   const out = new Map<number, Settled>();
   const ready: Planned[] = [];
-  await mapLimit(plans, concurrency, async (p) => {
+  // payloads the commit writes itself (the embedded store's small ones): nothing to PUT or wait for
+  const toPut: Planned[] = [];
+  for (const p of plans) {
+    const inline = allInline(cx, p.built!);
+    if (inline === null) toPut.push(p);
+    else {
+      if (inline) p.commit!.payloads = inline;
+      ready.push(p);
+    }
+  }
+  await mapLimit(toPut, concurrency, async (p) => {
     const b = p.built!;
     try {
       const payloads = await putPayloads(cx, b);
@@ -167,8 +193,14 @@ async function commitReady(
   let priors: Priors = new Map();
   if (retried.length) priors = await priorsOf(cx, retried, concurrency).catch((error: unknown) => ({ error }));
 
-  await mapLimit(ready, concurrency, async (p, i) => {
+  const left: Array<[Planned, CommitManyResult]> = [];
+  ready.forEach((p, i) => {
     const r = results[i]!;
+    // without counters a committed item is settled here, with no per-item wait
+    if (r.ok && !cx.counters) out.set(p.index, { ok: true, index: p.index, id: p.id, ov: p.built!.version.ov, cv: r.cv });
+    else left.push([p, r]);
+  });
+  await mapLimit(left, concurrency, async ([p, r]) => {
     const b = p.built!;
     if (r.ok) {
       await count(cx, op, b, p.input, r.cv);

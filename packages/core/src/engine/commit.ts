@@ -69,7 +69,7 @@ export async function putPayloads(cx: EngineContext, b: Built): Promise<CommitIn
  * The payloads of a built version when the commit writes all of them itself (a linked store,
  * each within the link's size: the embedded store's small writes): no PUT, no wait. Else null.
  */
-function allInline(cx: EngineContext, b: Built): CommitInput['payloads'] | null {
+export function allInline(cx: EngineContext, b: Built): CommitInput['payloads'] | null {
   const link = cx.meta.payloadLink;
   if (!link || link !== cx.blobs.payloadLink || b.pending.length > 0 || b.json.length > link.maxBytes) return null;
   return b.json.length === 0 ? undefined : [{ role: 'json', key: b.version.jsonKey, body: b.json }];
