@@ -18,6 +18,20 @@ import type { Session } from '../session.js';
 const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 const PAGE = 200;
 
+/** fn over items, at most `limit` at once; results in order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 /** A requestId of at most 128 characters, the same for the same id on every run. */
 export function requestIdFor(prefix: string, id: string): string {
   return prefix.length + id.length <= 128 ? `${prefix}${id}` : `${prefix}h:${createHash('sha256').update(id).digest('hex')}`;
@@ -408,7 +422,8 @@ async function fromMongo(s: Session, uri: string, o: { sourceDb?: string; source
     const cpFile = join(dirname(loaded.file), '.chronos', 'imports', `${key}.json`);
     let skip = 0;
     let lastId: string | undefined;
-    if (existsSync(cpFile)) {
+    const hadCheckpoint = existsSync(cpFile);
+    if (hadCheckpoint) {
       try {
         const cp = JSON.parse(readFileSync(cpFile, 'utf8')) as { done: number; lastId: string };
         // resume only if the source still has the same document at that position (else replay it all: idempotent)
@@ -419,36 +434,64 @@ async function fromMongo(s: Session, uri: string, o: { sourceDb?: string; source
           .limit(1)
           .project({ _id: 1 })
           .toArray();
-        if (cp.done > 0 && at[0] && BSON.EJSON.stringify(at[0]._id) === cp.lastId) {
-          skip = cp.done;
-          s.out.note(`resuming after ${skip} document(s) imported by an earlier run (${cpFile})`);
-        }
+        if (cp.done > 0 && at[0] && BSON.EJSON.stringify(at[0]._id) === cp.lastId) skip = cp.done;
       } catch {}
+    }
+    // a document as an item: the record id its _id gives, or why it cannot be one
+    const toItem = (doc: Record<string, unknown>): Item | { id?: string; bad: string } => {
+      const { _id, ...rest } = doc;
+      const id =
+        typeof _id === 'string'
+          ? _id
+          : typeof _id === 'number' && Number.isSafeInteger(_id)
+            ? String(_id)
+            : _id && typeof (_id as { toHexString?: unknown }).toHexString === 'function'
+              ? (_id as { toHexString(): string }).toHexString()
+              : undefined;
+      if (id === undefined || !ID_RE.test(id))
+        return {
+          ...(id ? { id: id.slice(0, 64) } : {}),
+          bad: `_id of type ${(_id as object)?.constructor?.name ?? typeof _id} cannot be a record id (1-128 letters, digits, '_' or '-')`,
+        };
+      // BSON values become their JSON: ObjectId -> hex, Date -> ISO string
+      return { id, data: JSON.parse(JSON.stringify(rest)) as Record<string, unknown>, requestId: requestIdFor('mongo:', id) };
+    };
+    if (hadCheckpoint) {
+      // past the checkpoint, the batches an interrupted run committed after writing it: the documents
+      // whose version 0 holds their data already landed (commits land in _id order, so they are a
+      // prefix), found by version-0 reads (an _id seek each, also on FerretDB) and skipped, so the
+      // rerun sends createManyStream no replay to look up
+      const col = (await s.open('write')).with(ctx);
+      const landed = async (doc: Record<string, unknown>): Promise<boolean> => {
+        const it = toItem(doc);
+        if ('bad' in it) return false;
+        const v = (await col.getVersion(it.id, 0)) as Record<string, unknown> | null;
+        if (!v) return false;
+        const { id, _system, ...data } = v;
+        void id;
+        void _system;
+        return JSON.stringify(data) === JSON.stringify(it.data);
+      };
+      const before = skip;
+      for (;;) {
+        const docs = await coll.find({}).sort({ _id: 1 }).skip(skip).limit(o.batchSize).toArray();
+        // the first alone: where nothing landed, one read says so
+        if (docs.length === 0 || !(await landed(docs[0]!))) break;
+        const rest = await mapLimit(docs.slice(1), 16, landed);
+        const n = 1 + (rest.indexOf(false) === -1 ? rest.length : rest.indexOf(false));
+        skip += n;
+        if (n < docs.length) break;
+      }
+      if (skip > before) s.out.note(`resuming after ${skip} document(s) imported by an earlier run (${before} by its checkpoint ${cpFile})`);
+      else if (skip > 0) s.out.note(`resuming after ${skip} document(s) imported by an earlier run (${cpFile})`);
     }
     const ids: string[] = []; // EJSON of the _ids of the current window, to name the checkpoint's last one
     let base = skip;
     async function* items(): AsyncGenerator<Item | { id?: string; bad: string }> {
       // _id order, streamed in batches: memory holds one batch whatever the size
       for await (const doc of coll.find({}).sort({ _id: 1 }).skip(skip).batchSize(o.batchSize)) {
-        const { _id, ...rest } = doc as Record<string, unknown>;
-        ids.push(BSON.EJSON.stringify(_id as never));
-        const id =
-          typeof _id === 'string'
-            ? _id
-            : typeof _id === 'number' && Number.isSafeInteger(_id)
-              ? String(_id)
-              : _id && typeof (_id as { toHexString?: unknown }).toHexString === 'function'
-                ? (_id as { toHexString(): string }).toHexString()
-                : undefined;
-        if (id === undefined || !ID_RE.test(id)) {
-          yield {
-            ...(id ? { id: id.slice(0, 64) } : {}),
-            bad: `_id of type ${(_id as object)?.constructor?.name ?? typeof _id} cannot be a record id (1-128 letters, digits, '_' or '-')`,
-          };
-          continue;
-        }
-        // BSON values become their JSON: ObjectId -> hex, Date -> ISO string
-        yield { id, data: JSON.parse(JSON.stringify(rest)) as Record<string, unknown>, requestId: requestIdFor('mongo:', id) };
+        ids.push(BSON.EJSON.stringify((doc as Record<string, unknown>)._id as never));
+        yield toItem(doc as Record<string, unknown>);
       }
     }
     const checkpoint = async (n: number) => {
