@@ -7,10 +7,8 @@
 import { MongoClient } from 'mongodb';
 import { runCounterStoreConformance, runMetadataStoreConformance } from '@chronos-db/testkit';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
+import { mongoStoreFactory, mongoSuiteOptions, runner } from './helpers/conformance';
 import { describeMongo, MONGO_URL, rand } from './helpers/env';
-
-/** The jest functions the testkit suites register their tests with (the suites take any runner's). */
-const runner = { describe, it, beforeAll, afterAll };
 
 // The MongoDB branch scans on FerretDB (it pushes down only `{ _id }`): its bulk cases take a few
 // times longer than on the FerretDB branch, and the shared test server is often busy.
@@ -21,32 +19,11 @@ describeMongo('storage-mongo on FerretDB', () => {
     runMetadataStoreConformance(
       runner,
       `mongo, ${dialect} branch${dialect === 'mongodb' ? ' forced on FerretDB' : ' (as detected)'} (shared client by uri)`,
-      async () => {
-        const store = createMongoMetadataStore({ uri: MONGO_URL!, dialect });
-        return { store, teardown: () => store.close() };
-      },
-      {
-        commitMany: true,
-        scanHeads: true,
-        changesAfter: true,
-        headsByState: true,
-        deleteVersions: true,
-        listNamespaces: true,
-        lifecycle: true,
-        findByRequestIds: true,
-        transactions: false,
-      },
+      mongoStoreFactory({ uri: MONGO_URL!, dialect }),
+      mongoSuiteOptions(false),
     );
   }
-  runCounterStoreConformance(
-    runner,
-    'mongo counters in the scope dbName',
-    async () => {
-      const store = createMongoMetadataStore({ uri: MONGO_URL! });
-      return { store, teardown: () => store.close() };
-    },
-    { recount: true },
-  );
+  runCounterStoreConformance(runner, 'mongo counters in the scope dbName', mongoStoreFactory({ uri: MONGO_URL! }), { recount: true });
   runCounterStoreConformance(
     runner,
     'mongo counters in a configured counters dbName (injected client)',

@@ -7,20 +7,8 @@ import { MongoClient } from 'mongodb';
 import type { Namespace, VersionDoc } from '@chronos-db/core';
 import { createMongoMetadataStore, type MongoMetadataStore } from '@chronos-db/storage-mongo';
 import { describeMongo, MONGO_URL, rand } from './helpers/env';
+import { mkVersion } from './helpers/versions';
 
-function mkVersion(itemId: string, ov: number): Omit<VersionDoc, 'cv'> {
-  return {
-    itemId,
-    ov,
-    op: ov === 0 ? 'CREATE' : 'UPDATE',
-    at: 1_700_000_000_000 + ov,
-    jsonKey: `k/${itemId}/v${ov}/${rand(8)}/item.json`,
-    size: 1,
-    sha256: 'c'.repeat(64),
-    metaIndexed: { ov },
-    deleted: false,
-  };
-}
 const freshNs = (): Namespace => ({ dbName: `hf_${rand(10)}`, collection: `p${rand(8)}` });
 
 describeMongo('storage-mongo listVersions pages and changesAfter (FerretDB)', () => {

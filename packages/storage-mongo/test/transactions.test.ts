@@ -4,9 +4,7 @@
  */
 import { runCounterStoreConformance, runMetadataStoreConformance } from '@chronos-db/testkit';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
-
-/** The jest functions the testkit suites register their tests with (the suites take any runner's). */
-const runner = { describe, it, beforeAll, afterAll };
+import { mongoStoreFactory, mongoSuiteOptions, runner } from './helpers/conformance';
 
 const URL = process.env.MONGO_URL;
 if (!URL) {
@@ -28,49 +26,11 @@ d('storage-mongo with transactions (MONGO_URL)', () => {
   runMetadataStoreConformance(
     runner,
     'mongo with transactions',
-    async () => {
-      const store = createMongoMetadataStore({ uri: URL!, transactions: { enabled: true } });
+    mongoStoreFactory({ uri: URL!, transactions: { enabled: true } }, async (store) => {
       if (!(await store.detectTransactions())) throw new Error('MONGO_URL does not offer transactions (needs a replica set or mongos)');
-      return { store, teardown: () => store.close() };
-    },
-    {
-      commitMany: true,
-      scanHeads: true,
-      changesAfter: true,
-      headsByState: true,
-      deleteVersions: true,
-      listNamespaces: true,
-      lifecycle: true,
-      findByRequestIds: true,
-      transactions: true,
-    },
+    }),
+    mongoSuiteOptions(true),
   );
-  runCounterStoreConformance(
-    runner,
-    'mongo counters (transactional server)',
-    async () => {
-      const store = createMongoMetadataStore({ uri: URL! });
-      return { store, teardown: () => store.close() };
-    },
-    { recount: true },
-  );
-  runMetadataStoreConformance(
-    runner,
-    'mongo without transactions (the default) on a replica set',
-    async () => {
-      const store = createMongoMetadataStore({ uri: URL! });
-      return { store, teardown: () => store.close() };
-    },
-    {
-      commitMany: true,
-      scanHeads: true,
-      changesAfter: true,
-      headsByState: true,
-      deleteVersions: true,
-      listNamespaces: true,
-      lifecycle: true,
-      findByRequestIds: true,
-      transactions: false,
-    },
-  );
+  runCounterStoreConformance(runner, 'mongo counters (transactional server)', mongoStoreFactory({ uri: URL! }), { recount: true });
+  runMetadataStoreConformance(runner, 'mongo without transactions (the default) on a replica set', mongoStoreFactory({ uri: URL! }), mongoSuiteOptions(false));
 });
