@@ -165,6 +165,24 @@ function crashScenarios(name: string, spec: () => Promise<StoreSpec>) {
       expect(await others()).toBe(before);
     });
 
+    it('a part a killed rollup left unlisted, that its rerun did not write again, is deleted by a later rollup once old enough (not before)', async () => {
+      const { ns, snapshot, now } = await seeded();
+      const before = await snapshot();
+      const r = await runChild({ mode: 'rollup', spec: s, ns, retention, now });
+      expect({ signal: r.signal, err: r.err }).toEqual({ signal: 'SIGKILL', err: '' });
+      const [orphan] = await partKeys(ns.dbName);
+      // the rerun keeps more versions (ov 0..2 of each record due): its first day's part differs, the orphan stays unlisted
+      const target = { ns, meta, blobs, retention: { maxVersions: 12 }, period: 'daily' as const, now };
+      expect(await rollupNamespace(target)).toMatchObject({ rows: 3 * 3, unlistedPartsDeleted: 0 }); // younger than a day
+      const listed = async () => (await loadManifestIndex(blobs, ns)).parts.map((p) => p.key).sort();
+      expect(await listed()).not.toContain(orphan);
+      expect(await partKeys(ns.dbName)).toContain(orphan);
+      expect(await rollupNamespace({ ...target, unlistedPartAgeMs: 0 })).toMatchObject({ rows: 0, unlistedPartsDeleted: 1 });
+      expect(await partKeys(ns.dbName)).toEqual(await listed());
+      expect((await pruneNamespace(target)).rows).toBe(3 * 3);
+      expect(await snapshot()).toBe(before);
+    });
+
     it('an erasure while a rollup runs (after its first part, before its index update): the rollup drops the part the erasure removed and takes the record out of the rest', async () => {
       const { ns, engine, ids, now } = await seeded();
       const others = async () =>

@@ -36,6 +36,7 @@ import {
   partRows,
   periodOf,
   updateIndex,
+  type ManifestIndex,
   type ManifestPeriod,
   type PartEntry,
 } from './manifest-format.js';
@@ -51,7 +52,16 @@ export interface LifecycleTarget {
   now: number;
   /** Checked between records: throw to stop (an instance shut down). */
   checkOpen?: () => void;
+  /**
+   * rollupNamespace deletes the parts no index generation lists that are older than this (ms,
+   * by the store's last-modified time; default UNLISTED_PART_AGE_MS): a rollup killed before
+   * listing what it wrote, whose rerun wrote other parts. Younger ones may be a running rollup's.
+   */
+  unlistedPartAgeMs?: number;
 }
+
+/** Age after which a part no index generation lists is deleted by a rollup (a day: no rollup runs that long). */
+export const UNLISTED_PART_AGE_MS = 24 * 3_600_000;
 
 export interface RollupResult {
   /** Rows written into new manifest parts. */
@@ -62,6 +72,8 @@ export interface RollupResult {
   bytes: number;
   /** Records examined. */
   records: number;
+  /** Parts deleted that no index generation listed, older than `unlistedPartAgeMs` (left by a rollup killed before listing them). */
+  unlistedPartsDeleted: number;
 }
 
 export interface PruneResult {
@@ -153,7 +165,7 @@ export async function rollupNamespace(t: LifecycleTarget): Promise<RollupResult>
   const period = t.period ?? 'monthly';
   const idx = await loadIndex(t.blobs, t.ns);
   const cursors = idx.parts.filter((p) => !p.pruned).map((p) => new PartCursor(t.blobs, p));
-  const out: RollupResult = { rows: 0, parts: 0, bytes: 0, records: 0 };
+  const out: RollupResult = { rows: 0, parts: 0, bytes: 0, records: 0, unlistedPartsDeleted: 0 };
   const newParts: PartEntry[] = [];
   const written = new Set<string>();
   const writers = new Map<string, PartWriter>();
@@ -194,7 +206,42 @@ export async function rollupNamespace(t: LifecycleTarget): Promise<RollupResult>
     forgetManifestIndex(t.blobs, t.ns);
     await afterErasures(t, newParts, [...written]);
   }
+  out.unlistedPartsDeleted = await deleteUnlistedParts(t.blobs, t.ns, Date.now() - (t.unlistedPartAgeMs ?? UNLISTED_PART_AGE_MS));
   return out;
+}
+
+/** The keys of the parts some stored index generation lists (the newest and the older ones kept). */
+async function listedParts(blobs: BlobStore, ns: Namespace): Promise<{ newest: ManifestIndex; older: ManifestIndex[]; keys: Set<string> }> {
+  const newest = await loadIndex(blobs, ns);
+  const older = await olderGenerations(blobs, ns, newest.gen);
+  const keys = new Set<string>();
+  for (const g of [newest, ...older]) for (const p of g.parts) keys.add(p.key);
+  return { newest, older, keys };
+}
+
+/** Deletes the parts no index generation lists last modified before `before` (epoch ms), with their stored versions. */
+async function deleteUnlistedParts(blobs: BlobStore, ns: Namespace, before: number): Promise<number> {
+  const { keys } = await listedParts(blobs, ns);
+  const stale: string[] = [];
+  for await (const e of blobs.list('backups', `${manifestRoot(ns)}parts/`))
+    if (!keys.has(e.key) && e.key.endsWith('.cmf') && e.lastModified.getTime() < before) stale.push(e.key);
+  if (!stale.length) return 0;
+  // listed since (a rollup that finished meanwhile): kept
+  const { keys: now } = await listedParts(blobs, ns);
+  let n = 0;
+  for (const key of stale.filter((k) => !now.has(k))) {
+    await purgeObject(blobs, key);
+    n++;
+  }
+  forgetParts(stale);
+  return n;
+}
+
+/** Deletes one object of the backups bucket, with its stored versions where the store keeps them; how many went. */
+async function purgeObject(blobs: BlobStore, key: string): Promise<number> {
+  if (blobs.purgePrefix) return blobs.purgePrefix('backups', key);
+  await blobs.delete('backups', key);
+  return 1;
 }
 
 /**
@@ -356,13 +403,8 @@ export async function rewriteManifestsWithout(
   for await (const e of blobs.list('backups', `${manifestRoot(ns)}parts/`))
     if (!listed.has(e.key) && !inOlder.has(e.key) && (await orphanHolds(blobs, e.key, itemId))) stale.add(e.key);
   if (!stale.size) return out;
-  const purge = async (key: string) => {
-    if (blobs.purgePrefix) return blobs.purgePrefix('backups', key);
-    await blobs.delete('backups', key);
-    return 1;
-  };
   forgetParts([...stale]);
-  for (const key of stale) if (!listed.has(key)) out.objectsDeleted += await purge(key);
+  for (const key of stale) if (!listed.has(key)) out.objectsDeleted += await purgeObject(blobs, key);
   // every older generation, with its stored versions: one purge per decimal prefix below the newest
   if (blobs.purgePrefix)
     for (const p of generationPrefixesBelow(newest.gen)) out.objectsDeleted += await blobs.purgePrefix('backups', `${manifestRoot(ns)}index/${p}`);
