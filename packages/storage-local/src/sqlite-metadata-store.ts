@@ -371,6 +371,8 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       dropCounted: p(`DELETE FROM chronos_counted_v2 WHERE ${NS} AND cv <= ?`),
       setCounterRow: p('INSERT INTO chronos_counters_v2 (ns, rule, created, updated, deleted) VALUES (?, ?, ?, ?, ?)'),
       ping: p('SELECT 1 AS ok'),
+      syncNormal: p('PRAGMA synchronous = NORMAL'),
+      syncFull: p('PRAGMA synchronous = FULL'),
     };
     const inc: Record<string, Database.Statement> = {};
     for (const f of FIELDS) {
@@ -869,7 +871,17 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
         throw new ValidationError('counter rules must be non-empty names');
       }
       if (inc.cv !== undefined && (!Number.isSafeInteger(inc.cv) || inc.cv < 0)) throw new ValidationError('counter cv must be a non-negative integer');
-      this.incrementTx.immediate(scope, inc);
+      // Without an fsync of its own (synchronous = NORMAL for this transaction only): the totals are derived
+      // from committed versions (recount rebuilds them), the version itself was made durable by its commit,
+      // and the next commit's fsync of the shared write-ahead log makes this increment durable too. A killed
+      // process loses nothing (the log is written); a power loss may drop the increments since the last
+      // fsync, as it may drop one made between a commit and its count today.
+      this.s.syncNormal!.run();
+      try {
+        this.incrementTx.immediate(scope, inc);
+      } finally {
+        this.s.syncFull!.run();
+      }
     });
   }
 

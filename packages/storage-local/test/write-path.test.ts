@@ -3,7 +3,9 @@
  * a create is one transaction of 3 lookups (tombstone + head in one statement, the payload key,
  * the next cv) and 3 inserts (payload, version, head); createMany reads the namespace's cv once
  * and writes it once per batch, so the cvs stay gapless and a later write continues after them;
- * a sync iterable given to createMany is read without a wait per item, its promises awaited.
+ * a sync iterable given to createMany is read without a wait per item, its promises awaited; a
+ * counter increment (a second transaction after each commit on chronos-db's embedded default)
+ * has no fsync of its own.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,6 +57,25 @@ describe('storage-local write path', () => {
       expect(n.get).toBe(3);
       expect(n.all).toBe(0);
       expect(n.run).toBe(5); // BEGIN, 3 inserts, COMMIT
+    } finally {
+      await st.close();
+    }
+  });
+
+  it('a counter increment commits without an fsync of its own and leaves the connection at synchronous = FULL', async () => {
+    const { st } = open();
+    const ns = { dbName: 'app', collection: 'users' };
+    try {
+      const db = st.meta.connection;
+      const n = await counted(db, async () => {
+        await st.meta.incrementCounters(ns, { field: 'created', rules: ['pro'], cv: 1 });
+        await st.meta.incrementCounters(ns, { field: 'created', rules: ['pro'], cv: 1 }); // counted once per cv
+        await st.meta.incrementCounters(ns, { field: 'updated', rules: [], cv: 2 });
+      });
+      expect(n.sql.filter((q) => /^PRAGMA synchronous = NORMAL$/.test(q))).toHaveLength(3);
+      expect(n.sql.filter((q) => /^PRAGMA synchronous = FULL$/.test(q))).toHaveLength(3);
+      expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL: the next commit syncs the log, this increment with it
+      expect(await st.meta.getCounters(ns)).toEqual({ created: 1, updated: 1, deleted: 0, rules: { pro: { created: 1 } } });
     } finally {
       await st.close();
     }
