@@ -116,15 +116,28 @@ function randomHex(bytes: number): string {
 
 let lastMs = -1;
 let lastHex = '';
+let hi = 0;
+let lo = 0;
+const hex8 = (n: number) => n.toString(16).padStart(8, '0');
 
-/** Time-ordered, URL- and path-safe id: 12 hex of ms time + 16 hex of randomness. */
+/**
+ * Time-ordered, URL- and path-safe id: 12 hex of ms time + 16 hex. The 16 are random for the
+ * first id of a millisecond and count up from there for the next ones of the same millisecond,
+ * so a process's ids sort in the order it made them (keyset pages, appends at the end of indexes).
+ */
 export function newId(): string {
   const now = Date.now();
   if (now !== lastMs) {
     lastMs = now;
     lastHex = now.toString(16).padStart(12, '0');
+    const r = randomHex(8);
+    hi = Number.parseInt(r.slice(0, 8), 16);
+    lo = Number.parseInt(r.slice(8), 16);
+  } else {
+    lo = (lo + 1) >>> 0;
+    if (lo === 0) hi = (hi + 1) >>> 0;
   }
-  return lastHex + randomHex(8);
+  return lastHex + hex8(hi) + hex8(lo);
 }
 
 export function newAttempt(): string {
