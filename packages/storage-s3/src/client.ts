@@ -1,4 +1,6 @@
 /** One configured S3Client per connection: checksums, retries, bounded agent, deadlines, request metering. */
+import type { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { ValidationError } from '@chronos-db/core';
 import { createHttpHandler, localhostAwareLookup, type DnsLookup } from './http.js';
@@ -96,15 +98,19 @@ export function installRequestMeter(client: S3Client, endpoint: string, onReques
   client.middlewareStack.add(
     (next) => async (args) => {
       const bucket = (args.input as { Bucket?: unknown } | undefined)?.Bucket;
-      const b = typeof bucket === 'string' ? bucket : undefined;
-      if (b) spaceMeter(endpoint, b).add();
-      for (const l of meterListeners.get(client) ?? []) l(b);
+      meterRequest(client, endpoint, typeof bucket === 'string' ? bucket : undefined);
       return next(args);
     },
     { step: 'deserialize', name: METER, priority: 'low' },
   );
 }
 const meterListeners = new WeakMap<S3Client, Array<(bucket: string | undefined) => void>>();
+
+/** Counts one HTTP attempt of this client (the meter's middleware, and requests sent beside the SDK: lean-put.ts). */
+export function meterRequest(client: S3Client, endpoint: string, bucket: string | undefined): void {
+  if (bucket) spaceMeter(endpoint, bucket).add();
+  for (const l of meterListeners.get(client) ?? []) l(bucket);
+}
 
 /** Removes a listener added by installRequestMeter (when a store that did not own the client closes). */
 export function removeRequestListener(client: S3Client, onRequest: (bucket: string | undefined) => void): void {
@@ -117,6 +123,8 @@ export function removeRequestListener(client: S3Client, onRequest: (bucket: stri
 export interface OwnedClient {
   client: S3Client;
   tuning: ResolvedTuning;
+  /** The keep-alive agents behind the client (requests sent beside the SDK share its sockets and bound). */
+  agents: { http: HttpAgent; https: HttpsAgent };
   /** Closes the client and its sockets. */
   destroy: () => void;
 }
@@ -151,6 +159,7 @@ export function createS3Client(conn: S3ConnectionOptions, extra?: Partial<S3Clie
   return {
     client,
     tuning,
+    agents: http.agents,
     destroy: () => {
       client.destroy();
       http.destroy();

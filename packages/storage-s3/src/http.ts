@@ -29,7 +29,7 @@ export interface HttpOptions {
 }
 
 /** A NodeHttpHandler whose agents hold at most `maxConnections` sockets and whose requests fail after the deadline. */
-export function createHttpHandler(o: HttpOptions): { handler: NodeHttpHandler; destroy: () => void } {
+export function createHttpHandler(o: HttpOptions): { handler: NodeHttpHandler; agents: { http: http.Agent; https: https.Agent }; destroy: () => void } {
   const agentOpts = { keepAlive: true, maxSockets: o.maxConnections, maxFreeSockets: Math.min(o.maxConnections, 16), lookup: o.lookup };
   const httpAgent = new http.Agent(agentOpts);
   const httpsAgent = new https.Agent(agentOpts);
@@ -43,6 +43,7 @@ export function createHttpHandler(o: HttpOptions): { handler: NodeHttpHandler; d
   });
   return {
     handler,
+    agents: { http: httpAgent, https: httpsAgent },
     destroy: () => {
       handler.destroy();
       httpAgent.destroy();

@@ -74,6 +74,43 @@ describeS3('S3BlobStore on the Ceph gateway', (env) => {
     }
   });
 
+  it('sends single-part PUTs itself, beside the SDK (lean-put.ts): same object, same content type, counted; a shared client puts through the SDK', async () => {
+    const sdkPuts = { n: 0 };
+    const countPuts = (c: S3Client) =>
+      c.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'PutObjectCommand') sdkPuts.n++;
+          return next(args);
+        },
+        { step: 'initialize', name: `countPuts${Math.random()}` },
+      );
+    countPuts(store.client);
+    const before = store.stats().requestsTotal;
+    const key = 'lean/A-z_0.9/x--y.json';
+    await store.put('json', key, enc('{"lean":true}'), { contentType: 'application/json' });
+    await store.put('content', 'lean/no-type', enc('bytes'));
+    expect(sdkPuts.n).toBe(0);
+    expect(store.stats().requestsTotal - before).toBe(2);
+    expect(await store.head('json', key)).toMatchObject({ size: 13, contentType: 'application/json' });
+    const raw = await oracle.client.send(new GetObjectCommand({ Bucket: store.bucketName('content'), Key: 'lean/no-type' }));
+    expect(raw.ContentType).toBe('application/octet-stream');
+    expect(await raw.Body!.transformToString()).toBe('bytes');
+    // ifNoneMatch on the lean path: the provider enforces it (412) or the store checks first
+    await expect(store.put('json', key, enc('again'), { ifNoneMatch: true })).rejects.toBeInstanceOf(OptimisticLockError);
+    expect(dec(await store.get('json', key))).toBe('{"lean":true}');
+    // a store on a client it does not own has no credentials of its own to sign with: the SDK sends
+    const shared = createS3BlobStore({ ...connFor(env, names), client: oracle.client });
+    countPuts(oracle.client);
+    sdkPuts.n = 0; // (the conditional-write probe above wrote through the SDK)
+    try {
+      await shared.put('json', 'lean/shared', enc('shared'));
+      expect(sdkPuts.n).toBe(1);
+      expect(dec(await store.get('json', 'lean/shared'))).toBe('shared');
+    } finally {
+      await shared.close();
+    }
+  });
+
   it('lists keys under a prefix in key order, across pages', async () => {
     const keys = Array.from({ length: 12 }, (_, i) => `list/p/${String(i).padStart(3, '0')}`);
     for (const k of [...keys].reverse()) await store.put('json', k, enc(k));

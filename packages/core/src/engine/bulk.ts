@@ -13,8 +13,9 @@
  * commit (no second version); without an explicit id, a create's id is
  * derived from its requestId, as `create` does. Those earlier commits are
  * looked up for a whole batch at once (`MetadataStore.findByRequestIds` where
- * the store has it): createMany after the commit refused items, updateMany
- * before it reads the heads.
+ * the store has it): updateMany before it reads the heads; createMany after
+ * the commit refused items, and before the PUTs while the last batch that
+ * settled found earlier commits (a rerun then costs one lookup per batch).
  */
 import { ChronosError, NotFoundError, OptimisticLockError, StorageError, ValidationError } from '../errors.js';
 import { assertId, assertOv, newId } from '../names.js';
@@ -170,6 +171,7 @@ async function commitReady(
   { ready, out }: { ready: Planned[]; out: Map<number, Settled> },
   concurrency: number,
   op: 'CREATE' | 'UPDATE',
+  tally: { replayed: number },
 ): Promise<Settled[]> {
   let results: CommitManyResult[];
   if (cx.meta.commitMany && ready.length > 1) {
@@ -213,6 +215,7 @@ async function commitReady(
       if (p.w.requestId) {
         const prior = replayedFrom(priors, p.w.requestId, p.w.requestHash!);
         if (prior) {
+          tally.replayed++;
           out.set(p.index, { ok: true, index: p.index, id: prior.itemId, ov: prior.ov, cv: prior.cv });
           return;
         }
@@ -245,6 +248,7 @@ async function* run<T>(
   // createMany: the payload PUTs of batch k + 1 run while batch k commits (two batches in memory at
   // most; commits stay in order). updateMany plans from the heads, so each batch waits for the last.
   let inFlight: Promise<{ settled: Settled[] } | { error: unknown }> | undefined;
+  let lastReplayed = 0;
   async function* drain(): AsyncGenerator<BulkResult> {
     const prev = inFlight;
     inFlight = undefined;
@@ -263,20 +267,30 @@ async function* run<T>(
     if (op !== 'CREATE') yield* drain();
     const settled: Settled[] = [];
     const plans: Planned[] = [];
-    // updateMany: the batch's earlier commits by requestId, in one lookup (createMany looks after a refused commit)
+    // The batch's earlier commits by requestId, in one lookup: updateMany always (before it reads the
+    // heads); createMany while the last batch that settled had some (a rerun: no PUT, no commit for
+    // them), else only for the items whose commit was refused (commitReady)
     let priors: Priors = new Map();
-    if (op === 'UPDATE') {
+    if (op === 'UPDATE' || lastReplayed > 0) {
       const reqs = batch.items.map((it) => requestIdOf(it)).filter((r): r is string => r !== undefined);
       if (reqs.length) priors = await priorsOf(cx, reqs, o.concurrency).catch((error: unknown) => ({ error }));
     }
     const planned = await mapLimit(batch.items, o.concurrency, (item, i) =>
       plan(item, batch.start + i, o, priors).catch((e: unknown) => fail(batch.start + i, e)),
     );
-    for (const p of planned) 'built' in p ? plans.push(p as Planned) : settled.push(p as Settled);
+    const tally = { replayed: 0 };
+    for (const p of planned) {
+      if ('built' in p) plans.push(p as Planned);
+      else {
+        settled.push(p as Settled);
+        if ((p as Settled).ok) tally.replayed++; // (a plan answers ok only from an earlier commit)
+      }
+    }
     const stored = plans.length ? await put(cx, plans, o.concurrency) : undefined;
     yield* drain();
     inFlight = (async () => {
-      if (stored) settled.push(...(await commitReady(cx, stored, o.concurrency, op)));
+      if (stored) settled.push(...(await commitReady(cx, stored, o.concurrency, op, tally)));
+      lastReplayed = tally.replayed;
       return { settled };
     })().catch((error: unknown) => ({ error }));
   }
@@ -298,11 +312,15 @@ export function createMany(cx: EngineContext, items: Iterable<BulkCreateItem> | 
     items,
     opts,
     idOfCreate,
-    async (item, index, o) => {
+    async (item, index, o, priors) => {
       if (!isPlainObject(item as unknown)) throw new ValidationError(`items[${index}] must be { data, id?, requestId? }`);
       const input = checkData(item.data, `items[${index}].data`);
       if (item.id !== undefined) assertId(item.id);
       const w = writeSetup({ actor: o.actor, reason: o.reason, requestId: item.requestId }, () => ({ op: 'CREATE', id: item.id, data: input }));
+      if (w.requestId) {
+        const prior = replayedFrom(priors, w.requestId, w.requestHash!);
+        if (prior) return { ok: true, index, id: prior.itemId, ov: prior.ov, cv: prior.cv };
+      }
       const id = item.id ?? (w.requestId ? derivedId(cx, 'req', w.requestId) : newId());
       const at = cx.clock();
       const built = build(cx, { id, ov: 0, op: 'CREATE', at, createdAt: at, doc: input, ...w });
