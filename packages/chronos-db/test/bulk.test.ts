@@ -19,6 +19,7 @@ import {
   OptimisticLockError,
   ValidationError,
   type BlobStore,
+  type BulkCreateItem,
   type BulkResult,
   type MetadataStore,
   type Namespace,
@@ -131,9 +132,9 @@ function runBulkSuite(name: string, n: number, spec: () => StoreSpec | null, pre
       expect(await engine.getLatest(`pipe-${tag}-0`)).toMatchObject({ p: 0 });
     });
 
-    it('a rerun looks up the earlier commits of a batch at once (findByRequestIds), or per item where the store lacks it; same answers', async () => {
+    it('a rerun looks up the earlier commits of a batch at once (by (id, 0), then findByRequestIds, or per item where the store lacks it); same answers', async () => {
       const tag = Math.random().toString(36).slice(2, 8);
-      const calls = { one: 0, many: 0, asked: 0 };
+      const calls = { byId: 0, one: 0, many: 0, asked: 0 };
       const counting = (batched: boolean) =>
         new Proxy(meta, {
           get(t, p, r) {
@@ -141,6 +142,11 @@ function runBulkSuite(name: string, n: number, spec: () => StoreSpec | null, pre
             const v = Reflect.get(t, p, r);
             if (typeof v !== 'function') return v;
             if (p === 'findByRequestId') calls.one++;
+            if (p === 'findVersions')
+              return (n: Namespace, refs: unknown[]) => {
+                calls.byId++;
+                return v.call(t, n, refs);
+              };
             if (p === 'findByRequestIds')
               return (n: Namespace, ids: string[]) => {
                 calls.many++;
@@ -150,30 +156,33 @@ function runBulkSuite(name: string, n: number, spec: () => StoreSpec | null, pre
             return v.bind(t);
           },
         });
-      const items = Array.from({ length: 45 }, (_, i) => ({ data: { r: i }, requestId: `rr-${tag}-${i}` }));
+      const items = Array.from({ length: 45 }, (_, i) => ({ data: { r: i }, requestId: `rr-${tag}-${i}` }) as BulkCreateItem);
       const first = await new CollectionEngine({ ns, meta: counting(true), blobs }).createMany(items, { batchSize: 20 });
       expect(first.every((r) => r.ok)).toBe(true);
-      expect(calls).toEqual({ one: 0, many: 0, asked: 0 }); // (a first run looks nothing up: nothing was refused)
-      const changed = items.map((it, i) => (i === 30 ? { ...it, data: { r: 'other' } } : it));
+      expect(calls).toEqual({ byId: 0, one: 0, many: 0, asked: 0 }); // a first run looks nothing up: nothing was refused
+      // #30: the same requestId with other data; #41 (the 3rd batch, looked up before its PUTs): with another id
+      const changed = items.map((it, i) => (i === 30 ? { ...it, data: { r: 'other' } } : i === 41 ? { ...it, id: `other-${tag}` } : it));
       const answers: BulkResult[][] = [];
       for (const batched of [true, false]) {
         const e = new CollectionEngine({ ns, meta: counting(batched), blobs });
         answers.push(await e.createMany(changed, { batchSize: 20 }));
       }
-      // batched: one call per batch of 20 (3), each asking for the batch's refused items; else one call per item
-      expect(calls).toEqual({ one: 45, many: 3, asked: 45 });
+      // per batch of 20 one lookup by (id, 0) (batches 1 and 2 after their commits were refused, batch 3 before
+      // its PUTs); only #41, not found by id, is looked up by requestId: batched, or alone without findByRequestIds
+      expect(calls).toEqual({ byId: 6, one: 1, many: 1, asked: 1 });
       for (const rs of answers) {
         expect(rs.map((r) => (r.ok ? [r.index, r.id, r.ov, r.cv] : [r.index, r.error.name]))).toEqual(
-          first.map((r, i) => (i === 30 ? [i, 'ValidationError'] : r.ok ? [i, r.id, r.ov, r.cv] : [])),
+          first.map((r, i) => (i === 30 || i === 41 ? [i, 'ValidationError'] : r.ok ? [i, r.id, r.ov, r.cv] : [])),
         );
       }
+      expect(await engine.getLatest(`other-${tag}`)).toBeNull();
       const ids = first.map((r) => (r.ok ? r.id : ''));
       const ups = ids.map((id, i) => ({ id, data: { r: i, v: 1 }, expectedOv: 0, requestId: `ru-${tag}-${i}` }));
       const up1 = await new CollectionEngine({ ns, meta: counting(true), blobs }).updateMany(ups, { batchSize: 20 });
       const up2 = await new CollectionEngine({ ns, meta: counting(true), blobs }).updateMany(ups, { batchSize: 20 });
       expect(up2).toEqual(up1);
       expect(up1.every((r) => r.ok && r.ov === 1)).toBe(true);
-      expect(calls).toMatchObject({ one: 45, many: 3 + 6 }); // updateMany: one lookup per batch, before it reads the heads
+      expect(calls).toMatchObject({ one: 1, many: 1 + 6 }); // updateMany: one lookup per batch, before it reads the heads
     }, 600_000);
 
     it('refuses bad options as a whole (a ValidationError, nothing written)', async () => {

@@ -34,8 +34,13 @@ export function assertNamespace(ns: Namespace): void {
   if (ns.tenant !== undefined) assertTenant(ns.tenant);
 }
 
+/** Whether this is a valid record id (assertId without the throw). */
+export function isId(id: unknown): id is string {
+  return typeof id === 'string' && ID_RE.test(id);
+}
+
 export function assertId(id: unknown): asserts id is string {
-  if (typeof id !== 'string' || !ID_RE.test(id)) {
+  if (!isId(id)) {
     throw new ValidationError(`Invalid record id ${show(id)}: use 1-128 letters, digits, '_' or '-'`);
   }
 }

@@ -366,7 +366,8 @@ export interface MetadataStore {
   /**
    * Optional: the versions that exist among these (itemId, ov) pairs of one namespace, in any
    * order, in few round trips (at most 1000 pairs per call). collectGarbage uses it to check a
-   * batch of payload keys at once; without it, it calls `getVersion` per key.
+   * batch of payload keys at once; without it, it calls `getVersion` per key. Bulk writes use it
+   * to find a rerun's creates by their (id, 0) before looking up requestIds (findByRequestIds).
    */
   findVersions?(ns: Namespace, refs: ReadonlyArray<{ itemId: string; ov: number }>): Promise<VersionDoc[]>;
   /**

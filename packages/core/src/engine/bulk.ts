@@ -18,7 +18,7 @@
  * settled found earlier commits (a rerun then costs one lookup per batch).
  */
 import { ChronosError, NotFoundError, OptimisticLockError, StorageError, ValidationError } from '../errors.js';
-import { assertId, assertOv, newId } from '../names.js';
+import { assertId, assertOv, isId, newId } from '../names.js';
 import type { CommitInput, CommitManyResult, HeadDoc, VersionDoc } from '../ports.js';
 import { build, type Built } from './build.js';
 import { allInline, priorsOf, putPayloads, replayed } from './commit.js';
@@ -191,7 +191,9 @@ async function commitReady(
   }
 
   // refused items with a requestId (a rerun): their earlier commits, looked up for the whole batch at once
-  const retried = ready.filter((p, i) => !results[i]!.ok && results[i]!.error instanceof OptimisticLockError && p.w.requestId).map((p) => p.w.requestId!);
+  const retried = ready
+    .filter((p, i) => !results[i]!.ok && results[i]!.error instanceof OptimisticLockError && p.w.requestId)
+    .map((p) => ({ requestId: p.w.requestId!, at: { itemId: p.id, ov: p.built!.version.ov } }));
   let priors: Priors = new Map();
   if (retried.length) priors = await priorsOf(cx, retried, concurrency).catch((error: unknown) => ({ error }));
 
@@ -272,8 +274,8 @@ async function* run<T>(
     // them), else only for the items whose commit was refused (commitReady)
     let priors: Priors = new Map();
     if (op === 'UPDATE' || lastReplayed > 0) {
-      const reqs = batch.items.map((it) => requestIdOf(it)).filter((r): r is string => r !== undefined);
-      if (reqs.length) priors = await priorsOf(cx, reqs, o.concurrency).catch((error: unknown) => ({ error }));
+      const keys = batch.items.map((it) => lookupKey(cx, it, op)).filter((k) => k !== undefined);
+      if (keys.length) priors = await priorsOf(cx, keys, o.concurrency).catch((error: unknown) => ({ error }));
     }
     const planned = await mapLimit(batch.items, o.concurrency, (item, i) =>
       plan(item, batch.start + i, o, priors).catch((e: unknown) => fail(batch.start + i, e)),
@@ -297,10 +299,17 @@ async function* run<T>(
   yield* drain();
 }
 
-/** An item's requestId if it is one a store can look up (writeSetup checks it fully). */
-const requestIdOf = (it: unknown): string | undefined => {
+/**
+ * What to look an item's earlier commit up by: its requestId if it is one a store can look up
+ * (writeSetup checks it fully), and for a create the version it would have made, (id, 0), with
+ * the id derived from the requestId as plan does when the item names none.
+ */
+const lookupKey = (cx: EngineContext, it: unknown, op: 'CREATE' | 'UPDATE'): { requestId: string; at?: { itemId: string; ov: number } } | undefined => {
   const r = isPlainObject(it) ? it.requestId : undefined;
-  return typeof r === 'string' && r.length > 0 && r.length <= 256 ? r : undefined;
+  if (typeof r !== 'string' || r.length === 0 || r.length > 256) return undefined;
+  if (op !== 'CREATE') return { requestId: r };
+  const id = (it as { id?: unknown }).id ?? derivedId(cx, 'req', r);
+  return isId(id) ? { requestId: r, at: { itemId: id, ov: 0 } } : { requestId: r };
 };
 
 const idOfCreate = (it: BulkCreateItem) => (isPlainObject(it as unknown) && typeof it.id === 'string' ? it.id : undefined);

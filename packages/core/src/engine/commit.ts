@@ -143,18 +143,37 @@ export async function replay(cx: EngineContext, requestId: string, requestHash: 
 
 /**
  * The versions earlier attempts committed with these requestIds (for `replay` in bulk), by
- * requestId: one `findByRequestIds` call per MAX_REQUEST_IDS where the store has it, else
- * `findByRequestId` per requestId, `concurrency` at a time. Check each with `replayed`.
+ * requestId. A key may name the version its write would have made (`at`: a create's is
+ * (id, 0)): those are read by id first (`findVersions`: `_id` seeks, which FerretDB answers
+ * without a scan) and kept where they carry the requestId. The rest: one `findByRequestIds`
+ * call per MAX_REQUEST_IDS where the store has it, else `findByRequestId` per requestId,
+ * `concurrency` at a time. Check each with `replayed`.
  */
-export async function priorsOf(cx: EngineContext, requestIds: Iterable<string>, concurrency: number): Promise<Map<string, VersionDoc>> {
-  const ids = [...new Set(requestIds)];
+export async function priorsOf(
+  cx: EngineContext,
+  keys: ReadonlyArray<{ requestId: string; at?: { itemId: string; ov: number } }>,
+  concurrency: number,
+): Promise<Map<string, VersionDoc>> {
+  const out = new Map<string, VersionDoc>();
+  const hinted = keys.filter((k) => k.at);
+  if (hinted.length && cx.meta.findVersions) {
+    for (let i = 0; i < hinted.length; i += MAX_REQUEST_IDS) {
+      const part = hinted.slice(i, i + MAX_REQUEST_IDS);
+      const wanted = new Set(part.map((k) => k.requestId));
+      for (const v of await cx.meta.findVersions(
+        cx.ns,
+        part.map((k) => k.at!),
+      ))
+        if (v.requestId !== undefined && wanted.has(v.requestId)) out.set(v.requestId, v);
+    }
+  }
+  const ids = [...new Set(keys.map((k) => k.requestId).filter((r) => !out.has(r)))];
   const found: VersionDoc[] = [];
   if (cx.meta.findByRequestIds) {
     for (let i = 0; i < ids.length; i += MAX_REQUEST_IDS) found.push(...(await cx.meta.findByRequestIds(cx.ns, ids.slice(i, i + MAX_REQUEST_IDS))));
   } else {
     for (const v of await mapLimit(ids, concurrency, (r) => cx.meta.findByRequestId(cx.ns, r))) if (v) found.push(v);
   }
-  const out = new Map<string, VersionDoc>();
   for (const v of found) if (v.requestId !== undefined) out.set(v.requestId, v);
   return out;
 }
