@@ -5,14 +5,12 @@
  * documents hold the record's indexed metadata. One maintenance pass (without contexts: every
  * namespace of the backend) sweeps them, and the erasure record's counts say so.
  */
-import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { initChronos, type ChronosConfig } from 'chronos-db';
 import { COLLECTION, erasureCollectionMap, markersOf, recordData } from './helpers/erasure-scenario';
+import { startTsxChild } from './helpers/child';
 import { enableVersioning, scanMongo, scanS3 } from './helpers/raw-scan';
 import { buckets, createBuckets, describeServers, rnd } from './helpers/servers';
-
-const ROOT = resolve(__dirname, '../../..');
 
 describeServers('erasure: the ghost version of a writer killed before its tombstone look (FerretDB + Ceph)', (env) => {
   const names = buckets('ghost');
@@ -39,30 +37,13 @@ describeServers('erasure: the ghost version of a writer killed before its tombst
       for (let v = 1; v <= 3; v++) await col.update(id, recordData(a, v));
 
       // the writer reads the record, then waits at its version insert
-      const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash/ghost-writer-child.ts')], {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          NODE_NO_WARNINGS: '1',
-          GHOST_JOB: JSON.stringify({ config, ctx, id, data: recordData(a, 9) }),
-          TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'),
-        },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let out = '';
-      const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_c, signal) => res(signal)));
-      await new Promise<void>((res, rej) => {
-        child.stdout.on('data', (d) => {
-          out += d;
-          if (out.includes('READY')) res();
-        });
-        child.stderr.on('data', (d) => (out += d));
-        child.on('exit', () => rej(new Error(`the writer ended before its insert: ${out}`)));
-      });
+      const child = startTsxChild(join(__dirname, 'crash/ghost-writer-child.ts'), 'GHOST_JOB', { config, ctx, id, data: recordData(a, 9) }, { stdin: true });
+      await child.line(/^READY$/);
       // the erasure runs to the end meanwhile
       expect(await chronos.admin.hardDelete(ctx, id, { confirm: true, actor: 'dpo', reason: 'ghost test' })).toMatchObject({ versionsDeleted: 4 });
-      child.stdin.write('GO\n');
-      expect({ signal: await exited, out }).toEqual({ signal: 'SIGKILL', out: 'READY\n' });
+      child.proc.stdin!.write('GO\n');
+      const { signal, out } = await child.exited;
+      expect({ signal, out }).toEqual({ signal: 'SIGKILL', out: 'READY\n' });
 
       // the ghost is there (raw), reads answer missing
       const ghost = await scanMongo(env.mongoUrl, dbName, [a.meta]);

@@ -5,35 +5,20 @@
  * applied twice. On the embedded stores with the local journal (no server
  * needed), and on FerretDB + Ceph with the local journal and the MongoDB queue.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createLocalMetadataStore } from '@chronos-db/storage-local';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { initChronos, type ChronosConfig } from 'chronos-db';
 import { drained, expectAppliedOnce, expectAppliedOnceLocal, fillEmbeddedQueue, fillQueue } from './helpers/fallback';
+import { runTsxChild, type TsxChildResult } from './helpers/child';
 import { buckets, createBuckets, describeServers, rnd } from './helpers/servers';
 
-const ROOT = resolve(__dirname, '../../..');
-
-function runWorkerChild(job: object): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash', 'worker-child.ts')], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_NO_WARNINGS: '1', WORKER_JOB: JSON.stringify(job), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('error', rej);
-    child.on('exit', (code, signal) => res({ code, signal, out }));
-  });
-}
+const runWorkerChild = (job: object) => runTsxChild(join(__dirname, 'crash', 'worker-child.ts'), 'WORKER_JOB', job);
 
 /** The child's SIGKILL, or a failure that says how it ended instead. */
-function killedOn(r: { code: number | null; signal: NodeJS.Signals | null; out: string }): { applied: string; requestId: string } {
+function killedOn(r: TsxChildResult): { applied: string; requestId: string } {
   if (r.signal !== 'SIGKILL') throw new Error(`the worker child was not killed (exit ${r.code ?? r.signal}): ${r.out.slice(-2000)}`);
   return JSON.parse(r.out.trim().split('\n')[0]!) as { applied: string; requestId: string };
 }

@@ -3,14 +3,13 @@
  * startMaintenance on one basePath run each pass once; shrinkShadows drops expired and
  * oversized shadows and reads stay correct; bad input is a typed error.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ValidationError, initChronos, type ChronosConfig } from 'chronos-db';
+import { runTsxChild } from './helpers/child';
 import { buckets, createBuckets, describeServers, rnd } from './helpers/servers';
 
-const ROOT = resolve(__dirname, '../../..');
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -21,21 +20,7 @@ const fresh = () => {
   return d;
 };
 
-function runChild(job: object): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash/maintenance-child.ts')], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_NO_WARNINGS: '1', MAINT_JOB: JSON.stringify(job), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', rej);
-    child.on('exit', (code) => res({ code, out, err }));
-  });
-}
+const runChild = (job: object) => runTsxChild(join(__dirname, 'crash/maintenance-child.ts'), 'MAINT_JOB', job);
 
 async function twoProcesses(config: ChronosConfig, key: string) {
   const seed = initChronos(config);
@@ -43,8 +28,8 @@ async function twoProcesses(config: ChronosConfig, key: string) {
   await seed.admin.shutdown();
   const job = { config, everyMs: 400, ticks: 8 };
   const [a, b] = await Promise.all([runChild(job), runChild(job)]);
-  expect({ a: [a.code, a.err], b: [b.code, b.err] }).toEqual({ a: [0, ''], b: [0, ''] });
-  const ran = [...a.out.trim().split('\n'), ...b.out.trim().split('\n')].filter(Boolean).map((l) => JSON.parse(l) as { round: number; steps: string[] });
+  expect({ a: [a.code, a.stderr], b: [b.code, b.stderr] }).toEqual({ a: [0, ''], b: [0, ''] });
+  const ran = [...a.stdout.trim().split('\n'), ...b.stdout.trim().split('\n')].filter(Boolean).map((l) => JSON.parse(l) as { round: number; steps: string[] });
   const passes = ran.map((r) => r.round);
   expect(passes.length).toBeGreaterThanOrEqual(2);
   expect(new Set(passes).size).toBe(passes.length); // no pass ran twice

@@ -11,13 +11,13 @@
  * processes writing the same new tenants -> draining a backend, SIGKILLed
  * mid-way, then rerun -> tenant isolation.
  */
-import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { initChronos, type BoundCollection, type Chronos, type ChronosConfig } from 'chronos-db';
 import { isRetriableStorageError, parseConfig } from '@chronos-db/core';
 import { buildTopology, placementKey, targetBackend } from '@chronos-db/router';
 import { MongoClient } from 'mongodb';
+import { runTsxChild } from './helpers/child.js';
 import { buckets, createBuckets, describeServers, rnd, startSecondFerret, type SecondFerret } from './helpers/servers.js';
 
 const FULL = process.env.CHRONOS_REBALANCE_FULL === '1';
@@ -25,7 +25,6 @@ const FULL = process.env.CHRONOS_REBALANCE_FULL === '1';
 if (FULL) jest.setTimeout(30 * 60_000);
 const TENANTS = FULL ? 200 : 16;
 const RECORDS = FULL ? 5 : 3;
-const ROOT = resolve(__dirname, '../../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Runs fn over items, `width` at a time. */
 async function pool<T>(items: readonly T[], width: number, fn: (x: T) => Promise<void>): Promise<void> {
@@ -336,24 +335,8 @@ describeServers(`rebalance across four FerretDB servers (${TENANTS} tenants${FUL
     // besides s2's contexts: 'race' tenants the old-config process placed first, where the new config would not
     expect(plan.moves.filter((m) => m.from !== 's2').every((m) => m.context.collection === 'race' && m.to === 's4')).toBe(true);
     expect(plan.moves.every((m) => m.to !== 's2')).toBe(true);
-    const killed = await new Promise<{ signal: NodeJS.Signals | null; out: string }>((res, rej) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'rebalance', 'child.ts')], {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          NODE_NO_WARNINGS: '1',
-          REBALANCE_JOB: JSON.stringify({ config: config(NEW), drain: ['s2'], killAt: 2 }),
-          TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (out += d));
-      child.on('error', rej);
-      child.on('exit', (_code, signal) => res({ signal, out }));
-    });
-    expect(killed).toEqual({ signal: 'SIGKILL', out: '' });
+    const { signal, out } = await runTsxChild(join(__dirname, 'rebalance', 'child.ts'), 'REBALANCE_JOB', { config: config(NEW), drain: ['s2'], killAt: 2 });
+    expect({ signal, out }).toEqual({ signal: 'SIGKILL', out: '' });
     const mid = await b.admin.planRebalance({ drain: ['s2'] });
     expect(mid.moves.some((m) => m.resume)).toBe(true);
     // while fenced, reads still answer from the source

@@ -6,15 +6,14 @@
  * through commitMany (SQLite: one transaction per page; 2,000 records on
  * the servers by default).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { CollectionEngine, mapLimit, type MetadataStore } from '@chronos-db/core';
 import { makeStores, type StoreSpec } from './crash/stores.js';
-import { buckets, createBuckets, describeServers, rnd } from './helpers/servers.js';
+import { runTsxChild } from './helpers/child.js';
+import { describeServers, rnd, serverStoreSpec } from './helpers/servers.js';
 
-const ROOT = resolve(__dirname, '../../..');
 const N = Number(process.env.CHRONOS_T9_RECORDS ?? 10_000);
 const N_SERVERS = Number(process.env.CHRONOS_T9_SERVER_RECORDS ?? 2_000);
 
@@ -26,14 +25,7 @@ describe(`T9: restoreCollection of ${N} records killed at half and resumed (embe
 
 describeServers(`T9: restoreCollection of ${N_SERVERS} records killed at half and resumed (FerretDB + Ceph, bulk pages)`, (env) => {
   it('ends at the target state with nothing applied twice', async () => {
-    const names = buckets('t9');
-    await createBuckets(env, names);
-    const spec: StoreSpec = {
-      kind: 'mongo-s3',
-      mongoUri: env.mongoUrl,
-      s3: { endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names },
-    };
-    await t9(spec, N_SERVERS, true, `t9_${rnd()}`);
+    await t9(await serverStoreSpec(env, 't9'), N_SERVERS, true, `t9_${rnd()}`);
   }, 600_000);
 });
 
@@ -68,38 +60,28 @@ async function t9(spec: StoreSpec, N: number, bulk: boolean, dbName = 't9'): Pro
 
     // the restore runs in a child process and is killed once it has scanned half
     const during = ids.filter((_, i) => i % 501 === 3 && i % 97 !== 1);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash/restore-child.ts')], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        NODE_NO_WARNINGS: '1',
-        RESTORE_JOB: JSON.stringify({ spec, ns, cv, slowAfter: N / 2, slowMs: bulk ? 500 : 20 }),
-        TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
     let killedAt = 0;
     let wroteDuring = false;
-    const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_c, s) => res(s)));
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      for (const line of chunk.split('\n')) {
-        const m = /^progress (\d+)/.exec(line);
-        if (!m) continue;
-        const scanned = Number(m[1]);
-        if (!wroteDuring && scanned >= N / 4) {
-          wroteDuring = true;
-          void mapLimit(during, 4, (id) => engine.update(id, { phase: 'during' })).catch(() => {});
-        }
-        if (!killedAt && scanned >= N / 2) {
-          killedAt = scanned;
-          child.kill('SIGKILL');
-        }
-      }
-    });
-    const signal = await exited;
+    const { signal, stderr } = await runTsxChild(
+      join(__dirname, 'crash/restore-child.ts'),
+      'RESTORE_JOB',
+      { spec, ns, cv, slowAfter: N / 2, slowMs: bulk ? 500 : 20 },
+      {
+        onLine: (line, child) => {
+          const m = /^progress (\d+)/.exec(line);
+          if (!m) return;
+          const scanned = Number(m[1]);
+          if (!wroteDuring && scanned >= N / 4) {
+            wroteDuring = true;
+            void mapLimit(during, 4, (id) => engine.update(id, { phase: 'during' })).catch(() => {});
+          }
+          if (!killedAt && scanned >= N / 2) {
+            killedAt = scanned;
+            child.kill('SIGKILL');
+          }
+        },
+      },
+    );
     expect({ signal, stderr }).toEqual({ signal: 'SIGKILL', stderr: '' });
     expect(killedAt).toBeGreaterThanOrEqual(N / 2);
     expect(killedAt).toBeLessThan(N + 50);

@@ -3,10 +3,9 @@
  * embedded store and on FerretDB + Ceph: every read answers as before at every point, and a
  * rerun completes the job with nothing lost.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
   CollectionEngine,
@@ -21,27 +20,15 @@ import {
   type SegmentEntry,
 } from '@chronos-db/core';
 import { makeStores, type StoreSpec } from './crash/stores.js';
+import { runTsxChild } from './helpers/child.js';
 import { withInflated } from './helpers/raw-scan.js';
 import { describeServers, rnd, serverStoreSpec } from './helpers/servers.js';
 
-const ROOT = resolve(__dirname, '../../..');
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const retention = { maxVersions: 2 };
 
-function runChild(job: object): Promise<{ signal: NodeJS.Signals | null; err: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'crash/lifecycle-child.ts')], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_NO_WARNINGS: '1', LIFECYCLE_JOB: JSON.stringify(job), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', rej);
-    child.on('exit', (_code, signal) => res({ signal, err }));
-  });
-}
+const runChild = (job: object) => runTsxChild(join(__dirname, 'crash/lifecycle-child.ts'), 'LIFECYCLE_JOB', job);
 
 function crashScenarios(name: string, spec: () => Promise<StoreSpec>) {
   describe(`SIGKILL during rollup and prune: ${name}`, () => {
@@ -85,7 +72,7 @@ function crashScenarios(name: string, spec: () => Promise<StoreSpec>) {
       const { ns, snapshot, now } = await seeded();
       const before = await snapshot();
       const r = await runChild({ mode: 'rollup', spec: s, ns, retention, now });
-      expect({ signal: r.signal, err: r.err }).toEqual({ signal: 'SIGKILL', err: '' });
+      expect({ signal: r.signal, err: r.stderr }).toEqual({ signal: 'SIGKILL', err: '' });
       expect((await loadManifestIndex(blobs, ns)).parts).toHaveLength(0); // killed before the index
       expect(await snapshot()).toBe(before);
       const target = { ns, meta, blobs, retention, period: 'daily' as const, now };
@@ -104,7 +91,7 @@ function crashScenarios(name: string, spec: () => Promise<StoreSpec>) {
       const target = { ns, meta, blobs, retention, period: 'daily' as const, now };
       expect((await rollupNamespace(target)).rows).toBe(3 * 13);
       const r = await runChild({ mode: 'prune', spec: s, ns, retention, now });
-      expect({ signal: r.signal, err: r.err }).toEqual({ signal: 'SIGKILL', err: '' });
+      expect({ signal: r.signal, err: r.stderr }).toEqual({ signal: 'SIGKILL', err: '' });
       // ov 0..4 of each record went before the kill
       expect((await meta.listVersions(ns, 'rec0', { limit: 1 }))[0]!.ov).toBe(5);
       expect(await snapshot()).toBe(before);
@@ -146,7 +133,7 @@ function crashScenarios(name: string, spec: () => Promise<StoreSpec>) {
         JSON.stringify(await Promise.all(ids.slice(1).map(async (id) => [await engine.getVersion(id, 0), (await engine.history(id, { limit: 100 })).items])));
       const before = await others();
       const r = await runChild({ mode: 'rollup', spec: s, ns, retention, now });
-      expect({ signal: r.signal, err: r.err }).toEqual({ signal: 'SIGKILL', err: '' });
+      expect({ signal: r.signal, err: r.stderr }).toEqual({ signal: 'SIGKILL', err: '' });
       expect((await loadManifestIndex(blobs, ns)).parts).toHaveLength(0);
       const orphans = await partKeys(ns.dbName);
       expect(orphans).toHaveLength(1);
@@ -169,7 +156,7 @@ function crashScenarios(name: string, spec: () => Promise<StoreSpec>) {
       const { ns, snapshot, now } = await seeded();
       const before = await snapshot();
       const r = await runChild({ mode: 'rollup', spec: s, ns, retention, now });
-      expect({ signal: r.signal, err: r.err }).toEqual({ signal: 'SIGKILL', err: '' });
+      expect({ signal: r.signal, err: r.stderr }).toEqual({ signal: 'SIGKILL', err: '' });
       const [orphan] = await partKeys(ns.dbName);
       // the rerun keeps more versions (ov 0..2 of each record due): its first day's part differs, the orphan stays unlisted
       const target = { ns, meta, blobs, retention: { maxVersions: 12 }, period: 'daily' as const, now };

@@ -1,25 +1,10 @@
 /** T1 and T2 of RELIABILITY.md with a real SIGKILL of a child process, over any adapter pair. */
-import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { CollectionEngine, type BlobStore, type MetadataStore } from '@chronos-db/core';
+import { runTsxChild } from '../helpers/child.js';
 import { makeStores, type StoreSpec } from './stores.js';
 
-const ROOT = resolve(__dirname, '../../../..');
-
-function runChild(job: object): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'child.ts')], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_NO_WARNINGS: '1', CRASH_JOB: JSON.stringify(job), TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('error', rej);
-    child.on('exit', (code, signal) => res({ code, signal, out }));
-  });
-}
+const runChild = (job: object) => runTsxChild(join(__dirname, 'child.ts'), 'CRASH_JOB', job);
 
 async function jsonKeys(blobs: BlobStore, prefix: string): Promise<string[]> {
   const out: string[] = [];
