@@ -2,7 +2,7 @@ import { runEngineBehaviour } from '@chronos-db/testkit';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { createS3BlobStore } from '@chronos-db/storage-s3';
 import { runCrashScenarios } from './crash/run-crash.js';
-import { buckets, createBuckets, describeServers, serversEnv } from './helpers/servers.js';
+import { describeServers, serverStoreSpec, serverStoreSpecIfAny } from './helpers/servers.js';
 
 /** The jest functions the testkit suites register their tests with (the suites take any runner's). */
 const runner = { describe, it, beforeAll, afterAll };
@@ -12,17 +12,9 @@ describeServers('engine over FerretDB + Ceph RGW', (env) => {
     runner,
     'storage-mongo (FerretDB, no transactions) + storage-s3 (Ceph RGW)',
     async () => {
-      const names = buckets('behave');
-      await createBuckets(env, names);
-      const meta = createMongoMetadataStore({ uri: env.mongoUrl });
-      const blobs = createS3BlobStore({
-        endpoint: env.s3Endpoint,
-        region: 'us-east-1',
-        accessKey: env.accessKey,
-        secretKey: env.secretKey,
-        forcePathStyle: true,
-        ...names,
-      });
+      const { mongoUri, s3 } = await serverStoreSpec(env, 'behave');
+      const meta = createMongoMetadataStore({ uri: mongoUri });
+      const blobs = createS3BlobStore(s3);
       return {
         meta,
         blobs,
@@ -37,15 +29,5 @@ describeServers('engine over FerretDB + Ceph RGW', (env) => {
   );
 });
 
-const env = serversEnv();
-const names = buckets('crash');
-runCrashScenarios(
-  'storage-mongo (FerretDB) + storage-s3 (Ceph RGW)',
-  () =>
-    env && {
-      kind: 'mongo-s3',
-      mongoUri: env.mongoUrl,
-      s3: { endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names },
-    },
-  () => createBuckets(env!, names),
-);
+const servers = serverStoreSpecIfAny('crash');
+runCrashScenarios('storage-mongo (FerretDB) + storage-s3 (Ceph RGW)', servers.spec, servers.prepare);

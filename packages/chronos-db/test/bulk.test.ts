@@ -26,7 +26,7 @@ import {
 } from '@chronos-db/core';
 import { makeStores, type StoreSpec } from './crash/stores.js';
 import { bulkItems, existingId, isExisting, isInvalid, validCount } from './bulk/items.js';
-import { buckets, createBuckets, serversEnv } from './helpers/servers.js';
+import { serverStoreSpecIfAny } from './helpers/servers.js';
 import { runTsxChild } from './helpers/child';
 
 const runChild = (job: object) => runTsxChild(join(__dirname, 'bulk', 'child.ts'), 'BULK_JOB', job);
@@ -209,16 +209,5 @@ const base = mkdtempSync(join(tmpdir(), 'chronos-bulk-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 runBulkSuite('embedded (SQLite)', 10_000, () => ({ kind: 'local', basePath: base }));
 
-const env = serversEnv();
-const names = buckets('bulk');
-runBulkSuite(
-  'FerretDB + Ceph RGW',
-  Number(process.env.CHRONOS_BULK_SERVER_ITEMS ?? 500),
-  () =>
-    env && {
-      kind: 'mongo-s3',
-      mongoUri: env.mongoUrl,
-      s3: { endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names },
-    },
-  () => createBuckets(env!, names),
-);
+const servers = serverStoreSpecIfAny('bulk');
+runBulkSuite('FerretDB + Ceph RGW', Number(process.env.CHRONOS_BULK_SERVER_ITEMS ?? 500), servers.spec, servers.prepare);

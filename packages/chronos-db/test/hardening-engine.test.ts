@@ -23,7 +23,7 @@ import { createLocalStorage, METADATA_FILE, type LocalStorage } from '@chronos-d
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { createS3BlobStore } from '@chronos-db/storage-s3';
 import { initChronos, type Chronos } from 'chronos-db';
-import { buckets, createBuckets, describeServers, rnd } from './helpers/servers.js';
+import { describeServers, rnd, serverStoreSpec } from './helpers/servers.js';
 
 const HOUR = 3600_000;
 
@@ -364,17 +364,9 @@ describeServers('hardening (issue 9): FerretDB + Ceph RGW', (env) => {
   let meta: ReturnType<typeof createMongoMetadataStore>;
   let blobs: ReturnType<typeof createS3BlobStore>;
   beforeAll(async () => {
-    const names = buckets('harden');
-    await createBuckets(env, names);
-    meta = createMongoMetadataStore({ uri: env.mongoUrl });
-    blobs = createS3BlobStore({
-      endpoint: env.s3Endpoint,
-      region: 'us-east-1',
-      accessKey: env.accessKey,
-      secretKey: env.secretKey,
-      forcePathStyle: true,
-      ...names,
-    });
+    const { mongoUri, s3 } = await serverStoreSpec(env, 'harden');
+    meta = createMongoMetadataStore({ uri: mongoUri });
+    blobs = createS3BlobStore(s3);
   });
   afterAll(async () => {
     await meta?.close();

@@ -98,19 +98,20 @@ function seedConfig(pw: string, sk: string, pw2: string, operationTimeoutMs = 10
   };
 }
 
+/** A logger sink that keeps every line (its arguments) it is given, at every level. */
+function capture(): { lines: unknown[][]; sink: Partial<Logger> } {
+  const lines: unknown[][] = [];
+  const keep = (...a: unknown[]) => void lines.push(a);
+  return { lines, sink: { debug: keep, info: keep, warn: keep, error: keep } };
+}
+
 describe('no secret in any output (fast-check)', () => {
   it('config, listBackends, describe, adapter errors, probeBackends and log lines', async () => {
     await fc.assert(
       fc.asyncProperty(secret, secret, secret, async (pw, sk, pw2) => {
         const all = [pw, sk, pw2];
         const config = seedConfig(pw, sk, pw2);
-        const lines: unknown[][] = [];
-        const sink: Partial<Logger> = {
-          debug: (...a) => void lines.push(a),
-          info: (...a) => void lines.push(a),
-          warn: (...a) => void lines.push(a),
-          error: (...a) => void lines.push(a),
-        };
+        const { lines, sink } = capture();
         const chronos = initChronos({ ...config, logging: { level: 'debug', logger: sink } });
         const cfg = parseConfig(config);
         const mongoUri = cfg.databases!.runtime!.generic!.mongoUri;
@@ -176,13 +177,7 @@ describe('no secret in any output (fast-check)', () => {
     await fc.assert(
       fc.asyncProperty(secret, secret, secret, async (pw, sk, pw2) => {
         const all = [pw, sk, pw2];
-        const lines: unknown[][] = [];
-        const sink: Partial<Logger> = {
-          debug: (...a) => void lines.push(a),
-          info: (...a) => void lines.push(a),
-          warn: (...a) => void lines.push(a),
-          error: (...a) => void lines.push(a),
-        };
+        const { lines, sink } = capture();
         const chronos = initChronos({ ...seedConfig(pw, sk, pw2, 300), logging: { level: 'debug', logger: sink } });
         try {
           const users = chronos.with({ key: 'g', collection: 'users' });

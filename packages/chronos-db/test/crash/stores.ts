@@ -2,24 +2,9 @@
 import type { BlobStore, MetadataStore } from '@chronos-db/core';
 import { createLocalMetadataStore, createSqliteBlobStore } from '@chronos-db/storage-local';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
-import { createS3BlobStore } from '@chronos-db/storage-s3';
+import { createS3BlobStore, type S3ConnectionOptions } from '@chronos-db/storage-s3';
 
-export type StoreSpec =
-  | { kind: 'local'; basePath: string }
-  | {
-      kind: 'mongo-s3';
-      mongoUri: string;
-      s3: {
-        endpoint: string;
-        region: string;
-        accessKey: string;
-        secretKey: string;
-        jsonBucket: string;
-        contentBucket: string;
-        backupsBucket: string;
-        forcePathStyle: boolean;
-      };
-    };
+export type StoreSpec = { kind: 'local'; basePath: string } | { kind: 'mongo-s3'; mongoUri: string; s3: S3ConnectionOptions };
 
 export function makeStores(spec: StoreSpec): { meta: MetadataStore; blobs: BlobStore } {
   if (spec.kind === 'local') {

@@ -193,13 +193,28 @@ export async function startSecondFerret(o: { port?: number } = {}): Promise<Seco
   throw new Error(`second FerretDB did not start\n${failures.join('\n')}`);
 }
 
-/** A store description (crash/stores.ts) on the test servers, with fresh buckets tagged `tag`. */
-export async function serverStoreSpec(env: ServersEnv, tag: string) {
-  const names = buckets(tag);
-  await createBuckets(env, names);
+function storeSpecOn(env: ServersEnv, names: ReturnType<typeof buckets>) {
   return {
     kind: 'mongo-s3' as const,
     mongoUri: env.mongoUrl,
     s3: { endpoint: env.s3Endpoint, region: 'us-east-1', accessKey: env.accessKey, secretKey: env.secretKey, forcePathStyle: true, ...names },
   };
+}
+
+/** A store description (crash/stores.ts) on the test servers, with fresh buckets tagged `tag`. */
+export async function serverStoreSpec(env: ServersEnv, tag: string) {
+  const names = buckets(tag);
+  await createBuckets(env, names);
+  return storeSpecOn(env, names);
+}
+
+/**
+ * For suites that take a store description and a set-up step (they skip without the servers):
+ * the description on the test servers with buckets tagged `tag` (null without the servers),
+ * and the step that creates those buckets.
+ */
+export function serverStoreSpecIfAny(tag: string) {
+  const env = serversEnv();
+  const names = buckets(tag);
+  return { spec: () => env && storeSpecOn(env, names), prepare: () => createBuckets(env!, names) };
 }
