@@ -10,7 +10,10 @@
  *   requestIds); target >= 0.9x. N: --cli-records (quick 10,000, full 20,000).
  *   The spawned binary is timed whole; its start-up (the same command on an
  *   empty collection) is reported apart (notes.startupMs), with the ratio once
- *   it is taken off (notes.ratioAfterStartup).
+ *   it is taken off (notes.ratioAfterStartup). notes.ratioMarginal is the
+ *   steady state: both sides also run on a collection of N/5 records, and the
+ *   ratio is of what the N - N/5 more records cost each side (start-up, JIT
+ *   warm-up and other fixed costs cancel); with per-record microseconds.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -50,6 +53,7 @@ export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Pr
   const config = { localStorage: { enabled: true, basePath: './data' } };
   writeFileSync(join(base, 'chronos.config.json'), JSON.stringify({ ...config, defaults: { db: 'bench', collection: 'items' } }));
   const n = opts.cliRecords;
+  const small = Math.max(1, Math.floor(n / 5));
   const runs = opts.checkTargets ? 15 : 3;
   const chronos = initChronos({ localStorage: { enabled: true, basePath: join(base, 'data') } });
   const node = (args: string[], input?: string) => {
@@ -60,7 +64,10 @@ export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Pr
   try {
     log(`  (setup: ${n} records for the CLI workloads)`);
     const items = chronos.with({ dbName: 'bench', collection: 'items' });
-    await items.createMany(Array.from({ length: n }, (_, i) => ({ id: `r-${i}`, data: { i, name: `record ${i}`, tags: ['a', 'b'], pad: 'x'.repeat(200) } })));
+    const rec = (i: number) => ({ id: `r-${i}`, data: { i, name: `record ${i}`, tags: ['a', 'b'], pad: 'x'.repeat(200) } });
+    await items.createMany(Array.from({ length: n }, (_, i) => rec(i)));
+    // a fifth as many, for the steady-state (marginal) ratio
+    await chronos.with({ dbName: 'bench', collection: 'small' }).createMany(Array.from({ length: small }, (_, i) => rec(i)));
     await chronos.admin.shutdown();
 
     // start-up: alternate the sides run by run
@@ -97,22 +104,26 @@ export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Pr
     const startup: number[] = [];
     for (let k = 0; k < runs; k++) startup.push(timed(() => node([BIN, '--collection', 'empty', 'export'])));
     const startupMs = median(startup);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const afterStartup = (ms: number[], lib: number[]) => {
-      const cli = ms.reduce((a, b) => a + b, 0) / ms.length - startupMs;
-      const raw = lib.reduce((a, b) => a + b, 0) / lib.length;
-      return cli > 0 ? Number((raw / cli).toFixed(3)) : null;
+      const cli = mean(ms) - startupMs;
+      return cli > 0 ? Number((mean(lib) / cli).toFixed(3)) : null;
     };
-    const ex: number[] = [];
-    const exLib: number[] = [];
-    let dump = '';
-    for (let k = 0; k < rounds; k++) {
-      ex.push(
-        timed(() => {
-          dump = node([BIN, 'export']);
-        }),
-      );
+    // the steady state: what the N - N/5 more records cost each side (start-up, warm-up and other fixed costs cancel)
+    const marginal = (t: { cli: number[]; lib: number[]; cliSmall: number[]; libSmall: number[] }) => {
+      const cli = mean(t.cli) - mean(t.cliSmall);
+      const lib = mean(t.lib) - mean(t.libSmall);
+      return cli > 0 && lib > 0
+        ? {
+            ratioMarginal: Number((lib / cli).toFixed(3)),
+            cliUsPerRecord: Number(((cli * 1000) / (n - small)).toFixed(1)),
+            libUsPerRecord: Number(((lib * 1000) / (n - small)).toFixed(1)),
+          }
+        : {};
+    };
+    const exportLib = async (collection: string, count: number) => {
       const lib = initChronos({ localStorage: { enabled: true, basePath: join(base, 'data') } });
-      const col = lib.with({ dbName: 'bench', collection: 'items' });
+      const col = lib.with({ dbName: 'bench', collection });
       const t0 = performance.now();
       let pageToken: string | undefined;
       const at = new Date().toISOString() as `${number}-${number}-${number}`;
@@ -122,13 +133,34 @@ export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Pr
         for (const rec of page.items) lines += JSON.stringify(rec).length > 0 ? 1 : 0;
         pageToken = page.pageToken;
       } while (pageToken);
-      exLib.push(performance.now() - t0);
+      const ms = performance.now() - t0;
       await lib.admin.shutdown();
-      if (lines !== n) throw new Error(`library export saw ${lines} of ${n}`);
+      if (lines !== count) throw new Error(`library export saw ${lines} of ${count}`);
+      return ms;
+    };
+    // ms per round: the CLI and the library, on N and on N/5 records
+    const sides = () => ({ cli: [] as number[], lib: [] as number[], cliSmall: [] as number[], libSmall: [] as number[] });
+    const ex = sides();
+    let dump = '';
+    let smallDump = '';
+    for (let k = 0; k < rounds; k++) {
+      ex.cli.push(
+        timed(() => {
+          dump = node([BIN, 'export']);
+        }),
+      );
+      ex.lib.push(await exportLib('items', n));
+      ex.cliSmall.push(
+        timed(() => {
+          smallDump = node([BIN, '--collection', 'small', 'export']);
+        }),
+      );
+      ex.libSmall.push(await exportLib('small', small));
     }
     if (dump.trim().split('\n').length !== n) throw new Error('chronos export printed the wrong number of records');
-    const exO = side(ex, n);
-    const exR = side(exLib, n);
+    if (smallDump.trim().split('\n').length !== small) throw new Error('chronos export printed the wrong number of records');
+    const exO = side(ex.cli, n);
+    const exR = side(ex.lib, n);
     const exRatio = Number((exO.opsPerSec / exR.opsPerSec).toFixed(3));
     out.push({
       table: 'local',
@@ -142,19 +174,18 @@ export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Pr
         records: n,
         includesProcessStartup: true,
         startupMs: Number(startupMs.toFixed(1)),
-        ratioAfterStartup: afterStartup(ex, exLib),
+        ratioAfterStartup: afterStartup(ex.cli, ex.lib),
+        marginalOver: `${small} -> ${n} records`,
+        ...marginal(ex),
       },
     });
 
     // import into fresh collections: the CLI vs createManyStream with the same items
-    const im: number[] = [];
-    const imLib: number[] = [];
-    for (let k = 0; k < rounds; k++) {
-      im.push(timed(() => node([BIN, '--collection', `imp${k}`, 'import'], dump)));
+    const importLib = async (text: string, collection: string, count: number) => {
       const lib = initChronos({ localStorage: { enabled: true, basePath: join(base, 'data') } });
-      const col = lib.with({ dbName: 'bench', collection: `lib${k}` });
+      const col = lib.with({ dbName: 'bench', collection });
       const t0 = performance.now();
-      const recs = dump
+      const recs = text
         .trim()
         .split('\n')
         .map((l) => {
@@ -165,12 +196,20 @@ export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Pr
         });
       let ok = 0;
       for await (const r of col.createManyStream(recs, { batchSize: 500 })) if (r.ok) ok++;
-      imLib.push(performance.now() - t0);
+      const ms = performance.now() - t0;
       await lib.admin.shutdown();
-      if (ok !== n) throw new Error(`library import landed ${ok} of ${n}`);
+      if (ok !== count) throw new Error(`library import landed ${ok} of ${count}`);
+      return ms;
+    };
+    const im = sides();
+    for (let k = 0; k < rounds; k++) {
+      im.cli.push(timed(() => node([BIN, '--collection', `imp${k}`, 'import'], dump)));
+      im.lib.push(await importLib(dump, `lib${k}`, n));
+      im.cliSmall.push(timed(() => node([BIN, '--collection', `imps${k}`, 'import'], smallDump)));
+      im.libSmall.push(await importLib(smallDump, `libs${k}`, small));
     }
-    const imO = side(im, n);
-    const imR = side(imLib, n);
+    const imO = side(im.cli, n);
+    const imR = side(im.lib, n);
     const imRatio = Number((imO.opsPerSec / imR.opsPerSec).toFixed(3));
     out.push({
       table: 'local',
@@ -185,7 +224,9 @@ export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Pr
         includesProcessStartup: true,
         cliValidatesTheWholeInputFirst: true,
         startupMs: Number(startupMs.toFixed(1)),
-        ratioAfterStartup: afterStartup(im, imLib),
+        ratioAfterStartup: afterStartup(im.cli, im.lib),
+        marginalOver: `${small} -> ${n} records`,
+        ...marginal(im),
       },
     });
   } finally {
