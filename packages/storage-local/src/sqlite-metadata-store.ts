@@ -371,8 +371,6 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       dropCounted: p(`DELETE FROM chronos_counted_v2 WHERE ${NS} AND cv <= ?`),
       setCounterRow: p('INSERT INTO chronos_counters_v2 (ns, rule, created, updated, deleted) VALUES (?, ?, ?, ?, ?)'),
       ping: p('SELECT 1 AS ok'),
-      syncNormal: p('PRAGMA synchronous = NORMAL'),
-      syncFull: p('PRAGMA synchronous = FULL'),
     };
     const inc: Record<string, Database.Statement> = {};
     for (const f of FIELDS) {
@@ -876,11 +874,13 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       // and the next commit's fsync of the shared write-ahead log makes this increment durable too. A killed
       // process loses nothing (the log is written); a power loss may drop the increments since the last
       // fsync, as it may drop one made between a commit and its count today.
-      this.s.syncNormal!.run();
+      // (db.pragma prepares the statement each time: SQLite applies `synchronous` when it compiles it, so a
+      // statement prepared once and run again may not switch the level)
+      this.db.pragma('synchronous = NORMAL');
       try {
         this.incrementTx.immediate(scope, inc);
       } finally {
-        this.s.syncFull!.run();
+        this.db.pragma('synchronous = FULL');
       }
     });
   }

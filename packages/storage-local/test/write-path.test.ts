@@ -67,15 +67,27 @@ describe('storage-local write path', () => {
     const ns = { dbName: 'app', collection: 'users' };
     try {
       const db = st.meta.connection;
-      const n = await counted(db, async () => {
-        await st.meta.incrementCounters(ns, { field: 'created', rules: ['pro'], cv: 1 });
-        await st.meta.incrementCounters(ns, { field: 'created', rules: ['pro'], cv: 1 }); // counted once per cv
-        await st.meta.incrementCounters(ns, { field: 'updated', rules: [], cv: 2 });
-      });
-      expect(n.sql.filter((q) => /^PRAGMA synchronous = NORMAL$/.test(q))).toHaveLength(3);
-      expect(n.sql.filter((q) => /^PRAGMA synchronous = FULL$/.test(q))).toHaveLength(3);
-      expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL: the next commit syncs the log, this increment with it
-      expect(await st.meta.getCounters(ns)).toEqual({ created: 1, updated: 1, deleted: 0, rules: { pro: { created: 1 } } });
+      // the level each increment's transaction ran at, seen from inside it
+      const levels: number[] = [];
+      const level = () => db.pragma('synchronous', { simple: true }) as number;
+      const counted0 = db.prepare('SELECT 1').constructor.prototype as { run: (...a: unknown[]) => unknown };
+      const run0 = counted0.run;
+      counted0.run = function (this: { source: string }, ...a: unknown[]) {
+        if (/chronos_counters_v2/.test(this.source)) levels.push(level());
+        return run0.apply(this, a);
+      };
+      try {
+        for (let i = 0; i < 4; i++) {
+          await st.meta.incrementCounters(ns, { field: 'created', rules: ['pro'], cv: 1 }); // counted once per cv
+          await st.meta.incrementCounters(ns, { field: 'updated', rules: [], cv: 2 + i });
+          expect(level()).toBe(2); // FULL again after each: the next commit syncs the log, the increments with it
+        }
+      } finally {
+        counted0.run = run0;
+      }
+      expect(levels.length).toBeGreaterThan(0);
+      expect(levels.every((l) => l === 1)).toBe(true); // NORMAL inside the increments' transactions
+      expect(await st.meta.getCounters(ns)).toEqual({ created: 1, updated: 4, deleted: 0, rules: { pro: { created: 1 } } });
     } finally {
       await st.close();
     }
