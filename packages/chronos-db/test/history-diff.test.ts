@@ -2,16 +2,12 @@
 import fc from 'fast-check';
 import { applyPatch } from 'rfc6902';
 import { NotFoundError, ValidationError } from 'chronos-db';
-import { dataOf, forEachTarget } from './helpers/history-targets.js';
+import { dataOf, forEachTarget, openedFor } from './helpers/history-targets.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 forEachTarget('diff', (t) => {
-  let h: Awaited<ReturnType<typeof t.open>>;
-  beforeAll(async () => {
-    h = await t.open();
-  });
-  afterAll(() => h.close());
+  const h = openedFor(t);
   const col = (collection = 'docs', tenantId = 'a') => h.chronos.with({ dbName: h.dbName, collection, tenantId });
 
   it("returns an RFC 6902 patch and both versions' _meta, by ov, at and cv; diff with itself is []", async () => {
@@ -99,11 +95,7 @@ forEachTarget('diff', (t) => {
 });
 
 forEachTarget('listAsOf', (t) => {
-  let h: Awaited<ReturnType<typeof t.open>>;
-  beforeAll(async () => {
-    h = await t.open();
-  });
-  afterAll(() => h.close());
+  const h = openedFor(t);
   const col = (tenantId: string, collection = 'docs') => h.chronos.with({ dbName: h.dbName, collection, tenantId });
 
   it('lists the records that existed then, with their values and metadata then, in keyset pages; writes nothing', async () => {

@@ -17,14 +17,10 @@
  * failed twice on FerretDB socket timeouts while a bench seeded 20,000 versions into it.
  */
 import { ValidationError, type ChangeEntry } from 'chronos-db';
-import { forEachTarget } from './helpers/history-targets.js';
+import { forEachTarget, openedFor } from './helpers/history-targets.js';
 
 forEachTarget('change feed', (t) => {
-  let h: Awaited<ReturnType<typeof t.open>>;
-  beforeAll(async () => {
-    h = await t.open();
-  });
-  afterAll(() => h.close());
+  const h = openedFor(t);
   const col = (tenantId: string) => h.chronos.with({ dbName: h.dbName, collection: 'docs', tenantId });
 
   it('pages in cv order with op, id, ov, at, actor, reason and, on request, the data', async () => {

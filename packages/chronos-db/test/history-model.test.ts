@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { applyPatch } from 'rfc6902';
-import { dataOf, forEachTarget } from './helpers/history-targets.js';
+import { dataOf, forEachTarget, openedFor } from './helpers/history-targets.js';
 
 type Cmd = { k: 'create'; n: number } | { k: 'update'; i: number; n: number } | { k: 'delete'; i: number } | { k: 'restore'; i: number; ov: number };
 
@@ -27,11 +27,7 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
 );
 
 forEachTarget('history model', (t) => {
-  let h: Awaited<ReturnType<typeof t.open>>;
-  beforeAll(async () => {
-    h = await t.open();
-  });
-  afterAll(() => h.close());
+  const h = openedFor(t);
   let run = 0;
 
   it('listAsOf, changes and diff agree with the model at every point', async () => {

@@ -1,13 +1,9 @@
 /** history(id, { limit, pageToken, dir }) pages on the embedded store and on FerretDB + Ceph. */
 import { NotFoundError, ValidationError } from 'chronos-db';
-import { forEachTarget } from './helpers/history-targets.js';
+import { forEachTarget, openedFor } from './helpers/history-targets.js';
 
 forEachTarget('history pages', (t) => {
-  let h: Awaited<ReturnType<typeof t.open>>;
-  beforeAll(async () => {
-    h = await t.open();
-  });
-  afterAll(() => h.close());
+  const h = openedFor(t);
   const col = (tenantId: string) => h.chronos.with({ dbName: h.dbName, collection: 'docs', tenantId });
 
   it('lists newest first by default, in pages with an opaque token, and oldest first on request', async () => {

@@ -12,10 +12,26 @@ export const COLLECTION_MAPS = {
   docs: { indexedProps: ['kind', 'n'], base64Props: { file: { contentType: 'application/octet-stream' } } },
 };
 
+export interface Opened {
+  chronos: Chronos;
+  dbName: string;
+  close(): Promise<void>;
+}
+
 export interface Target {
   name: string;
   /** A fresh logical database per call: nothing of another test is visible. */
-  open(): Promise<{ chronos: Chronos; dbName: string; close(): Promise<void> }>;
+  open(): Promise<Opened>;
+}
+
+/** A fresh database of `t`, opened before the tests of the enclosing describe (its fields are set then) and closed after them. */
+export function openedFor(t: Target): Opened {
+  const h = {} as Opened;
+  beforeAll(async () => {
+    Object.assign(h, await t.open());
+  });
+  afterAll(() => h.close());
+  return h;
 }
 
 export function forEachTarget(title: string, fn: (t: Target) => void): void {
