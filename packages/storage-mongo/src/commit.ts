@@ -50,6 +50,7 @@ import { hasVersion, nextCv } from './versions.js';
 
 export const STATES: ReadonlySet<ItemState> = new Set(ITEM_STATES);
 const MAX_CV_RETRIES = 50;
+const REFUSED_SEEKS = 16;
 
 export const validateCommit = (input: CommitInput): void => {
   if (!input || typeof input !== 'object' || !input.version || typeof input.version !== 'object')
@@ -159,15 +160,20 @@ export const commitManyPlain = async (ctx: StoreCtx, c: Cols, inputs: CommitInpu
       for (const k of dup) refused.add(k);
     }
   }
-  // refused: a concurrent writer took (itemId, ov) -> lock error; else the cv was taken -> one at a time
-  await Promise.all(
-    [...refused].map(async (k) => {
-      const b = bulk[k]!;
-      const v = inputs[b.i]!.version;
-      if (await hasVersion(c, v.itemId, v.ov)) results[b.i] = { ok: false, error: lockError(c.name, v.itemId, inputs[b.i]!.expectedOv) };
-      else alone.push(b.i);
-    }),
-  );
+  // refused: a concurrent writer took (itemId, ov) -> lock error; else the cv was taken -> one at a time.
+  // (`_id` seeks, REFUSED_SEEKS at a time: a rerun's batch is refused whole, and a pool of 100
+  // connections shared with the other writers must not be taken by one batch)
+  const refusedList = [...refused];
+  for (let s = 0; s < refusedList.length; s += REFUSED_SEEKS) {
+    await Promise.all(
+      refusedList.slice(s, s + REFUSED_SEEKS).map(async (k) => {
+        const b = bulk[k]!;
+        const v = inputs[b.i]!.version;
+        if (await hasVersion(c, v.itemId, v.ov)) results[b.i] = { ok: false, error: lockError(c.name, v.itemId, inputs[b.i]!.expectedOv) };
+        else alone.push(b.i);
+      }),
+    );
+  }
   const landed = bulk.filter((_, k) => !refused.has(k));
   for (const b of landed) results[b.i] = { ok: true, cv: b.cv };
   if (hook) for (const b of landed) await hook('version', { ns: inputs[b.i]!.ns, itemId: inputs[b.i]!.version.itemId, ov: inputs[b.i]!.version.ov, cv: b.cv });
