@@ -14,6 +14,10 @@
  *   steady state: both sides also run on a collection of N/5 records, and the
  *   ratio is of what the N - N/5 more records cost each side (start-up, JIT
  *   warm-up and other fixed costs cancel); with per-record microseconds.
+ *   The 0.9x target is judged on that steady state (records/s is a rate; the
+ *   issue gives start-up a target of its own, local-cli-version/get); the
+ *   whole-run ratio stays in the table's ratio column and the after-start-up
+ *   one in the notes.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -110,7 +114,12 @@ export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Pr
       return cli > 0 ? Number((mean(lib) / cli).toFixed(3)) : null;
     };
     // the steady state: what the N - N/5 more records cost each side (start-up, warm-up and other fixed costs cancel)
-    const marginal = (t: { cli: number[]; lib: number[]; cliSmall: number[]; libSmall: number[] }) => {
+    const marginal = (t: {
+      cli: number[];
+      lib: number[];
+      cliSmall: number[];
+      libSmall: number[];
+    }): { ratioMarginal?: number; cliUsPerRecord?: number; libUsPerRecord?: number } => {
       const cli = mean(t.cli) - mean(t.cliSmall);
       const lib = mean(t.lib) - mean(t.libSmall);
       return cli > 0 && lib > 0
@@ -121,6 +130,8 @@ export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Pr
           }
         : {};
     };
+    // the target: steady-state records/s vs the library (a side too fast to time is no figure: missed)
+    const steadyTarget = (r: number | undefined) => ({ what: 'steady-state records/s vs library', value: r ?? 0, min: 0.9, met: r !== undefined && r >= 0.9 });
     const exportLib = async (collection: string, count: number) => {
       const lib = initChronos({ localStorage: { enabled: true, basePath: join(base, 'data') } });
       const col = lib.with({ dbName: 'bench', collection });
@@ -162,6 +173,7 @@ export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Pr
     const exO = side(ex.cli, n);
     const exR = side(ex.lib, n);
     const exRatio = Number((exO.opsPerSec / exR.opsPerSec).toFixed(3));
+    const exSteady = marginal(ex);
     out.push({
       table: 'local',
       name: `local-cli-export-${n}`,
@@ -169,14 +181,14 @@ export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Pr
       raw: exR,
       ratio: exRatio,
       baseline: 'listAsOf pages (200) + JSON.stringify per record, in-process (the calls chronos export wraps)',
-      targets: [{ what: 'records/s vs library', value: exRatio, min: 0.9, met: exRatio >= 0.9 }],
+      targets: [steadyTarget(exSteady.ratioMarginal)],
       notes: {
         records: n,
         includesProcessStartup: true,
         startupMs: Number(startupMs.toFixed(1)),
         ratioAfterStartup: afterStartup(ex.cli, ex.lib),
         marginalOver: `${small} -> ${n} records`,
-        ...marginal(ex),
+        ...exSteady,
       },
     });
 
@@ -211,6 +223,7 @@ export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Pr
     const imO = side(im.cli, n);
     const imR = side(im.lib, n);
     const imRatio = Number((imO.opsPerSec / imR.opsPerSec).toFixed(3));
+    const imSteady = marginal(im);
     out.push({
       table: 'local',
       name: `local-cli-import-${n}`,
@@ -218,7 +231,7 @@ export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Pr
       raw: imR,
       ratio: imRatio,
       baseline: 'createManyStream (batch 500) of the same NDJSON, parsed in-process (the call chronos import wraps)',
-      targets: [{ what: 'records/s vs library', value: imRatio, min: 0.9, met: imRatio >= 0.9 }],
+      targets: [steadyTarget(imSteady.ratioMarginal)],
       notes: {
         records: n,
         includesProcessStartup: true,
@@ -226,7 +239,7 @@ export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Pr
         startupMs: Number(startupMs.toFixed(1)),
         ratioAfterStartup: afterStartup(im.cli, im.lib),
         marginalOver: `${small} -> ${n} records`,
-        ...marginal(im),
+        ...imSteady,
       },
     });
   } finally {
