@@ -11,6 +11,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import { isIP } from 'node:net';
 
 export interface LeanPutConfig {
   endpoint: string;
@@ -53,6 +54,22 @@ const encodeSegment = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (
 /** Bucket names the SDK addresses virtual-hosted (DNS-compatible, no dots). */
 const VIRTUAL_BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
+/**
+ * Where a PUT of `key` into `bucket` goes, addressed as the SDK addresses it (the tests compare the two):
+ * virtual-hosted (`bucket.host`) unless path style is forced, the bucket is not DNS-compatible, or the
+ * endpoint's host is an IP address (`http://10.0.0.5:9000` has no `bucket.10.0.0.5`). `hostname` is what
+ * to connect to (no IPv6 brackets), `host` the Host header (with the port), `path` the signed path.
+ */
+export function addressOf(endpoint: URL, forcePathStyle: boolean, bucket: string, key: string): { hostname: string; host: string; path: string } {
+  const bare = endpoint.hostname.replace(/^\[(.*)\]$/, '$1');
+  const virtual = !forcePathStyle && isIP(bare) === 0 && VIRTUAL_BUCKET.test(bucket);
+  const basePath = endpoint.pathname.replace(/\/+$/, '');
+  const keyPath = key.split('/').map(encodeSegment).join('/');
+  return virtual
+    ? { hostname: `${bucket}.${bare}`, host: `${bucket}.${endpoint.host}`, path: `${basePath}/${keyPath}` }
+    : { hostname: bare, host: endpoint.host, path: `${basePath}/${encodeSegment(bucket)}/${keyPath}` };
+}
+
 const sha256Hex = (b: string | Uint8Array) => createHash('sha256').update(b).digest('hex');
 const hmac = (k: string | Buffer, s: string) => createHmac('sha256', k).update(s).digest();
 
@@ -61,7 +78,6 @@ export function createLeanPut(cfg: LeanPutConfig): (r: LeanPutRequest) => Promis
   const tls = u.protocol === 'https:';
   const agent = tls ? cfg.agents.https : cfg.agents.http;
   const request = tls ? https.request : http.request;
-  const basePath = u.pathname.replace(/\/+$/, '');
   let day = '';
   let signingKey = Buffer.alloc(0);
 
@@ -82,10 +98,7 @@ export function createLeanPut(cfg: LeanPutConfig): (r: LeanPutRequest) => Promis
 
   const attempt = (r: LeanPutRequest, n: number): Promise<void> =>
     new Promise<void>((resolve, reject) => {
-      const virtual = !cfg.forcePathStyle && VIRTUAL_BUCKET.test(r.bucket);
-      const host = virtual ? `${r.bucket}.${u.host}` : u.host;
-      const keyPath = r.key.split('/').map(encodeSegment).join('/');
-      const path = virtual ? `${basePath}/${keyPath}` : `${basePath}/${encodeSegment(r.bucket)}/${keyPath}`;
+      const { hostname, host, path } = addressOf(u, cfg.forcePathStyle, r.bucket, r.key);
       const payloadHash = sha256Hex(r.body);
       const amzDate = new Date()
         .toISOString()
@@ -113,26 +126,23 @@ export function createLeanPut(cfg: LeanPutConfig): (r: LeanPutRequest) => Promis
           reject(e);
         } else resolve();
       };
-      const req = request(
-        { protocol: u.protocol, hostname: virtual ? `${r.bucket}.${u.hostname}` : u.hostname, port: u.port, method: 'PUT', path, headers, agent },
-        (res) => {
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) {
-            res.on('end', () => finish());
-            res.on('error', (e) => finish(netError(e)));
-            res.resume();
-            return;
-          }
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (c: Buffer) => {
-            if (size < 65_536) chunks.push(c);
-            size += c.length;
-          });
-          res.on('end', () => finish(httpError(status, Buffer.concat(chunks).toString('utf8'), res.headers)));
+      const req = request({ protocol: u.protocol, hostname, port: u.port, method: 'PUT', path, headers, agent }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) {
+          res.on('end', () => finish());
           res.on('error', (e) => finish(netError(e)));
-        },
-      );
+          res.resume();
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (size < 65_536) chunks.push(c);
+          size += c.length;
+        });
+        res.on('end', () => finish(httpError(status, Buffer.concat(chunks).toString('utf8'), res.headers)));
+        res.on('error', (e) => finish(netError(e)));
+      });
       const timer = setTimeout(() => {
         const e = Object.assign(new Error(`Request timed out after ${cfg.requestTimeoutMs} ms`), { name: 'TimeoutError', $metadata: {} }) as LeanError;
         finish(e);

@@ -11,6 +11,8 @@ import {
   maskAccessKey,
   SlidingHourCounter,
 } from '@chronos-db/storage-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { addressOf } from '../src/lean-put.js';
 
 const conn = {
   endpoint: 'https://fra1.digitaloceanspaces.com',
@@ -86,6 +88,41 @@ describe('storage-s3 units', () => {
     expect(isAwsEndpoint('https://s3.eu-west-1.amazonaws.com')).toBe(true);
     expect(isAwsEndpoint('https://fra1.digitaloceanspaces.com')).toBe(false);
     expect(isAwsEndpoint('http://127.0.0.1:9000')).toBe(false);
+  });
+
+  it('addresses a lean PUT where the SDK sends the same PUT (IP endpoints path-style, dotted buckets, forcePathStyle)', async () => {
+    const seen: string[] = [];
+    for (const endpoint of [
+      'https://fra1.digitaloceanspaces.com',
+      'http://127.0.0.1:17480',
+      'http://[::1]:9000',
+      'http://localhost:9000',
+      'http://minio:9000',
+    ]) {
+      for (const forcePathStyle of [false, true]) {
+        for (const bucket of ['chronos-json', 'my.dotted.bucket']) {
+          const key = 'ns/A-z_0.9/x y+z.json';
+          const client = new S3Client({ endpoint, region: 'fra1', forcePathStyle, credentials: { accessKeyId: 'AKID', secretAccessKey: 'not-a-secret' } });
+          let sdk: { hostname: string; path: string } | undefined;
+          client.middlewareStack.add(
+            () => async (args) => {
+              const r = args.request as { hostname: string; path: string };
+              sdk = { hostname: r.hostname.replace(/^\[(.*)\]$/, '$1'), path: r.path };
+              throw new Error('captured');
+            },
+            { step: 'finalizeRequest' },
+          );
+          await expect(client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x' }))).rejects.toThrow('captured');
+          client.destroy();
+          const ours = addressOf(new URL(endpoint), forcePathStyle, bucket, key);
+          expect({ endpoint, forcePathStyle, bucket, hostname: ours.hostname, path: ours.path }).toEqual({ endpoint, forcePathStyle, bucket, ...sdk });
+          seen.push(ours.hostname);
+        }
+      }
+    }
+    // the matrix holds both styles: virtual-hosted for a DNS name, path-style for an IP
+    expect(seen).toContain('chronos-json.fra1.digitaloceanspaces.com');
+    expect(seen).toContain('127.0.0.1');
   });
 
   it('resolves *.localhost to 127.0.0.1', async () => {
