@@ -545,7 +545,7 @@ describe('chronos on the embedded default', () => {
     for (let v = 1; v <= 3; v++) expect((await cli(['update', 'k'], { cwd: d6, input: JSON.stringify({ v }) })).code).toBe(0);
     const r = await cli(['rollup'], { cwd: d6 });
     expect(r).toMatchObject({ code: 0 });
-    expect(lines(r.stdout)[0]).toMatchObject({ dbName: 'app', collection: 'c', rows: 3 });
+    expect(lines(r.stdout)[0]).toMatchObject({ dbName: 'app', collection: 'c', rows: 3, unlistedPartsDeleted: 0 });
     expect(JSON.parse((await cli(['rollup'], { cwd: d6 })).stdout).rows).toBe(0);
     expect((await cli(['prune'], { cwd: d6 })).code).toBe(2);
     const p = await cli(['prune', '--yes'], { cwd: d6 });

@@ -258,7 +258,7 @@ async function lifecycle(s: Session, which: 'rollupNow' | 'pruneNow', o: { now?:
       'collection',
       'tenant',
       'skipped',
-      ...(which === 'rollupNow' ? ['records', 'rows', 'parts', 'bytes'] : ['rows', 'partsVerified', 'partsPruned']),
+      ...(which === 'rollupNow' ? ['records', 'rows', 'parts', 'bytes', 'unlistedPartsDeleted'] : ['rows', 'partsVerified', 'partsPruned']),
     ],
   );
 }
