@@ -370,6 +370,25 @@ describe('chronos on the embedded default', () => {
     const got = lines((await run(['--collection', 'spooled', 'ls', '--limit', '100'])).stdout).map(({ _system, _meta, ...d }) => d);
     expect(got).toEqual(recs.map(({ _meta, ...d }) => d));
     expect(lines((await run(['--collection', 'spooled', 'changes', '--all'])).stdout)).toHaveLength(7);
+    // a file past the budget: the held records, then the file read again past them (a blank line between)
+    const file = join(mkdtempSync(join(tmpdir(), 'chronos-cli-imp-')), 'in.ndjson');
+    writeFileSync(
+      file,
+      `${JSON.stringify(recs[0])}\n\n${recs
+        .slice(1)
+        .map((r) => JSON.stringify(r))
+        .join('\n')}\n`,
+    );
+    for (const [collection, env] of [
+      ['held2', budget],
+      ['held0', { CHRONOS_IMPORT_MEMORY_BYTES: '0' }],
+    ] as const) {
+      const im = await run(['--collection', collection, 'import', file], undefined, env);
+      expect({ code: im.code, out: JSON.parse(im.stdout) }).toEqual({ code: 0, out: { read: 7, imported: 7, failed: 0 } });
+      const fromFile = lines((await run(['--collection', collection, 'ls', '--limit', '100'])).stdout).map(({ _system, _meta, ...d }) => d);
+      expect(fromFile).toEqual(recs.map(({ _meta, ...d }) => d));
+      expect(lines((await run(['--collection', collection, 'changes', '--all'])).stdout)).toHaveLength(7);
+    }
   });
 
   it('bad input: invalid JSON on stdin, an NDJSON with a bad line: exit 2, nothing written', async () => {

@@ -157,9 +157,9 @@ interface Run {
 
 /**
  * Input held parsed in memory while the check reads it (characters of NDJSON; the variable
- * CHRONOS_IMPORT_MEMORY_BYTES sets another): up to this much, the records go to
- * createManyStream from memory after the check (one parse, no temp file); past it, the check
- * spools stdin to a temp file and the records are read and parsed again from it.
+ * CHRONOS_IMPORT_MEMORY_BYTES sets another): the records of the first this-much go to
+ * createManyStream from memory after the check (one parse, no temp file); the records past it
+ * are read and parsed again, from the file or from a temp file the check spools stdin's rest to.
  */
 export const IMPORT_MEMORY_BYTES = 32 << 20;
 
@@ -170,13 +170,17 @@ function memoryBudget(env: NodeJS.ProcessEnv): number {
   return Number(v);
 }
 
-/** The input, checked: in memory (`items` per run), or a file to read again run by run. */
+/** The input, checked: the records of its first IMPORT_MEMORY_BYTES in memory, the rest in a file to read again. */
 interface Checked {
   lines: number;
   runs: Run[];
-  /** Each run's items, when the whole input fit in IMPORT_MEMORY_BYTES. */
-  held?: Item[][];
+  /** Each run's items held in memory: all of them when the whole input fit in IMPORT_MEMORY_BYTES, else a prefix. */
+  held: Item[][];
+  /** How many records `held` has in all (the rest, lines - heldCount, are read again from `path`). */
+  heldCount: number;
+  /** Where the records past the held ones are: the input file (skip its first `skip` records) or stdin's spool. */
   path: string;
+  skip: number;
   cleanup: () => void;
 }
 
@@ -184,8 +188,9 @@ interface Checked {
  * Checks every line first (bad input writes nothing). Each line goes to `--collection` (flag or
  * CHRONOS_COLLECTION), else the collection its `_meta.collection` names (an export writes it),
  * else the config's defaults.collection. The parsed items are kept while the input read so far
- * is at most `memoryBytes`; past that they are dropped and stdin is spooled to a temp file (the
- * lines read before, then the rest) to be read again.
+ * is at most `memoryBytes`; past that, the held ones stay and the lines from there on are read
+ * again after the check (stdin's are spooled to a temp file), so only the part past the budget
+ * is parsed twice.
  */
 async function validateNdjson(s: Session, file: string | undefined, memoryBytes = IMPORT_MEMORY_BYTES): Promise<Checked> {
   const fromStdin = !file || file === '-';
@@ -217,25 +222,26 @@ async function validateNdjson(s: Session, file: string | undefined, memoryBytes 
   const seen = new Set<string>();
   const runs: Run[] = [];
   const named = new Set<string>();
-  // the parsed items of each run (dropped, and spooled from stdin, once the input outgrows memoryBytes)
-  let held: Item[][] | undefined = [];
+  // the parsed items of each run, while the input read so far is within memoryBytes (then the
+  // held ones stay, and the lines from there on are read again: stdin's are spooled)
+  const held: Item[][] = [];
+  let heldCount = 0;
+  let holding = true;
   let bytes = 0;
   try {
     for await (const line of createInterface({ input, crlfDelay: Infinity })) {
       lineNo++;
-      if (held) {
+      if (holding) {
         bytes += line.length + 1;
         if (bytes > memoryBytes) {
+          holding = false;
           if (fromStdin) {
             const dir = mkdtempSync(join(tmpdir(), 'chronos-import-'));
             path = join(dir, 'stdin.ndjson');
             cleanup = () => rmSync(dir, { recursive: true, force: true });
             spool = createWriteStream(path);
             spool.on('error', () => {}); // a failed spool write surfaces as the end() error below
-            // the records read so far, as the second pass reads them (id and data; the runs are counted already)
-            for (const it of held.flat()) await write(`${JSON.stringify({ id: it.id, ...it.data })}\n`);
           }
-          held = undefined;
         }
       }
       if (spool) await write(`${line}\n`);
@@ -267,9 +273,12 @@ async function validateNdjson(s: Session, file: string | undefined, memoryBytes 
       if (last?.collection === collection) last.count++;
       else {
         runs.push({ collection, count: 1 });
-        held?.push([]);
+        held.push([]);
       }
-      if (held) held[held.length - 1]!.push(toItem(v as Record<string, unknown> & { id: string }));
+      if (holding) {
+        held[held.length - 1]!.push(toItem(v as Record<string, unknown> & { id: string }));
+        heldCount++;
+      }
       lines++;
     }
   } catch (e) {
@@ -278,7 +287,7 @@ async function validateNdjson(s: Session, file: string | undefined, memoryBytes 
     throw e;
   }
   if (spool) await new Promise<void>((r, j) => spool!.end((e?: Error | null) => (e ? j(e) : r())));
-  return { path, lines, runs, ...(held ? { held } : {}), cleanup };
+  return { path, skip: fromStdin ? 0 : heldCount, lines, runs, held, heldCount, cleanup };
 }
 
 /** An NDJSON record as createManyStream takes it: its id, its data (without _system and _meta), a requestId from the id. */
@@ -289,11 +298,18 @@ function toItem(rec: Record<string, unknown> & { id: string }): Item {
   return { id, data, requestId: requestIdFor('import:', id) };
 }
 
-/** The file's records, run by run: each run's items are the next `count` records of one reader. */
-function ndjsonRuns(path: string, runs: Run[]): Array<{ collection: string; items: AsyncIterable<Item> }> {
+/**
+ * The checked input's records, run by run: each run's items are the next `count` records of one
+ * reader, which gives the held records first, then those of `path` past its first `skip`.
+ */
+function ndjsonRuns(v: Checked): Array<{ collection: string; items: AsyncIterable<Item> }> {
+  const { path, runs, held, skip } = v;
   async function* records(): AsyncGenerator<Item> {
+    for (const h of held) yield* h;
+    let n = 0;
     for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
       if (line.trim() === '') continue;
+      if (n++ < skip) continue;
       yield toItem(JSON.parse(line) as Record<string, unknown> & { id: string });
     }
   }
@@ -386,7 +402,7 @@ export async function importCmd(
   await s.ctx({ collection: false });
   const v = await validateNdjson(s, file, memoryBudget(s.env));
   try {
-    const runs = v.held ? v.runs.map((r, i) => ({ collection: r.collection, items: v.held![i]! })) : ndjsonRuns(v.path, v.runs);
+    const runs = v.heldCount === v.lines ? v.runs.map((r, i) => ({ collection: r.collection, items: v.held[i]! })) : ndjsonRuns(v);
     return await land(s, runs, v.lines, o);
   } finally {
     v.cleanup();
