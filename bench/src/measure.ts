@@ -42,6 +42,8 @@ export interface PairOptions {
   batch: number;
   /** Operations in flight within a batch (clients). */
   concurrency: number;
+  /** Operations per side run first and not measured (indices from `ops` on): the JIT and caches warm on both. */
+  warmup?: number;
 }
 
 /** Peak RSS sampler: attributes samples to whichever side is running. */
@@ -166,6 +168,10 @@ export function stopSampler(): void {
 export async function runPair(ours: Side, raw: Side, o: PairOptions): Promise<{ ours: SideResult; raw: SideResult }> {
   const a = newAcc();
   const b = newAcc();
+  for (let k = 0; k < (o.warmup ?? 0); k++) {
+    await ours.op(o.ops + k);
+    await raw.op(o.ops + k);
+  }
   startSampler();
   try {
     let round = 0;
