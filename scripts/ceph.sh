@@ -8,7 +8,10 @@
 # One monitor, one OSD on memstore (2 GiB, in memory), no cephx, everything on
 # 127.0.0.1, everything under <repo>/.tmp/ceph (computed from this script's
 # location, so it works in any clone). Ports can be overridden with
-# CHRONOS_CEPH_MON_PORT and CHRONOS_CEPH_RGW_PORT.
+# CHRONOS_CEPH_MON_PORT, CHRONOS_CEPH_RGW_PORT and CHRONOS_CEPH_RGW_TLS_PORT.
+# The gateway also answers https on the TLS port, with a throw-away self-signed
+# certificate (openssl; names s3.localhost, *.s3.localhost and 127.0.0.1) whose
+# file is CHRONOS_TEST_S3_TLS_CA.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,7 +21,10 @@ CONF="$DIR/ceph.conf"
 ENV_FILE="$TMP/test-servers.env"
 MON_PORT="${CHRONOS_CEPH_MON_PORT:-13300}"
 RGW_PORT="${CHRONOS_CEPH_RGW_PORT:-17480}"
+RGW_TLS_PORT="${CHRONOS_CEPH_RGW_TLS_PORT:-17443}"
 ENDPOINT="http://127.0.0.1:$RGW_PORT"
+TLS_ENDPOINT="https://127.0.0.1:$RGW_TLS_PORT"
+TLS_CERT="$DIR/tls/cert.pem"
 DNS_NAME="s3.localhost"
 # Fixed test keys (a throw-away local cluster; never used anywhere else).
 ACCESS_KEY="CHRONOSTESTACCESSKEY"
@@ -57,7 +63,7 @@ fail() {
 ensure_installed() {
   if command -v radosgw >/dev/null && command -v ceph-mon >/dev/null && command -v ceph-osd >/dev/null \
     && command -v radosgw-admin >/dev/null && command -v monmaptool >/dev/null && command -v ceph >/dev/null \
-    && command -v uuidgen >/dev/null && command -v curl >/dev/null; then
+    && command -v uuidgen >/dev/null && command -v curl >/dev/null && command -v openssl >/dev/null; then
     return 0
   fi
   log "installing radosgw ceph-mon ceph-osd (apt-get)"
@@ -65,7 +71,7 @@ ensure_installed() {
   [ "$(id -u)" = "0" ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -q
-  $SUDO apt-get install -y -q radosgw ceph-mon ceph-osd ceph-common uuid-runtime curl
+  $SUDO apt-get install -y -q radosgw ceph-mon ceph-osd ceph-common uuid-runtime curl openssl
 }
 
 write_env() {
@@ -83,6 +89,8 @@ write_env() {
     echo "export CHRONOS_TEST_S3_SCOPED_USER=$SCOPED_UID"
     echo "export CHRONOS_TEST_S3_SCOPED_ACCESS_KEY=$SCOPED_ACCESS_KEY"
     echo "export CHRONOS_TEST_S3_SCOPED_SECRET_KEY=$SCOPED_SECRET_KEY"
+    echo "export CHRONOS_TEST_S3_TLS_ENDPOINT=$TLS_ENDPOINT"
+    echo "export CHRONOS_TEST_S3_TLS_CA=$TLS_CERT"
   } >>"$tmpf"
   cat "$tmpf" >"$ENV_FILE" # keeps the file's inode and mode
   rm -f "$tmpf"
@@ -144,7 +152,10 @@ start() {
 
   local t0=$SECONDS
   STARTING=1
-  mkdir -p "$DIR"/{mon/a,osd/0,run,log,rgw,crash}
+  mkdir -p "$DIR"/{mon/a,osd/0,run,log,rgw,crash,tls}
+  openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj "/CN=$DNS_NAME" \
+    -addext "subjectAltName=DNS:$DNS_NAME,DNS:*.$DNS_NAME,IP:127.0.0.1" \
+    -keyout "$DIR/tls/key.pem" -out "$TLS_CERT" >"$DIR/log/openssl.log" 2>&1 || fail "openssl could not make the test certificate"
   local FSID OSD_UUID
   FSID="$(uuidgen)"
   OSD_UUID="$(uuidgen)"
@@ -188,7 +199,7 @@ memstore device bytes = 2147483648
 osd journal size = 0
 
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT ssl_endpoint=127.0.0.1:$RGW_TLS_PORT ssl_certificate=$TLS_CERT ssl_private_key=$DIR/tls/key.pem tcp_nodelay=1
 rgw dns name = $DNS_NAME
 rgw data = $DIR/rgw
 rgw enable usage log = false
@@ -229,6 +240,7 @@ EOF
     sleep 0.5
   done
   [ "$ok" = 1 ] || fail "gateway did not answer on $ENDPOINT"
+  curl -s -o /dev/null -m 5 --cacert "$TLS_CERT" "$TLS_ENDPOINT/" || fail "gateway did not answer https on $TLS_ENDPOINT"
 
   radosgw-admin -c "$CONF" user create --uid="$S3_UID" --display-name="chronos-db tests" \
     --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" --max-buckets=10000 >"$DIR/log/user-create.log" 2>&1 \
@@ -239,7 +251,7 @@ EOF
 
   STARTING=0
   write_env
-  log "ready at $ENDPOINT (dns name $DNS_NAME) in $((SECONDS - t0)) s; env in $ENV_FILE"
+  log "ready at $ENDPOINT and $TLS_ENDPOINT (dns name $DNS_NAME) in $((SECONDS - t0)) s; env in $ENV_FILE"
 }
 
 status() {
