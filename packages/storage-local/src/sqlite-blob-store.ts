@@ -133,6 +133,8 @@ export class SqliteBlobStore implements BlobStore {
     | 'headBig'
     | 'insert'
     | 'insertBig'
+    | 'insertNew'
+    | 'insertNewBig'
     | 'upsert'
     | 'upsertBig'
     | 'del'
@@ -178,6 +180,13 @@ export class SqliteBlobStore implements BlobStore {
     const [range, rangeBig] = t('SELECT substr(body, ?, ?) AS body FROM $T WHERE role = ? AND key = ?');
     const [head, headBig] = t('SELECT size, mtime FROM $T WHERE role = ? AND key = ?');
     const [insert, insertBig] = t('INSERT INTO $T (role, key, size, mtime, body) VALUES (?, ?, ?, ?, ?)');
+    // an insert that also refuses a key the other table holds (no row: changes = 0)
+    const insertNew = p(
+      'INSERT INTO chronos_payloads (role, key, size, mtime, body) SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM chronos_blobs WHERE role = ? AND key = ?)',
+    );
+    const insertNewBig = p(
+      'INSERT INTO chronos_blobs (role, key, size, mtime, body) SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM chronos_payloads WHERE role = ? AND key = ?)',
+    );
     const [upsert, upsertBig] = t('INSERT OR REPLACE INTO $T (role, key, size, mtime, body) VALUES (?, ?, ?, ?, ?)');
     const [del, delBig] = t('DELETE FROM $T WHERE role = ? AND key = ?');
     const [pageFirst, pageFirstBig] = t('SELECT key, size, mtime FROM $T WHERE role = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?');
@@ -195,6 +204,8 @@ export class SqliteBlobStore implements BlobStore {
       headBig,
       insert,
       insertBig,
+      insertNew,
+      insertNewBig,
       upsert,
       upsertBig,
       del,
@@ -246,6 +257,24 @@ export class SqliteBlobStore implements BlobStore {
    * then inserts the rows. An existing key: an OptimisticLockError and nothing written.
    */
   writeInCommit(payloads: readonly InlinePayload[]): OptimisticLockError | null {
+    if (payloads.length === 1) {
+      // one payload (a commit's usual case): one statement checks and inserts. The row's own table refuses
+      // an existing key by its primary key, the other table's row by the statement's NOT EXISTS; either
+      // way nothing is written, so a refusal still comes before the commit's first write
+      const x = payloads[0]!;
+      const exists = (): OptimisticLockError => new OptimisticLockError(`Object '${x.role}/${x.key}' already exists`, { bucket: x.role, key: x.key });
+      if (this.roleDirs.get(x.role) !== false && this.fileExists(x.role, x.key)) return exists();
+      const small = x.body.byteLength <= SMALL_ROW_MAX;
+      const buf = Buffer.from(x.body.buffer, x.body.byteOffset, x.body.byteLength);
+      try {
+        const r = (small ? this.s.insertNew : this.s.insertNewBig).run(x.role, x.key, x.body.byteLength, Date.now(), buf, x.role, x.key);
+        return r.changes === 1 ? null : exists();
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) return exists();
+        throw e;
+      }
+    }
     for (const x of payloads) {
       if (this.rowExists(x.role, x.key) || (this.roleDirs.get(x.role) !== false && this.fileExists(x.role, x.key)))
         return new OptimisticLockError(`Object '${x.role}/${x.key}' already exists`, { bucket: x.role, key: x.key });

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CollectionEngine, OptimisticLockError } from '@chronos-db/core';
-import { runBlobStoreConformance, runEngineBehaviour } from '@chronos-db/testkit';
+import { mkVersion, runBlobStoreConformance, runEngineBehaviour } from '@chronos-db/testkit';
 import { createLocalBlobStore, createLocalMetadataStore, createLocalStorage, createSqliteBlobStore, METADATA_FILE } from '@chronos-db/storage-local';
 
 const dirs: string[] = [];
@@ -85,6 +85,39 @@ describe('SqliteBlobStore layers', () => {
     await store.delete('json', 'x/2');
     expect(await store.head('json', 'x/2')).toBeNull();
     await store.close();
+  });
+
+  it('a commit whose payload key exists (small row, large row, file) is refused with nothing written; commitMany refuses only that entry', async () => {
+    const base = tmp();
+    // a payload as a file (the older layout, or one over the inline limit), written before the store opens
+    await createLocalBlobStore({ basePath: join(base, 'blobs') }).put('json', 'taken/file', bytes('f'));
+    const { meta, blobs, close } = createLocalStorage({ basePath: base, inlineMaxBytes: 2048 });
+    const ns = { dbName: 'db', collection: 'c' };
+    await meta.ensureNamespace(ns);
+    const big = 'b'.repeat(1500); // over the small-row size (896 bytes): a row of the other table
+    await blobs.put('json', 'taken/small', bytes('s'));
+    await blobs.put('json', 'taken/large', bytes(big));
+    const commit = (id: string, key: string, body: string) => ({
+      ns,
+      version: { ...mkVersion(ns, id, 0), jsonKey: key },
+      expectedOv: null,
+      head: { createdAt: 1 },
+      payloads: [{ role: 'json' as const, key, body: bytes(body) }],
+    });
+    for (const [id, key] of [['r1', 'taken/small'], ['r2', 'taken/large'], ['r3', 'taken/file']] as const) {
+      for (const body of ['x', big]) await expect(meta.commit(commit(id, key, body)).then(() => `${key} ${body.length}: written`)).rejects.toBeInstanceOf(OptimisticLockError);
+      expect(await meta.getHead(ns, id)).toBeNull();
+    }
+    expect(text(await blobs.get('json', 'taken/small'))).toBe('s');
+    expect(text(await blobs.get('json', 'taken/large'))).toBe(big);
+    const many = await meta.commitMany([commit('m1', 'free/1', 'one'), commit('m2', 'taken/large', 'two'), commit('m3', 'free/3', big), commit('m4', 'taken/small', big)]);
+    expect(many.map((r) => r.ok)).toEqual([true, false, true, false]);
+    expect(many[1]!.ok === false && many[1]!.error).toBeInstanceOf(OptimisticLockError);
+    expect((await meta.getHead(ns, 'm2')) ?? (await meta.getHead(ns, 'm4'))).toBeNull();
+    expect(text(await blobs.get('json', 'free/1'))).toBe('one');
+    expect(text(await blobs.get('json', 'free/3'))).toBe(big);
+    expect(text(await blobs.get('json', 'taken/large'))).toBe(big);
+    await close();
   });
 
   it('compact() moves small files of the older layout into SQLite; large ones stay; a dry run moves nothing', async () => {
