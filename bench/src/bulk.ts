@@ -91,13 +91,18 @@ class RawSameSchema {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
-    const nsId = (this.db.prepare("SELECT id FROM chronos_ns WHERE db_name = ? AND tenant = '' AND collection = ?").get(ns.dbName, ns.collection) as { id: number }).id;
-    const check = this.db.prepare(`SELECT EXISTS (SELECT 1 FROM chronos_erasures WHERE db_name = ? AND tenant = '' AND collection = ? AND item_id = ?) AS erased,
+    const nsId = (
+      this.db.prepare("SELECT id FROM chronos_ns WHERE db_name = ? AND tenant = '' AND collection = ?").get(ns.dbName, ns.collection) as { id: number }
+    ).id;
+    const check =
+      this.db.prepare(`SELECT EXISTS (SELECT 1 FROM chronos_erasures WHERE db_name = ? AND tenant = '' AND collection = ? AND item_id = ?) AS erased,
       (SELECT ov FROM chronos_heads_v2 WHERE ns = ? AND item_id = ?) AS ov`);
     const payload = this.db.prepare("INSERT INTO chronos_payloads (role, key, size, mtime, body) VALUES ('json', ?, ?, ?, ?)");
     const cv = this.db.prepare('UPDATE chronos_ns SET cv = cv + 1 WHERE id = ? RETURNING cv');
     const version = this.db.prepare('INSERT INTO chronos_versions_v2 (ns, item_id, ov, cv, at, request_id, doc) VALUES (?, ?, 0, ?, ?, NULL, ?)');
-    const head = this.db.prepare("INSERT INTO chronos_heads_v2 (ns, item_id, ov, deleted, created_at, at, state, shadow) VALUES (?, ?, 0, 0, ?, ?, 'new', NULL)");
+    const head = this.db.prepare(
+      "INSERT INTO chronos_heads_v2 (ns, item_id, ov, deleted, created_at, at, state, shadow) VALUES (?, ?, 0, 0, ?, ?, 'new', NULL)",
+    );
     this.tx = this.db.transaction((id: string, attempt: string, body: Buffer, doc: string, at: number) => {
       const c = check.get(ns.dbName, ns.collection, id, nsId, id) as { erased: number; ov: number | null };
       if (c.erased || c.ov !== null) throw new Error(`raw: '${id}' exists or is erased`);
@@ -117,7 +122,13 @@ class RawSameSchema {
     const metaIndexed: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(data)) if (v === null || typeof v !== 'object') metaIndexed[k] = v;
     const attempt = randomBytes(6).toString('hex');
-    const doc = JSON.stringify({ op: 'CREATE', size: body.length, sha256: createHash('sha256').update(body).digest('hex'), metaIndexed, jsonKey: `~${attempt}` });
+    const doc = JSON.stringify({
+      op: 'CREATE',
+      size: body.length,
+      sha256: createHash('sha256').update(body).digest('hex'),
+      metaIndexed,
+      jsonKey: `~${attempt}`,
+    });
     this.tx(id, attempt, body, doc, at);
   }
   close(): void {
@@ -147,7 +158,11 @@ export async function runBulkLocal(opts: BenchOptions, log: Log): Promise<Worklo
       const same = new RawSameSchema(join(dir, 'same', 'chronos-metadata.sqlite'), rawNs);
       const minimal = new RawSqlite(join(dir, 'raw.sqlite'));
       const pair = { batch: opts.batch, concurrency: 1, ops: opts.localOps, warmup: Math.min(200, opts.localOps) };
-      const res = await runPair({ op: async (i) => void (await e.create(small(i))), counters: NONE }, { op: async (i) => same.create(small(i)), counters: NONE }, pair);
+      const res = await runPair(
+        { op: async (i) => void (await e.create(small(i))), counters: NONE },
+        { op: async (i) => same.create(small(i)), counters: NONE },
+        pair,
+      );
       const resMin = await runPair(
         { op: async (i) => void (await e.create(small(i + opts.localOps * 2))), counters: NONE },
         { op: async (i) => minimal.create(`r${i}`, small(i)), counters: NONE },
@@ -174,7 +189,7 @@ export async function runBulkLocal(opts: BenchOptions, log: Log): Promise<Worklo
         ...resMin,
         ratio: ratioMin,
         baseline:
-          'raw better-sqlite3 on a minimal schema: payload, version and head tables with their keys only (no as-of, feed, TTL or tombstone indexes); one transaction of three inserts (WAL, synchronous = FULL). Reported, not a target: what the store\'s indexes cost on top of the engine',
+          "raw better-sqlite3 on a minimal schema: payload, version and head tables with their keys only (no as-of, feed, TTL or tombstone indexes); one transaction of three inserts (WAL, synchronous = FULL). Reported, not a target: what the store's indexes cost on top of the engine",
         targets: [],
       });
     }
@@ -184,7 +199,8 @@ export async function runBulkLocal(opts: BenchOptions, log: Log): Promise<Worklo
       // so neither measured side pays the JIT's first passes over its code alone
       const stw = createLocalStorage({ basePath: join(dir, 'warm') });
       const ew = new CollectionEngine({ ns: { dbName: 'bench', collection: 'warm' }, meta: stw.meta, blobs: stw.blobs });
-      if ((await ew.createMany(items.slice(0, Math.min(5000, Math.ceil(N / 2))), { batchSize: 500 })).some((r) => !r.ok)) throw new Error('createMany (warm-up): a failed item');
+      if ((await ew.createMany(items.slice(0, Math.min(5000, Math.ceil(N / 2))), { batchSize: 500 })).some((r) => !r.ok))
+        throw new Error('createMany (warm-up): a failed item');
       for (let i = 0; i < Math.min(200, N); i++) await ew.create(small(N + i));
       await stw.close();
       const st = createLocalStorage({ basePath: join(dir, 'many') });
