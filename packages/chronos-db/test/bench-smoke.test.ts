@@ -147,7 +147,12 @@ describe('bench smoke (bulk writes and the embedded layout)', () => {
   it('runs the embedded bulk workloads at tiny sizes', async () => {
     const results = await runBulkLocal(smoke, () => {});
     const names = results.map((r) => r.name);
-    expect(names.slice(0, 4)).toEqual(['local-create-141b', 'local-create-141b-minimal', `local-createMany-${Math.max(20, smoke.localOps * 5)}`, 'local-bytes-per-version']);
+    expect(names.slice(0, 4)).toEqual([
+      'local-create-141b',
+      'local-create-141b-minimal',
+      `local-createMany-${Math.max(20, smoke.localOps * 5)}`,
+      'local-bytes-per-version',
+    ]);
     // then the listAsOf page at 10 versions per record and at the largest --depths (one entry when that is 10)
     expect(names.slice(4)).toEqual([...new Set([10, Math.min(1000, Math.max(10, ...smoke.depths))])].map((d) => `local-list-as-of-d${d}`));
     for (const r of results) checkBulk(r);

@@ -104,13 +104,23 @@ describe('SqliteBlobStore layers', () => {
       head: { createdAt: 1 },
       payloads: [{ role: 'json' as const, key, body: bytes(body) }],
     });
-    for (const [id, key] of [['r1', 'taken/small'], ['r2', 'taken/large'], ['r3', 'taken/file']] as const) {
-      for (const body of ['x', big]) await expect(meta.commit(commit(id, key, body)).then(() => `${key} ${body.length}: written`)).rejects.toBeInstanceOf(OptimisticLockError);
+    for (const [id, key] of [
+      ['r1', 'taken/small'],
+      ['r2', 'taken/large'],
+      ['r3', 'taken/file'],
+    ] as const) {
+      for (const body of ['x', big])
+        await expect(meta.commit(commit(id, key, body)).then(() => `${key} ${body.length}: written`)).rejects.toBeInstanceOf(OptimisticLockError);
       expect(await meta.getHead(ns, id)).toBeNull();
     }
     expect(text(await blobs.get('json', 'taken/small'))).toBe('s');
     expect(text(await blobs.get('json', 'taken/large'))).toBe(big);
-    const many = await meta.commitMany([commit('m1', 'free/1', 'one'), commit('m2', 'taken/large', 'two'), commit('m3', 'free/3', big), commit('m4', 'taken/small', big)]);
+    const many = await meta.commitMany([
+      commit('m1', 'free/1', 'one'),
+      commit('m2', 'taken/large', 'two'),
+      commit('m3', 'free/3', big),
+      commit('m4', 'taken/small', big),
+    ]);
     expect(many.map((r) => r.ok)).toEqual([true, false, true, false]);
     expect(many[1]!.ok === false && many[1]!.error).toBeInstanceOf(OptimisticLockError);
     expect((await meta.getHead(ns, 'm2')) ?? (await meta.getHead(ns, 'm4'))).toBeNull();
