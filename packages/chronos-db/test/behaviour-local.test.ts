@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runEngineBehaviour } from '@chronos-db/testkit';
+import { runEngineBehaviour, storePair } from '@chronos-db/testkit';
 import { createLocalMetadataStore, createSqliteBlobStore, METADATA_FILE } from '@chronos-db/storage-local';
 
 /** The jest functions the testkit suites register their tests with (the suites take any runner's). */
@@ -11,13 +11,5 @@ runEngineBehaviour(runner, 'embedded default (SQLite metadata + SQLite payloads,
   const basePath = mkdtempSync(join(tmpdir(), 'chronos-behaviour-'));
   const meta = createLocalMetadataStore({ basePath });
   const blobs = createSqliteBlobStore({ basePath, filename: join(basePath, METADATA_FILE), deferSync: true, inlineMaxBytes: 1024 });
-  return {
-    meta,
-    blobs,
-    counters: meta,
-    teardown: async () => {
-      await meta.close();
-      await blobs.close();
-    },
-  };
+  return storePair(meta, blobs, { counters: meta });
 });

@@ -1,4 +1,4 @@
-import { runEngineBehaviour } from '@chronos-db/testkit';
+import { runEngineBehaviour, storePair } from '@chronos-db/testkit';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { createS3BlobStore } from '@chronos-db/storage-s3';
 import { runCrashScenarios } from './crash/run-crash.js';
@@ -14,16 +14,7 @@ describeServers('engine over FerretDB + Ceph RGW', (env) => {
     async () => {
       const { mongoUri, s3 } = await serverStoreSpec(env, 'behave');
       const meta = createMongoMetadataStore({ uri: mongoUri });
-      const blobs = createS3BlobStore(s3);
-      return {
-        meta,
-        blobs,
-        counters: meta,
-        teardown: async () => {
-          await meta.close();
-          await blobs.close();
-        },
-      };
+      return storePair(meta, createS3BlobStore(s3), { counters: meta });
     },
     { modelRuns: 40 },
   );

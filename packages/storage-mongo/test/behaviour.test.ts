@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runEngineBehaviour } from '@chronos-db/testkit';
+import { runEngineBehaviour, storePair } from '@chronos-db/testkit';
 import { createLocalBlobStore } from '@chronos-db/storage-local';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { describeMongo, MONGO_URL } from './helpers/env';
@@ -17,17 +17,7 @@ describeMongo('storage-mongo under the engine', () => {
     async () => {
       const basePath = mkdtempSync(join(tmpdir(), 'chronos-mongo-behaviour-'));
       const meta = createMongoMetadataStore({ uri: MONGO_URL! });
-      const blobs = createLocalBlobStore({ basePath });
-      return {
-        meta,
-        blobs,
-        counters: meta,
-        teardown: async () => {
-          await meta.close();
-          await blobs.close();
-          rmSync(basePath, { recursive: true, force: true });
-        },
-      };
+      return storePair(meta, createLocalBlobStore({ basePath }), { counters: meta, cleanup: () => rmSync(basePath, { recursive: true, force: true }) });
     },
     { modelRuns: 40 },
   );

@@ -5,7 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runEngineBehaviour } from '@chronos-db/testkit';
+import { runEngineBehaviour, storePair } from '@chronos-db/testkit';
 import { createLocalMetadataStore } from '@chronos-db/storage-local';
 import { createMongoMetadataStore } from '@chronos-db/storage-mongo';
 import { describeS3, s3Blobs } from './helpers/env.js';
@@ -21,15 +21,7 @@ describeS3('storage-s3 under the engine', (env) => {
       const basePath = mkdtempSync(join(tmpdir(), 'chronos-s3-behaviour-'));
       const meta = createLocalMetadataStore({ basePath });
       const { blobs, drop } = await s3Blobs(env, 'bh');
-      return {
-        meta,
-        blobs,
-        counters: meta,
-        teardown: async () => {
-          await meta.close();
-          await drop();
-        },
-      };
+      return storePair(meta, blobs, { counters: meta, cleanup: drop });
     },
     { raceRounds: 20, modelRuns: 30, restoreRecords: 40 },
   );
@@ -50,16 +42,8 @@ describeS3('storage-s3 under the engine', (env) => {
     runner,
     'Mongo metadata + S3 payloads (FerretDB + radosgw)',
     async () => {
-      const meta = createMongoMetadataStore({ uri: mongoUrl });
       const { blobs, drop } = await s3Blobs(env, 'bhm');
-      return {
-        meta,
-        blobs,
-        teardown: async () => {
-          await meta.close();
-          await drop();
-        },
-      };
+      return storePair(createMongoMetadataStore({ uri: mongoUrl }), blobs, { cleanup: drop });
     },
     // Counter totals are a metadata concern, checked by storage-mongo's own suites; this pass is about payloads on S3.
     { raceRounds: 20, modelRuns: 30, restoreRecords: 40, counters: false },

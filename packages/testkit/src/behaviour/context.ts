@@ -9,6 +9,28 @@ export interface BehaviourStores {
   teardown?: () => Promise<void>;
 }
 
+/**
+ * The usual result of a behaviour-suite factory: `meta` and `blobs` (and `counters` when given),
+ * with a teardown that closes the metadata store, then the blob store, then runs `cleanup`
+ * (a temporary folder, test buckets).
+ */
+export function storePair(
+  meta: MetadataStore,
+  blobs: BlobStore,
+  opts: { counters?: CounterStore; cleanup?: () => void | Promise<void> } = {},
+): BehaviourStores {
+  return {
+    meta,
+    blobs,
+    ...(opts.counters ? { counters: opts.counters } : {}),
+    teardown: async () => {
+      await meta.close();
+      await blobs.close();
+      await opts.cleanup?.();
+    },
+  };
+}
+
 export interface BehaviourOptions {
   /** Rounds for T5 (16 racers). Default 50. */
   raceRounds?: number;

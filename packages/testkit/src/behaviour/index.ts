@@ -27,6 +27,7 @@ import { restoreTests } from './restore.js';
 import { checkSkipList } from '../conformance/helpers.js';
 
 export type { BehaviourOptions, BehaviourStores } from './context.js';
+export { storePair } from './context.js';
 
 export function runEngineBehaviour(runner: TestRunner, name: string, factory: () => Promise<BehaviourStores>, opts: BehaviourOptions = {}): void {
   const t = registrar(runner, opts.skip);
