@@ -214,7 +214,7 @@ Examples:
       .command('changes')
       .description('the change feed: versions committed after a collection version, in cv order (NDJSON when piped)')
       .option('--after-cv <n>', 'resume point (exclusive)', int(0), 0)
-      .option('--limit <n>', 'versions per page (1-1000)', int(1), 100)
+      .option('--limit <n>', 'versions per page (1-1000; default 100, with --all 1000)', int(1))
       .option('--all', 'every page up to now')
       .option('--follow', 'keep watching for new changes (Ctrl-C stops)')
       .option('--include-payload', "each version's data too")

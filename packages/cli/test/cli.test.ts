@@ -187,6 +187,22 @@ describe('chronos on the embedded default', () => {
     expect(lines(out).map((c) => c.id)).toEqual(['followed']);
   });
 
+  it('changes pages: 100 by default, --all reads every page 1000 at a time unless --limit says otherwise', async () => {
+    const ndjson = Array.from({ length: 1050 }, (_, i) => JSON.stringify({ id: `f${i}`, n: i })).join('\n');
+    const im = await run(['--collection', 'feedpages', 'import'], ndjson);
+    expect(JSON.parse(im.stdout)).toEqual({ read: 1050, imported: 1050, failed: 0 });
+    const one = await run(['--collection', 'feedpages', 'changes']);
+    expect(lines(one.stdout)).toHaveLength(100);
+    expect(one.stderr).toContain('next: --after-cv 100 (1 page of up to 100)');
+    const all = await run(['--collection', 'feedpages', 'changes', '--all']);
+    expect(new Set(lines(all.stdout).map((c) => c.id)).size).toBe(1050);
+    // (the last page is the empty one that says there is no more)
+    expect(all.stderr).toContain('next: --after-cv 1050 (3 pages of up to 1000)');
+    const small = await run(['--collection', 'feedpages', 'changes', '--all', '--limit', '500']);
+    expect(lines(small.stdout)).toHaveLength(1050);
+    expect(small.stderr).toContain('next: --after-cv 1050 (4 pages of up to 500)');
+  });
+
   it('restore and restore-collection: --dry-run plans, no --yes without a terminal is refused, --yes applies', async () => {
     const dry = await run(['restore', id, '--ov', '0', '--dry-run']);
     expect(JSON.parse(dry.stdout)).toMatchObject({ id, from: { ov: 2 }, to: { ov: 0 }, dryRun: true });

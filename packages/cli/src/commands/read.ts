@@ -3,6 +3,9 @@ import type { ChronosRecord, DiffResult } from 'chronos-db';
 import { CliError, EXIT, usage } from '../errors.js';
 import type { Session } from '../session.js';
 
+/** The largest page `changes` takes (core's MAX_CHANGES_LIMIT). */
+const CHANGES_PAGE_MAX = 1000;
+
 export function parseJsonOption(v: string | undefined, flag: string): Record<string, unknown> | undefined {
   if (v === undefined) return undefined;
   let o: unknown;
@@ -137,10 +140,12 @@ export async function diff(s: Session, id: string, o: { from: string; to?: strin
   }
 }
 
-export async function changes(s: Session, o: { afterCv: number; limit: number; all?: boolean; follow?: boolean; includePayload?: boolean; filter?: string }) {
+export async function changes(s: Session, o: { afterCv: number; limit?: number; all?: boolean; follow?: boolean; includePayload?: boolean; filter?: string }) {
   const col = (await s.open('read')).with(await s.ctx());
   const filter = parseJsonOption(o.filter, '--filter');
-  const base = { limit: o.limit, ...(filter ? { filter } : {}), ...(o.includePayload ? { includePayload: true } : {}) };
+  // --all reads every page: the largest pages, as each costs a round trip (and on FerretDB a scan of the collection's versions)
+  const limit = o.limit ?? (o.all ? CHANGES_PAGE_MAX : 100);
+  const base = { limit, ...(filter ? { filter } : {}), ...(o.includePayload ? { includePayload: true } : {}) };
   const show = async (c: { op: string; id: string; ov: number; cv: number; at: Date; actor?: string; reason?: string }) => {
     if (s.out.machine) await s.out.line(JSON.stringify(c));
     else await s.out.line(`cv ${c.cv}\t${c.op}\t${c.id}\tv${c.ov}\t${c.at.toISOString()}\t${c.actor ?? ''}\t${c.reason ?? ''}`);
@@ -159,12 +164,14 @@ export async function changes(s: Session, o: { afterCv: number; limit: number; a
     return;
   }
   let afterCv = o.afterCv;
+  let pages = 0;
   for (;;) {
     const page = await col.changes({ ...base, afterCv });
+    pages++;
     for (const c of page.items) await show(c);
     const more = page.nextCv > afterCv;
     afterCv = page.nextCv;
     if (!o.all || !more) break;
   }
-  s.out.note(`next: --after-cv ${afterCv}`);
+  s.out.note(`next: --after-cv ${afterCv} (${pages} page${pages === 1 ? '' : 's'} of up to ${limit})`);
 }
