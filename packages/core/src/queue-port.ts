@@ -21,7 +21,7 @@
  *   `QueueClaimedError`; an unknown id is a `NotFoundError`.
  */
 
-import { ValidationError } from './errors.js';
+import { NotFoundError, ValidationError } from './errors.js';
 
 /** What a worker needs to apply one queued write: JSON-serialisable, opaque to the store. */
 export type QueueBody = Record<string, unknown>;
@@ -104,7 +104,9 @@ export interface QueueStore {
   release(op: ClaimedOp, error: QueueErrorInfo, notBefore: number): Promise<boolean>;
   /**
    * The op can never apply (or ran out of attempts): it moves to the dead letters. `opts.body`
-   * replaces its body there (a write refused because its record was erased keeps no content).
+   * replaces its body there (a write refused because its record was erased keeps no content);
+   * one that is not an object is a ValidationError (`assertDeadLetterBody`). A kept error
+   * (here and in `release`) is `boundedQueueError(error)`.
    */
   deadLetter(op: ClaimedOp, error: QueueErrorInfo, opts?: { body?: QueueBody }): Promise<boolean>;
   listPending(opts?: QueuePageOptions): Promise<QueuedOp[]>;
@@ -162,6 +164,11 @@ export function isOpId(id: unknown): id is string {
   return typeof id === 'string' && /^op_[0-9a-z]{13}[0-9a-f]{12}$/.test(id);
 }
 
+/** An op id given by a caller (retryDeadLetter, cancel): anything else is a NotFoundError naming `what` (no store holds such an op). */
+export function assertOpId(id: unknown, what = 'Queued operation'): asserts id is string {
+  if (!isOpId(id)) throw new NotFoundError(`${what} '${String(id).slice(0, 80)}' not found`, { id: String(id).slice(0, 80) });
+}
+
 // ---------------------------------------------------------------------------
 // Input rules every QueueStore applies before any I/O (ValidationError)
 // ---------------------------------------------------------------------------
@@ -185,13 +192,23 @@ const queueLimit = (limit: unknown): number => {
   return limit as number;
 };
 
-/** Checks a claim's options; returns its limit (default 1). */
 /** The orderKeys of `eraseOrderKeys`: an array of at most QUEUE_MAX_PAGE strings of 1-1024 characters. */
 export function assertOrderKeys(keys: readonly string[]): void {
   if (!Array.isArray(keys) || keys.length > QUEUE_MAX_PAGE || keys.some((k) => typeof k !== 'string' || k.length < 1 || k.length > 1024))
     throw new ValidationError(`eraseOrderKeys takes at most ${QUEUE_MAX_PAGE} orderKeys of 1-1024 characters`);
 }
 
+/** The `body` option of `deadLetter` (kept instead of the op's): an object when given. */
+export function assertDeadLetterBody(body: unknown): void {
+  if (body !== undefined && (!body || typeof body !== 'object' || Array.isArray(body))) throw new ValidationError('deadLetter body must be an object');
+}
+
+/** A release's or dead letter's error as a store keeps it: the message (at most 2,000 characters) and the code (at most 100), nothing else. */
+export function boundedQueueError(e: QueueErrorInfo): QueueErrorInfo {
+  return { message: String(e?.message ?? '').slice(0, 2000), ...(e?.code ? { code: String(e.code).slice(0, 100) } : {}) };
+}
+
+/** Checks a claim's options; returns its limit (default 1). */
 export function claimLimit(o: ClaimOptions): number {
   if (!o || typeof o.owner !== 'string' || !o.owner) throw new ValidationError('claim needs an owner');
   if (!Number.isSafeInteger(o.leaseMs) || o.leaseMs < 1) throw new ValidationError('leaseMs must be a positive integer');

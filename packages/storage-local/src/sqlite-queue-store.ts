@@ -19,11 +19,13 @@ import {
   QueueClaimedError,
   StorageError,
   ValidationError,
+  assertDeadLetterBody,
+  assertOpId,
   assertOrderKeys,
   assertQueueOpInput,
+  boundedQueueError,
   claimLimit,
   isChronosError,
-  isOpId,
   newOpId,
   queuePage,
   type ClaimOptions,
@@ -86,12 +88,7 @@ interface DeadRow {
   last_error: string;
 }
 
-export function checkOpId(id: unknown): asserts id is string {
-  if (!isOpId(id)) throw new NotFoundError(`Queued operation '${String(id).slice(0, 80)}' not found`, { id: String(id).slice(0, 80) });
-}
-
-const errText = (e: QueueErrorInfo): string =>
-  JSON.stringify({ message: String(e?.message ?? '').slice(0, 2000), ...(e?.code ? { code: String(e.code).slice(0, 100) } : {}) });
+const errText = (e: QueueErrorInfo): string => JSON.stringify(boundedQueueError(e));
 
 function toOp(r: OpRow, now: number): QueuedOp {
   const held = r.owner !== null && r.expires_at !== null && r.expires_at > now;
@@ -252,8 +249,11 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   deadLetter(op: ClaimedOp, error: QueueErrorInfo, opts?: { body?: QueueBody }): Promise<boolean> {
-    if (opts?.body !== undefined && (!opts.body || typeof opts.body !== 'object' || Array.isArray(opts.body)))
-      return Promise.reject(new ValidationError('deadLetter body must be an object'));
+    try {
+      assertDeadLetterBody(opts?.body);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.run('deadLetter', (db) => {
       const r = this.held(db, op);
       if (!r) return false;
@@ -286,7 +286,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async retryDeadLetter(id: string): Promise<QueuedOp> {
-    checkOpId(id);
+    assertOpId(id);
     return this.run('retryDeadLetter', (db) => {
       const r = db.prepare('SELECT * FROM q_dead WHERE id = ?').get(id) as DeadRow | undefined;
       if (!r) throw new NotFoundError(`Dead-letter operation '${id}' not found`, { id });
@@ -303,7 +303,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async cancel(id: string): Promise<void> {
-    checkOpId(id);
+    assertOpId(id);
     return this.run('cancel', (db) => {
       const r = db.prepare('SELECT * FROM q_ops WHERE id = ?').get(id) as OpRow | undefined;
       if (!r) throw new NotFoundError(`Queued operation '${id}' not found`, { id });

@@ -26,11 +26,13 @@ import {
   QueueClaimedError,
   StorageError,
   ValidationError,
+  assertDeadLetterBody,
+  assertOpId,
   assertOrderKeys,
   assertQueueOpInput,
+  boundedQueueError,
   claimLimit,
   isChronosError,
-  isOpId,
   newOpId,
   queuePage,
   type ClaimOptions,
@@ -100,10 +102,6 @@ interface EndDoc {
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const endId = (o: { _id: string; gen: number }) => `${o._id}:${o.gen}`;
 const claimId = (opId: string, gen: number, attempt: number) => `${opId}:${gen}:${attempt}`;
-
-function cleanError(e: QueueErrorInfo): QueueErrorInfo {
-  return { message: String(e?.message ?? '').slice(0, 2000), ...(e?.code ? { code: String(e.code).slice(0, 100) } : {}) };
-}
 
 export class MongoQueueStore implements QueueStore {
   /** The shared client (replaced after a failed first connection), unless a client was given. */
@@ -365,7 +363,7 @@ export class MongoQueueStore implements QueueStore {
       // Only the holder writes its own claim document: no concurrent update to lose.
       await this.claims.updateOne(
         { _id: claimId(d._id, d.gen, op.attempts) },
-        { $set: { released: { notBefore: Math.floor(notBefore), error: cleanError(error) } } },
+        { $set: { released: { notBefore: Math.floor(notBefore), error: boundedQueueError(error) } } },
       );
       return true;
     });
@@ -373,8 +371,7 @@ export class MongoQueueStore implements QueueStore {
 
   deadLetter(op: ClaimedOp, error: QueueErrorInfo, opts?: { body?: QueueBody }): Promise<boolean> {
     return this.io('deadLetter', async () => {
-      if (opts?.body !== undefined && (!opts.body || typeof opts.body !== 'object' || Array.isArray(opts.body)))
-        throw new ValidationError('deadLetter body must be an object');
+      assertDeadLetterBody(opts?.body);
       const d = await this.held(op);
       if (!d) return false;
       return this.end(d, {
@@ -384,7 +381,7 @@ export class MongoQueueStore implements QueueStore {
         body: opts?.body ?? d.body,
         attempts: op.attempts,
         enqueuedAt: d.enqueuedAt,
-        lastError: cleanError(error),
+        lastError: boundedQueueError(error),
       });
     });
   }
@@ -453,7 +450,7 @@ export class MongoQueueStore implements QueueStore {
 
   retryDeadLetter(id: string): Promise<QueuedOp> {
     return this.io('retryDeadLetter', async () => {
-      if (!isOpId(id)) throw new NotFoundError(`Dead-letter operation '${String(id).slice(0, 80)}' not found`, { id: String(id).slice(0, 80) });
+      assertOpId(id, 'Dead-letter operation');
       const dead = (await this.ends.find({ opId: id, kind: 'dead' }).sort({ gen: -1 }).limit(1).toArray())[0];
       const current = await this.ops.findOne({ _id: id });
       if (!dead || (current && current.gen > dead.gen)) throw new NotFoundError(`Dead-letter operation '${id}' not found`, { id });
@@ -476,7 +473,7 @@ export class MongoQueueStore implements QueueStore {
 
   cancel(id: string): Promise<void> {
     return this.io('cancel', async () => {
-      if (!isOpId(id)) throw new NotFoundError(`Queued operation '${String(id).slice(0, 80)}' not found`, { id: String(id).slice(0, 80) });
+      assertOpId(id);
       const d = await this.ops.findOne({ _id: id });
       if (!d || !(await this.live([d])).length) throw new NotFoundError(`Queued operation '${id}' not found`, { id });
       const c = (await this.latestClaims([d])).get(endId(d));

@@ -6,7 +6,7 @@
 import type { ClaimedOp, QueuedOp, QueueStore } from '@chronos-db/core';
 import { expect } from '../assert.js';
 import { registrar, type TestRunner } from '../runner.js';
-import { checkSkipList, expectCode, NOT_FOUND, rand, type SuiteOptions } from './helpers.js';
+import { checkSkipList, expectCode, NOT_FOUND, rand, VALIDATION, type SuiteOptions } from './helpers.js';
 
 export interface QueueStoreHandle {
   store: QueueStore;
@@ -274,6 +274,17 @@ export function runQueueStoreConformance(runner: TestRunner, name: string, facto
       const [c] = await q.claim({ owner: 'w', leaseMs: 60_000 });
       expect(await q.deadLetter(c!, { message: 'erased', code: 'NOT_FOUND' }, { body: { erased: true } })).toBe(true);
       expect((await q.listDead()).map((d) => [d.requestId, d.body])).toEqual([[r, { erased: true }]]);
+    });
+
+    it('deadLetter with a body that is not an object is a ValidationError (the op stays held); the error kept is bounded (message 2,000 characters, code 100)', async () => {
+      const { q } = await fresh();
+      await q.enqueue({ orderKey: key(), requestId: req(), body: { n: 1 } });
+      const [c] = await q.claim({ owner: 'w', leaseMs: 60_000 });
+      for (const body of [null, [1], 'text']) await expectCode(q.deadLetter(c!, { message: 'x' }, { body: body as never }), VALIDATION);
+      expect(await q.listDead()).toEqual([]);
+      const error = { message: 'm'.repeat(5000), code: 'C'.repeat(500), stack: 'not kept' };
+      expect(await q.deadLetter(c!, error)).toBe(true);
+      expect((await q.listDead()).map((d) => d.lastError)).toEqual([{ message: 'm'.repeat(2000), code: 'C'.repeat(100) }]);
     });
 
     const why = 'eraseOrderKeys not offered (option erase: false)';
