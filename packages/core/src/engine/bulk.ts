@@ -48,9 +48,12 @@ type Settled = BulkResult;
 
 /** A batch's earlier commits by requestId (priorsOf), or the error of their lookup (it fails the items that needed it). */
 type Priors = ReadonlyMap<string, VersionDoc> | { error: unknown };
-const replayedFrom = (priors: Priors, requestId: string, requestHash: string): VersionDoc | null => {
+/** The result of an item whose requestId an earlier run committed (that commit: no second version), else null. */
+const replayedResult = (priors: Priors, w: WriteSetup, index: number): Settled | null => {
+  if (!w.requestId) return null;
   if (!(priors instanceof Map)) throw (priors as { error: unknown }).error;
-  return replayed(priors.get(requestId), requestId, requestHash);
+  const prior = replayed(priors.get(w.requestId), w.requestId, w.requestHash!);
+  return prior && { ok: true, index, id: prior.itemId, ov: prior.ov, cv: prior.cv };
 };
 
 function options(o: BulkOptions | undefined): {
@@ -214,13 +217,11 @@ async function commitReady(
     await discard(cx, b);
     try {
       if (!(r.error instanceof OptimisticLockError)) throw r.error;
-      if (p.w.requestId) {
-        const prior = replayedFrom(priors, p.w.requestId, p.w.requestHash!);
-        if (prior) {
-          tally.replayed++;
-          out.set(p.index, { ok: true, index: p.index, id: prior.itemId, ov: prior.ov, cv: prior.cv });
-          return;
-        }
+      const again = replayedResult(priors, p.w, p.index);
+      if (again) {
+        tally.replayed++;
+        out.set(p.index, again);
+        return;
       }
       if (p.retryAlone) {
         const again = await p.retryAlone();
@@ -312,24 +313,22 @@ const lookupKey = (cx: EngineContext, it: unknown, op: 'CREATE' | 'UPDATE'): { r
   return isId(id) ? { requestId: r, at: { itemId: id, ov: 0 } } : { requestId: r };
 };
 
-const idOfCreate = (it: BulkCreateItem) => (isPlainObject(it as unknown) && typeof it.id === 'string' ? it.id : undefined);
-const idOfUpdate = (it: BulkUpdateItem) => (isPlainObject(it as unknown) && typeof it.id === 'string' ? it.id : undefined);
+/** An item's id when it names one (batches keep two writes of one id apart). */
+const itemIdOf = (it: BulkCreateItem | BulkUpdateItem) => (isPlainObject(it as unknown) && typeof it.id === 'string' ? it.id : undefined);
 
 export function createMany(cx: EngineContext, items: Iterable<BulkCreateItem> | AsyncIterable<BulkCreateItem>, opts?: BulkOptions): AsyncGenerator<BulkResult> {
   return run(
     cx,
     items,
     opts,
-    idOfCreate,
+    itemIdOf,
     async (item, index, o, priors) => {
       if (!isPlainObject(item as unknown)) throw new ValidationError(`items[${index}] must be { data, id?, requestId? }`);
       const input = checkData(item.data, `items[${index}].data`);
       if (item.id !== undefined) assertId(item.id);
       const w = writeSetup({ actor: o.actor, reason: o.reason, requestId: item.requestId }, () => ({ op: 'CREATE', id: item.id, data: input }));
-      if (w.requestId) {
-        const prior = replayedFrom(priors, w.requestId, w.requestHash!);
-        if (prior) return { ok: true, index, id: prior.itemId, ov: prior.ov, cv: prior.cv };
-      }
+      const again = replayedResult(priors, w, index);
+      if (again) return again;
       const id = item.id ?? (w.requestId ? derivedId(cx, 'req', w.requestId) : newId());
       const at = cx.clock();
       const built = build(cx, { id, ov: 0, op: 'CREATE', at, createdAt: at, doc: input, ...w });
@@ -345,7 +344,7 @@ export function updateMany(cx: EngineContext, items: Iterable<BulkUpdateItem> | 
     cx,
     items,
     opts,
-    idOfUpdate,
+    itemIdOf,
     async (item, index, o, priors) => {
       if (!isPlainObject(item as unknown)) throw new ValidationError(`items[${index}] must be { id, data, expectedOv?, requestId? }`);
       const { id, expectedOv } = item;
@@ -353,10 +352,8 @@ export function updateMany(cx: EngineContext, items: Iterable<BulkUpdateItem> | 
       const input = checkData(item.data, `items[${index}].data`);
       if (expectedOv !== undefined && expectedOv !== null) assertOv(expectedOv);
       const w = writeSetup({ actor: o.actor, reason: o.reason, requestId: item.requestId }, () => ({ op: 'UPDATE', id, expectedOv, data: input }));
-      if (w.requestId) {
-        const prior = replayedFrom(priors, w.requestId, w.requestHash!);
-        if (prior) return { ok: true, index, id: prior.itemId, ov: prior.ov, cv: prior.cv };
-      }
+      const again = replayedResult(priors, w, index);
+      if (again) return again;
       const head: HeadDoc | null = await cx.meta.getHead(cx.ns, id, { forWrite: true });
       if (!head || head.deleted) throw new NotFoundError(`Record '${id}' not found`, { id });
       if (expectedOv !== undefined && expectedOv !== null && head.ov !== expectedOv) {
