@@ -151,6 +151,30 @@ export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Pr
     };
     // ms per round: the CLI and the library, on N and on N/5 records
     const sides = () => ({ cli: [] as number[], lib: [] as number[], cliSmall: [] as number[], libSmall: [] as number[] });
+    // the row of a CLI workload against the library calls it wraps (`extra` notes stand after includesProcessStartup)
+    const cliRow = (name: string, t: ReturnType<typeof sides>, baseline: string, extra: Record<string, unknown> = {}): WorkloadResult => {
+      const ours = side(t.cli, n);
+      const raw = side(t.lib, n);
+      const steady = marginal(t);
+      return {
+        table: 'local',
+        name,
+        ours,
+        raw,
+        ratio: Number((ours.opsPerSec / raw.opsPerSec).toFixed(3)),
+        baseline,
+        targets: [steadyTarget(steady.ratioMarginal)],
+        notes: {
+          records: n,
+          includesProcessStartup: true,
+          ...extra,
+          startupMs: Number(startupMs.toFixed(1)),
+          ratioAfterStartup: afterStartup(t.cli, t.lib),
+          marginalOver: `${small} -> ${n} records`,
+          ...steady,
+        },
+      };
+    };
     const ex = sides();
     let dump = '';
     let smallDump = '';
@@ -170,27 +194,7 @@ export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Pr
     }
     if (dump.trim().split('\n').length !== n) throw new Error('chronos export printed the wrong number of records');
     if (smallDump.trim().split('\n').length !== small) throw new Error('chronos export printed the wrong number of records');
-    const exO = side(ex.cli, n);
-    const exR = side(ex.lib, n);
-    const exRatio = Number((exO.opsPerSec / exR.opsPerSec).toFixed(3));
-    const exSteady = marginal(ex);
-    out.push({
-      table: 'local',
-      name: `local-cli-export-${n}`,
-      ours: exO,
-      raw: exR,
-      ratio: exRatio,
-      baseline: 'listAsOf pages (200) + JSON.stringify per record, in-process (the calls chronos export wraps)',
-      targets: [steadyTarget(exSteady.ratioMarginal)],
-      notes: {
-        records: n,
-        includesProcessStartup: true,
-        startupMs: Number(startupMs.toFixed(1)),
-        ratioAfterStartup: afterStartup(ex.cli, ex.lib),
-        marginalOver: `${small} -> ${n} records`,
-        ...exSteady,
-      },
-    });
+    out.push(cliRow(`local-cli-export-${n}`, ex, 'listAsOf pages (200) + JSON.stringify per record, in-process (the calls chronos export wraps)'));
 
     // import into fresh collections: the CLI vs createManyStream with the same items
     const importLib = async (text: string, collection: string, count: number) => {
@@ -220,28 +224,11 @@ export async function runLocalCli(opts: BenchOptions, dir: string, log: Log): Pr
       im.cliSmall.push(timed(() => node([BIN, '--collection', `imps${k}`, 'import'], smallDump)));
       im.libSmall.push(await importLib(smallDump, `libs${k}`, small));
     }
-    const imO = side(im.cli, n);
-    const imR = side(im.lib, n);
-    const imRatio = Number((imO.opsPerSec / imR.opsPerSec).toFixed(3));
-    const imSteady = marginal(im);
-    out.push({
-      table: 'local',
-      name: `local-cli-import-${n}`,
-      ours: imO,
-      raw: imR,
-      ratio: imRatio,
-      baseline: 'createManyStream (batch 500) of the same NDJSON, parsed in-process (the call chronos import wraps)',
-      targets: [steadyTarget(imSteady.ratioMarginal)],
-      notes: {
-        records: n,
-        includesProcessStartup: true,
+    out.push(
+      cliRow(`local-cli-import-${n}`, im, 'createManyStream (batch 500) of the same NDJSON, parsed in-process (the call chronos import wraps)', {
         cliValidatesTheWholeInputFirst: true,
-        startupMs: Number(startupMs.toFixed(1)),
-        ratioAfterStartup: afterStartup(im.cli, im.lib),
-        marginalOver: `${small} -> ${n} records`,
-        ...imSteady,
-      },
-    });
+      }),
+    );
   } finally {
     await chronos.admin.shutdown().catch(() => {});
   }
