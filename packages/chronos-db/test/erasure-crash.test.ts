@@ -4,27 +4,22 @@
  * tombstone on, reads answer "missing"; a rerun finishes the erasure, and no byte of the
  * record is left in any file under basePath.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError, initChronos, type ChronosConfig } from 'chronos-db';
 import { COLLECTION, erasureCollectionMap, markersOf, recordData } from './helpers/erasure-scenario';
 import { enableVersioning, scanFiles, scanMongo, scanS3 } from './helpers/raw-scan';
 import { buckets, createBuckets, describeServers, rnd } from './helpers/servers';
 import { runTsxChild } from './helpers/child';
+import { tmpDirs } from '../../storage-local/test/helpers/tmp-dirs';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tmpDirs('chronos-erase-crash-');
 
 const runChild = (job: object) => runTsxChild(join(__dirname, 'crash/erasure-child.ts'), 'ERASE_JOB', job);
 
 describe('erasure killed mid-way on the embedded store (SIGKILL in a child), then rerun', () => {
   for (const at of ['purge', 'meta', 'finish'] as const) {
     it(`killed at '${at}': reads answer missing, the rerun finishes, no byte is left`, async () => {
-      const basePath = mkdtempSync(join(tmpdir(), 'chronos-erase-crash-'));
-      dirs.push(basePath);
+      const basePath = tmp();
       const config: ChronosConfig = { localStorage: { enabled: true, basePath }, ...erasureCollectionMap() };
       const ctx = { key: 'local', collection: COLLECTION };
       const a = markersOf(`A${at}`);

@@ -7,18 +7,15 @@
  * The outage is a fault-injection wrapper around the real SQLite store (commits, then reads,
  * fail as retriable).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { StorageError, initChronos, type ChronosConfig } from 'chronos-db';
 import { SqliteMetadataStore } from '@chronos-db/storage-local';
 import { Collection, MongoNetworkError } from 'mongodb';
 import { COLLECTION, erasureCollectionMap, markersOf, recordData } from './helpers/erasure-scenario';
 import { scanFiles, scanMongo, scanS3 } from './helpers/raw-scan';
 import { buckets, createBuckets, describeServers, rnd } from './helpers/servers';
+import { tmpDirs } from '../../storage-local/test/helpers/tmp-dirs';
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tmpDirs('chronos-erase-queue-');
 
 /**
  * The outage: commits (and, with `reads`, head reads) of the real store fail as retriable while it
@@ -59,8 +56,7 @@ const until = async (what: string, ok: () => Promise<boolean>) => {
 
 describe('erasure and the fallback queue on the embedded store', () => {
   it("hardDelete removes the record's pending and dead ops (no byte left under basePath); a write queued after it is dead-lettered without content", async () => {
-    const basePath = mkdtempSync(join(tmpdir(), 'chronos-erase-queue-'));
-    dirs.push(basePath);
+    const basePath = tmp();
     const config = {
       localStorage: { enabled: true, basePath },
       fallback: { enabled: true, maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 20, deadLetterCollection: 'dead' },

@@ -5,14 +5,13 @@
  * every S3 object version, with bucket versioning on); the erasure record says who, when, why
  * and how many; bad input is a typed error with nothing written.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { METADATA_FILE } from '@chronos-db/storage-local';
 import { NotFoundError, ValidationError, initChronos, type Chronos, type ChronosConfig } from 'chronos-db';
 import { COLLECTION, eraseUnderLoad, erasureCollectionMap, markersOf, recordData } from './helpers/erasure-scenario';
 import { enableVersioning, scanFiles, scanMongo, scanS3, scanSqlite, type Found } from './helpers/raw-scan';
 import { buckets, createBuckets, describeServers, rnd } from './helpers/servers';
+import { tmpDirs } from '../../storage-local/test/helpers/tmp-dirs';
 
 const flat = (m: { data: string; meta: string; blob: string }) => [m.data, m.meta, m.blob];
 
@@ -88,13 +87,9 @@ async function eraseWithManifests<Q>(chronos: Chronos<Q>, ctx: Record<string, un
 }
 
 describe('erasure on the embedded store', () => {
-  const dirs: string[] = [];
-  afterAll(() => {
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
+  const tmp = tmpDirs('chronos-erasure-');
   const open = (extra: Partial<ChronosConfig> = {}) => {
-    const basePath = mkdtempSync(join(tmpdir(), 'chronos-erasure-'));
-    dirs.push(basePath);
+    const basePath = tmp();
     return { basePath, chronos: initChronos({ localStorage: { enabled: true, basePath }, ...erasureCollectionMap(), ...extra }) };
   };
 

@@ -5,12 +5,10 @@
  * registry), on the embedded store and on FerretDB + Ceph with two Mongo backends; and
  * startMaintenance without contexts runs its steps on each of them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { initChronos, type ChronosConfig } from 'chronos-db';
 import { buckets, createBuckets, describeServers, rnd } from './helpers/servers.js';
+import { tmpDirs } from '../../storage-local/test/helpers/tmp-dirs';
 
 type Ctx = Record<string, string>;
 interface Case {
@@ -92,12 +90,10 @@ const label = (key: string, ns: Case['ns']) =>
   `key=${key},dbName=${ns.dbName},collection=${ns.collection}${ns.tenant !== undefined ? `,tenantId=${ns.tenant}` : ''}`;
 
 describe('rollupNow / pruneNow / startMaintenance without a context: embedded store', () => {
-  const dirs: string[] = [];
-  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const tmp = tmpDirs('chronos-allns-');
 
   it('a fresh instance that bound nothing rolls up and prunes every namespace another one wrote (tenants, several databases)', async () => {
-    const basePath = mkdtempSync(join(tmpdir(), 'chronos-allns-'));
-    dirs.push(basePath);
+    const basePath = tmp();
     const config = {
       localStorage: { enabled: true, basePath },
       retention: { ver: { maxVersions: 2 } },

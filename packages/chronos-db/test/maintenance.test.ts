@@ -3,22 +3,13 @@
  * startMaintenance on one basePath run each pass once; shrinkShadows drops expired and
  * oversized shadows and reads stay correct; bad input is a typed error.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValidationError, initChronos, type ChronosConfig } from 'chronos-db';
 import { runTsxChild } from './helpers/child';
 import { buckets, createBuckets, describeServers, rnd } from './helpers/servers';
+import { tmpDirs } from '../../storage-local/test/helpers/tmp-dirs';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-const fresh = () => {
-  const d = mkdtempSync(join(tmpdir(), 'chronos-maint-'));
-  dirs.push(d);
-  return d;
-};
+const fresh = tmpDirs('chronos-maint-');
 
 const runChild = (job: object) => runTsxChild(join(__dirname, 'crash/maintenance-child.ts'), 'MAINT_JOB', job);
 

@@ -3,12 +3,12 @@
  * by the code of main before layout 2: see fixtures/make-layout1.ts) opens with layout 2: it is
  * converted in one transaction on open, and every read and write works on it afterwards.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { CollectionEngine } from '@chronos-db/core';
 import { LAYOUT_VERSION, METADATA_FILE, createLocalStorage } from '@chronos-db/storage-local';
+import { tmpDirs } from './helpers/tmp-dirs';
 
 const FIXTURE = join(__dirname, 'fixtures', 'layout1');
 const expected = JSON.parse(readFileSync(join(FIXTURE, 'expected.json'), 'utf8')) as {
@@ -21,11 +21,9 @@ const expected = JSON.parse(readFileSync(join(FIXTURE, 'expected.json'), 'utf8')
 };
 
 describe('a data folder of layout 1', () => {
-  const dirs: string[] = [];
-  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const tmp = tmpDirs('chronos-layout1-');
   const copy = () => {
-    const d = mkdtempSync(join(tmpdir(), 'chronos-layout1-'));
-    dirs.push(d);
+    const d = tmp();
     cpSync(FIXTURE, d, { recursive: true });
     return d;
   };

@@ -1,21 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { compileFilter, type Namespace, type VersionDoc } from '@chronos-db/core';
 import { UNSAFE_KEYS, mkVersion } from '@chronos-db/testkit';
 import { createLocalBlobStore, createLocalMetadataStore, createLocalStorage, METADATA_FILE } from '@chronos-db/storage-local';
+import { tmpDirs } from './helpers/tmp-dirs';
 
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'chronos-local-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tmpDirs('chronos-local-');
 
 /** Every file and folder under `dir`, relative. */
 function tree(dir: string): string[] {

@@ -7,8 +7,7 @@
  *   bytes and rows, counted (manifestReadStats), whatever the size of the part; every answer
  *   equals the version index's before pruning; a flipped byte is a ManifestError naming the part.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
@@ -35,16 +34,9 @@ import {
   type VersionSelector,
 } from '@chronos-db/core';
 import { METADATA_FILE, createLocalMetadataStore, createSqliteBlobStore } from '../src/index.js';
+import { tmpDirs } from './helpers/tmp-dirs';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'chronos-manifests-'));
-  dirs.push(d);
-  return d;
-};
+const tmp = tmpDirs('chronos-manifests-');
 
 /** What the version index answered for a selector: the newest row at or below it (rows of one record, by ov). */
 function expected(rows: VersionDoc[], sel: VersionSelector): VersionDoc | null {

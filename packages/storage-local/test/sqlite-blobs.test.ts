@@ -4,22 +4,14 @@
  * engine behaviour suite on SQLite metadata + SQLite payloads in one file, and
  * the rules of the two layers (older files still read, overwrite, compact).
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CollectionEngine, OptimisticLockError } from '@chronos-db/core';
 import { mkVersion, runBlobStoreConformance, runEngineBehaviour } from '@chronos-db/testkit';
 import { createLocalBlobStore, createLocalMetadataStore, createLocalStorage, createSqliteBlobStore, METADATA_FILE } from '@chronos-db/storage-local';
+import { tmpDirs } from './helpers/tmp-dirs';
 
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'chronos-sqlblobs-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tmpDirs('chronos-sqlblobs-');
 /** The jest functions the testkit suites register their tests with. */
 const runner = { describe, it, beforeAll, afterAll, afterEach };
 const bytes = (s: string) => new TextEncoder().encode(s);

@@ -7,23 +7,16 @@
  * counter increment (a second transaction after each commit on chronos-db's embedded default)
  * has no fsync of its own.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { CollectionEngine } from '@chronos-db/core';
 import { createLocalStorage, type LocalStorage } from '@chronos-db/storage-local';
+import { tmpDirs } from './helpers/tmp-dirs';
 
-const dirs: string[] = [];
+const tmp = tmpDirs('chronos-local-write-path-');
 const open = (): { st: LocalStorage; e: CollectionEngine } => {
-  const dir = mkdtempSync(join(tmpdir(), 'chronos-local-write-path-'));
-  dirs.push(dir);
-  const st = createLocalStorage({ basePath: dir });
+  const st = createLocalStorage({ basePath: tmp() });
   return { st, e: new CollectionEngine({ ns: { dbName: 'app', collection: 'users' }, meta: st.meta, blobs: st.blobs }) };
 };
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 /** Counts the statements run on a connection (BEGIN and COMMIT included) while `fn` runs. */
 async function counted(db: Database.Database, fn: () => Promise<unknown>): Promise<{ run: number; get: number; all: number; sql: string[] }> {
