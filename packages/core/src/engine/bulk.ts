@@ -236,11 +236,13 @@ async function commitReady(
   return [...out.values()];
 }
 
-async function* run<T>(
+/** An item's id when it names one (batches keep two writes of one id apart). */
+const itemIdOf = (it: BulkCreateItem | BulkUpdateItem) => (isPlainObject(it as unknown) && typeof it.id === 'string' ? it.id : undefined);
+
+async function* run<T extends BulkCreateItem | BulkUpdateItem>(
   cx: EngineContext,
   items: Iterable<T> | AsyncIterable<T>,
   opts: BulkOptions | undefined,
-  idOf: (item: T) => string | undefined,
   plan: (item: T, index: number, o: ReturnType<typeof options>, priors: Priors) => Promise<Planned | Settled>,
   op: 'CREATE' | 'UPDATE',
 ): AsyncGenerator<BulkResult> {
@@ -266,7 +268,7 @@ async function* run<T>(
     }
     o.onProgress?.({ done, ok, failed: done - ok });
   }
-  for await (const batch of batches(items, o.batchSize, idOf)) {
+  for await (const batch of batches(items, o.batchSize, itemIdOf)) {
     if (op !== 'CREATE') yield* drain();
     const settled: Settled[] = [];
     const plans: Planned[] = [];
@@ -313,15 +315,11 @@ const lookupKey = (cx: EngineContext, it: unknown, op: 'CREATE' | 'UPDATE'): { r
   return isId(id) ? { requestId: r, at: { itemId: id, ov: 0 } } : { requestId: r };
 };
 
-/** An item's id when it names one (batches keep two writes of one id apart). */
-const itemIdOf = (it: BulkCreateItem | BulkUpdateItem) => (isPlainObject(it as unknown) && typeof it.id === 'string' ? it.id : undefined);
-
 export function createMany(cx: EngineContext, items: Iterable<BulkCreateItem> | AsyncIterable<BulkCreateItem>, opts?: BulkOptions): AsyncGenerator<BulkResult> {
   return run(
     cx,
     items,
     opts,
-    itemIdOf,
     async (item, index, o, priors) => {
       if (!isPlainObject(item as unknown)) throw new ValidationError(`items[${index}] must be { data, id?, requestId? }`);
       const input = checkData(item.data, `items[${index}].data`);
@@ -344,7 +342,6 @@ export function updateMany(cx: EngineContext, items: Iterable<BulkUpdateItem> | 
     cx,
     items,
     opts,
-    itemIdOf,
     async (item, index, o, priors) => {
       if (!isPlainObject(item as unknown)) throw new ValidationError(`items[${index}] must be { id, data, expectedOv?, requestId? }`);
       const { id, expectedOv } = item;
