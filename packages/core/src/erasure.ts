@@ -3,7 +3,8 @@
  * write or read of an erased record gets, and the checks of erasure and lease inputs.
  */
 import { NotFoundError, ValidationError } from './errors.js';
-import type { BeginErasureInput, ErasureRecord, LeaseDoc } from './ports.js';
+import { assertId } from './names.js';
+import type { BeginErasureInput, ErasureRecord, FinishErasureInput, LeaseDoc } from './ports.js';
 
 /** Options of `admin.hardDelete`. */
 export interface HardDeleteOptions {
@@ -53,6 +54,24 @@ export function assertErasureInput(input: BeginErasureInput): void {
     const v = input[k];
     if (v !== undefined && (typeof v !== 'string' || v.length > MAX_TEXT)) throw new ValidationError(`${k} must be a string of at most ${MAX_TEXT} characters`);
   }
+}
+
+/** Throws ValidationError unless `finishErasure`'s counts are well formed: { at, versionsDeleted, objectsDeleted }. */
+export function assertFinishErasureInput(r: FinishErasureInput): void {
+  if (!r || !Number.isFinite(r.at) || !Number.isSafeInteger(r.versionsDeleted) || !Number.isSafeInteger(r.objectsDeleted))
+    throw new ValidationError('finishErasure needs { at, versionsDeleted, objectsDeleted }');
+}
+
+/** Throws ValidationError unless `erasedIds` got an array of at most 1000 record ids. */
+export function assertErasedIdsInput(ids: readonly string[]): void {
+  if (!Array.isArray(ids) || ids.length > 1000) throw new ValidationError('erasedIds takes at most 1000 ids');
+  for (const id of ids) assertId(id);
+}
+
+/** Throws ValidationError unless a `listErasures` page is well formed: limit 1-1000, afterId a record id. */
+export function assertErasureListQuery(q: { afterId?: string; limit: number }): void {
+  if (!q || !Number.isInteger(q.limit) || q.limit < 1 || q.limit > 1000) throw new ValidationError('listErasures limit must be an integer from 1 to 1000');
+  if (q.afterId !== undefined) assertId(q.afterId);
 }
 
 const LEASE_NAME = /^[A-Za-z0-9._:-]{1,128}$/;

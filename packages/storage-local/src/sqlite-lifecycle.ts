@@ -9,8 +9,10 @@
  */
 import type Database from 'better-sqlite3';
 import {
-  ValidationError,
+  assertErasedIdsInput,
   assertErasureInput,
+  assertErasureListQuery,
+  assertFinishErasureInput,
   assertId,
   assertLease,
   assertLeaseName,
@@ -94,18 +96,15 @@ export function createLifecycleOps(db: Database.Database) {
     },
     finishErasure(key: Key, itemId: string, r: FinishErasureInput): void {
       assertId(itemId);
-      if (!r || !Number.isFinite(r.at) || !Number.isSafeInteger(r.versionsDeleted) || !Number.isSafeInteger(r.objectsDeleted))
-        throw new ValidationError('finishErasure needs { at, versionsDeleted, objectsDeleted }');
+      assertFinishErasureInput(r);
       s.finish.run(r.at, r.versionsDeleted, r.objectsDeleted, r.manifestsRewritten ?? null, ...key, itemId);
     },
     erasedIds(key: Key, ids: readonly string[]): string[] {
-      if (!Array.isArray(ids) || ids.length > 1000) throw new ValidationError('erasedIds takes at most 1000 ids');
-      ids.forEach((id) => assertId(id));
+      assertErasedIdsInput(ids);
       return [...new Set(ids)].filter((id) => s.tomb.get(...key, id) !== undefined);
     },
     listErasures(key: Key, q: { afterId?: string; limit: number }): ErasureRecord[] {
-      if (!q || !Number.isInteger(q.limit) || q.limit < 1 || q.limit > 1000) throw new ValidationError('listErasures limit must be an integer from 1 to 1000');
-      if (q.afterId !== undefined) assertId(q.afterId);
+      assertErasureListQuery(q);
       return (s.list.all(...key, q.afterId ?? '', q.limit) as ErasureRow[]).map(toRecord);
     },
     getLease(dbName: string, name: string): LeaseDoc | null {

@@ -18,8 +18,10 @@
 import {
   ValidationError,
   assertDbName,
+  assertErasedIdsInput,
   assertErasureInput,
-  assertId,
+  assertErasureListQuery,
+  assertFinishErasureInput,
   assertLease,
   assertLeaseName,
   assertOv,
@@ -89,8 +91,7 @@ export function createLifecycleOps(ctx: StoreCtx) {
 
     async finishErasure(ns: Namespace, itemId: string, r: FinishErasureInput): Promise<void> {
       const c = checkItem(ctx, ns, itemId);
-      if (!r || !Number.isFinite(r.at) || !Number.isSafeInteger(r.versionsDeleted) || !Number.isSafeInteger(r.objectsDeleted))
-        throw new ValidationError('finishErasure needs { at, versionsDeleted, objectsDeleted }');
+      assertFinishErasureInput(r);
       const set: Partial<StoredErasure> = { status: 'done', finishedAt: r.at, versionsDeleted: r.versionsDeleted, objectsDeleted: r.objectsDeleted };
       if (r.manifestsRewritten !== undefined) set.manifestsRewritten = r.manifestsRewritten;
       await ctx.run('finish erasure', () => c.erase.updateOne({ _id: itemId }, { $set: set }));
@@ -98,15 +99,13 @@ export function createLifecycleOps(ctx: StoreCtx) {
 
     async erasedIds(ns: Namespace, itemIds: readonly string[]): Promise<string[]> {
       const c = ctx.cols(ns);
-      if (!Array.isArray(itemIds) || itemIds.length > 1000) throw new ValidationError('erasedIds takes at most 1000 ids');
-      for (const id of itemIds) assertId(id);
+      assertErasedIdsInput(itemIds);
       return ctx.run('find erasures', async () => [...(await erasedAmong(c, [...new Set(itemIds)]))]);
     },
 
     async listErasures(ns: Namespace, q: { afterId?: string; limit: number }): Promise<ErasureRecord[]> {
       const c = ctx.cols(ns);
-      if (!q || !Number.isInteger(q.limit) || q.limit < 1 || q.limit > 1000) throw new ValidationError('listErasures limit must be an integer from 1 to 1000');
-      if (q.afterId !== undefined) assertId(q.afterId);
+      assertErasureListQuery(q);
       return ctx.run('list erasures', async () =>
         (
           await c.erase

@@ -96,7 +96,16 @@ export function lifecycleTests(s: MetaSuite): void {
       await expectCode(store.beginErasure!(n, { itemId: 'ok', at: Number.NaN }), VALIDATION);
       await expectCode(store.beginErasure!(n, { itemId: 'ok', at: 1, actor: 5 as unknown as string }), VALIDATION);
       await expectCode(store.listErasures!(n, { limit: 0 }), VALIDATION);
+      await expectCode(store.listErasures!(n, { limit: 10, afterId: '../x' }), VALIDATION);
       await expectCode(store.erasedIds!(n, ['../x']), VALIDATION);
+      await expectCode(
+        store.erasedIds!(
+          n,
+          Array.from({ length: 1001 }, (_, i) => `id${i}`),
+        ),
+        VALIDATION,
+      );
+      await expectCode(store.finishErasure!(n, 'ok', { at: 1, versionsDeleted: 1.5, objectsDeleted: 0 }), VALIDATION);
       expect(await store.listErasures!(n, { limit: 10 })).toEqual([]);
     });
   });
