@@ -42,6 +42,14 @@ const SYNC_RANGE_BYTES = 256 * 1024;
 
 const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
 
+/** Deletes every object `store.list` names under `prefix` (the whole listing is read first), one delete each; returns how many. */
+export async function purgeListed(store: Pick<BlobStore, 'list' | 'delete'>, role: BucketRole, prefix: string): Promise<number> {
+  const keys: string[] = [];
+  for await (const e of store.list(role, prefix)) keys.push(e.key);
+  for (const k of keys) await store.delete(role, k);
+  return keys.length;
+}
+
 export class LocalBlobStore implements BlobStore {
   readonly capabilities: BlobCapabilities = { conditionalWrite: true, presign: false };
   private readonly base: string;
@@ -203,11 +211,8 @@ export class LocalBlobStore implements BlobStore {
   }
 
   /** Deletes every file under `prefix` (erasure); a file deleted is gone from the folder, nothing is kept. */
-  async purgePrefix(role: BucketRole, prefix: string): Promise<number> {
-    const keys: string[] = [];
-    for await (const e of this.list(role, prefix)) keys.push(e.key);
-    for (const k of keys) await this.delete(role, k);
-    return keys.length;
+  purgePrefix(role: BucketRole, prefix: string): Promise<number> {
+    return purgeListed(this, role, prefix);
   }
 
   list(role: BucketRole, prefix: string): AsyncIterable<BlobListEntry> {

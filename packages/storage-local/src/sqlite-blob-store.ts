@@ -49,7 +49,7 @@ import {
 } from '@chronos-db/core';
 import { openSqlite } from './sqlite-open.js';
 import { scrubSqlite } from './sqlite-lifecycle.js';
-import { LocalBlobStore } from './fs-blob-store.js';
+import { LocalBlobStore, purgeListed } from './fs-blob-store.js';
 
 /** Payloads up to this size (bytes) are kept inside SQLite by default; larger ones are files. */
 export const INLINE_MAX_BYTES = 256 * 1024;
@@ -405,11 +405,8 @@ export class SqliteBlobStore implements BlobStore {
   }
 
   /** Deletes every object under `prefix`, rows and files (erasure); `scrub` then empties the write-ahead log. */
-  async purgePrefix(role: BucketRole, prefix: string): Promise<number> {
-    const keys: string[] = [];
-    for await (const e of this.list(role, prefix)) keys.push(e.key);
-    for (const k of keys) await this.delete(role, k);
-    return keys.length;
+  purgePrefix(role: BucketRole, prefix: string): Promise<number> {
+    return purgeListed(this, role, prefix);
   }
 
   /** Checkpoints and truncates the write-ahead log (with secure_delete on, deleted bodies leave the files). */
