@@ -44,6 +44,8 @@ const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | 
 
 /** Deletes every object `store.list` names under `prefix` (the whole listing is read first), one delete each; returns how many. */
 export async function purgeListed(store: Pick<BlobStore, 'list' | 'delete'>, role: BucketRole, prefix: string): Promise<number> {
+  // as storage-s3: a purge of a whole role is never what erasure means
+  if (prefix === '') throw new ValidationError('purgePrefix needs a non-empty prefix');
   const keys: string[] = [];
   for await (const e of store.list(role, prefix)) keys.push(e.key);
   for (const k of keys) await store.delete(role, k);

@@ -28,7 +28,7 @@ runBlobStoreConformance(
   runner,
   'storage-local (filesystem)',
   tmpStore(PREFIX, (dir) => createLocalBlobStore({ basePath: dir })),
-  { capabilities: { presign: false }, getRange: true },
+  { capabilities: { presign: false }, getRange: true, purgePrefix: true },
 );
 
 runQueueStoreConformance(

@@ -24,7 +24,7 @@ runBlobStoreConformance(
     const store = createSqliteBlobStore({ basePath: tmp() });
     return { store, teardown: () => store.close() };
   },
-  { capabilities: { presign: false }, getRange: true },
+  { capabilities: { presign: false }, getRange: true, purgePrefix: true },
 );
 
 runBlobStoreConformance(
@@ -34,7 +34,7 @@ runBlobStoreConformance(
     const store = createSqliteBlobStore({ basePath: tmp(), inlineMaxBytes: 8 });
     return { store, teardown: () => store.close() };
   },
-  { capabilities: { presign: false }, getRange: true },
+  { capabilities: { presign: false }, getRange: true, purgePrefix: true },
 );
 
 runEngineBehaviour(runner, 'embedded default (SQLite metadata + SQLite payloads, one file)', async () => {

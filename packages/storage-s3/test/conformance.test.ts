@@ -13,7 +13,7 @@ describeS3('storage-s3 conformance', (env) => {
       const { blobs, drop } = await s3Blobs(env, 'ck');
       return { store: blobs, teardown: drop };
     },
-    { getRange: true },
+    { getRange: true, purgePrefix: true },
   );
 
   // Virtual-hosted style (the guide's default): bucket.s3.localhost resolved by the store's agent.
@@ -26,6 +26,10 @@ describeS3('storage-s3 conformance', (env) => {
       const { blobs, drop } = await s3Blobs(env, 'ckv', { endpoint: `http://${env.dnsName}:${port}`, forcePathStyle: false });
       return { store: blobs, teardown: drop };
     },
-    { getRange: true, skip: { 'presigns a GET URL that fetch() can read': 'fetch() cannot resolve *.localhost here; the path-style pass checks presign' } },
+    {
+      getRange: true,
+      purgePrefix: true,
+      skip: { 'presigns a GET URL that fetch() can read': 'fetch() cannot resolve *.localhost here; the path-style pass checks presign' },
+    },
   );
 });

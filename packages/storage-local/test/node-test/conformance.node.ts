@@ -14,7 +14,7 @@ runBlobStoreConformance(
   runner,
   'storage-local (filesystem) under node:test',
   tmpStore('chronos-node-test-', (dir) => createLocalBlobStore({ basePath: dir })),
-  { capabilities: { presign: false }, getRange: true },
+  { capabilities: { presign: false }, getRange: true, purgePrefix: true },
 );
 
 runMetadataStoreConformance(

@@ -22,6 +22,8 @@ export interface BlobStoreOptions extends SuiteOptions {
   capabilities?: Partial<TestedBlobCapabilities>;
   /** Whether the store offers the optional `getRange` (checked; its tests skip when false). Default false. */
   getRange?: boolean;
+  /** Whether the store offers the optional `purgePrefix` (erasure; checked; its test skips when false). Default false. */
+  purgePrefix?: boolean;
 }
 
 const ROLES: BucketRole[] = ['json', 'content', 'backups'];
@@ -180,6 +182,33 @@ export function runBlobStoreConformance(runner: TestRunner, name: string, factor
 
     it(`offers getRange exactly as the suite was told (${opts.getRange ? 'offered' : 'not offered'})`, async () => {
       expect(typeof store.getRange).toBe(opts.getRange ? 'function' : 'undefined');
+    });
+
+    t.itIf(
+      !!opts.purgePrefix,
+      'purgePrefix not offered (option purgePrefix: false)',
+      'purgePrefix deletes every key under the prefix and nothing else; an empty or unsafe prefix is a ValidationError and deletes nothing',
+      async () => {
+        const r = root();
+        const purge = store.purgePrefix!.bind(store);
+        const gone = [`${r}rec/a/v0/item.json`, `${r}rec/a/v1/item.json`, `${r}rec/a-b`];
+        const kept = [`${r}rec/b/v0/item.json`, `${r}re/a`, `${r}other`];
+        for (const k of [...gone, ...kept]) await store.put('json', k, text(k));
+        await store.put('content', `${r}rec/a/blob.bin`, text('other role'));
+        await expectCode(purge('json', ''), VALIDATION);
+        await expectCode(purge('json', '../x'), VALIDATION);
+        expect((await collect(store.list('json', r))).map((e) => e.key)).toEqual([...gone, ...kept].sort());
+        // at least one delete per key (a store that keeps object versions deletes those too)
+        expect(await purge('json', `${r}rec/a`)).toBeGreaterThanOrEqual(gone.length);
+        expect((await collect(store.list('json', r))).map((e) => e.key)).toEqual([...kept].sort());
+        for (const k of gone) await expectCode(store.get('json', k), NOT_FOUND);
+        expectBytes(await store.get('content', `${r}rec/a/blob.bin`), text('other role'));
+        expect(await purge('json', `${r}nothing/`)).toBe(0);
+      },
+    );
+
+    it(`offers purgePrefix exactly as the suite was told (${opts.purgePrefix ? 'offered' : 'not offered'})`, async () => {
+      expect(typeof store.purgePrefix).toBe(opts.purgePrefix ? 'function' : 'undefined');
     });
 
     it('delete is idempotent and removes the object', async () => {
