@@ -7,7 +7,7 @@
  * a rerun after an interruption replays what landed and writes the rest.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -514,12 +514,17 @@ async function fromMongo(s: Session, uri: string, o: { sourceDb?: string; source
       lastId = ids[n - 1 - base];
       if (lastId === undefined) return;
       mkdirSync(dirname(cpFile), { recursive: true });
-      writeFileSync(cpFile, JSON.stringify({ done: n, lastId }));
+      // written beside, then renamed over: a run killed mid-write leaves the last checkpoint whole, never a torn one
+      writeFileSync(`${cpFile}.tmp`, JSON.stringify({ done: n, lastId }));
+      renameSync(`${cpFile}.tmp`, cpFile);
       ids.splice(0, n - base);
       base = n;
     };
     const code = await land(s, [{ items: items() }], total, o, { skipped: skip, checkpoint });
-    if (code === EXIT.ok) rmSync(cpFile, { force: true });
+    if (code === EXIT.ok) {
+      rmSync(cpFile, { force: true });
+      rmSync(`${cpFile}.tmp`, { force: true });
+    }
     return code;
   } finally {
     await client.close().catch(() => {});
