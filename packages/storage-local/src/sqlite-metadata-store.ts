@@ -340,6 +340,11 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
       // what a commit checks first, in one statement: the record's tombstone (chronos_erasures, sqlite-lifecycle.ts) and its head's ov
       commitCheck: p(`SELECT EXISTS (SELECT 1 FROM chronos_erasures WHERE db_name = ? AND tenant = ? AND collection = ? AND item_id = ?) AS erased,
                       (SELECT ov FROM chronos_heads_v2 WHERE ${NS} AND item_id = ?) AS ov`),
+      // commitMany's checks of a whole batch, before its writes: the heads' ovs and the tombstones, two statements
+      batchHeads: p('SELECT item_id, ov FROM chronos_heads_v2 WHERE ns = ? AND item_id IN (SELECT value FROM json_each(?))'),
+      batchErased: p(
+        'SELECT item_id FROM chronos_erasures WHERE db_name = ? AND tenant = ? AND collection = ? AND item_id IN (SELECT value FROM json_each(?))',
+      ),
       head: p(`SELECT ${HCOLS} FROM ${HEAD_FROM} WHERE h.ns = ? AND h.item_id = ?`),
       bumpCv: p('UPDATE chronos_ns SET cv = cv + 1 WHERE id = ? RETURNING cv'),
       cv: p('SELECT cv FROM chronos_ns WHERE id = ?'),
@@ -385,11 +390,12 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
     /** The writes of one commit; every check runs before the first write, so a refusal writes nothing. */
     /** The next cv of namespace `ns`, taken in the open transaction (commitMany passes its own, written once at its end). */
     const bumpCv = (ns: number): number => (s.bumpCv!.get(ns) as { cv: number }).cv;
-    const commitOne = (input: CommitInput, takeCv: (ns: number) => number = bumpCv): number => {
+    /** `pre`: the record's tombstone and head ov when the caller read them in this transaction already (commitMany). */
+    const commitOne = (input: CommitInput, takeCv: (ns: number) => number = bumpCv, pre?: { erased: number; ov: number | null }): number => {
       const e = this.nsEntry(input.ns);
       const ns = this.nsId(input.ns, true);
       const v = input.version;
-      const chk = s.commitCheck!.get(...e.key, v.itemId, ns, v.itemId) as { erased: number; ov: number | null };
+      const chk = pre ?? (s.commitCheck!.get(...e.key, v.itemId, ns, v.itemId) as { erased: number; ov: number | null });
       // a tombstone refuses every commit of the record, in this transaction (serialized with beginErasure)
       if (chk.erased) throw erasedError(v.itemId);
       const cur = chk.ov === null ? undefined : { ov: chk.ov };
@@ -430,9 +436,17 @@ export class SqliteMetadataStore implements MetadataStore, CounterStore {
         }
         return ++last;
       };
+      // every entry's record is distinct (commitMany checks) and the transaction is IMMEDIATE: what the batch reads
+      // here is what each entry would read before its own writes
+      const e = this.nsEntry(inputs[0]!.ns);
+      const ids = JSON.stringify(inputs.map((i) => i.version.itemId));
+      const ovs = new Map<string, number>();
+      for (const r of s.batchHeads!.all(this.nsId(inputs[0]!.ns, true), ids) as Array<{ item_id: string; ov: number }>) ovs.set(r.item_id, r.ov);
+      const erased = new Set((s.batchErased!.all(...e.key, ids) as Array<{ item_id: string }>).map((r) => r.item_id));
       const out = inputs.map((input): CommitManyResult => {
+        const id = input.version.itemId;
         try {
-          return { ok: true, cv: commitOne(input, takeCv) };
+          return { ok: true, cv: commitOne(input, takeCv, { erased: erased.has(id) ? 1 : 0, ov: ovs.get(id) ?? null }) };
         } catch (e) {
           if (e instanceof OptimisticLockError || isErasedError(e)) return { ok: false, error: e as Error };
           throw e;
