@@ -99,6 +99,10 @@ export interface SqliteBlobStoreOptions {
 
 const LIST_PAGE = 500;
 
+/** What a write with ifNoneMatch (or a commit's payload) gets for a key that exists. */
+const alreadyExists = (role: BucketRole, key: string): OptimisticLockError =>
+  new OptimisticLockError(`Object '${role}/${key}' already exists`, { bucket: role, key });
+
 function mapError(op: string, role: string, key: string, e: unknown): Error {
   if (isChronosError(e)) return e;
   const code = (e as { code?: unknown } | undefined)?.code;
@@ -218,13 +222,12 @@ export class SqliteBlobStore implements BlobStore {
     this.putTx = this.db.transaction((q: SqliteBlobStore['queue']) =>
       q.map(({ role, key, body, ifNoneMatch }): Error | null => {
         try {
-          if (ifNoneMatch && this.rowExists(role, key)) return new OptimisticLockError(`Object '${role}/${key}' already exists`, { bucket: role, key });
+          if (ifNoneMatch && this.rowExists(role, key)) return alreadyExists(role, key);
           this.writeRow(role, key, body, false);
           return null;
         } catch (e) {
           const code = (e as { code?: unknown }).code;
-          if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT'))
-            return new OptimisticLockError(`Object '${role}/${key}' already exists`, { bucket: role, key });
+          if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) return alreadyExists(role, key);
           throw e;
         }
       }),
@@ -262,22 +265,20 @@ export class SqliteBlobStore implements BlobStore {
       // an existing key by its primary key, the other table's row by the statement's NOT EXISTS; either
       // way nothing is written, so a refusal still comes before the commit's first write
       const x = payloads[0]!;
-      const exists = (): OptimisticLockError => new OptimisticLockError(`Object '${x.role}/${x.key}' already exists`, { bucket: x.role, key: x.key });
-      if (this.roleDirs.get(x.role) !== false && this.fileExists(x.role, x.key)) return exists();
+      if (this.roleDirs.get(x.role) !== false && this.fileExists(x.role, x.key)) return alreadyExists(x.role, x.key);
       const small = x.body.byteLength <= SMALL_ROW_MAX;
       const buf = Buffer.from(x.body.buffer, x.body.byteOffset, x.body.byteLength);
       try {
         const r = (small ? this.s.insertNew : this.s.insertNewBig).run(x.role, x.key, x.body.byteLength, Date.now(), buf, x.role, x.key);
-        return r.changes === 1 ? null : exists();
+        return r.changes === 1 ? null : alreadyExists(x.role, x.key);
       } catch (e) {
         const code = (e as { code?: unknown }).code;
-        if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) return exists();
+        if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) return alreadyExists(x.role, x.key);
         throw e;
       }
     }
     for (const x of payloads) {
-      if (this.rowExists(x.role, x.key) || (this.roleDirs.get(x.role) !== false && this.fileExists(x.role, x.key)))
-        return new OptimisticLockError(`Object '${x.role}/${x.key}' already exists`, { bucket: x.role, key: x.key });
+      if (this.rowExists(x.role, x.key) || (this.roleDirs.get(x.role) !== false && this.fileExists(x.role, x.key))) return alreadyExists(x.role, x.key);
     }
     for (const x of payloads) this.writeRow(x.role, x.key, x.body, true);
     return null;
@@ -312,7 +313,7 @@ export class SqliteBlobStore implements BlobStore {
     this.check(role, key);
     if (!(body instanceof Uint8Array)) throw new ValidationError('put body must be a Uint8Array');
     if (body.byteLength > this.inlineMaxBytes) {
-      if (opts.ifNoneMatch && this.rowExists(role, key)) throw new OptimisticLockError(`Object '${role}/${key}' already exists`, { bucket: role, key });
+      if (opts.ifNoneMatch && this.rowExists(role, key)) throw alreadyExists(role, key);
       this.roleDirs.set(role, true);
       await this.files.put(role, key, body, opts);
       if (!opts.ifNoneMatch) {
@@ -322,7 +323,7 @@ export class SqliteBlobStore implements BlobStore {
       return;
     }
     const had = this.fileExists(role, key);
-    if (opts.ifNoneMatch && had) throw new OptimisticLockError(`Object '${role}/${key}' already exists`, { bucket: role, key });
+    if (opts.ifNoneMatch && had) throw alreadyExists(role, key);
     await this.enqueue(role, key, body, !!opts.ifNoneMatch);
     if (had) await this.files.delete(role, key); // an overwrite replaces the older file
   }
